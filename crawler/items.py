@@ -1,0 +1,113 @@
+"""Items that flow through the pipelines: one ArticleItem per article page, one RejectItem per failure."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from crawler import EXTRACTOR_VERSION
+
+SCHEMA_VERSION = "1.0.0"
+
+# Fields of the archived record, in the order they are written. Everything else on an item is
+# working state of the pipelines and never reaches the archive.
+RECORD_FIELDS = (
+    "id",
+    "url",
+    "cms",
+    "kicker",
+    "title",
+    "lead",
+    "body",
+    "authors",
+    "byline",
+    "source",
+    "images",
+    "section",
+    "published_date",
+    "published_at",
+    "published_precision",
+    "published_raw",
+    "listing_raw",
+    "fetched_at",
+    "http_status",
+    "capture",
+    "provenance",
+    "content_hash",
+    "version",
+    "extractor_version",
+    "schema_version",
+)
+
+
+@dataclass
+class ArticleItem:
+    """One article as extracted; pipelines clean, normalise, validate and archive it in place."""
+
+    url: str
+    fetched_at: str
+    id: str | None = None
+    cms: str | None = None
+    kicker: str | None = None
+    title: str | None = None
+    lead: str | None = None
+    body: str | None = None
+    authors: list[str] = field(default_factory=list)
+    byline: str | None = None
+    source: str | None = None
+    images: list[dict[str, Any]] = field(default_factory=list)
+    section: str | None = None
+    published_date: str | None = None
+    published_at: str | None = None
+    published_precision: str | None = None
+    published_raw: str | None = None
+    listing_raw: str | None = None
+    http_status: int | None = None
+    capture: dict[str, Any] | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    content_hash: str | None = None
+    version: int | None = None
+    extractor_version: str = EXTRACTOR_VERSION
+    schema_version: str = SCHEMA_VERSION
+
+    def to_record(self) -> dict[str, Any]:
+        """Return the archive record: the schema's fields only, in a stable order."""
+        data = asdict(self)
+        return {name: data[name] for name in RECORD_FIELDS}
+
+
+@dataclass
+class RejectItem:
+    """A page that could not become a valid record, kept with the reason so nothing is lost."""
+
+    url: str
+    reason: str
+    stage: str
+    fetched_at: str
+    id: str | None = None
+    retryable: bool = False
+    http_status: int | None = None
+    capture: dict[str, Any] | None = None
+    record: dict[str, Any] | None = None
+    schema_version: str = SCHEMA_VERSION
+
+    def to_record(self) -> dict[str, Any]:
+        """Return the reject as written to ARCHIVE_DIR/rejects/."""
+        return asdict(self)
+
+    @classmethod
+    def from_article(
+        cls, item: ArticleItem, *, reason: str, stage: str, retryable: bool = False
+    ) -> RejectItem:
+        """Turn an article that failed a pipeline stage into a reject carrying its partial record."""
+        return cls(
+            url=item.url,
+            reason=reason,
+            stage=stage,
+            fetched_at=item.fetched_at,
+            id=item.id,
+            retryable=retryable,
+            http_status=item.http_status,
+            capture=item.capture,
+            record=item.to_record(),
+        )

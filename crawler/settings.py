@@ -1,0 +1,55 @@
+"""Scrapy settings of the archiver: the one place defaults live (then -s KEY=VAL, then -a args)."""
+
+from __future__ import annotations
+
+BOT_NAME = "baonamdinh"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# --- The site -------------------------------------------------------------------------------
+# Base URL of the site to crawl; the replica's is http://127.0.0.1:PORT.
+SITE_URL = "https://baonamdinh.vn"
+# Hosts that serve the same site; the host of SITE_URL is always added.
+SITE_HOST_ALIASES = ["baonamdinh.vn", "baonamdinh.com.vn"]
+
+# --- The archive ----------------------------------------------------------------------------
+ARCHIVE_DIR = "archive"
+# False runs every pipeline but writes nothing (used by `python -m crawler extract`).
+ARCHIVE_ENABLED = True
+# fsync each record before it counts as archived; off only for benchmarks of the engine.
+ARCHIVE_FSYNC = True
+
+# Order matters: text is cleaned before boilerplate is matched, captions and bylines are taken
+# out before dates and validation, and only a valid record reaches the archive.
+ITEM_PIPELINES = {
+    "pipelines.text.TextCleanupPipeline": 100,
+    "pipelines.boilerplate.BoilerplatePipeline": 200,
+    "pipelines.captions.CaptionPipeline": 300,
+    "pipelines.bylines.BylinePipeline": 400,
+    "pipelines.dates.DateNormalisationPipeline": 500,
+    "pipelines.validation.ValidationPipeline": 600,
+    "pipelines.archive.ArchivePipeline": 700,
+}
+
+# --- Politeness -----------------------------------------------------------------------------
+ARCHIVE_CONTACT = "archive-operator@example.invalid"
+USER_AGENT = f"baonamdinh-archiver/0.1 (+mailto:{ARCHIVE_CONTACT})"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_ENABLED = True
+RETRY_TIMES = 5
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+
+# --- Plumbing -------------------------------------------------------------------------------
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+LOG_LEVEL = "INFO"
+TELNETCONSOLE_ENABLED = False
