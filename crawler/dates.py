@@ -1,0 +1,341 @@
+"""Vietnamese date lines to dates: exact site formats first, pinned dateparser for the rest.
+
+The one trap (see the site notes): the old CMS prints ``hh:MM, dd/MM/yyyy`` where ``hh`` is a
+12-hour clock and ``MM`` after the colon is the *month*, not the minutes. From that form only the
+date is true, so it yields day precision and no time. Everything here is pure: the fetch time
+``now`` is always passed in, never read from the wall clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import re
+import unicodedata
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import dateparser
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+PRECISIONS = ("day", "hour", "minute", "second")
+PRECISION_RANK = {name: rank for rank, name in enumerate(PRECISIONS)}
+ERROR_KINDS = ("empty", "unparseable", "impossible", "future")
+
+# A page clock may run a little ahead of ours; only times beyond this count as "future".
+FUTURE_TOLERANCE = datetime.timedelta(minutes=15)
+# A date line is short; longer text sent to dateparser only invites a guess.
+DATEPARSER_MAX_CHARS = 120
+
+DATEPARSER_LANGUAGES = ["vi"]
+DATEPARSER_SETTINGS = {
+    "TIMEZONE": "Asia/Ho_Chi_Minh",
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "DATE_ORDER": "DMY",
+    "PREFER_DATES_FROM": "past",
+    # Without this dateparser fills a missing day or month from RELATIVE_BASE
+    # ("96,6%" becomes 1996-02-06, "Tháng 1, 2022" becomes the 6th of January).
+    "REQUIRE_PARTS": ["day", "month", "year"],
+}
+
+# --- Exact patterns -----------------------------------------------------------------------------
+# Digit groups are matched loosely (\d{1,2}) and validated afterwards, so that "31/02/2020" or
+# "25:10" is recognised as an impossible date instead of falling through to dateparser's guesses.
+_DATE = r"(?<![\d/-])(?P<d>\d{1,2})(?P<sep>[/-])(?P<m>\d{1,2})(?P=sep)(?P<y>\d{4})(?![\d/]|-\d)"
+# The guard before a time is separate: after "Cập nhật lúc:" a colon may touch the hour.
+_TIME = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?![\d:])"
+_TIME_ALONE = r"(?<![\d:])" + _TIME
+_WEEKDAY = (
+    r"(?:th[uứ]\s*(?:hai|ba|t[uư]|n[aă]m|s[aá]u|b[aả]y|bẩy|[2-7])|ch[uủ]\s*nh[aậ]t|cn)"
+)
+_UPDATED = r"c[aậ]p\s*nh[aậ]t\s*l[uú]c"
+_GMT7 = r"gmt\s*\+\s*0?7(?::?00)?"
+
+# Ordered by specificity: when two patterns match at the same place the longer match wins, then
+# the earlier pattern. Each name is what ParsedDate.method reports.
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
+        # Older article template: "Cập nhật lúc18:46, Thứ Ba, 08/09/2020 (GMT+7)".
+        (
+            "updated_weekday",
+            rf"{_UPDATED}\s*:?\s*{_TIME}\s*,\s*(?:{_WEEKDAY}\s*,?\s*)?{_DATE}(?:\s*\(\s*{_GMT7}\s*\))?",
+        ),
+        # Listing items: "Cập nhật lúc: 18:18 |31/03/2020".
+        ("listing_updated", rf"{_UPDATED}\s*:?\s*{_TIME}\s*\|\s*{_DATE}"),
+        # Sister paper: "09:14, 17/01/2022 [GMT+7]"; the marker says it is a real clock.
+        ("clock_gmt", rf"{_TIME_ALONE}\s*,\s*{_DATE}\s*\[\s*{_GMT7}\s*\]"),
+        # Old CMS (buggy, 12-hour clock + month) and new CMS (24-hour clock): "14:16, 06/02/2024".
+        ("cms", rf"{_TIME_ALONE}\s*,\s*{_DATE}"),
+        ("time_date", rf"{_TIME_ALONE}(?:\s*[|-]\s*|\s+){_DATE}"),
+        ("date_time", rf"{_DATE}(?:\s*[|,-]\s*|\s+)(?:l[uú]c\s+)?{_TIME}"),
+        (
+            "iso",
+            r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
+            r"(?:[T ](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?"
+            r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?(?![\d:])",
+        ),
+        ("date", _DATE),
+    )
+)
+_PRIORITY = {name: rank for rank, (name, _) in enumerate(_PATTERNS)}
+
+# What may surround a date line and still leave it "a date line" (labels, weekday, zone marker).
+_DATE_LINE_NOISE = re.compile(
+    rf"{_UPDATED}|c[aậ]p\s*nh[aậ]t|ng[aà]y\s*đăng|đăng\s*l[uú]c|đăng\s*ng[aà]y|"
+    rf"th[oờ]i\s*gian|ng[aà]y|l[uú]c|{_WEEKDAY}|[\[(]?\s*{_GMT7}\s*[\])]?|[\s,.;:|()\[\]\-–—/]",
+    re.IGNORECASE,
+)
+# Labels stripped before dateparser sees the text ("Cập nhật: 2 giờ trước" defeats it otherwise).
+_LABELS = re.compile(
+    rf"^(?:{_UPDATED}|c[aậ]p\s*nh[aậ]t|ng[aà]y\s*đăng|đăng\s*l[uú]c|đăng|th[oờ]i\s*gian)\s*:?\s*",
+    re.IGNORECASE,
+)
+_GMT_MARKER = re.compile(rf"[\[(]?\s*{_GMT7}\s*[\])]?", re.IGNORECASE)
+# Cheap screen: without a digit or one of these words there is nothing for dateparser to find.
+_DATEPARSER_HINT = re.compile(r"\d|hôm|qua|nay|trước|tháng|mai", re.IGNORECASE)
+_COARSE_RELATIVE = re.compile(r"\b(?:tuần|tháng|năm)\s+trước\b", re.IGNORECASE)
+_TIME_OF_DAY = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?P<s>:\d{2})?(?![\d:])")
+_MINUTES_AGO = re.compile(r"\b(?:phút|giây)\s+trước\b", re.IGNORECASE)
+_HOURS_AGO = re.compile(r"\b(?:giờ|tiếng)\s+trước\b", re.IGNORECASE)
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    """A publication date as far as the text tells it truthfully."""
+
+    date: datetime.date
+    at: datetime.datetime | None  # tz-aware, +07:00; None when the text gives no true time
+    precision: str  # one of PRECISIONS
+    method: str  # name of the exact pattern that matched, or "dateparser"
+
+    @property
+    def published_date(self) -> str:
+        """Return the date as ``YYYY-MM-DD`` (Vietnam calendar date)."""
+        return self.date.isoformat()
+
+    @property
+    def published_at(self) -> str | None:
+        """Return the time as ISO 8601 with ``+07:00``, or None when only the date is known."""
+        return None if self.at is None else self.at.isoformat(timespec="seconds")
+
+    @property
+    def is_exact(self) -> bool:
+        """Return True when an exact pattern (not dateparser) produced this date."""
+        return self.method != "dateparser"
+
+    def as_fields(self) -> dict[str, str | None]:
+        """Return the record fields ``published_date``, ``published_at``, ``published_precision``."""
+        return {
+            "published_date": self.published_date,
+            "published_at": self.published_at,
+            "published_precision": self.precision,
+        }
+
+
+class DateError(ValueError):
+    """A date line that cannot give a publication date; ``kind`` says why (see ERROR_KINDS)."""
+
+    def __init__(self, kind: str, text: str, detail: str) -> None:
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown DateError kind {kind!r}")
+        self.kind = kind
+        self.text = text
+        self.detail = detail
+        super().__init__(f"{kind} date {text!r}: {detail}")
+
+    def __reduce__(self):  # keep it picklable despite the keyword-free custom signature
+        return (type(self), (self.kind, self.text, self.detail))
+
+
+def normalise_text(text: str) -> str:
+    """Return ``text`` NFC-normalised, without zero-width characters, whitespace collapsed."""
+    text = unicodedata.normalize("NFC", text).translate(_ZERO_WIDTH)
+    return " ".join(text.split())
+
+
+def _best_match(text: str) -> tuple[str, re.Match[str]] | None:
+    """Return the exact-pattern match that starts first (then longest, then most specific)."""
+    best: tuple[tuple[int, int, int], str, re.Match[str]] | None = None
+    for name, pattern in _PATTERNS:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        key = (match.start(), -(match.end() - match.start()), _PRIORITY[name])
+        if best is None or key < best[0]:
+            best = (key, name, match)
+    return None if best is None else (best[1], best[2])
+
+
+def _impossible(text: str, detail: str) -> DateError:
+    return DateError("impossible", text, detail)
+
+
+def _make_date(text: str, day: int, month: int, year: int) -> datetime.date:
+    if not 1 <= month <= 12:
+        raise _impossible(text, f"month {month} is not 1..12")
+    if year < 1:
+        raise _impossible(text, f"year {year} does not exist")
+    last = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= last:
+        raise _impossible(text, f"day {day} is not 1..{last} in {month:02d}/{year}")
+    return datetime.date(year, month, day)
+
+
+def _check_time(text: str, hour: int, minute: int, second: int) -> None:
+    if not 0 <= hour <= 23:
+        raise _impossible(text, f"hour {hour} is not 0..23")
+    if not 0 <= minute <= 59:
+        raise _impossible(text, f"minute {minute} is not 0..59")
+    if not 0 <= second <= 59:
+        raise _impossible(text, f"second {second} is not 0..59")
+
+
+def _from_match(text: str, name: str, match: re.Match[str], cms: str | None) -> ParsedDate:
+    """Validate an exact match and turn it into a ParsedDate (raises DateError 'impossible')."""
+    groups = match.groupdict()
+    day, month, year = int(groups["d"]), int(groups["m"]), int(groups["y"])
+    date = _make_date(text, day, month, year)
+    if groups.get("h") is None:
+        return ParsedDate(date=date, at=None, precision="day", method=name)
+    hour, minute = int(groups["h"]), int(groups["mi"])
+    second = int(groups["s"]) if groups.get("s") is not None else 0
+    method = name
+    if name == "cms":
+        if cms != "new" and minute == month and 1 <= hour <= 12:
+            # The old template's "minutes" are the month and its hour is on a 12-hour clock:
+            # only the date is true.
+            return ParsedDate(date=date, at=None, precision="day", method="cms_12h_month")
+        method = "cms_24h"
+    _check_time(text, hour, minute, second)
+    precision = "second" if groups.get("s") is not None else "minute"
+    if name == "iso":
+        return _from_iso(text, date, hour, minute, second, groups.get("tz"), precision)
+    at = datetime.datetime(year, month, day, hour, minute, second, tzinfo=VN_TZ)
+    return ParsedDate(date=date, at=at, precision=precision, method=method)
+
+
+def _from_iso(
+    text: str,
+    date: datetime.date,
+    hour: int,
+    minute: int,
+    second: int,
+    tz: str | None,
+    precision: str,
+) -> ParsedDate:
+    """Convert an ISO 8601 time to Vietnam time; a time without an offset is Vietnam time."""
+    if tz is None:
+        zone: datetime.tzinfo = VN_TZ
+    elif tz.upper() == "Z":
+        zone = datetime.timezone.utc
+    else:
+        sign = -1 if tz[0] == "-" else 1
+        digits = tz[1:].replace(":", "")
+        off_h, off_m = int(digits[:2]), int(digits[2:])
+        if off_h > 23 or off_m > 59:
+            raise _impossible(text, f"UTC offset {tz} does not exist")
+        zone = datetime.timezone(sign * datetime.timedelta(hours=off_h, minutes=off_m))
+    at = datetime.datetime.combine(date, datetime.time(hour, minute, second), zone)
+    at = at.astimezone(VN_TZ)
+    return ParsedDate(date=at.date(), at=at, precision=precision, method="iso")
+
+
+def _relative_base(now: datetime.datetime) -> datetime.datetime:
+    return now.astimezone(VN_TZ).replace(tzinfo=None)
+
+
+def _dateparser_precision(text: str) -> str:
+    """Return how much of the time a text handed to dateparser really tells."""
+    clock = _TIME_OF_DAY.search(text)
+    if clock is not None:
+        return "second" if clock["s"] else "minute"
+    if _MINUTES_AGO.search(text):
+        return "minute"
+    if _HOURS_AGO.search(text):
+        return "hour"
+    return "day"
+
+
+def _via_dateparser(text: str, now: datetime.datetime) -> ParsedDate:
+    """Resolve what the exact patterns miss (mostly relative forms) with pinned dateparser."""
+    cleaned = _GMT_MARKER.sub(" ", _LABELS.sub("", text)).strip(" ,.;:|-")
+    cleaned = " ".join(cleaned.split())
+    if not cleaned or len(cleaned) > DATEPARSER_MAX_CHARS or not _DATEPARSER_HINT.search(cleaned):
+        raise DateError("unparseable", text, "no known date form")
+    if _COARSE_RELATIVE.search(cleaned):
+        raise DateError("unparseable", text, "a relative date in weeks, months or years is no date")
+    settings = dict(DATEPARSER_SETTINGS, RELATIVE_BASE=_relative_base(now))
+    result = dateparser.parse(cleaned, languages=DATEPARSER_LANGUAGES, settings=settings)
+    if result is None:
+        raise DateError("unparseable", text, "no known date form")
+    at = result.astimezone(VN_TZ) if result.tzinfo else result.replace(tzinfo=VN_TZ)
+    precision = _dateparser_precision(cleaned)
+    if precision == "day":
+        return ParsedDate(date=at.date(), at=None, precision="day", method="dateparser")
+    at = at.replace(second=at.second if precision == "second" else 0, microsecond=0)
+    return ParsedDate(date=at.date(), at=at, precision=precision, method="dateparser")
+
+
+def _check_not_future(text: str, parsed: ParsedDate, now: datetime.datetime) -> None:
+    today = now.astimezone(VN_TZ).date()
+    if parsed.at is None:
+        if parsed.date > today:
+            raise DateError("future", text, f"{parsed.date} is after the fetch date {today}")
+    elif parsed.at > now + FUTURE_TOLERANCE:
+        raise DateError(
+            "future",
+            text,
+            f"{parsed.published_at} is after the fetch time "
+            f"{now.astimezone(VN_TZ).isoformat(timespec='seconds')}",
+        )
+
+
+def parse_published(
+    raw: str | None, *, now: datetime.datetime, cms: str | None = None
+) -> ParsedDate:
+    """Return the publication date a date line tells, resolved against fetch time ``now``.
+
+    Raises DateError (kind "empty", "unparseable", "impossible" or "future"). ``cms`` is "old",
+    "new" or None; only "new" trusts an ``hh:MM, dd/MM/yyyy`` line whose MM equals the month.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, got {now!r}")
+    text = normalise_text(raw or "")
+    if not text:
+        raise DateError("empty", raw or "", "nothing to parse")
+    found = _best_match(text)
+    if found is not None:
+        parsed = _from_match(text, found[0], found[1], cms)
+    else:
+        parsed = _via_dateparser(text, now)
+    _check_not_future(text, parsed, now)
+    return parsed
+
+
+def find_date_text(text: str) -> str | None:
+    """Return the first date line an exact pattern finds in free text, as printed, or None.
+
+    The substring is taken from the text as given; only when the text is not in NFC (decomposed
+    Vietnamese) is it taken from its NFC form.
+    """
+    if not text:
+        return None
+    nfc = unicodedata.normalize("NFC", text)
+    found = _best_match(nfc)
+    return None if found is None else found[1].group(0)
+
+
+def looks_like_date_line(line: str) -> bool:
+    """Return True when a short line (<= 80 chars) is essentially a date line and nothing else."""
+    text = normalise_text(line or "")
+    if not text or len(text) > 80:
+        return False
+    found = _best_match(text)
+    if found is None:
+        return False
+    match = found[1]
+    rest = text[: match.start()] + " " + text[match.end() :]
+    return not _DATE_LINE_NOISE.sub("", rest)
