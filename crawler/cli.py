@@ -1,0 +1,122 @@
+"""Command line of the archiver: ``python -m crawler {extract,import-text,reextract} ...``.
+
+Every command runs the same item pipelines as a crawl (crawler/processing.py). A page or dump that
+cannot become a record exits with status 1 and the reason on stderr; stdout then stays empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from crawler.dates import VN_TZ
+from crawler.extraction import ExtractionError
+from crawler.items import ArticleItem, RejectItem
+from crawler.pages import item_from_response, now_iso, response_from_file
+from crawler.processing import ItemProcessor, project_settings
+from crawler.textdump import parse_text_dump
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+def _iso(value: str) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=VN_TZ)
+    return moment.astimezone(VN_TZ).isoformat()
+
+
+def _setting(value: str) -> tuple[str, str]:
+    name, sep, val = value.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {value!r}")
+    return name, val
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--fetched-at", type=_iso, help="when the page was fetched (ISO 8601; "
+                       "default: the file's modification time); relative dates resolve against it")
+        p.add_argument("--archive-dir", help="also write the record into this archive")
+        p.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
+                       default=[], metavar="KEY=VALUE", help="override a Scrapy setting")
+
+    extract = sub.add_parser("extract", help="print the record of one saved article page")
+    extract.add_argument("page", type=Path, help="the saved HTML page")
+    extract.add_argument("--url", required=True, help="the URL the page was fetched from")
+    extract.add_argument("--listing-time", help="the time a listing printed for the article")
+    common(extract)
+
+    dump = sub.add_parser("import-text", help="print the record of an old plain-text dump")
+    dump.add_argument("dump", type=Path, help="the text dump")
+    dump.add_argument("--url", help="the article's URL, when known (gives the record its id)")
+    common(dump)
+    return parser
+
+
+def _fetched_at(args: argparse.Namespace, path: Path) -> str:
+    if args.fetched_at:
+        return args.fetched_at
+    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, VN_TZ)
+    return mtime.replace(microsecond=0).isoformat()
+
+
+def _emit(item: Any, processor: ItemProcessor) -> int:
+    result, dropped = processor.process(item)
+    if dropped is not None:
+        # Only the archive drops an article, and only one it already holds unchanged.
+        print(f"note: {dropped}", file=sys.stderr)
+        result = item
+    if isinstance(result, RejectItem):
+        print(f"rejected ({result.stage}): {result.reason}", file=sys.stderr)
+        return EXIT_REJECTED
+    assert isinstance(result, ArticleItem)
+    json.dump(result.to_record(), sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the process exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    overrides: dict[str, Any] = dict(args.settings)
+    overrides["ARCHIVE_ENABLED"] = bool(args.archive_dir)
+    if args.archive_dir:
+        overrides["ARCHIVE_DIR"] = args.archive_dir
+    source = args.page if args.command == "extract" else args.dump
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        print(f"error: cannot read {source}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    fetched_at = _fetched_at(args, source)
+
+    with ItemProcessor(project_settings(overrides)) as processor:
+        if args.command == "extract":
+            response = response_from_file(data, args.url)
+            item = item_from_response(response, fetched_at=fetched_at,
+                                      listing_raw=args.listing_time)
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                print(f"rejected (extract): the dump is not UTF-8 text: {exc}", file=sys.stderr)
+                return EXIT_REJECTED
+            try:
+                item = parse_text_dump(text, url=args.url, fetched_at=fetched_at)
+            except ExtractionError as exc:
+                item = RejectItem(url=args.url or str(source), reason=str(exc), stage="extract",
+                                  fetched_at=fetched_at or now_iso())
+        return _emit(item, processor)

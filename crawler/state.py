@@ -1,0 +1,84 @@
+"""Crawl state the spider reads and keeps beside the archive: listings walked to their end, and run history.
+
+The archive's own state (crawler/archive.py) says which articles are safely on disk. This module
+adds what the spider needs to decide what to fetch: whether a listing has ever been walked to its
+end (only then may a nightly run stop early at articles it already holds), and the reports of
+earlier runs (to notice coverage falling after a site redesign). Same SQLite file, other tables.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from crawler.archive import STATE_SCHEMA
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS listings (
+    key TEXT PRIMARY KEY,
+    complete INTEGER NOT NULL DEFAULT 0,
+    walked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS runs (
+    started_at TEXT PRIMARY KEY,
+    mode TEXT,
+    report TEXT NOT NULL
+);
+"""
+
+
+class CrawlState:
+    """The spider's view of ARCHIVE_DIR/state.sqlite3 (the pipelines write articles there)."""
+
+    def __init__(self, archive_dir: str | Path):
+        root = Path(archive_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(root / "state.sqlite3", isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # The spider may open the file before the archive pipeline does: same tables either way.
+        self.db.executescript(STATE_SCHEMA + _SCHEMA)
+
+    def archived_date(self, article_id: str) -> str | None:
+        """Return the publication date of an archived article ('' if unknown), or None if absent."""
+        row = self.db.execute(
+            "SELECT published_date FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        return None if row is None else (row[0] or "")
+
+    def listing_complete(self, key: str) -> bool:
+        """True when a run has walked this listing to its last page."""
+        row = self.db.execute("SELECT complete FROM listings WHERE key = ?", (key,)).fetchone()
+        return bool(row and row[0])
+
+    def mark_listing_complete(self, key: str, when: str) -> None:
+        """Remember that this listing has been walked to its end."""
+        self.db.execute(
+            "INSERT INTO listings(key, complete, walked_at) VALUES(?, 1, ?) ON CONFLICT(key)"
+            " DO UPDATE SET complete = 1, walked_at = excluded.walked_at",
+            (key, when),
+        )
+
+    def retryable_rejects(self) -> list[str]:
+        """Return URLs rejected for a cause that may have passed (5xx, timeouts, truncation)."""
+        rows = self.db.execute("SELECT url FROM rejects WHERE retryable = 1 ORDER BY url")
+        return [row[0] for row in rows]
+
+    def add_run(self, started_at: str, mode: str, report: dict[str, Any]) -> None:
+        """Keep a run's report for later comparisons."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO runs(started_at, mode, report) VALUES(?, ?, ?)",
+            (started_at, mode, json.dumps(report, ensure_ascii=False)),
+        )
+
+    def previous_runs(self, limit: int = 5) -> list[dict[str, Any]]:
+        """Return the reports of the latest runs, newest first."""
+        rows = self.db.execute(
+            "SELECT report FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)
+        )
+        return [json.loads(row[0]) for row in rows]
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
