@@ -1,0 +1,227 @@
+"""DateNormalisationPipeline with in-memory Scrapy objects: fields, listing recovery, rejects, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from scrapy.pipelines import ItemPipelineManager
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+
+from crawler.items import ArticleItem, RejectItem
+from pipelines.dates import DateNormalisationPipeline
+
+FETCHED_AT = "2024-02-06T15:07:33+07:00"
+
+
+@pytest.fixture
+def crawler():
+    return get_crawler()
+
+
+@pytest.fixture
+def pipeline(crawler):
+    return build_from_crawler(DateNormalisationPipeline, crawler)
+
+
+def stats(crawler) -> dict:
+    return {k: v for k, v in crawler.stats.get_stats().items() if k.startswith("archive/dates/")}
+
+
+def article(**fields) -> ArticleItem:
+    fields.setdefault("url", "https://baonamdinh.vn/channel/5083/202201/ky-niem-2548123/")
+    fields.setdefault("id", "2548123")
+    fields.setdefault("fetched_at", FETCHED_AT)
+    fields.setdefault("cms", "old")
+    fields.setdefault("title", "Kỷ niệm")
+    fields.setdefault("body", "Sáng 14-1, ...")
+    return ArticleItem(**fields)
+
+
+def test_old_cms_line_gives_the_date_only(pipeline, crawler):
+    item = article(published_raw="03:01, 14/01/2022", provenance={"published_raw": "site"})
+    out = pipeline.process_item(item)
+    assert out is item
+    assert out.published_date == "2022-01-14"
+    assert out.published_at is None
+    assert out.published_precision == "day"
+    assert out.published_raw == "03:01, 14/01/2022"
+    assert out.provenance == {"published_raw": "site", "published_date": "site", "published_at": "site"}
+    assert stats(crawler) == {"archive/dates/exact": 1, "archive/dates/precision/day": 1}
+
+
+def test_true_clock_is_kept(pipeline):
+    item = article(cms="new", published_raw="14:16, 06/02/2024")
+    out = pipeline.process_item(item)
+    assert (out.published_date, out.published_at, out.published_precision) == (
+        "2024-02-06",
+        "2024-02-06T14:16:00+07:00",
+        "minute",
+    )
+
+
+def test_extractor_provenance_is_left_alone(pipeline):
+    item = article(
+        published_raw="2024-02-06T14:16:00+07:00",
+        provenance={"published_raw": "metadata", "published_date": "metadata"},
+    )
+    out = pipeline.process_item(item)
+    assert out.provenance["published_date"] == "metadata"
+    assert out.provenance["published_at"] == "metadata"
+
+
+def test_listing_time_fills_in_what_the_page_hides(pipeline, crawler):
+    item = article(
+        published_raw="06:03, 31/03/2020",
+        listing_raw="Cập nhật lúc: 18:18 |31/03/2020",
+        provenance={"published_raw": "site"},
+    )
+    out = pipeline.process_item(item)
+    assert out.published_date == "2020-03-31"
+    assert out.published_at == "2020-03-31T18:18:00+07:00"
+    assert out.published_precision == "minute"
+    assert out.provenance["published_date"] == "site"
+    assert out.provenance["published_at"] == "listing"
+    assert out.published_raw == "06:03, 31/03/2020"
+    assert out.listing_raw == "Cập nhật lúc: 18:18 |31/03/2020"
+    assert stats(crawler) == {
+        "archive/dates/exact": 1,
+        "archive/dates/listing_time": 1,
+        "archive/dates/precision/minute": 1,
+    }
+
+
+def test_listing_does_not_replace_an_equally_precise_page_time(pipeline, crawler):
+    item = article(
+        cms="new",
+        published_raw="14:16, 06/02/2024",
+        listing_raw="Cập nhật lúc: 14:20 |06/02/2024",
+        provenance={"published_raw": "site"},
+    )
+    out = pipeline.process_item(item)
+    assert out.published_at == "2024-02-06T14:16:00+07:00"
+    assert out.provenance["published_at"] == "site"
+    assert "archive/dates/listing_time" not in stats(crawler)
+
+
+def test_listing_on_another_date_is_ignored_with_a_warning(pipeline, crawler, caplog):
+    item = article(
+        published_raw="06:03, 31/03/2020",
+        listing_raw="Cập nhật lúc: 18:18 |01/04/2020",
+        provenance={"published_raw": "site"},
+    )
+    with caplog.at_level(logging.WARNING, logger="pipelines.dates"):
+        out = pipeline.process_item(item)
+    assert (out.published_date, out.published_at, out.published_precision) == (
+        "2020-03-31",
+        None,
+        "day",
+    )
+    assert out.provenance["published_at"] == "site"
+    assert stats(crawler)["archive/dates/listing_mismatch"] == 1
+    assert "disagrees" in caplog.text
+
+
+def test_listing_gives_the_date_when_the_page_has_none(pipeline, crawler):
+    item = article(published_raw=None, listing_raw="Cập nhật lúc: 18:18 |31/03/2020")
+    out = pipeline.process_item(item)
+    assert isinstance(out, ArticleItem)
+    assert out.published_date == "2020-03-31"
+    assert out.published_at == "2020-03-31T18:18:00+07:00"
+    assert out.provenance == {"published_date": "listing", "published_at": "listing"}
+    assert stats(crawler)["archive/dates/listing_date"] == 1
+    assert stats(crawler)["archive/dates/page_error/empty"] == 1
+
+
+def test_listing_gives_the_date_when_the_page_date_is_impossible(pipeline, crawler):
+    item = article(published_raw="31/02/2020", listing_raw="Cập nhật lúc: 18:18 |31/03/2020")
+    out = pipeline.process_item(item)
+    assert isinstance(out, ArticleItem)
+    assert out.published_date == "2020-03-31"
+    assert out.published_raw == "31/02/2020"
+    assert stats(crawler)["archive/dates/page_error/impossible"] == 1
+
+
+def test_impossible_date_is_rejected_with_the_reason(pipeline, crawler):
+    item = article(published_raw="31/02/2020")
+    out = pipeline.process_item(item)
+    assert isinstance(out, RejectItem)
+    assert out.stage == "dates"
+    assert out.retryable is False
+    assert out.reason.startswith("date: impossible date '31/02/2020'")
+    assert out.id == "2548123"
+    assert out.record["published_raw"] == "31/02/2020"
+    assert stats(crawler) == {"archive/dates/rejected/impossible": 1}
+
+
+@pytest.mark.parametrize("raw", [None, "", "  "])
+def test_page_without_a_date_is_rejected(pipeline, crawler, raw):
+    out = pipeline.process_item(article(published_raw=raw))
+    assert isinstance(out, RejectItem)
+    assert out.reason == "date: no date on the page"
+    assert stats(crawler) == {"archive/dates/rejected/empty": 1}
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [("07/02/2024", "future"), ("Xuân Thu", "unparseable")],
+)
+def test_other_failures_are_rejected_by_kind(pipeline, crawler, raw, kind):
+    out = pipeline.process_item(article(published_raw=raw))
+    assert isinstance(out, RejectItem)
+    assert out.reason.startswith(f"date: {kind} date ")
+    assert stats(crawler) == {f"archive/dates/rejected/{kind}": 1}
+
+
+def test_bad_listing_line_is_ignored_and_counted(pipeline, crawler):
+    item = article(published_raw="03:01, 14/01/2022", listing_raw="Cập nhật lúc: 18:18 |31/02/2022")
+    out = pipeline.process_item(item)
+    assert (out.published_date, out.published_at) == ("2022-01-14", None)
+    assert stats(crawler)["archive/dates/listing_error/impossible"] == 1
+
+
+def test_relative_date_is_resolved_against_fetched_at_and_counted(pipeline, crawler):
+    out = pipeline.process_item(article(published_raw="2 giờ trước"))
+    assert out.published_at == "2024-02-06T13:07:00+07:00"
+    assert out.published_precision == "hour"
+    assert stats(crawler) == {"archive/dates/dateparser": 1, "archive/dates/precision/hour": 1}
+
+
+@pytest.mark.parametrize("fetched_at", ["2024-02-06T15:07:33", "yesterday"])
+def test_fetch_time_without_a_zone_is_rejected(pipeline, crawler, fetched_at):
+    out = pipeline.process_item(article(published_raw="03:01, 14/01/2022", fetched_at=fetched_at))
+    assert isinstance(out, RejectItem)
+    assert "fetched_at" in out.reason
+    assert stats(crawler) == {"archive/dates/rejected/fetched_at": 1}
+
+
+def test_reject_items_pass_through_unchanged(pipeline, crawler):
+    reject = RejectItem(url="https://baonamdinh.vn/x", reason="http 404", stage="fetch",
+                        fetched_at=FETCHED_AT)
+    assert pipeline.process_item(reject) is reject
+    assert stats(crawler) == {}
+
+
+def test_stats_add_up_over_several_items(pipeline, crawler):
+    for raw in ["03:01, 14/01/2022", "14:16, 06/02/2024", "hôm qua", "31/02/2020"]:
+        pipeline.process_item(article(published_raw=raw))
+    assert stats(crawler) == {
+        "archive/dates/exact": 2,
+        "archive/dates/dateparser": 1,
+        "archive/dates/precision/day": 2,
+        "archive/dates/precision/minute": 1,
+        "archive/dates/rejected/impossible": 1,
+    }
+
+
+@pytest.mark.filterwarnings("error::scrapy.exceptions.ScrapyDeprecationWarning")
+def test_scrapy_calls_process_item_without_a_spider():
+    crawler = get_crawler(
+        settings_dict={"ITEM_PIPELINES": {"pipelines.dates.DateNormalisationPipeline": 500}}
+    )
+    manager = ItemPipelineManager.from_crawler(crawler)
+    out = asyncio.run(manager.process_item_async(article(published_raw="03:01, 14/01/2022")))
+    assert (out.published_date, out.published_at) == ("2022-01-14", None)
+    assert crawler.stats.get_value("archive/dates/exact") == 1
