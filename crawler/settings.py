@@ -31,6 +31,21 @@ ITEM_PIPELINES = {
     "pipelines.archive.ArchivePipeline": 700,
 }
 
+# --- Crawl modes (spiders/baonamdinh.py) ---------------------------------------------------
+# Nightly: stop paging a listing walked before once a page holds this many archived articles.
+NIGHTLY_STOP_AFTER_KNOWN = 3
+# Nightly: re-fetch archived articles published within this many days of the newest one.
+NIGHTLY_RECHECK_DAYS = 2
+
+# --- Run report (crawler/report.py) ---------------------------------------------------------
+REPORT_PROGRESS_INTERVAL = 60.0
+# Alarm (exit 3) when a coverage share falls this much below its median over earlier runs.
+REPORT_COVERAGE_DROP = 0.3
+# Runs with fewer extracted articles than this are not compared (too few to judge).
+REPORT_MIN_RECORDS = 10
+EXTENSIONS = {"crawler.report.RunReport": 500}
+COMMANDS_MODULE = "crawler.commands"
+
 # --- Politeness -----------------------------------------------------------------------------
 ARCHIVE_CONTACT = "archive-operator@example.invalid"
 USER_AGENT = f"baonamdinh-archiver/0.1 (+mailto:{ARCHIVE_CONTACT})"
@@ -45,6 +60,9 @@ RETRY_ENABLED = True
 RETRY_TIMES = 5
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30
+# Scrapy obeys robots.txt rules but not its Crawl-delay: this middleware does (capped).
+DOWNLOADER_MIDDLEWARES = {"crawler.politeness.CrawlDelayMiddleware": 150}
+CRAWL_DELAY_MAX = 30.0
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 

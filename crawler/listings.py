@@ -1,0 +1,130 @@
+"""Listing pages (home, channel and category listings) parsed into article entries, pagination and listings.
+
+Pure functions over HTML, like crawler/extraction.py. Nothing here assumes a URL scheme for
+pagination: the next page is the link the page itself marks as next (``rel=next``, or in a
+pagination block the number after the current page, or a "next" arrow).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from crawler.dates import find_date_text
+from crawler.extraction import element_text
+from crawler.urls import ArticleRef, is_site_url, parse_article_url
+
+# A listing's root: /channel/5083/ (old CMS) or /van-hoa-nghe-thuat/, /multimedia/emagazine/ (new).
+LISTING_PATH = re.compile(r"^/(channel/\d{4}|[a-z0-9-]+(/[a-z0-9-]+)?)/?$", re.IGNORECASE)
+NOT_LISTINGS = re.compile(r"^/(file|files|search|tim-kiem|rss|api|static|assets)(/|$)",
+                          re.IGNORECASE)
+NEXT_TEXTS = frozenset({"sau", "trang sau", "tiếp", "»", "›", ">", ">>", "next", "tiếp theo"})
+MAX_ENTRY_DEPTH = 5
+
+
+@dataclass(frozen=True)
+class ListingEntry:
+    """One article as a listing shows it."""
+
+    url: str
+    ref: ArticleRef
+    time_raw: str | None
+    title: str | None
+
+
+@dataclass
+class ListingPage:
+    """What a listing page offers: articles, its next page, and other listings it links to."""
+
+    entries: list[ListingEntry] = field(default_factory=list)
+    next_url: str | None = None
+    listing_urls: list[str] = field(default_factory=list)
+
+
+def listing_key(url: str) -> str | None:
+    """Return the listing a URL belongs to (its path without query), or None for other pages."""
+    path = urlsplit(url).path or "/"
+    if parse_article_url(url) or NOT_LISTINGS.match(path) or not LISTING_PATH.match(path):
+        return None
+    return path.rstrip("/").lower() + "/"
+
+
+def _entry_time(link: etree._Element, article_id: str) -> str | None:
+    """Find the date printed with an article link: in its smallest container of no other article."""
+    node = link
+    for _ in range(MAX_ENTRY_DEPTH):
+        node = node.getparent()
+        if node is None:
+            return None
+        ids = {ref.id for a in node.iter("a") if (ref := parse_article_url(a.get("href") or ""))}
+        if ids - {article_id}:
+            return None
+        found = find_date_text(element_text(node))
+        if found:
+            return found
+    return None
+
+
+def _next_url(root: etree._Element, base: str) -> str | None:
+    for a in root.iter("a"):
+        if "next" in (a.get("rel") or "").lower().split() and a.get("href"):
+            return urljoin(base, a.get("href"))
+    for block in root.iter():
+        if not isinstance(block.tag, str):
+            continue
+        tokens = f"{block.get('class', '')} {block.get('id', '')}".lower()
+        if "pag" not in tokens or block.tag == "a":
+            continue
+        current = 1
+        for el in block.iter():
+            el_tokens = str(el.get("class", "")).lower()
+            text = element_text(el) if isinstance(el.tag, str) else ""
+            if ("active" in el_tokens or "current" in el_tokens) and text.isdigit():
+                current = int(text)
+        links = [a for a in block.iter("a") if a.get("href")]
+        for a in links:
+            if element_text(a).strip() == str(current + 1):
+                return urljoin(base, a.get("href"))
+        for a in links:
+            if element_text(a).strip().lower() in NEXT_TEXTS:
+                return urljoin(base, a.get("href"))
+    return None
+
+
+def parse_listing(html: str, url: str, hosts: frozenset[str]) -> ListingPage:
+    """Return the articles, the next page and the listings linked from a listing or home page."""
+    page = ListingPage()
+    if not html.strip():
+        return page
+    root = lxml.html.fromstring(html)
+    seen: set[str] = set()
+    listings: set[str] = set()
+    for a in root.iter("a"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        absolute = urljoin(url, href)
+        if not is_site_url(absolute, hosts):
+            continue
+        ref = parse_article_url(absolute)
+        if ref is None:
+            key = listing_key(absolute)
+            if key and key not in listings and key != "/":
+                listings.add(key)
+                page.listing_urls.append(absolute.split("?")[0].split("#")[0])
+            continue
+        if ref.id in seen:
+            continue
+        seen.add(ref.id)
+        page.entries.append(ListingEntry(
+            url=absolute, ref=ref, time_raw=_entry_time(a, ref.id),
+            title=element_text(a) or a.get("title"),
+        ))
+    page.next_url = _next_url(root, url)
+    if page.next_url and not is_site_url(page.next_url, hosts):
+        page.next_url = None
+    return page

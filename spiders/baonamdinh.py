@@ -1,0 +1,253 @@
+"""The baonamdinh spider: walks the home page and every listing, and fetches each wanted article once.
+
+Modes (``-a mode=``): ``nightly`` (default) fetches what is new, stops paging a listing it has
+walked before once it meets articles already archived, and re-checks recent ones for edits;
+``backfill`` walks listings back to ``-a since=`` and fetches only articles inside
+``since``..``until``, bounded before download by the URL's month and the listing's date.
+Extraction is in crawler/pages.py and crawler/listings.py; this file only decides what to fetch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import scrapy
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.dates import DateError, parse_published
+from crawler.items import RejectItem
+from crawler.listings import ListingEntry, listing_key, parse_listing
+from crawler.pages import item_from_response, now_iso
+from crawler.state import CrawlState
+from crawler.urls import host_of, parse_article_url
+
+MODES = ("nightly", "backfill")
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    """The spider arguments, parsed and validated once."""
+
+    mode: str = "nightly"
+    since: dt.date | None = None
+    until: dt.date | None = None
+    channels: frozenset[str] | None = None
+
+    @classmethod
+    def parse(cls, mode: str | None = None, since: str | None = None, until: str | None = None,
+              channels: str | None = None) -> CrawlOptions:
+        """Return options from ``-a`` strings; raise ValueError with a clear message when bad."""
+        mode = (mode or "nightly").strip().lower()
+        if mode not in MODES:
+            raise ValueError(f"-a mode={mode!r}: expected one of {', '.join(MODES)}")
+        start, end = _date_arg("since", since), _date_arg("until", until)
+        if start and end and start > end:
+            raise ValueError(f"-a since={since} is after -a until={until}")
+        chosen = None
+        if channels is not None:
+            chosen = frozenset(c.strip().strip("/").lower() for c in channels.split(",")
+                               if c.strip())
+            if not chosen:
+                raise ValueError("-a channels= is empty: give channel ids or category slugs, "
+                                 "comma-separated")
+        return cls(mode=mode, since=start, until=end, channels=chosen)
+
+    def month_in_range(self, month: str) -> bool:
+        """True when a YYYYMM month overlaps since..until."""
+        if self.since and month < self.since.strftime("%Y%m"):
+            return False
+        return not (self.until and month > self.until.strftime("%Y%m"))
+
+    def date_in_range(self, day: dt.date) -> bool:
+        """True when a date lies in since..until."""
+        return not ((self.since and day < self.since) or (self.until and day > self.until))
+
+    def wants_section(self, section: str) -> bool:
+        """True when a channel id or category slug is among the chosen ones (or none were chosen)."""
+        return self.channels is None or section.lower() in self.channels
+
+
+def _date_arg(name: str, value: str | None) -> dt.date | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"-a {name}={value!r}: expected a date as YYYY-MM-DD") from None
+
+
+class BaoNamDinhSpider(scrapy.Spider):
+    """Crawls baonamdinh.vn (or SITE_URL) into ARCHIVE_DIR through the archive pipelines."""
+
+    name = "baonamdinh"
+    # Deleted articles answer 404/410: they become reject records, not silent drops.
+    handle_httpstatus_list = [404, 410]
+
+    def __init__(self, mode: str | None = None, since: str | None = None,
+                 until: str | None = None, channels: str | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.options = CrawlOptions.parse(mode=mode, since=since, until=until, channels=channels)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> BaoNamDinhSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.site_url = settings.get("SITE_URL").rstrip("/")
+        spider.hosts = frozenset({host_of(spider.site_url)} | {
+            h.lower().removeprefix("www.") for h in settings.getlist("SITE_HOST_ALIASES")})
+        spider.allowed_domains = sorted(spider.hosts)
+        spider.state = CrawlState(settings.get("ARCHIVE_DIR"))
+        spider.margin = settings.getint("NIGHTLY_STOP_AFTER_KNOWN")
+        spider.recheck_days = settings.getint("NIGHTLY_RECHECK_DAYS")
+        spider.max_truncated_retries = settings.getint("RETRY_TIMES")
+        spider.seen_ids = set()
+        spider.recheck_from = spider._recheck_from()
+        return spider
+
+    def _recheck_from(self) -> dt.date | None:
+        """Articles published on or after this date are re-fetched for edits (nightly only)."""
+        if self.options.mode != "nightly" or self.recheck_days <= 0:
+            return None
+        row = self.state.db.execute("SELECT MAX(published_date) FROM articles").fetchone()
+        if not row or not row[0]:
+            return None
+        return dt.date.fromisoformat(row[0]) - dt.timedelta(days=self.recheck_days)
+
+    def closed(self, reason: str) -> None:
+        self.state.close()
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        yield scrapy.Request(self.site_url + "/", callback=self.parse_home,
+                             errback=self.listing_failed)
+        # Rejects whose cause may have passed (5xx, timeouts, truncated pages) get another go.
+        for url in self.state.retryable_rejects():
+            ref = parse_article_url(url)
+            if ref and self.options.month_in_range(ref.month) and ref.id not in self.seen_ids:
+                self.seen_ids.add(ref.id)
+                self.crawler.stats.inc_value("archive/requests/retry_rejects")
+                yield self._article_request(url, None)
+
+    # --- listings --------------------------------------------------------------------------
+
+    def parse_home(self, response: Response) -> Iterator[scrapy.Request]:
+        """Follow every channel and category listing, and the articles the home page shows."""
+        page = parse_listing(response.text, response.url, self.hosts)
+        for url in page.listing_urls:
+            key = listing_key(url)
+            section = key.strip("/").removeprefix("channel/")
+            if self.options.wants_section(section):
+                yield scrapy.Request(url, callback=self.parse_listing, cb_kwargs={"key": key},
+                                     errback=self.listing_failed)
+        for entry in page.entries:
+            yield from self._consider(entry)
+
+    def parse_listing(self, response: Response, key: str) -> Iterator[scrapy.Request]:
+        """Fetch the wanted articles of one listing page, then decide whether to page on."""
+        self.crawler.stats.inc_value("archive/requests/listing_pages")
+        page = parse_listing(response.text, response.url, self.hosts)
+        known = older = 0
+        for entry in page.entries:
+            day = self._entry_date(entry)
+            if day and self.options.since and day < self.options.since:
+                older += 1
+            outcome = yield from self._consider(entry, day)
+            known += outcome == "known"
+        complete_before = self.state.listing_complete(key)
+        if page.entries and older == len(page.entries):
+            self.logger.info("listing %s: reached %s, before since=%s; stop paging", key,
+                             self._oldest(page), self.options.since)
+        elif self.options.mode == "nightly" and complete_before and known >= self.margin:
+            self.logger.debug("listing %s: %s archived articles on %s; stop paging", key, known,
+                              response.url)
+            self.crawler.stats.inc_value("archive/listings/stopped_early")
+        elif page.next_url:
+            yield scrapy.Request(page.next_url, callback=self.parse_listing,
+                                 cb_kwargs={"key": key}, errback=self.listing_failed)
+        elif page.entries:
+            # Walked to the end: from now on, a nightly run may stop at what it already holds.
+            if not self.options.since:
+                self.state.mark_listing_complete(key, now_iso())
+            self.crawler.stats.inc_value("archive/listings/walked_to_end")
+
+    def _oldest(self, page: Any) -> str:
+        days = [d for e in page.entries if (d := self._entry_date(e))]
+        return min(days).isoformat() if days else "?"
+
+    def _entry_date(self, entry: ListingEntry) -> dt.date | None:
+        if not entry.time_raw:
+            return None
+        try:
+            return parse_published(entry.time_raw, now=dt.datetime.now(dt.timezone.utc)).date
+        except DateError:
+            return None
+
+    def _consider(self, entry: ListingEntry, day: dt.date | None = None
+                  ) -> Iterator[scrapy.Request]:
+        """Yield the request for a listed article if it is wanted; return what was decided."""
+        ref = entry.ref
+        day = day or self._entry_date(entry)
+        if not self.options.wants_section(ref.section):
+            return "other-section"
+        if not self.options.month_in_range(ref.month) or (day and not
+                                                          self.options.date_in_range(day)):
+            self.crawler.stats.inc_value("archive/articles/skipped_out_of_range")
+            return "out-of-range"
+        if ref.id in self.seen_ids:
+            return "seen"
+        archived = self.state.archived_date(ref.id)
+        if archived is not None:
+            published = dt.date.fromisoformat(archived) if archived else day
+            if not (self.recheck_from and published and published >= self.recheck_from):
+                return "known"
+            self.crawler.stats.inc_value("archive/articles/rechecked")
+        self.seen_ids.add(ref.id)
+        if day:
+            self.crawler.stats.max_value("archive/progress/newest_date", day.isoformat())
+            self.crawler.stats.min_value("archive/progress/reached_date", day.isoformat())
+        yield self._article_request(entry.url, entry.time_raw)
+        return "requested"
+
+    def listing_failed(self, failure: Failure) -> None:
+        """A listing page that failed after every retry: counted and logged, the crawl goes on."""
+        self.crawler.stats.inc_value("archive/listings/failed")
+        self.logger.error("listing %s failed: %s", failure.request.url, failure.value)
+
+    # --- articles --------------------------------------------------------------------------
+
+    def _article_request(self, url: str, listing_raw: str | None) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_article,
+                              cb_kwargs={"listing_raw": listing_raw},
+                              errback=self.article_failed)
+
+    def parse_article(self, response: Response, listing_raw: str | None) -> Iterator[Any]:
+        """Yield the article of a page, or a reject with its reason (a truncated page is retried)."""
+        self.crawler.stats.inc_value("archive/requests/articles")
+        item = item_from_response(response, fetched_at=now_iso(), site_url=self.site_url,
+                                  listing_raw=listing_raw,
+                                  capture=response.meta.get("archive_capture"))
+        if isinstance(item, RejectItem) and item.reason.startswith("truncated"):
+            retry = get_retry_request(response.request, spider=self, reason="truncated_html",
+                                      max_retry_times=self.max_truncated_retries)
+            if retry is not None:
+                yield retry
+                return
+        yield item
+
+    def article_failed(self, failure: Failure) -> Iterator[RejectItem]:
+        """An article that failed after every retry becomes a retryable reject, never a silent drop."""
+        request = failure.request
+        response = getattr(failure.value, "response", None)
+        yield RejectItem(
+            url=request.url,
+            reason=f"fetch failed: {failure.type.__name__}: {failure.value}",
+            stage="fetch",
+            fetched_at=now_iso(),
+            id=(ref.id if (ref := parse_article_url(request.url)) else None),
+            retryable=True,
+            http_status=response.status if response is not None else None,
+        )
