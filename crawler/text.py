@@ -121,7 +121,7 @@ def clean_line(s: str | None) -> str | None:
 
 
 def clean_title(s: str | None) -> str | None:
-    """Return a title on one line, cleaned, with residue ("[links()]", a site-name suffix) removed."""
+    """Return a title on one line, cleaned, without residue ("[links()]", a site-name suffix)."""
     s = clean_line(s)
     if s is None:
         return None
@@ -175,7 +175,11 @@ _CREDIT_TAIL = re.compile(
 def similar(a: str, b: str, threshold: float = 0.85) -> bool:
     """True when `a` and `b` are the same text up to case, tone placement, punctuation, small
     edits (difflib ratio >= threshold) or a credit tail such as "(Ảnh: X)" on one of them."""
-    fa, fb = fold(a or ""), fold(b or "")
+    return _similar_keys(fold(a or ""), fold(b or ""), threshold)
+
+
+def _similar_keys(fa: str, fb: str, threshold: float = 0.85) -> bool:
+    """similar() on two fold() keys."""
     if not fa or not fb:
         return False
     if fa == fb:
@@ -260,6 +264,14 @@ def _paragraphs(text: str) -> list[list[str]]:
     return [p.split("\n") for p in text.split("\n\n")]
 
 
+def _flat(body: str) -> tuple[list[list[str]], list[tuple[int, int]]]:
+    paragraphs = _paragraphs(body or "")
+    flat = [
+        (pi, li) for pi, p in enumerate(paragraphs) for li, line in enumerate(p) if line.strip()
+    ]
+    return paragraphs, flat
+
+
 def _join(paragraphs: list[list[str]]) -> str:
     kept = ["\n".join(line for line in p if line.strip()) for p in paragraphs]
     return "\n\n".join(p for p in kept if p.strip())
@@ -305,8 +317,7 @@ def _footer_start(anchors: list[_Anchor | None], bp: Boilerplate) -> int | None:
 def strip_boilerplate_detailed(text: str) -> Stripped:
     """Cut the masthead/footer run near the end, drop strong label lines and residue anywhere."""
     bp = load_boilerplate()
-    paragraphs = _paragraphs(text or "")
-    flat = [(pi, li) for pi, p in enumerate(paragraphs) for li, line in enumerate(p) if line.strip()]
+    paragraphs, flat = _flat(text)
     anchors = [_anchor(paragraphs[pi][li], bp) for pi, li in flat]
     start = _footer_start(anchors, bp)
     removed: list[str] = []
@@ -543,12 +554,6 @@ _TAIL_LINES = 5
 _SHORT = 120
 
 
-def _flat(body: str) -> tuple[list[list[str]], list[tuple[int, int]]]:
-    paragraphs = _paragraphs(body or "")
-    flat = [(pi, li) for pi, p in enumerate(paragraphs) for li, line in enumerate(p) if line.strip()]
-    return paragraphs, flat
-
-
 def _without_mark(line: str, m: re.Match[str]) -> str:
     # In "năm 2021./." the first dot is the sentence's full stop: keep it, drop only "/.".
     rest = line[: m.start()].rstrip()
@@ -740,14 +745,19 @@ def dedupe_captions(
 def _remove_copies(body: str, copies: list[str], lead: str | None) -> str:
     if not body or not copies:
         return body
+    keys = list(dict.fromkeys(k for k in map(fold, copies) if k))
+
+    def is_copy(text: str) -> bool:
+        key = fold(text)
+        return any(_similar_keys(key, k) for k in keys)
+
     paragraphs = _paragraphs(body)
     kept: list[list[str]] = []
     for pi, paragraph in enumerate(paragraphs):
-        whole = "\n".join(paragraph)
-        if lead and pi == 0 and similar(whole, lead):
+        if lead and pi == 0 and similar(" ".join(paragraph), lead):
             kept.append(paragraph)
             continue
-        if any(similar(" ".join(paragraph), c) for c in copies):
+        if is_copy(" ".join(paragraph)):
             continue
-        kept.append([line for line in paragraph if not any(similar(line, c) for c in copies)])
+        kept.append([line for line in paragraph if not is_copy(line)])
     return _join(kept)
