@@ -43,7 +43,8 @@ __all__ = [
 
 # --- Cleaning -----------------------------------------------------------------------------------
 
-_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
+# Only something shaped like a whole tag or comment counts as markup: "x <y" stays text.
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?\s*>|<!--", re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _DROP_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "object")
 _BLOCK_TAGS = (

@@ -181,6 +181,7 @@ Tổng Biên tập: Hoàng Thị Hoài Phương
         ("dòng một\r\ndòng hai", "dòng một\ndòng hai"),
         (unicodedata.normalize("NFD", "Nam Định"), "Nam Định"),
         ("x < 5 và y > 3", "x < 5 và y > 3"),
+        ("nhiệt độ x <y, tức là", "nhiệt độ x <y, tức là"),  # not a tag: text kept
         ("<p>một</p><p>hai<br>ba</p>", "một\n\nhai\nba"),
         ("Đảng uỷ và Đảng ủy", "Đảng uỷ và Đảng ủy"),  # output keeps the printed placement
     ],
