@@ -256,7 +256,7 @@ def test_fold_key(text: str, key: str) -> None:
         (CAPTION_1, CAPTION_1.replace("phát biểu", "phát biểu tại"), True),
         (CAPTION_1, CAPTION_2, False),
         (LAST, CAPTION_2, False),
-        ("Toàn cảnh hội nghị.", "Toàn cảnh hội nghị diễn ra sôi nổi, nhiều ý kiến đóng góp.", False),
+        ("Toàn cảnh hội nghị.", "Toàn cảnh hội nghị diễn ra sôi nổi, nhiều ý kiến.", False),
         ("", CAPTION_1, False),
         ("...", "!!!", False),
     ],
