@@ -39,21 +39,35 @@ def _now(value: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the replica's command line."""
     parser = argparse.ArgumentParser(
-        prog="python -m tests.replica", description="Serve a deterministic replica of baonamdinh.vn."
+        prog="python -m tests.replica",
+        description="Serve a deterministic replica of baonamdinh.vn.",
     )
-    parser.add_argument("--port", type=int, required=True, help="port on 127.0.0.1; 0 picks a free one")
+    parser.add_argument(
+        "--port", type=int, required=True, help="port on 127.0.0.1; 0 picks a free one"
+    )
     parser.add_argument("--articles", type=_positive_int, required=True, help="number of articles")
     parser.add_argument("--seed", type=int, default=1, help="dataset seed (default 1)")
-    parser.add_argument("--now", type=_now, default=None,
-                        help="the replica's clock, ISO 8601 with offset (default 2025-06-30T23:59:00+07:00)")
-    parser.add_argument("--fault-rate", type=_fraction, default=0.0, help="share of faulty responses")
+    parser.add_argument(
+        "--now",
+        type=_now,
+        default=None,
+        help="the replica's clock, ISO 8601 with offset (default 2025-06-30T23:59:00+07:00)",
+    )
+    parser.add_argument(
+        "--fault-rate", type=_fraction, default=0.0, help="share of faulty responses"
+    )
     parser.add_argument("--truth", metavar="FILE", help="write the truth as JSON Lines to FILE")
-    parser.add_argument("--hang-seconds", type=float, default=10.0,
-                        help="how long the timeout fault hangs (default 10)")
-    parser.add_argument("--crawl-delay", type=float, default=1.0,
-                        help="Crawl-delay in robots.txt (default 1)")
+    parser.add_argument(
+        "--hang-seconds",
+        type=float,
+        default=10.0,
+        help="how long the timeout fault hangs (default 10)",
+    )
+    parser.add_argument(
+        "--crawl-delay", type=float, default=1.0, help="Crawl-delay in robots.txt (default 1)"
+    )
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
-    return parser  # fmt: skip
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

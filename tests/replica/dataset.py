@@ -69,7 +69,7 @@ def stable_hash(*parts: object) -> int:
 
 
 def _base_id(minute: int) -> int:
-    for (t0, i0), (t1, i1) in zip(_ID_ANCHORS, _ID_ANCHORS[1:]):
+    for (t0, i0), (t1, i1) in zip(_ID_ANCHORS, _ID_ANCHORS[1:], strict=False):
         m0, m1 = to_minute(t0), to_minute(t1)
         if minute < m1:
             return i0 + (i1 - i0) * (minute - m0) // (m1 - m0)
@@ -195,7 +195,9 @@ class Dataset:
                 hexes.add(ident)
                 cms, section = "new", rng.choice(tuple(CATEGORIES))
             older = minute < older0 and rng.random() < 0.4
-            self.metas.append(Meta(index, ident, cms, section, minute, None, None, False, False, older))
+            self.metas.append(
+                Meta(index, ident, cms, section, minute, None, None, False, False, older)
+            )
 
         n = articles
         for i in rng.sample(range(n), max(1, round(n * 0.02))):
@@ -254,7 +256,7 @@ class Dataset:
         return out
 
     def related(self, meta: Meta, now_minute: int, count: int = 4) -> list[Meta]:
-        """Return up to ``count`` earlier articles of the same section that exist at ``now_minute``."""
+        """Return up to ``count`` earlier same-section articles that exist at ``now_minute``."""
         metas = self.by_section[meta.section]
         pos = bisect.bisect_left(self._section_minutes[meta.section], meta.minute)
         out = []
@@ -325,15 +327,13 @@ class Dataset:
         spots = sorted(rng.choices(range(len(paragraphs) - 1), k=n_photos))
         prev_alt = None
         for k, after in enumerate(spots):
-            caption = T.tone_mix(
-                T.fill(rng.choice(T.TOPICS[topic]["captions"]), slots), rng, share
-            )
+            caption = T.tone_mix(T.fill(rng.choice(T.TOPICS[topic]["captions"]), slots), rng, share)
             roll = rng.random()
-            if prev_alt is not None and roll < 0.15:
+            if prev_alt is not None and roll < 0.1:
                 alt = prev_alt  # the CMS reuses the previous image's alt text
-            elif roll < 0.3:
+            elif roll < 0.2:
                 alt = T.caption_variant(caption, rng, credit)
-            elif roll < 0.38:
+            elif roll < 0.25:
                 alt, caption = caption, T.caption_variant(caption, rng, credit)
             else:
                 alt = caption

@@ -19,15 +19,26 @@ from tests.replica.render import section_path
 logger = logging.getLogger(__name__)
 
 
-def start_cli(articles: int, seed: int, timeout: float = 60.0) -> tuple[subprocess.Popen[str], str, float]:
+def start_cli(
+    articles: int, seed: int, timeout: float = 60.0
+) -> tuple[subprocess.Popen[str], str, float]:
     """Start ``python -m tests.replica`` on a free port; return it, its URL and seconds to ready."""
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.replica", "--port", "0", "--articles", str(articles),
-         "--seed", str(seed)],
+        [
+            sys.executable,
+            "-m",
+            "tests.replica",
+            "--port",
+            "0",
+            "--articles",
+            str(articles),
+            "--seed",
+            str(seed),
+        ],
         stdout=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
     killer = threading.Timer(timeout, proc.kill)
     killer.start()
     try:
@@ -41,7 +52,7 @@ def start_cli(articles: int, seed: int, timeout: float = 60.0) -> tuple[subproce
 
 
 def targets(articles: int, seed: int, count: int) -> list[str]:
-    """Return ``count`` request paths: mostly distinct articles, some listing pages and the home page."""
+    """Return ``count`` request paths: mostly distinct articles, some listings, the home page."""
     ds = Dataset(articles, seed)
     rng = random.Random(seed)
     metas = rng.sample(ds.metas, min(len(ds.metas), count))
@@ -56,7 +67,7 @@ def targets(articles: int, seed: int, count: int) -> list[str]:
 
 
 def load(base_url: str, paths: list[str], threads: int) -> tuple[float, dict[int, int]]:
-    """Fetch every path once over ``threads`` keep-alive connections; return seconds and statuses."""
+    """Fetch each path once over ``threads`` keep-alive connections; return seconds, statuses."""
     parts = urlsplit(base_url)
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -95,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         for label in ("cold (first render)", "warm (cached)"):
             seconds, statuses = load(url, paths, args.threads)
             rate = len(paths) / seconds
-            print(f"{label}: {len(paths)} requests, {args.threads} threads, {seconds:.2f} s, "
-                  f"{rate:.0f} pages/s, statuses {statuses}")  # fmt: skip
+            print(
+                f"{label}: {len(paths)} requests, {args.threads} threads, {seconds:.2f} s, "
+                f"{rate:.0f} pages/s, statuses {statuses}"
+            )
     finally:
         proc.terminate()
         proc.wait(timeout=10)

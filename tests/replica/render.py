@@ -24,7 +24,11 @@ LICENSE_FROM = datetime(2022, 3, 17, tzinfo=VN)
 LICENSE = "Giấy phép số: 136/GP-BTTTT do Bộ Thông tin và Truyền thông cấp ngày 17/3/2022."
 # Who signed the paper at a given time; the footer shows the editors at fetch time.
 EDITORS = (
-    (datetime(2025, 4, 15, tzinfo=VN), "Hoàng Thị Hoài Phương", "Trần Vân Anh, Nguyễn Thị Thu Thủy"),
+    (
+        datetime(2025, 4, 15, tzinfo=VN),
+        "Hoàng Thị Hoài Phương",
+        "Trần Vân Anh, Nguyễn Thị Thu Thủy",
+    ),
     (datetime(2011, 1, 1, tzinfo=VN), "Phạm Văn Trường", "Trần Vân Anh, Nguyễn Thị Thu Thủy"),
 )
 
@@ -217,7 +221,9 @@ class Renderer:
     def _new_article(self, meta: Meta, now: datetime, now_minute: int) -> str:
         head, body = self.ds.head(meta.index), self.ds.body(meta.index)
         pub = iso(meta.published)
-        modified = iso(at_minute(meta.edited)) if meta.is_edited(now_minute) and meta.edited else pub
+        modified = (
+            iso(at_minute(meta.edited)) if meta.is_edited(now_minute) and meta.edited else pub
+        )
         images = [self.base_url + p.src for p in body.photos] or [self.base_url + NO_IMAGE]
         author: dict[str, str] = (
             {"@type": "Organization", "name": body.source}
@@ -306,7 +312,9 @@ class Renderer:
         where = f"listing:{section}:{page}"
         rels = ""
         if page > 1:
-            rels += f'<link rel="prev" href="{path if page == 2 else f"{path}?trang={page - 1}"}">\n'
+            rels += (
+                f'<link rel="prev" href="{path if page == 2 else f"{path}?trang={page - 1}"}">\n'
+            )
         if page < pages:
             rels += f'<link rel="next" href="{path}?trang={page + 1}">\n'
         canonical = self.base_url + (path if page == 1 else f"{path}?trang={page}")
@@ -348,12 +356,15 @@ class Renderer:
         )
         items = "".join(self._item(m, "home") for m in self.ds.newest(now_minute, PAGE_SIZE))
         return (
-            self._head("Báo Nam Định - Tin tức Nam Định", f'<link rel="canonical" href="{self.base_url}/">\n')
+            self._head(
+                "Báo Nam Định - Tin tức Nam Định",
+                f'<link rel="canonical" href="{self.base_url}/">\n',
+            )
             + "<body>\n"
             + self._new_header()
             + f'<main class="home">\n<ul class="sections">{sections}</ul>\n'
-            f'<section class="latest"><h2>Tin mới</h2><ul class="items-next">\n{items}</ul></section>\n'
-            "</main>\n"
+            + '<section class="latest"><h2>Tin mới</h2>'
+            + f'<ul class="items-next">\n{items}</ul></section>\n</main>\n'
             + self._footer(now, now >= LICENSE_FROM, new=True)
         )
 
@@ -364,7 +375,8 @@ class Renderer:
             + "<body>\n"
             + self._new_header()
             + '<main class="not-found"><h1>Không tìm thấy trang</h1>'
-            '<p>Trang bạn tìm không tồn tại hoặc đã bị xóa.</p><a href="/">Về trang chủ</a></main>\n'
+            "<p>Trang bạn tìm không tồn tại hoặc đã bị xóa.</p>"
+            '<a href="/">Về trang chủ</a></main>\n'
             + self._footer(now, now >= LICENSE_FROM, new=True)
         )
 

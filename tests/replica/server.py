@@ -1,4 +1,4 @@
-"""The replica's HTTP server: routing, the clock, page cache, faults, counters and the Replica API."""
+"""The replica's HTTP server: routing, clock, page cache, faults, counters and the Replica API."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def parse_now(value: str | datetime | None) -> datetime:
 
 
 def classify(path: str) -> str:
-    """Return the request kind of a path: article, listing, home, robots, image or other."""
+    """Return a path's request kind by its shape: article, listing, home, robots, image, other."""
     if path in ("/", "/index.htm", "/index.html"):
         return "home"
     if path == "/robots.txt":
@@ -70,7 +70,10 @@ def classify(path: str) -> str:
         return "image"
     if OLD_ARTICLE.match(path) or NEW_ARTICLE.match(path):
         return "article"
-    if CHANNEL_LISTING.match(path) or CATEGORY_LISTING.match(path):
+    if CHANNEL_LISTING.match(path):
+        return "listing"
+    match = CATEGORY_LISTING.match(path)
+    if match and match["section"].lower() in CATEGORIES:
         return "listing"
     return "other"
 
@@ -85,7 +88,7 @@ class RequestCounter:
         self._faults: Counter[str] = Counter()
 
     def add(self, kind: str, status: int, fault: str | None) -> None:
-        """Count one request of ``kind`` answered with ``status`` (and ``fault`` if one was served)."""
+        """Count one request of ``kind`` answered with ``status`` (and ``fault``, if served)."""
         with self._lock:
             self._kinds[kind] += 1
             self._statuses[status] += 1
@@ -236,7 +239,9 @@ class Site:
     def _route(self, path: str, query: str, now: datetime, now_minute: int) -> Page:
         kind = classify(path)
         if kind == "robots":
-            return Page(200, kind, robots_txt(self.crawl_delay).encode(), "text/plain; charset=utf-8")
+            return Page(
+                200, kind, robots_txt(self.crawl_delay).encode(), "text/plain; charset=utf-8"
+            )
         if kind == "image":
             if path.lower().endswith(".jpg"):
                 return Page(200, kind, self._jpeg, "image/jpeg")

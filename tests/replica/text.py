@@ -51,7 +51,8 @@ PEN_NAMES = (
 )  # fmt: skip
 KICKERS = (
     "Hướng tới Đại hội Đảng bộ tỉnh", "Chào mừng kỷ niệm Ngày thành lập Đảng",
-    "Xây dựng nông thôn mới kiểu mẫu", "Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh",
+    "Xây dựng nông thôn mới kiểu mẫu",
+    "Học tập và làm theo tư tưởng, đạo đức, phong cách Hồ Chí Minh",
     "Vì an ninh Tổ quốc", "Chuyển đổi số", "Tết sum vầy", "Gương sáng bình dị",
 )  # fmt: skip
 CROPS = ("lúa xuân", "lúa mùa", "rau màu vụ đông", "cây cảnh", "hoa đào", "ngao", "muối")
@@ -104,14 +105,16 @@ TOPICS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "events": (
             "nông dân xã {commune}, huyện {district} bắt tay vào thu hoạch {crop}",
-            "Sở Nông nghiệp và Phát triển nông thôn kiểm tra tiến độ sản xuất {crop} tại {district}",
+            "Sở Nông nghiệp và Phát triển nông thôn kiểm tra tiến độ sản xuất {crop} "
+            "tại {district}",
             "Hội Nông dân tỉnh tổ chức hội thảo về liên kết sản xuất {crop}",
         ),
         "sentences": (
             "Toàn huyện {district} gieo cấy {num} ha {crop}, năng suất ước đạt {small} tạ/ha",
             "Nhiều hộ nông dân xã {commune} đã mạnh dạn chuyển đổi cơ cấu cây trồng, vật nuôi",
             "Mô hình cánh đồng mẫu lớn giúp giảm chi phí, tăng thu nhập cho nông dân",
-            "Ngành nông nghiệp khuyến cáo bà con theo dõi sát diễn biến thời tiết, phòng trừ sâu bệnh",
+            "Ngành nông nghiệp khuyến cáo bà con theo dõi sát diễn biến thời tiết, "
+            "phòng trừ sâu bệnh",
             "Đến nay, xã {commune} đã có {small} thôn đạt chuẩn nông thôn mới kiểu mẫu",
             "Hệ thống thủy lợi được nạo vét, bảo đảm đủ nước tưới tiêu cho {crop}",
             "Giá trị sản xuất trên một héc-ta canh tác đạt trên {num} triệu đồng",
@@ -126,7 +129,7 @@ TOPICS: dict[str, dict[str, tuple[str, ...]]] = {
         "titles": (
             "Khai mạc Lễ hội {festival} năm {year}",
             "Phong trào 'Toàn dân đoàn kết xây dựng đời sống văn hóa' ở {district}",
-            "Chương trình nghệ thuật \"Mùa xuân quê hương\" chào năm mới",
+            'Chương trình nghệ thuật "Mùa xuân quê hương" chào năm mới',
             "Bảo tồn, phát huy nghệ thuật chèo & hát văn",
         ),
         "events": (
@@ -249,14 +252,14 @@ def person_name(rng: random.Random) -> str:
 
 
 def tone_mix(text: str, rng: random.Random, share: float) -> str:
-    """Return ``text`` with about ``share`` of its modern tone marks moved to the older placement."""
+    """Return ``text`` with about ``share`` of its modern tone marks in the older placement."""
     if share <= 0:
         return text
     return _TONE_NEW.sub(lambda m: TONE_PAIRS[m[0]] if rng.random() < share else m[0], text)
 
 
 def tone_swap(text: str) -> str | None:
-    """Return ``text`` with its first tone mark moved to the other placement, None if it has none."""
+    """Return ``text`` with its first tone mark in the other placement; None if it has none."""
     match = _TONE_ANY.search(text)
     if not match:
         return None
@@ -279,7 +282,7 @@ def sentence(rng: random.Random, topic: str, slots: Slots) -> str:
 
 
 def paragraphs(rng: random.Random, topic: str, slots: Slots, count: int) -> list[str]:
-    """Return ``count`` paragraphs of two to four sentences, repeating none until the pool is used."""
+    """Return ``count`` paragraphs of 2-4 sentences, repeating none until the pool is used."""
     pool = TOPICS[topic]["sentences"] + GENERIC_SENTENCES
     deck: list[str] = []
     out = []
@@ -295,7 +298,7 @@ def paragraphs(rng: random.Random, topic: str, slots: Slots, count: int) -> list
 
 
 def caption_variant(caption: str, rng: random.Random, credit: str) -> str:
-    """Return a slightly different copy of ``caption``: punctuation, a credit tail or a tone mark."""
+    """Return a slightly different ``caption``: punctuation, a credit tail or a tone mark."""
     choice = rng.randrange(3)
     if choice == 2:
         swapped = tone_swap(caption)
