@@ -25,7 +25,7 @@ from lxml.cssselect import CSSSelector
 
 from crawler.dates import find_date_text
 from crawler.items import ArticleItem
-from crawler.text import parse_top_author, similar
+from crawler.text import parse_byline, parse_top_author, similar
 from crawler.urls import parse_article_url
 
 SITE, METADATA, HEURISTIC, URL = "site", "metadata", "heuristic", "url"
@@ -435,8 +435,10 @@ def extract_article(
         authors = [parsed_top[0]]
         provenance["authors"] = SITE
     elif meta.authors:
-        authors = list(meta.authors)
-        provenance["authors"] = METADATA
+        # Metadata "authors" are sometimes an agency ("TTXVN"): keep only what reads as a name.
+        authors = [name for a in meta.authors for name in parse_byline(a).authors]
+        if authors:
+            provenance["authors"] = METADATA
 
     kicker = _site_text(root, SITE_PROFILE.kicker)
     if kicker:

@@ -431,7 +431,9 @@ class Dataset:
             "title": head.title,
             "kicker": head.kicker,
             "lead": body.lead,
-            "body": "\n\n".join((body.lead, *paragraphs)),
+            # The archive keeps the sentence's own full stop of "...năm 2021./." (the "/." is
+            # the end mark), so the truth does too.
+            "body": "\n\n".join((body.lead, *paragraphs[:-1], paragraphs[-1] + ".")),
             "authors": list(body.authors),
             "byline": body.byline,
             "source": body.source,

@@ -1,0 +1,71 @@
+"""Scores an archive against the replica's truth: articles missed, extra, and wrong field by field."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.archive import latest_records
+
+# Record field -> how to read the same fact from a truth line.
+COMPARED = {
+    "url": lambda t: t["url"],
+    "title": lambda t: t["title"],
+    "lead": lambda t: t["lead"],
+    "body": lambda t: t["body"],
+    "authors": lambda t: t["authors"],
+    "source": lambda t: t["source"],
+    "published_date": lambda t: t["published_date"],
+    "published_at": lambda t: t["published_at"],
+    "captions": lambda t: t["captions"],
+}
+
+
+@dataclass
+class Score:
+    """The outcome of comparing an archive with the truth."""
+
+    expected: int
+    missed: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    wrong: Counter = field(default_factory=Counter)
+    examples: dict[str, tuple[str, Any, Any]] = field(default_factory=dict)
+
+    @property
+    def perfect(self) -> bool:
+        return not (self.missed or self.extra or self.wrong)
+
+    def summary(self) -> str:
+        lines = [f"{self.expected} expected, {len(self.missed)} missed, {len(self.extra)} extra"]
+        for name, count in self.wrong.most_common():
+            art, got, want = self.examples[name]
+            lines.append(f"  {name}: {count} wrong, e.g. {art}: got {got!r}, want {want!r}")
+        return "\n".join(lines)
+
+
+def record_fact(record: dict[str, Any], name: str) -> Any:
+    if name == "captions":  # the truth lists distinct captions, in order
+        captions = [image["caption"] for image in record["images"] if image.get("caption")]
+        return list(dict.fromkeys(captions))
+    return record.get(name)
+
+
+def score(records: dict[str, dict[str, Any]], truth: list[dict[str, Any]]) -> Score:
+    """Compare the latest record of each article with its truth line."""
+    by_id = {t["id"]: t for t in truth}
+    result = Score(expected=len(by_id))
+    result.missed = sorted(set(by_id) - set(records))
+    result.extra = sorted(set(records) - set(by_id))
+    for article_id in sorted(set(by_id) & set(records)):
+        for name, want_of in COMPARED.items():
+            got, want = record_fact(records[article_id], name), want_of(by_id[article_id])
+            if got != want:
+                result.wrong[name] += 1
+                result.examples.setdefault(name, (article_id, got, want))
+    return result
+
+
+def score_archive(archive_dir: str, truth: list[dict[str, Any]]) -> Score:
+    """Score the latest version of every article in an archive directory."""
+    return score(latest_records(archive_dir), truth)
