@@ -19,7 +19,7 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.dates import DateError, parse_published
+from crawler.dates import VN_TZ, DateError, parse_published
 from crawler.items import RejectItem
 from crawler.listings import ListingEntry, listing_key, parse_listing
 from crawler.pages import item_from_response, now_iso
@@ -182,7 +182,8 @@ class BaoNamDinhSpider(scrapy.Spider):
         if not entry.time_raw:
             return None
         try:
-            return parse_published(entry.time_raw, now=dt.datetime.now(dt.timezone.utc)).date
+            # The listing was fetched just now: relative times ("2 giờ trước") resolve against it.
+            return parse_published(entry.time_raw, now=dt.datetime.now(VN_TZ), cms=entry.ref.cms).date
         except DateError:
             return None
 
@@ -227,9 +228,11 @@ class BaoNamDinhSpider(scrapy.Spider):
     def parse_article(self, response: Response, listing_raw: str | None) -> Iterator[Any]:
         """Yield the article of a page, or a reject with its reason (a truncated page is retried)."""
         self.crawler.stats.inc_value("archive/requests/articles")
-        item = item_from_response(response, fetched_at=now_iso(), site_url=self.site_url,
-                                  listing_raw=listing_raw,
-                                  capture=response.meta.get("archive_capture"))
+        capture = response.meta.get("archive_capture")
+        # With a raw capture, its time is the fetch time: re-extraction then reproduces the record.
+        fetched_at = (capture or {}).get("fetched_at") or now_iso()
+        item = item_from_response(response, fetched_at=fetched_at, site_url=self.site_url,
+                                  listing_raw=listing_raw, capture=capture)
         if isinstance(item, RejectItem) and item.reason.startswith("truncated"):
             retry = get_retry_request(response.request, spider=self, reason="truncated_html",
                                       max_retry_times=self.max_truncated_retries)
