@@ -19,6 +19,14 @@ ARCHIVE_ENABLED = True
 # fsync each record before it counts as archived; off only for benchmarks of the engine.
 ARCHIVE_FSYNC = True
 
+# --- Raw captures (crawler/warc.py) ----------------------------------------------------------
+# Every response from the site, with its request, into ARCHIVE_DIR/raw/*.warc.gz + index.cdxj.
+WARC_ENABLED = True
+# Start a new WARC file once the current one reaches this many bytes.
+WARC_MAX_SIZE = 1024 * 1024 * 1024
+# Images are skipped unless this is on (pages, listings and robots.txt are always captured).
+WARC_CAPTURE_IMAGES = False
+
 # Order matters: text is cleaned before boilerplate is matched, captions and bylines are taken
 # out before dates and validation, and only a valid record reaches the archive.
 ITEM_PIPELINES = {
@@ -61,7 +69,11 @@ RETRY_TIMES = 5
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30
 # Scrapy obeys robots.txt rules but not its Crawl-delay: this middleware does (capped).
-DOWNLOADER_MIDDLEWARES = {"crawler.politeness.CrawlDelayMiddleware": 150}
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.politeness.CrawlDelayMiddleware": 150,
+    # Above 590/600/550: sees each raw response before decompression, redirects and retries.
+    "crawler.warc.WarcCaptureMiddleware": 950,
+}
 CRAWL_DELAY_MAX = 30.0
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024

@@ -1,0 +1,270 @@
+"""WarcCaptureMiddleware: writes every raw response of a crawl, and its request, into rolling WARC/1.1 files with a CDXJ index.
+
+Layout under ARCHIVE_DIR/raw/:
+    baonamdinh-YYYYmmddTHHMMSS-NNNNN.warc.gz   WARC/1.1, one gzip member per record, rolled over
+                                                at WARC_MAX_SIZE bytes
+    index.cdxj                                  one line per response: SURT, timestamp, JSON;
+                                                appended while crawling, sorted when the crawl ends
+
+The middleware sits at 950, next to the download handler, so its process_response sees each
+response before retry (550), HTTP compression (590) and redirect (600) touch it: 3xx and 5xx are
+captured, and bodies are kept with their Content-Encoding as received. Each record is built in
+memory and written with one write, then flushed, so a killed crawl leaves every record but
+possibly the last one whole. The response record's id, offset, length, status and time go into
+``response.meta["archive_capture"]``; the spider makes that time the record's ``fetched_at``, which
+is what lets ``python -m crawler reextract`` reproduce the crawl's records byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import os
+from http import HTTPStatus
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from scrapy import Request, signals
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from crawler.dates import VN_TZ
+
+logger = logging.getLogger(__name__)
+
+WARC_PREFIX = "baonamdinh"
+INDEX_NAME = "index.cdxj"
+# Hop-by-hop framing the download handler already undid: kept, a reader would undo it again.
+UNDONE_HEADERS = frozenset({b"transfer-encoding"})
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ".ico", ".avif")
+
+
+def warc_date(moment: dt.datetime) -> str:
+    """Return a WARC-Date (UTC, to the second, with Z) for an aware datetime."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def fetched_at_of(warc_date_value: str) -> str:
+    """Return the fetch time (Vietnam time, to the second, ISO 8601) of a WARC-Date."""
+    moment = dt.datetime.fromisoformat(warc_date_value.strip().replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(VN_TZ).replace(microsecond=0).isoformat()
+
+
+def cdx_timestamp(warc_date_value: str) -> str:
+    """Return the 14-digit CDX timestamp of a WARC-Date."""
+    digits = "".join(ch for ch in warc_date_value if ch.isdigit())
+    return digits[:14].ljust(14, "0")
+
+
+def surt(url: str) -> str:
+    """Return the SURT sort key of a URL the way pywb's indexer writes it (``com,example)/path``)."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    is_ip = host.replace(".", "").isdigit() or ":" in host
+    key = host if is_ip else ",".join(reversed(host.split(".")))
+    default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    if parts.port and parts.port != default_port:
+        key += f":{parts.port}"
+    path = (parts.path or "/").lower()
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True))).lower()
+    return f"{key}){path}" + (f"?{query}" if query else "")
+
+
+def is_image(response: Response) -> bool:
+    """True when a response is an image, by its Content-Type or else its URL."""
+    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    if content_type:
+        return content_type.startswith("image/")
+    return urlsplit(response.url).path.lower().endswith(IMAGE_SUFFIXES)
+
+
+class WarcWriterFiles:
+    """Rolling gzip WARC files in one folder, each record one gzip member written whole."""
+
+    def __init__(self, archive_dir: str | os.PathLike[str], *, max_size: int,
+                 prefix: str = WARC_PREFIX, started: dt.datetime | None = None):
+        self.archive_dir = Path(archive_dir)
+        self.raw_dir = self.archive_dir / "raw"
+        self.raw_dir.mkdir(parents=True, exist_ok=True)
+        self.max_size = max_size
+        self.prefix = prefix
+        self.stamp = (started or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%S")
+        self.serial = -1
+        self.fh: IO[bytes] | None = None
+        self.path: Path | None = None
+        self.index: IO[str] = (self.raw_dir / INDEX_NAME).open("a", encoding="utf-8")
+
+    def _open_next(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+        while True:
+            self.serial += 1
+            path = self.raw_dir / f"{self.prefix}-{self.stamp}-{self.serial:05d}.warc.gz"
+            try:
+                self.fh = path.open("xb")
+                break
+            except FileExistsError:
+                continue
+        self.path = path
+        logger.info("writing WARC records to %s", path)
+        info = {"software": "baonamdinh-archiver (warcio)", "format": "WARC File Format 1.1",
+                "conformsTo": "https://iipc.github.io/warc-specifications/specifications/"
+                              "warc-format/warc-1.1/"}
+        writer = WARCWriter(None, gzip=True, warc_version="1.1")
+        self._write(writer.create_warcinfo_record(path.name, info))
+
+    def _write(self, record: Any) -> tuple[int, int]:
+        """Write one record as one gzip member in one write; return (offset, length)."""
+        assert self.fh is not None
+        buffer = io.BytesIO()
+        WARCWriter(buffer, gzip=True, warc_version="1.1").write_record(record)
+        data = buffer.getvalue()
+        offset = self.fh.tell()
+        self.fh.write(data)
+        self.fh.flush()
+        return offset, len(data)
+
+    def write_pair(self, response_record: Any, request_record: Any | None) -> tuple[Path, int, int]:
+        """Write a response record and its request record; return (file, offset, length) of the response."""
+        if self.fh is None or self.fh.tell() >= self.max_size:
+            self._open_next()
+        assert self.path is not None
+        offset, length = self._write(response_record)
+        if request_record is not None:
+            self._write(request_record)
+        return self.path, offset, length
+
+    def add_index_line(self, line: str) -> None:
+        """Append one CDXJ line to the index, flushed."""
+        self.index.write(line + "\n")
+        self.index.flush()
+
+    def close(self) -> None:
+        """Close the current WARC file and sort the index (so pywb can binary-search it)."""
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+        self.index.close()
+        index = self.raw_dir / INDEX_NAME
+        lines = sorted(set(index.read_text(encoding="utf-8").splitlines()))
+        tmp = index.with_suffix(".cdxj.tmp")
+        tmp.write_text("".join(line + "\n" for line in lines if line.strip()), encoding="utf-8")
+        os.replace(tmp, index)
+
+
+class WarcCaptureMiddleware:
+    """Downloader middleware: every response from the site, raw, into WARC files; its capture into meta."""
+
+    def __init__(self, archive_dir: str, *, max_size: int, capture_images: bool, stats: Any):
+        self.archive_dir = Path(archive_dir)
+        self.max_size = max_size
+        self.capture_images = capture_images
+        self.stats = stats
+        self.files: WarcWriterFiles | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> WarcCaptureMiddleware:
+        settings = crawler.settings
+        if not settings.getbool("WARC_ENABLED"):
+            raise NotConfigured("WARC_ENABLED is off")
+        middleware = cls(settings.get("ARCHIVE_DIR"), max_size=settings.getint("WARC_MAX_SIZE"),
+                         capture_images=settings.getbool("WARC_CAPTURE_IMAGES"),
+                         stats=crawler.stats)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_closed(self) -> None:
+        """Close the WARC file and sort the index."""
+        if self.files is not None:
+            self.files.close()
+            self.files = None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Write the response and its request as WARC records; put the capture into meta."""
+        if not self.capture_images and is_image(response):
+            self.stats.inc_value("archive/warc/skipped_images")
+            return response
+        if self.files is None:
+            self.files = WarcWriterFiles(self.archive_dir, max_size=self.max_size)
+        fetched = dt.datetime.now(VN_TZ).replace(microsecond=0)
+        response_record, request_record = self._records(request, response, warc_date(fetched))
+        path, offset, length = self.files.write_pair(response_record, request_record)
+        record_id = response_record.rec_headers.get_header("WARC-Record-ID").strip("<>")
+        capture = {
+            "warc_file": str(path.relative_to(self.archive_dir)),
+            "record_id": record_id,
+            "offset": offset,
+            "length": length,
+            "status": response.status,
+            "fetched_at": fetched.isoformat(),
+        }
+        self.files.add_index_line(self._cdxj(response, response_record, capture, path.name))
+        request.meta["archive_capture"] = capture
+        self.stats.inc_value("archive/warc/records", 2)
+        self.stats.inc_value("archive/warc/responses")
+        self.stats.inc_value(f"archive/warc/status/{response.status}")
+        self.stats.inc_value("archive/warc/bytes", length)
+        return response
+
+    def _records(self, request: Request, response: Response, date: str) -> tuple[Any, Any]:
+        writer = WARCWriter(None, gzip=True, warc_version="1.1")
+        protocol = getattr(response, "protocol", None) or "HTTP/1.1"
+        if not protocol.upper().startswith("HTTP/"):
+            protocol = "HTTP/1.1"
+        try:
+            reason = HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = ""
+        headers = [(name.decode("latin-1"), value.decode("latin-1"))
+                   for name, values in response.headers.items()
+                   if name.lower() not in UNDONE_HEADERS for value in values]
+        http_headers = StatusAndHeaders(f"{response.status} {reason}".strip(), headers,
+                                        protocol=protocol)
+        warc_headers = {"WARC-Date": date}
+        if response.ip_address is not None:
+            warc_headers["WARC-IP-Address"] = str(response.ip_address)
+        response_record = writer.create_warc_record(
+            response.url, "response", payload=io.BytesIO(response.body),
+            length=len(response.body), http_headers=http_headers, warc_headers_dict=warc_headers)
+
+        parts = urlsplit(request.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        request_headers = [(name.decode("latin-1"), value.decode("latin-1"))
+                           for name, values in request.headers.items() for value in values]
+        if not any(name.lower() == "host" for name, _ in request_headers):
+            request_headers.insert(0, ("Host", parts.netloc))
+        request_record = writer.create_warc_record(
+            request.url, "request", payload=io.BytesIO(request.body or b""),
+            length=len(request.body or b""),
+            http_headers=StatusAndHeaders(f"{request.method} {target} {protocol}",
+                                          request_headers, is_http_request=True),
+            warc_headers_dict={
+                "WARC-Date": date,
+                "WARC-Concurrent-To": response_record.rec_headers.get_header("WARC-Record-ID"),
+            })
+        return response_record, request_record
+
+    @staticmethod
+    def _cdxj(response: Response, record: Any, capture: dict[str, Any], filename: str) -> str:
+        mime = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip()
+        digest = record.rec_headers.get_header("WARC-Payload-Digest") or ""
+        fields = {
+            "url": response.url,
+            "mime": mime or "unk",
+            "status": str(response.status),
+            "digest": digest.split(":", 1)[-1],
+            "length": str(capture["length"]),
+            "offset": str(capture["offset"]),
+            "filename": filename,
+        }
+        timestamp = cdx_timestamp(record.rec_headers.get_header("WARC-Date"))
+        return f"{surt(response.url)} {timestamp} {json.dumps(fields, ensure_ascii=False)}"
