@@ -21,6 +21,10 @@ CREATE TABLE IF NOT EXISTS listings (
     complete INTEGER NOT NULL DEFAULT 0,
     walked_at TEXT
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
 CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT PRIMARY KEY,
     mode TEXT,
@@ -59,6 +63,16 @@ class CrawlState:
             " DO UPDATE SET complete = 1, walked_at = excluded.walked_at",
             (key, when),
         )
+
+    def begin_run(self) -> bool:
+        """Mark a run as under way; return True when the previous one never finished (killed)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'run_open'").fetchone()
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('run_open', '1')")
+        return bool(row and row[0] == "1")
+
+    def end_run(self) -> None:
+        """Mark the run as finished: the next one may trust what this one walked."""
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('run_open', '0')")
 
     def retryable_rejects(self) -> list[str]:
         """Return URLs rejected for a cause that may have passed (5xx, timeouts, truncation)."""

@@ -20,6 +20,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.dates import VN_TZ, DateError, parse_published
+from crawler.extraction import looks_truncated
 from crawler.items import RejectItem
 from crawler.listings import ListingEntry, listing_key, parse_listing
 from crawler.pages import item_from_response, now_iso
@@ -106,6 +107,15 @@ class BaoNamDinhSpider(scrapy.Spider):
         spider.recheck_days = settings.getint("NIGHTLY_RECHECK_DAYS")
         spider.max_truncated_retries = settings.getint("RETRY_TIMES")
         spider.seen_ids = set()
+        # Listings walked to their end in this run: recorded only if the run finishes, since
+        # their articles may still be in flight when the last page is parsed.
+        spider.walked_to_end = set()
+        # After a killed run, no listing is trusted to stop early: walk them all (cheaply:
+        # archived articles are skipped without a request) so nothing between is lost.
+        spider.resuming = spider.state.begin_run()
+        if spider.resuming:
+            spider.logger.warning("the previous run did not finish: walking every listing to "
+                                  "its end to resume")
         spider.recheck_from = spider._recheck_from()
         return spider
 
@@ -119,6 +129,11 @@ class BaoNamDinhSpider(scrapy.Spider):
         return dt.date.fromisoformat(row[0]) - dt.timedelta(days=self.recheck_days)
 
     def closed(self, reason: str) -> None:
+        if reason == "finished":
+            when = now_iso()
+            for key in sorted(self.walked_to_end):
+                self.state.mark_listing_complete(key, when)
+            self.state.end_run()
         self.state.close()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -134,8 +149,21 @@ class BaoNamDinhSpider(scrapy.Spider):
 
     # --- listings --------------------------------------------------------------------------
 
+    def _retry_truncated(self, response: Response) -> scrapy.Request | None:
+        """Return a retry for a listing page cut short (a 200 without its end), if retries are left."""
+        self.crawler.stats.inc_value("archive/listings/truncated")
+        return get_retry_request(response.request, spider=self, reason="truncated_html",
+                                 max_retry_times=self.max_truncated_retries)
+
     def parse_home(self, response: Response) -> Iterator[scrapy.Request]:
         """Follow every channel and category listing, and the articles the home page shows."""
+        if looks_truncated(response.text):
+            retry = self._retry_truncated(response)
+            if retry is not None:
+                yield retry
+            else:
+                self.logger.error("home page %s stayed truncated after retries", response.url)
+            return
         page = parse_listing(response.text, response.url, self.hosts)
         for url in page.listing_urls:
             key = listing_key(url)
@@ -149,6 +177,14 @@ class BaoNamDinhSpider(scrapy.Spider):
     def parse_listing(self, response: Response, key: str) -> Iterator[scrapy.Request]:
         """Fetch the wanted articles of one listing page, then decide whether to page on."""
         self.crawler.stats.inc_value("archive/requests/listing_pages")
+        if looks_truncated(response.text):
+            # A half page would end the walk early: never trust it, retry or give up loudly.
+            retry = self._retry_truncated(response)
+            if retry is not None:
+                yield retry
+            else:
+                self.logger.error("listing page %s stayed truncated after retries", response.url)
+            return
         page = parse_listing(response.text, response.url, self.hosts)
         known = older = 0
         for entry in page.entries:
@@ -157,7 +193,7 @@ class BaoNamDinhSpider(scrapy.Spider):
                 older += 1
             outcome = yield from self._consider(entry, day)
             known += outcome == "known"
-        complete_before = self.state.listing_complete(key)
+        complete_before = not self.resuming and self.state.listing_complete(key)
         if page.entries and older == len(page.entries):
             self.logger.info("listing %s: reached %s, before since=%s; stop paging", key,
                              self._oldest(page), self.options.since)
@@ -171,7 +207,7 @@ class BaoNamDinhSpider(scrapy.Spider):
         elif page.entries:
             # Walked to the end: from now on, a nightly run may stop at what it already holds.
             if not self.options.since:
-                self.state.mark_listing_complete(key, now_iso())
+                self.walked_to_end.add(key)
             self.crawler.stats.inc_value("archive/listings/walked_to_end")
 
     def _oldest(self, page: Any) -> str:

@@ -86,11 +86,14 @@ class RequestCounter:
         self._kinds: Counter[str] = Counter()
         self._statuses: Counter[int] = Counter()
         self._faults: Counter[str] = Counter()
+        self._article_paths: list[str] = []
 
-    def add(self, kind: str, status: int, fault: str | None) -> None:
+    def add(self, kind: str, status: int, fault: str | None, path: str = "") -> None:
         """Count one request of ``kind`` answered with ``status`` (and ``fault``, if served)."""
         with self._lock:
             self._kinds[kind] += 1
+            if kind == "article":
+                self._article_paths.append(path)
             self._statuses[status] += 1
             if fault:
                 self._faults[fault] += 1
@@ -119,6 +122,11 @@ class RequestCounter:
         with self._lock:
             return dict(self._statuses)
 
+    def article_paths(self) -> list[str]:
+        """Return the request targets of every article request, in order (for crawl tests)."""
+        with self._lock:
+            return list(self._article_paths)
+
     def faults(self) -> dict[str, int]:
         """Return {fault kind: count} of the faults served."""
         with self._lock:
@@ -135,6 +143,7 @@ class RequestCounter:
             self._kinds.clear()
             self._statuses.clear()
             self._faults.clear()
+            self._article_paths.clear()
 
     def __repr__(self) -> str:
         return f"RequestCounter({self.snapshot()})"
@@ -383,7 +392,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "timeout":
             self.server.stopping.wait(self.server.hang_seconds)
             self.close_connection = True
-            self.server.counter.add(page.kind, 0, fault)
+            self.server.counter.add(page.kind, 0, fault, self.path)
             return
         body = page.body
         headers = dict(page.headers)
@@ -399,7 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Location"] = f"http://{other}:{self.server.server_address[1]}{self.path}"
         elif fault == "truncated":
             body = body[: len(body) // 2]
-        self.server.counter.add(page.kind, status, fault)
+        self.server.counter.add(page.kind, status, fault, self.path)
         self.send_response(status)
         self.send_header("Content-Type", page.content_type if status == page.status else HTML)
         self.send_header("Content-Length", str(len(body)))

@@ -1,0 +1,186 @@
+"""Whole crawls of the replica on loopback: full, nightly, backfill, SIGKILL and resume, faults."""
+
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+
+import pytest
+
+from crawler.report import coverage_alarms
+from crawler.state import CrawlState
+from crawler.urls import parse_article_url
+from tests.crawling import REPO, archive_lines, crawl_command, last_report, run_crawl
+from tests.replica import Replica
+from tests.scoring import score, score_archive
+
+pytestmark = pytest.mark.slow
+
+
+def assert_once(lines: list[dict]) -> None:
+    counts = Counter((line["id"], line["version"]) for line in lines)
+    assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1][:5]
+
+
+def test_full_crawl_archives_every_article_once_with_the_right_fields(tmp_path):
+    with Replica(articles=200, seed=7, crawl_delay=0) as site:
+        truth = site.truth()
+        run_crawl(site.url, tmp_path)
+    result = score_archive(tmp_path, truth)
+    assert result.perfect, result.summary()
+    lines = archive_lines(tmp_path)
+    assert len(lines) == len(truth)
+    assert_once(lines)
+    report = last_report(tmp_path)
+    assert report["counts"]["new"] == len(truth)
+    assert report["coverage"]["fields"]["body"] == 1.0
+    assert report["exit_code"] == 0
+
+
+def test_nights_archive_only_new_and_edited_articles(tmp_path):
+    with Replica(articles=200, seed=7, crawl_delay=0, now="2025-06-28T23:00:00+07:00") as site:
+        night1 = {t["id"] for t in site.truth()}
+        run_crawl(site.url, tmp_path)
+        full_requests = site.requests.total
+
+        site.set_now("2025-06-29T23:00:00+07:00")
+        truth2 = site.truth()
+        new_ids = {t["id"] for t in truth2} - night1
+        assert new_ids, "the replica published nothing that day: pick another date"
+        edited = {s["id"] for s in site.schedule() if s["edited_at"] and
+                  "2025-06-28T23:00" < s["edited_at"] <= "2025-06-29T23:00"}
+        site.requests.reset()
+        run_crawl(site.url, tmp_path)
+        report = last_report(tmp_path)
+        assert report["counts"]["new"] == len(new_ids)
+        assert report["counts"]["updated"] == len(edited)
+        # About K article requests plus listing pages: new ones and the recent re-checks.
+        assert site.requests["article"] <= len(new_ids) + report["counts"]["unchanged"] + \
+            len(edited)
+        assert site.requests.total < full_requests / 4
+
+        site.requests.reset()
+        run_crawl(site.url, tmp_path)  # a night with nothing new
+        quiet = last_report(tmp_path)
+        assert quiet["counts"]["new"] == quiet["counts"]["updated"] == 0
+        assert site.requests.total <= 40, site.requests.snapshot()
+
+    lines = archive_lines(tmp_path)
+    assert_once(lines)
+    latest = {line["id"]: line for line in lines}
+    assert new_ids <= set(latest)
+    assert {i for i in edited if latest[i]["version"] == 2} == edited
+    result = score({i: latest[i] for i in new_ids | edited}, [t for t in truth2 if t["id"] in
+                                                            new_ids | edited])
+    assert result.perfect, result.summary()
+
+
+def test_backfill_of_one_month_touches_no_article_outside_it(tmp_path):
+    with Replica(articles=300, seed=11, crawl_delay=0) as site:
+        truth = site.truth()
+        month = Counter(t["published_date"][:7] for t in truth
+                        if t["published_date"] < "2025").most_common(1)[0][0]
+        year, mon = map(int, month.split("-"))
+        since, until = f"{month}-01", f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
+        run_crawl(site.url, tmp_path, "mode=backfill", f"since={since}", f"until={until}")
+        fetched = site.requests.article_paths()
+    wanted = [t for t in truth if t["published_date"].startswith(month)]
+    assert fetched, "the backfill fetched no article"
+    months = {parse_article_url(path).month for path in fetched}
+    assert months == {month.replace("-", "")}
+    result = score_archive(tmp_path, wanted)
+    assert result.perfect, result.summary()
+
+
+def test_sigkill_at_any_moment_then_rerun_loses_and_duplicates_nothing(tmp_path):
+    with Replica(articles=300, seed=3, crawl_delay=0) as site:
+        truth = site.truth()
+        command = crawl_command(site.url, tmp_path, settings={"ARCHIVE_FSYNC": "True",
+                                                              "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
+        for wanted in (5, 60, 150):  # kill three times, deeper each time
+            proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None:
+                written = sum(p.stat().st_size > 0 and sum(1 for _ in p.open("rb"))
+                              for p in (tmp_path / "articles").glob("*.jsonl"))
+                if written >= wanted:
+                    break
+                time.sleep(0.02)
+            assert proc.poll() is None, "the crawl ended before it could be killed"
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        run_crawl(site.url, tmp_path)
+    lines = archive_lines(tmp_path)  # fails on any torn line
+    assert_once(lines)
+    result = score_archive(tmp_path, truth)
+    assert result.perfect, result.summary()
+    assert len(lines) == len(truth)
+
+
+def test_crawl_at_ten_percent_faults_still_archives_everything(tmp_path):
+    with Replica(articles=150, seed=5, crawl_delay=0, fault_rate=0.1, hang_seconds=3) as site:
+        truth = site.truth()
+        run_crawl(site.url, tmp_path, settings={"DOWNLOAD_TIMEOUT": "1", "RETRY_TIMES": "8"},
+                  timeout=400)
+        faults = site.requests.faults()
+    assert sum(faults.values()) > 10, faults
+    assert len(faults) >= 5, faults  # most kinds of fault were met
+    result = score_archive(tmp_path, truth)
+    assert result.perfect, result.summary()
+    assert_once(archive_lines(tmp_path))
+
+
+def test_coverage_drop_against_earlier_runs_exits_non_zero(tmp_path):
+    with Replica(articles=160, seed=9, crawl_delay=0, now="2025-06-20T00:00:00+07:00") as site:
+        run_crawl(site.url, tmp_path)
+        normal = last_report(tmp_path)
+        assert normal["alarms"] == []
+        # Earlier runs where every article had images: this run's share is far lower.
+        state = CrawlState(tmp_path)
+        for day in ("2000-01-01", "2000-01-02", "2000-01-03"):
+            fake = json.loads(json.dumps(normal))
+            fake["coverage"]["fields"]["images"] = 1.0
+            state.add_run(f"{day}T00:00:00+07:00", "nightly", fake)
+        state.close()
+        site.set_now("2025-06-30T23:00:00+07:00")  # the next night's new articles
+        done = run_crawl(site.url, tmp_path, check=False,
+                         settings={"REPORT_COVERAGE_DROP": "0.1", "REPORT_MIN_RECORDS": "1"})
+    report = last_report(tmp_path)
+    # Precondition, fixed by the replica's seed: some of the night's articles have no image.
+    assert report["counts"]["new"] > 0 and report["coverage"]["fields"]["images"] < 0.9
+    assert any("coverage of images" in alarm for alarm in report["alarms"]), report["alarms"]
+    assert done.returncode == 3
+    assert "COVERAGE ALARM" in done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["mode=weekly"], "expected one of nightly, backfill"),
+    (["since=2024-13-01"], "expected a date as YYYY-MM-DD"),
+    (["since=2024-02-01", "until=2024-01-01"], "is after"),
+    (["channels=,"], "is empty"),
+])
+def test_bad_spider_arguments_are_a_usage_error(tmp_path, args, message):
+    done = subprocess.run(crawl_command("http://127.0.0.1:9", tmp_path, *args), cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+@pytest.mark.parametrize("current, previous, alarms", [
+    ({"records": 50, "fields": {"body": 0.5}, "site_layer": {}},
+     [{"coverage": {"records": 50, "fields": {"body": 1.0}, "site_layer": {}}}], 1),
+    ({"records": 50, "fields": {"body": 0.9}, "site_layer": {}},
+     [{"coverage": {"records": 50, "fields": {"body": 1.0}, "site_layer": {}}}], 0),
+    ({"records": 50, "fields": {}, "site_layer": {"title": 0.0}},
+     [{"coverage": {"records": 50, "fields": {}, "site_layer": {"title": 1.0}}}], 1),
+    ({"records": 3, "fields": {"body": 0.0}, "site_layer": {}},
+     [{"coverage": {"records": 50, "fields": {"body": 1.0}, "site_layer": {}}}], 0),
+])
+def test_coverage_alarms(current, previous, alarms):
+    assert len(coverage_alarms(current, previous, drop=0.3, min_records=10)) == alarms
