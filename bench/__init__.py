@@ -1,0 +1,1 @@
+"""The benchmark of the archiver against reference tools, run by ``make bench`` (``python -m bench``)."""

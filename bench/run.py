@@ -1,0 +1,249 @@
+"""Runs the whole benchmark (``make bench``): prints a Markdown table, writes results.json and .md.
+
+Every figure is measured next to its reference in the same run, against local replicas of the
+site on 127.0.0.1 (in-process, closed on exit even after an error). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import crawls, dates, extraction, report
+from bench.report import Row
+from crawler.archive import latest_records
+from tests.replica import Replica
+
+HERE = Path(__file__).parent
+WORK = HERE / "work"
+# The first crawl sees the site two nights before the replica's last day; the next night
+# brings the articles of those two days (~0.5% of all a day, so ~1%).
+NOW_FULL = "2025-06-28T23:59:00+07:00"
+NOW_NEXT = "2025-06-30T23:59:00+07:00"
+BIG_BACKFILLS = (50_000, 25_000, 10_000)
+
+
+class Clock:
+    """The benchmark's time budget."""
+
+    def __init__(self, budget: float) -> None:
+        self.started = time.monotonic()
+        self.budget = budget
+
+    def elapsed(self) -> float:
+        """Seconds since the benchmark started."""
+        return time.monotonic() - self.started
+
+    def left(self) -> float:
+        """Seconds left of the budget."""
+        return self.budget - self.elapsed()
+
+
+def _say(clock: Clock, text: str) -> None:
+    print(f"[{clock.elapsed():6.1f}s] {text}", file=sys.stderr, flush=True)
+
+
+def _fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def _new_between(site: Replica, after: str, until: str) -> int:
+    start, end = dt.datetime.fromisoformat(after), dt.datetime.fromisoformat(until)
+    return sum(start < dt.datetime.fromisoformat(s["published_at"]) <= end
+               for s in site.schedule())
+
+
+def _check(run: crawls.Run, what: str, log: Path, notes: list[str]) -> None:
+    if run.returncode != 0:
+        notes.append(f"{what} exited with status {run.returncode} (log: {log}).")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=5000,
+                        help="articles of the replica for crawls and the small backfill")
+    parser.add_argument("--pages", type=int, default=300, help="article pages for extraction")
+    parser.add_argument("--dates", type=int, default=2000, help="date strings to parse")
+    parser.add_argument("--big", type=int, help="articles of the large backfill "
+                        "(default: the largest of 50,000/25,000/10,000 that fits the budget)")
+    parser.add_argument("--budget", type=float, default=570.0,
+                        help="seconds the whole benchmark may take (default 570)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark; return the exit status."""
+    args = _parser().parse_args(argv)
+    clock = Clock(args.budget)
+    WORK.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = []
+    notes: list[str] = []
+    details: dict[str, Any] = {"articles": args.articles}
+
+    with Replica(articles=args.articles, seed=1, now=NOW_FULL, fault_rate=0.0) as site:
+        truth = site.truth()
+        _say(clock, f"replica: {len(truth)} articles at {site.url}; fetching {args.pages} pages")
+        pages = extraction.fetch_pages(truth, args.pages)
+
+        _say(clock, "extraction: ours vs trafilatura")
+        ext = extraction.run(pages, fetched_at=NOW_FULL, site_url=site.url)
+        details["extraction"] = ext
+        oq, rq = ext["ours_quality"], ext["ref_quality"]
+        traf = "trafilatura"
+        rows += [
+            Row("Extraction + normalisation per article, median", "ms", ext["ours_ms"]["median"],
+                ext["ref_ms"]["median"], traf, f"{ext['pages']} replica pages"),
+            Row("Extraction + normalisation per article, p95", "ms", ext["ours_ms"]["p95"],
+                ext["ref_ms"]["p95"], traf, f"{ext['pages']} replica pages"),
+            Row("Body F1 (token overlap with truth body)", "score", oq["body_f1"], rq["body_f1"],
+                traf, "mean over pages"),
+            Row("Exact title", "share", oq["title_exact"], rq["title_exact"], traf, ""),
+            Row("Correct published_date", "share", oq["published_date"], rq["published_date"],
+                traf, ""),
+            Row("Correct published_at (vs truth page_published_at)", "share",
+                oq["published_at"], rq["published_at"], traf,
+                "trafilatura gives no time: counted null"),
+        ]
+
+        _say(clock, f"dates: parse_published vs dateparser on {args.dates} strings")
+        dres = dates.run(dates.date_strings(truth, args.dates),
+                         now=dt.datetime.fromisoformat(NOW_FULL))
+        details["dates"] = dres
+        rows += [
+            Row("Date normalisation per call, median", "µs", dres["ours_us"]["median"],
+                dres["ref_us"]["median"], "dateparser.parse", f"{dres['strings']} site strings"),
+            Row("Date normalisation per call, p95", "µs", dres["ours_us"]["p95"],
+                dres["ref_us"]["p95"], "dateparser.parse", f"{dres['strings']} site strings"),
+            Row("Correct date from the date string", "share", dres["ours_date_right"],
+                dres["ref_date_right"], "dateparser.parse", ""),
+        ]
+
+        full_dir = _fresh(WORK / "full")
+        _say(clock, f"full crawl of {len(truth)} articles")
+        site.requests.reset()
+        log = WORK / "full.log"
+        full = crawls.crawl(site.url, full_dir, log, timeout=clock.left())
+        _check(full, "full crawl", log, notes)
+        full_req = site.requests.snapshot()
+        archived = len(latest_records(str(full_dir)))
+        _say(clock, f"bare spider ({full.seconds:.1f}s for ours)")
+        site.requests.reset()
+        log = WORK / "bare.log"
+        bare = crawls.bare(site.url, log, timeout=clock.left())
+        _check(bare, "bare spider", log, notes)
+        bare_req = site.requests.snapshot()
+        details["full_crawl"] = {"run": vars(full), "requests": full_req, "archived": archived}
+        details["bare_crawl"] = {"run": vars(bare), "requests": bare_req}
+        crawl_aps = full_req["article"] / full.seconds
+        rows += [
+            Row("Full crawl, pages/s (wall, incl. start-up)", "pages/s",
+                full_req["total"] / full.seconds, bare_req["total"] / bare.seconds,
+                "bare spider", f"{full_req['total']:,} vs {bare_req['total']:,} requests"),
+            Row("Full crawl, articles/s", "articles/s", crawl_aps,
+                bare_req["article"] / bare.seconds, "bare spider",
+                f"{archived:,} archived of {len(truth):,}"),
+        ]
+
+        _say(clock, "nightly run, nothing new")
+        site.requests.reset()
+        log = WORK / "nightly-0.log"
+        run0 = crawls.crawl(site.url, full_dir, log, timeout=clock.left())
+        _check(run0, "nightly run (nothing new)", log, notes)
+        req0 = site.requests.snapshot()
+        new = _new_between(site, NOW_FULL, NOW_NEXT)
+        site.set_now(NOW_NEXT)
+        _say(clock, f"nightly run, {new} new")
+        site.requests.reset()
+        log = WORK / "nightly-1.log"
+        run1 = crawls.crawl(site.url, full_dir, log, timeout=clock.left())
+        _check(run1, "nightly run (~1% new)", log, notes)
+        req1 = site.requests.snapshot()
+        details["nightly"] = {"no_new": {"run": vars(run0), "requests": req0},
+                              "some_new": {"run": vars(run1), "requests": req1, "new": new}}
+        rows += [
+            Row("Nightly run, no new articles: requests", "requests", req0["total"],
+                full_req["total"], "full crawl", f"{req0['article']} article requests"),
+            Row(f"Nightly run, {new} new ({new / len(truth):.1%}): requests", "requests",
+                req1["total"], full_req["total"], "full crawl",
+                f"{req1['article']} article requests"),
+        ]
+
+        help_text = crawls.reextract_help()
+        if help_text is None:
+            rows.append(Row("Re-extraction from WARC", "articles/s", None, crawl_aps,
+                            "crawl", "not measured: reextract not available"))
+            notes.append("Re-extraction: not measured: reextract not available "
+                         "(no working `python -m crawler reextract`).")
+        else:
+            _say(clock, "crawl with WARC, then reextract")
+            warc_dir = _fresh(WORK / "warc")
+            log = WORK / "warc-crawl.log"
+            wrun = crawls.crawl(site.url, warc_dir, log, timeout=clock.left(),
+                                extra={"WARC_ENABLED": "True"})
+            _check(wrun, "crawl with WARC", log, notes)
+            warcs = sorted(p for p in warc_dir.rglob("*.warc*") if p.is_file())
+            warc_articles = len(latest_records(str(warc_dir)))
+            log = WORK / "reextract.log"
+            rrun = crawls.reextract(warcs, _fresh(WORK / "reextracted"), log,
+                                    help_text=help_text, timeout=clock.left())
+            _check(rrun, "reextract", log, notes)
+            details["reextract"] = {"crawl": vars(wrun), "run": vars(rrun),
+                                    "warcs": [str(p) for p in warcs], "articles": warc_articles}
+            note = f"{warc_articles:,} articles from {len(warcs)} WARC file(s)"
+            if not warcs:
+                note = "no WARC file found after the crawl"
+            rows.append(Row("Re-extraction from WARC", "articles/s",
+                            warc_articles / rrun.seconds if warcs else None, crawl_aps,
+                            "crawl", note))
+
+        _say(clock, f"backfill of {args.articles} articles")
+        log = WORK / "backfill-small.log"
+        small = crawls.crawl(site.url, _fresh(WORK / "backfill-small"), log, mode="backfill",
+                             timeout=clock.left())
+        _check(small, "small backfill", log, notes)
+        small_req = site.requests.snapshot()
+        rate = args.articles / small.seconds
+
+    big = args.big
+    estimate = None
+    if big is None:
+        left = clock.left() - 15
+        fits = [n for n in BIG_BACKFILLS if n / rate * 1.15 + 5 < left]
+        big = fits[0] if fits else None
+        estimate = (BIG_BACKFILLS[0] / rate) if rate else None
+        if big != BIG_BACKFILLS[0]:
+            notes.append(
+                f"Backfill memory: 50,000 articles would take about {estimate:.0f} s at "
+                f"{rate:.0f} articles/s, more than the {left:.0f} s left of the budget; "
+                + (f"measured {big:,} instead." if big else "no larger backfill fits.")
+            )
+    if big:
+        with Replica(articles=big, seed=1, fault_rate=0.0) as site:
+            _say(clock, f"backfill of {big} articles")
+            log = WORK / "backfill-big.log"
+            large = crawls.crawl(site.url, _fresh(WORK / "backfill-big"), log, mode="backfill",
+                                 timeout=max(60.0, clock.left() + 120))
+            _check(large, "large backfill", log, notes)
+        shutil.rmtree(WORK / "backfill-big", ignore_errors=True)
+        details["backfill"] = {"small": vars(small), "small_requests": small_req,
+                               "large": vars(large), "large_articles": big}
+        rows.append(Row(f"Backfill peak RSS, {big:,} vs {args.articles:,} articles", "MB",
+                        large.max_rss_mb, small.max_rss_mb, f"{args.articles:,} articles",
+                        f"{big / large.seconds:.0f} vs {rate:.0f} articles/s"))
+    else:
+        rows.append(Row(f"Backfill peak RSS, {args.articles:,} articles", "MB", small.max_rss_mb,
+                        None, "—", "no larger backfill fits the budget"))
+
+    info = report.machine()
+    info["wall_seconds"] = round(clock.elapsed(), 1)
+    text = report.write(rows, info, notes, details, HERE / "results.json", HERE / "results.md")
+    print(text)
+    print(f"total {clock.elapsed():.0f} s; wrote {HERE / 'results.json'} and "
+          f"{HERE / 'results.md'}")
+    return 0
