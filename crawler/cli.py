@@ -62,7 +62,33 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument("dump", type=Path, help="the text dump")
     dump.add_argument("--url", help="the article's URL, when known (gives the record its id)")
     common(dump)
+
+    rx = sub.add_parser("reextract", help="rebuild the articles of WARC captures into an archive, "
+                        "offline, through the crawl's pipelines")
+    rx.add_argument("warcs", nargs="+", type=Path, metavar="WARC",
+                    help="WARC files (.warc or .warc.gz), read in the order given")
+    rx.add_argument("--archive-dir", help="the archive to write into (default: a fresh "
+                    "reextract-YYYYmmddTHHMMSS folder here)")
+    rx.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
+                    default=[], metavar="KEY=VALUE",
+                    help="override a Scrapy setting (SITE_URL must be the captured site's)")
     return parser
+
+
+def _reextract(args: argparse.Namespace) -> int:
+    """Run ``reextract``: print a one-line summary to stderr; exit 0 even for damaged files."""
+    from crawler.reextract import default_archive_dir, reextract
+
+    missing = [str(path) for path in args.warcs if not path.is_file()]
+    if missing:
+        print(f"error: no such WARC file: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    overrides: dict[str, Any] = dict(args.settings)
+    overrides["ARCHIVE_ENABLED"] = True
+    overrides["ARCHIVE_DIR"] = args.archive_dir or default_archive_dir()
+    summary = reextract(list(args.warcs), project_settings(overrides))
+    print(f"{summary.line()}; archive {overrides['ARCHIVE_DIR']}", file=sys.stderr)
+    return EXIT_OK
 
 
 def _fetched_at(args: argparse.Namespace, path: Path) -> str:
@@ -91,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "reextract":
+        return _reextract(args)
     overrides: dict[str, Any] = dict(args.settings)
     overrides["ARCHIVE_ENABLED"] = bool(args.archive_dir)
     if args.archive_dir:

@@ -1,0 +1,470 @@
+"""Re-extraction: rebuilds the articles of WARC captures into an archive, offline, through the crawl's own pipelines.
+
+Two passes over the given WARC files, in the order given:
+1. index: where each response is (for revisits), which request each response answered (its
+   Referer), and what every captured home or listing page lists (article id -> the time text the
+   listing printed), so a time of day the crawl recovered from a listing is recovered again;
+2. extract: each captured article page becomes a Scrapy response exactly as the crawl's spider
+   received it (transfer coding undone, then Scrapy's own HttpCompressionMiddleware), then
+   ``item_from_response`` with the capture's time as ``fetched_at``, then ITEM_PIPELINES.
+
+Decisions (also in docs/warc.md):
+- 200 pages become articles (or rejects, as in a crawl); 404/410 of an article URL become the same
+  "HTTP 404" reject a crawl writes; other statuses (3xx, 5xx, ...) are skipped and counted, since
+  the crawl followed or retried them. A retryable reject (a truncated page) is skipped as
+  superseded when a later capture of the same article follows, as the crawl's retry did.
+- The listing text of an article comes from the page its request's Referer names, when that
+  page was captured; else from the first captured listing that lists it.
+- Canonical URLs are built from the SITE_URL setting, never guessed from the captures: a capture
+  of a host outside SITE_URL and SITE_HOST_ALIASES is skipped as offsite (and a warning says to
+  pass ``-s SITE_URL=...`` when nothing else was found).
+- A damaged file (truncated, or not WARC past some point) is read up to the damage; a WARNING
+  names the file and offset and the next file is read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import io
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
+from scrapy.utils.misc import build_from_crawler
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataReader
+from warcio.recordloader import ArcWarcRecord
+
+from crawler.items import ArticleItem, RejectItem
+from crawler.listings import listing_key, parse_listing
+from crawler.pages import item_from_response
+from crawler.processing import ItemProcessor
+from crawler.urls import host_of, parse_article_url
+from crawler.warc import fetched_at_of
+
+logger = logging.getLogger(__name__)
+
+STATS = "archive/warc/reextract"
+# Statuses of an article URL that a crawl turns into a reject (a deleted article).
+REJECTED_STATUSES = frozenset({404, 410})
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where one WARC record is: file and offset of its gzip member (or of its plain record)."""
+
+    path: Path
+    offset: int
+
+
+@dataclass
+class Capture:
+    """One HTTP response as captured: status, headers and body as received, and where it is kept."""
+
+    url: str
+    date: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    record_id: str
+    location: Location
+    length: int
+
+    def header(self, name: str) -> str | None:
+        """Return the first value of an HTTP header, or None."""
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+@dataclass
+class Summary:
+    """What a re-extraction did, for the one-line report."""
+
+    articles: Counter = field(default_factory=Counter)
+    rejected: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    damaged: list[tuple[str, int]] = field(default_factory=list)
+    files: int = 0
+    seconds: float = 0.0
+
+    @property
+    def extracted(self) -> int:
+        return sum(self.articles.values())
+
+    def line(self) -> str:
+        """Return the one-line summary printed by ``python -m crawler reextract``."""
+        a = self.articles
+        skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(self.skipped.items()))
+        damaged = ("damaged: " + ", ".join(f"{path} at offset {offset}"
+                                           for path, offset in self.damaged)
+                   if self.damaged else "damaged: none")
+        rate = self.extracted / self.seconds if self.seconds > 0 else 0.0
+        return (f"reextract: {self.files} WARC file(s); articles {a['new']} new, "
+                f"{a['updated']} updated, {a['unchanged']} unchanged; {self.rejected} rejected; "
+                f"skipped {sum(self.skipped.values())}"
+                + (f" ({skipped})" if skipped else "")
+                + f"; {damaged}; {self.seconds:.2f} s, {rate:.1f} articles/s")
+
+
+class DamagedWarc(Exception):
+    """A WARC file cannot be read past some offset."""
+
+    def __init__(self, path: Path, offset: int, cause: str):
+        super().__init__(f"{path}: damaged at offset {offset}: {cause}")
+        self.path, self.offset, self.cause = path, offset, cause
+
+
+def iter_warc(path: Path) -> Iterator[tuple[ArcWarcRecord, int, int, bytes]]:
+    """Yield (record, offset, length, payload as stored) for each whole record; raise DamagedWarc at damage."""
+    with path.open("rb") as fh:
+        iterator = ArchiveIterator(fh, arc2warc=True)
+        offset = 0
+        try:
+            for record in iterator:
+                # The payload first: asking warcio for the offset reads the record to its end.
+                payload = record.raw_stream.read()
+                missing = getattr(record.raw_stream, "limit", 0) or 0
+                offset = iterator.get_record_offset()
+                if record.rec_type is None or record.rec_headers is None:
+                    raise DamagedWarc(path, offset, "a record's headers are cut off")
+                if missing > 0:
+                    raise DamagedWarc(path, offset, f"the {record.rec_type} record of "
+                                      f"{record.rec_headers.get_header('WARC-Target-URI')} lacks "
+                                      f"{missing} of its bytes")
+                length = iterator.get_record_length()
+                yield record, offset, length, payload
+                offset += length
+        except DamagedWarc:
+            raise
+        except Exception as exc:  # warcio raises several kinds on garbage; all mean "damaged here"
+            raise DamagedWarc(path, offset, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _record_id(record: ArcWarcRecord) -> str:
+    return (record.rec_headers.get_header("WARC-Record-ID") or "").strip().strip("<>")
+
+
+def _http(record: ArcWarcRecord) -> tuple[int | None, list[tuple[str, str]]]:
+    headers = record.http_headers
+    if headers is None:
+        return None, []
+    try:
+        status = int(headers.get_statuscode())
+    except (TypeError, ValueError):
+        status = None
+    return status, list(headers.headers)
+
+
+def _undo_transfer_coding(body: bytes, headers: list[tuple[str, str]]
+                          ) -> tuple[bytes, list[tuple[str, str]]]:
+    """Return the body with chunked framing removed (as the download handler does) and that header gone."""
+    chunked = any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in headers)
+    if chunked:
+        body = ChunkedDataReader(io.BytesIO(body)).read()
+    return body, [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
+
+
+def capture_file_name(path: Path, archive_dir: Path) -> str:
+    """Return how a record names a WARC file: relative to its archive (``raw/NAME``), else absolute."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(archive_dir.resolve()))
+    except ValueError:
+        pass
+    if resolved.parent.name == "raw":
+        return f"raw/{resolved.name}"
+    return str(resolved)
+
+
+class Reextractor:
+    """Re-extracts the article captures of WARC files through an ItemProcessor."""
+
+    def __init__(self, processor: ItemProcessor, *, archive_dir: str | os.PathLike[str]):
+        self.processor = processor
+        self.stats = processor.stats
+        settings = processor.crawler.settings
+        self.site_url = settings.get("SITE_URL").rstrip("/")
+        self.hosts = frozenset({host_of(self.site_url)} | {
+            h.lower().removeprefix("www.") for h in settings.getlist("SITE_HOST_ALIASES")})
+        self.archive_dir = Path(archive_dir)
+        try:
+            self.decoder: HttpCompressionMiddleware | None = build_from_crawler(
+                HttpCompressionMiddleware, processor.crawler)
+        except NotConfigured:
+            self.decoder = None
+        self.summary = Summary()
+        # Filled by the index pass.
+        self.responses_by_id: dict[str, Location] = {}
+        self.responses_by_uri_date: dict[tuple[str, str], Location] = {}
+        self.responses_by_digest: dict[str, Location] = {}
+        self.referers: dict[str, str] = {}  # request or response record id -> Referer
+        self.request_of: dict[str, str] = {}  # response record id -> its request's record id
+        self.listings: dict[str, list[tuple[str, dict[str, str | None]]]] = {}
+        self.first_listed: dict[str, str | None] = {}
+        self.article_captures: Counter = Counter()
+        self.unreadable: dict[Path, int] = {}
+
+    # --- pass 1 ----------------------------------------------------------------------------
+
+    def index(self, paths: list[Path]) -> None:
+        """Index responses, request referers and listing entries of every file."""
+        for path in paths:
+            try:
+                for record, offset, _length, payload in iter_warc(path):
+                    self._index_record(record, Location(path, offset), payload)
+            except DamagedWarc as exc:
+                self.unreadable[path] = exc.offset
+                self.summary.damaged.append((str(path), exc.offset))
+                self.stats.inc_value(f"{STATS}/damaged_files")
+                logger.warning("WARC file %s is damaged at offset %s (%s): records before it are "
+                               "used, the rest of the file is not", path, exc.offset, exc.cause)
+            except OSError as exc:
+                self.summary.damaged.append((str(path), 0))
+                logger.warning("cannot read WARC file %s: %s", path, exc)
+
+    def _index_record(self, record: ArcWarcRecord, where: Location, payload: bytes) -> None:
+        headers = record.rec_headers
+        kind = record.rec_type
+        record_id = _record_id(record)
+        uri = (headers.get_header("WARC-Target-URI") or "").strip("<>")
+        # Either record may name the other in WARC-Concurrent-To: ours name the response from the
+        # request, wget names the request from the response.
+        concurrent = (headers.get_header("WARC-Concurrent-To") or "").strip().strip("<>")
+        if kind == "request":
+            referer = record.http_headers.get_header("Referer") if record.http_headers else None
+            if referer:
+                self.referers[record_id] = referer
+                if concurrent:
+                    self.referers[concurrent] = referer
+            return
+        if kind not in ("response", "revisit"):
+            return
+        if concurrent:
+            self.request_of[record_id] = concurrent
+        if kind == "response":
+            self.responses_by_id[record_id] = where
+            self.responses_by_uri_date[(uri, headers.get_header("WARC-Date") or "")] = where
+            digest = headers.get_header("WARC-Payload-Digest")
+            if digest:
+                self.responses_by_digest.setdefault(digest, where)
+        ref = parse_article_url(uri)
+        if ref is not None:
+            if host_of(uri) in self.hosts:
+                self.article_captures[ref.id] += 1
+            return
+        if kind != "response" or not self._is_listing(uri):
+            return
+        status, http_headers = _http(record)
+        if status != 200:
+            return
+        capture = self._capture(record, where, 0, payload, status, http_headers)
+        response = self._response(capture)
+        if response is None or not hasattr(response, "text"):
+            return
+        page = parse_listing(response.text, response.url, self.hosts)
+        entries = {entry.ref.id: entry.time_raw for entry in page.entries}
+        self.listings.setdefault(uri, []).append((capture.date, entries))
+        for article_id, time_raw in entries.items():
+            self.first_listed.setdefault(article_id, time_raw)
+
+    def _is_listing(self, url: str) -> bool:
+        return host_of(url) in self.hosts and (
+            (urlsplit(url).path or "/") == "/" or listing_key(url) is not None)
+
+    # --- pass 2 ----------------------------------------------------------------------------
+
+    def extract(self, paths: list[Path]) -> None:
+        """Turn every article capture of the files into records through the pipelines."""
+        seen: Counter = Counter()
+        for path in paths:
+            limit = self.unreadable.get(path)
+            try:
+                for record, offset, length, payload in iter_warc(path):
+                    if limit is not None and offset >= limit:
+                        break
+                    self._extract_record(record, Location(path, offset), length, payload, seen)
+            except DamagedWarc:
+                pass  # reported by the index pass
+            except OSError:
+                pass
+
+    def _skip(self, reason: str) -> None:
+        self.summary.skipped[reason] += 1
+        self.stats.inc_value(f"{STATS}/skipped/{reason}")
+
+    def _extract_record(self, record: ArcWarcRecord, where: Location, length: int,
+                        payload: bytes, seen: Counter) -> None:
+        kind = record.rec_type
+        if kind not in ("response", "revisit"):
+            return
+        uri = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<>")
+        status, http_headers = _http(record)
+        if status is None:
+            self._skip("not-http")
+            return
+        if kind == "revisit":
+            resolved = self._resolve_revisit(record, where, length, status, http_headers)
+            if resolved is None:
+                self._skip("revisit-unresolved")
+                return
+            capture = resolved
+            self.stats.inc_value(f"{STATS}/revisits")
+        else:
+            capture = self._capture(record, where, length, payload, status, http_headers)
+        if host_of(uri) not in self.hosts:
+            self._skip("offsite")
+            return
+        ref = parse_article_url(uri)
+        if ref is None:
+            self._skip("listing" if self._is_listing(uri) else "not-article")
+            return
+        seen[ref.id] += 1
+        if capture.status != 200 and capture.status not in REJECTED_STATUSES:
+            self._skip(f"http-{capture.status // 100}xx")
+            return
+        response = self._response(capture)
+        if response is None:
+            self._skip("undecodable")
+            return
+        info = {
+            "warc_file": capture_file_name(capture.location.path, self.archive_dir),
+            "record_id": capture.record_id,
+            "offset": capture.location.offset,
+            "length": capture.length,
+            "status": capture.status,
+            "fetched_at": fetched_at_of(capture.date),
+        }
+        item = item_from_response(response, fetched_at=info["fetched_at"],
+                                  site_url=self.site_url,
+                                  listing_raw=self._listing_raw(record, ref.id, capture.date),
+                                  capture=info)
+        if (isinstance(item, RejectItem) and item.retryable
+                and seen[ref.id] < self.article_captures[ref.id]):
+            self._skip("superseded")
+            return
+        self.stats.inc_value(f"{STATS}/articles")
+        result, dropped = self.processor.process(item)
+        if dropped is not None:
+            self.summary.articles["unchanged"] += 1
+        elif isinstance(result, RejectItem):
+            self.summary.rejected += 1
+        elif isinstance(result, ArticleItem):
+            self.summary.articles["new" if result.version == 1 else "updated"] += 1
+
+    def _capture(self, record: ArcWarcRecord, where: Location, length: int, payload: bytes,
+                 status: int, headers: list[tuple[str, str]]) -> Capture:
+        body, headers = _undo_transfer_coding(payload, headers)
+        return Capture(url=(record.rec_headers.get_header("WARC-Target-URI") or "").strip("<>"),
+                       date=record.rec_headers.get_header("WARC-Date") or "", status=status,
+                       headers=headers, body=body, record_id=_record_id(record), location=where,
+                       length=length)
+
+    def _resolve_revisit(self, record: ArcWarcRecord, where: Location, length: int,
+                         status: int, headers: list[tuple[str, str]]) -> Capture | None:
+        """Return the revisit as a capture: the original's body, at the revisit's time and place."""
+        rec = record.rec_headers
+        refers_id = (rec.get_header("WARC-Refers-To") or "").strip().strip("<>")
+        key = ((rec.get_header("WARC-Refers-To-Target-URI") or "").strip("<>"),
+               rec.get_header("WARC-Refers-To-Date") or "")
+        original_at = (self.responses_by_id.get(refers_id)
+                       or self.responses_by_uri_date.get(key)
+                       or self.responses_by_digest.get(rec.get_header("WARC-Payload-Digest") or ""))
+        if original_at is None:
+            return None
+        original = self._read_capture(original_at)
+        if original is None:
+            return None
+        # Status and headers are the revisit's own; only the payload (and how it is coded) is not.
+        coding = [(k, v) for k, v in original.headers if k.lower() == "content-encoding"]
+        merged = [(k, v) for k, v in headers
+                  if k.lower() not in ("content-encoding", "transfer-encoding")] + coding
+        if status == 304:  # "server-not-modified": the original answer stands
+            status, merged = original.status, original.headers
+        return Capture(url=original.url if not rec.get_header("WARC-Target-URI") else
+                       rec.get_header("WARC-Target-URI").strip("<>"),
+                       date=rec.get_header("WARC-Date") or original.date, status=status,
+                       headers=merged, body=original.body, record_id=_record_id(record),
+                       location=where, length=length)
+
+    def _read_capture(self, where: Location) -> Capture | None:
+        """Return the response record at a location."""
+        with where.path.open("rb") as fh:
+            fh.seek(where.offset)
+            iterator = ArchiveIterator(fh)
+            for record in iterator:
+                payload = record.raw_stream.read()
+                status, headers = _http(record)
+                if status is None:
+                    return None
+                return self._capture(record, where, iterator.get_record_length(), payload,
+                                     status, headers)
+        return None
+
+    def _response(self, capture: Capture) -> Response | None:
+        """Return the response the spider would have got: typed by headers, Content-Encoding undone."""
+        headers = Headers()
+        for name, value in capture.headers:
+            headers.appendlist(name, value)
+        cls = responsetypes.from_args(headers=headers, url=capture.url, body=capture.body)
+        request = Request(capture.url)
+        response = cls(url=capture.url, status=capture.status, headers=headers,
+                       body=capture.body, request=request)
+        if self.decoder is not None:
+            try:
+                response = self.decoder.process_response(request, response)
+            except IgnoreRequest:
+                return None
+            except Exception as exc:  # a body that does not decompress: the crawl would fail it too
+                logger.warning("cannot decode %s captured at %s: %s", capture.url,
+                               capture.date, exc)
+                return None
+        return response
+
+    def _listing_raw(self, record: ArcWarcRecord, article_id: str, date: str) -> str | None:
+        """Return the time text the listing that led to this capture printed for the article."""
+        record_id = _record_id(record)
+        referer = self.referers.get(record_id) or self.referers.get(
+            self.request_of.get(record_id, ""))
+        captures = self.listings.get(referer or "")
+        if captures:
+            dates = [d for d, _ in captures]
+            at = max(bisect.bisect_right(dates, date) - 1, 0)
+            if article_id in captures[at][1]:
+                return captures[at][1][article_id]
+        return self.first_listed.get(article_id)
+
+    def run(self, paths: list[Path]) -> Summary:
+        """Index then extract the files; return the summary."""
+        started = time.perf_counter()
+        self.summary.files = len(paths)
+        self.index(paths)
+        self.extract(paths)
+        self.summary.seconds = time.perf_counter() - started
+        if self.summary.skipped.get("offsite") and not self.summary.extracted \
+                and not self.summary.rejected:
+            logger.warning("every capture was outside %s (and SITE_HOST_ALIASES): pass "
+                           "-s SITE_URL=<the captured site's base URL>", self.site_url)
+        return self.summary
+
+
+def reextract(paths: list[Path], settings: Any) -> Summary:
+    """Re-extract the article captures of WARC files into settings' ARCHIVE_DIR; return what happened."""
+    with ItemProcessor(settings) as processor:
+        return Reextractor(processor, archive_dir=settings.get("ARCHIVE_DIR")).run(paths)
+
+
+def default_archive_dir(now: dt.datetime | None = None) -> str:
+    """Return the name of a fresh archive folder: ``reextract-YYYYmmddTHHMMSS``."""
+    return f"reextract-{(now or dt.datetime.now()).strftime('%Y%m%dT%H%M%S')}"
