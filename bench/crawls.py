@@ -101,10 +101,14 @@ def reextract_help() -> str | None:
     return answer.stdout if answer.returncode == 0 else None
 
 
-def reextract(warcs: list[Path], out_dir: Path, log: Path, *, help_text: str,
+def reextract(warcs: list[Path], out_dir: Path, log: Path, *, site_url: str, help_text: str,
               timeout: float) -> Run:
-    """Re-extract every record of ``warcs`` (into ``out_dir`` when the command takes one)."""
+    """Re-extract every record of ``warcs`` into ``out_dir`` (options as the help offers them)."""
     cmd = [sys.executable, "-m", "crawler", "reextract", *map(str, warcs)]
     if "--archive-dir" in help_text:
         cmd += ["--archive-dir", str(out_dir)]
+    if "KEY=VALUE" in help_text:
+        settings = {"SITE_URL": site_url, "SITE_HOST_ALIASES": "localhost",
+                    "ARCHIVE_DIR": str(out_dir), "ARCHIVE_FSYNC": "False"}
+        cmd += _settings(settings)
     return run_measured(cmd, log, timeout)

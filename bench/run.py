@@ -191,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             warc_articles = len(latest_records(str(warc_dir)))
             log = WORK / "reextract.log"
             rrun = crawls.reextract(warcs, _fresh(WORK / "reextracted"), log,
-                                    help_text=help_text, timeout=clock.left())
+                                    site_url=site.url, help_text=help_text,
+                                    timeout=clock.left())
             _check(rrun, "reextract", log, notes)
             details["reextract"] = {"crawl": vars(wrun), "run": vars(rrun),
                                     "warcs": [str(p) for p in warcs], "articles": warc_articles}
