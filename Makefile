@@ -17,6 +17,10 @@ install: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The main job on a machine that cannot reach the site: replica up, nightly crawl, run report.
+demo: $(STAMP)
+	$(PY) -m tests.replica.demo
+
 lint: $(STAMP)
 	$(PY) -m pip install --quiet ruff
 	$(VENV)/bin/ruff check .
