@@ -94,6 +94,7 @@ class Summary:
 
     articles: Counter = field(default_factory=Counter)
     rejected: int = 0
+    revisits: int = 0
     skipped: Counter = field(default_factory=Counter)
     damaged: list[tuple[str, int]] = field(default_factory=list)
     files: int = 0
@@ -113,6 +114,7 @@ class Summary:
         rate = self.extracted / self.seconds if self.seconds > 0 else 0.0
         return (f"reextract: {self.files} WARC file(s); articles {a['new']} new, "
                 f"{a['updated']} updated, {a['unchanged']} unchanged; {self.rejected} rejected; "
+                f"{self.revisits} from revisit records; "
                 f"skipped {sum(self.skipped.values())}"
                 + (f" ({skipped})" if skipped else "")
                 + f"; {damaged}; {self.seconds:.2f} s, {rate:.1f} articles/s")
@@ -320,7 +322,6 @@ class Reextractor:
                 self._skip("revisit-unresolved")
                 return
             capture = resolved
-            self.stats.inc_value(f"{STATS}/revisits")
         else:
             capture = self._capture(record, where, length, payload, status, http_headers)
         if host_of(uri) not in self.hosts:
@@ -355,6 +356,9 @@ class Reextractor:
             self._skip("superseded")
             return
         self.stats.inc_value(f"{STATS}/articles")
+        if kind == "revisit":
+            self.summary.revisits += 1
+            self.stats.inc_value(f"{STATS}/revisits")
         result, dropped = self.processor.process(item)
         if dropped is not None:
             self.summary.articles["unchanged"] += 1
