@@ -131,7 +131,7 @@ class DamagedWarc(Exception):
 def iter_warc(path: Path) -> Iterator[tuple[ArcWarcRecord, int, int, bytes]]:
     """Yield (record, offset, length, payload as stored) for each whole record; raise DamagedWarc at damage."""
     with path.open("rb") as fh:
-        iterator = ArchiveIterator(fh, arc2warc=True)
+        iterator = ArchiveIterator(fh)
         offset = 0
         try:
             for record in iterator:

@@ -1,0 +1,302 @@
+"""Tests of raw captures (crawler/warc.py) and re-extraction (crawler/reextract.py): crawl, WARC, records again."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.exceptions import NotConfigured
+from scrapy.http import HtmlResponse, Request, Response
+from scrapy.utils.test import get_crawler
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from crawler.processing import project_settings
+from crawler.reextract import iter_warc, reextract
+from crawler.urls import parse_article_url
+from crawler.warc import WarcCaptureMiddleware, fetched_at_of, surt
+from tests.replica import Replica
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures" / "warc"
+WGET_SITE = "http://127.0.0.1:8765"  # the replica wget captured (tests/fixtures/warc/README.md)
+
+
+def _lines(archive: Path, kind: str = "articles") -> list[str]:
+    return sorted(line for path in (archive / kind).glob("*.jsonl")
+                  for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def _settings(archive: Path, site_url: str, **extra: Any) -> Any:
+    return project_settings({"SITE_URL": site_url, "SITE_HOST_ALIASES": "localhost",
+                             "ARCHIVE_DIR": str(archive), "ARCHIVE_ENABLED": True,
+                             "ARCHIVE_FSYNC": False, **extra})
+
+
+# --- the middleware, in memory -------------------------------------------------------------
+
+def _middleware(tmp_path: Path, **settings: Any) -> WarcCaptureMiddleware:
+    crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path), "WARC_ENABLED": True,
+                                         "WARC_MAX_SIZE": 10**9, **settings})
+    crawler._apply_settings()
+    return WarcCaptureMiddleware.from_crawler(crawler)
+
+
+def _read(path: Path) -> list[tuple[str, Any, bytes]]:
+    with path.open("rb") as fh:
+        return [(r.rec_type, r, r.content_stream().read()) for r in ArchiveIterator(fh)]
+
+
+def test_middleware_is_off_when_disabled(tmp_path: Path) -> None:
+    with pytest.raises(NotConfigured):
+        _middleware(tmp_path, WARC_ENABLED=False)
+
+
+@pytest.mark.parametrize("status", [200, 301, 404, 503])
+def test_every_status_is_captured_with_its_request(tmp_path: Path, status: int) -> None:
+    middleware = _middleware(tmp_path)
+    request = Request("http://127.0.0.1:1/channel/5084/", headers={"Referer": "http://x/"})
+    body = "<html><p>Nam Định</p></html>".encode()
+    response = HtmlResponse(url=request.url, status=status, body=body, request=request,
+                            headers={"Content-Type": "text/html; charset=utf-8"})
+    assert middleware.process_response(request, response) is response
+    middleware.spider_closed()
+    capture = request.meta["archive_capture"]
+    assert capture["status"] == status and capture["warc_file"].startswith("raw/baonamdinh-")
+    records = _read(tmp_path / capture["warc_file"])
+    assert [kind for kind, _, _ in records] == ["warcinfo", "response", "request"]
+    _, resp, payload = records[1]
+    assert payload == body and resp.http_headers.get_statuscode() == str(status)
+    assert resp.rec_headers.get_header("WARC-Record-ID") == f"<{capture['record_id']}>"
+    assert fetched_at_of(resp.rec_headers.get_header("WARC-Date")) == capture["fetched_at"]
+    assert records[2][1].rec_headers.get_header("WARC-Concurrent-To") == f"<{capture['record_id']}>"
+    assert records[2][1].http_headers.get_header("Referer") == "http://x/"
+    with (tmp_path / capture["warc_file"]).open("rb") as fh:  # the pointer is a record's start
+        fh.seek(capture["offset"])
+        assert len(fh.read(capture["length"])) == capture["length"]
+        fh.seek(capture["offset"])
+        assert next(iter(ArchiveIterator(fh))).rec_type == "response"
+    key, stamp, fields = (tmp_path / "raw" / "index.cdxj").read_text().split(" ", 2)
+    assert key == "127.0.0.1:1)/channel/5084/" and len(stamp) == 14
+    assert json.loads(fields)["offset"] == str(capture["offset"])
+
+
+def test_images_are_skipped_unless_asked_for(tmp_path: Path) -> None:
+    def capture(middleware: WarcCaptureMiddleware) -> dict | None:
+        request = Request("http://127.0.0.1:1/file/a.jpg")
+        middleware.process_response(request, Response(
+            url=request.url, body=b"\xff\xd8", headers={"Content-Type": "image/jpeg"}))
+        middleware.spider_closed()
+        return request.meta.get("archive_capture")
+
+    assert capture(_middleware(tmp_path / "off")) is None
+    assert capture(_middleware(tmp_path / "on", WARC_CAPTURE_IMAGES=True)) is not None
+
+
+def test_files_roll_over_at_the_size_limit(tmp_path: Path) -> None:
+    middleware = _middleware(tmp_path, WARC_MAX_SIZE=2000)
+    for n in range(6):
+        request = Request(f"http://127.0.0.1:1/p{n}/")
+        middleware.process_response(request, HtmlResponse(url=request.url, body=os.urandom(1500)))
+    middleware.spider_closed()
+    names = sorted(p.name for p in (tmp_path / "raw").glob("*.warc.gz"))
+    assert len(names) == 6 and names[0].endswith("-00000.warc.gz")
+    assert len((tmp_path / "raw" / "index.cdxj").read_text().splitlines()) == 6
+
+
+@pytest.mark.parametrize("url, key", [
+    ("https://www.baonamdinh.vn/channel/5084/", "vn,baonamdinh)/channel/5084/"),
+    ("http://BaoNamDinh.com.vn:8080/A/?b=2&a=1", "vn,com,baonamdinh:8080)/a/?a=1&b=2"),
+    ("http://127.0.0.1:8765/", "127.0.0.1:8765)/"),
+])
+def test_surt(url: str, key: str) -> None:
+    assert surt(url) == key
+
+
+# --- a crawl of the replica, then its re-extraction ---------------------------------------
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Crawl a 150-article replica into an archive with its WARCs; return where and what."""
+    archive = tmp_path_factory.mktemp("crawl") / "archive"
+    with Replica(articles=150, seed=11, fault_rate=0.0, crawl_delay=0) as site:
+        command = [sys.executable, "-m", "scrapy", "crawl", "baonamdinh",
+                   "-s", f"SITE_URL={site.url}", "-s", "SITE_HOST_ALIASES=localhost",
+                   "-s", f"ARCHIVE_DIR={archive}", "-s", "DOWNLOAD_DELAY=0",
+                   "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "ROBOTSTXT_OBEY=True",
+                   "-s", "ARCHIVE_FSYNC=False", "-s", "REPORT_PROGRESS_INTERVAL=0"]
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return {"archive": archive, "site_url": site.url,
+                "warcs": sorted((archive / "raw").glob("*.warc.gz"))}
+
+
+@pytest.mark.slow
+def test_reextracting_a_crawl_gives_identical_records(crawled: dict[str, Any],
+                                                      tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler", "reextract", *map(str, crawled["warcs"]),
+         "--archive-dir", str(fresh), "-s", f"SITE_URL={crawled['site_url']}",
+         "-s", "SITE_HOST_ALIASES=localhost", "-s", "ARCHIVE_FSYNC=False"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    original = _lines(crawled["archive"])
+    assert len(original) > 100
+    assert _lines(fresh) == original
+    assert _lines(fresh, "rejects") == _lines(crawled["archive"], "rejects")
+    assert f"articles {len(original)} new" in done.stderr and "damaged: none" in done.stderr
+
+
+@pytest.mark.slow
+def test_every_record_points_at_its_capture(crawled: dict[str, Any]) -> None:
+    archive = crawled["archive"]
+    for line in _lines(archive):
+        record = json.loads(line)
+        capture = record["capture"]
+        assert capture["fetched_at"] == record["fetched_at"] and capture["status"] == 200
+        with (archive / capture["warc_file"]).open("rb") as fh:
+            fh.seek(capture["offset"])
+            warc = next(iter(ArchiveIterator(fh)))
+            assert warc.rec_headers.get_header("WARC-Record-ID") == f"<{capture['record_id']}>"
+            ref = parse_article_url(warc.rec_headers.get_header("WARC-Target-URI"))
+            assert ref is not None and ref.id == record["id"]
+
+
+@pytest.mark.slow
+def test_a_truncated_warc_is_read_up_to_the_damage(crawled: dict[str, Any], tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    records = [json.loads(line) for line in _lines(crawled["archive"])]
+    captures = sorted(r["capture"]["offset"] + r["capture"]["length"] for r in records)
+    cut_in = min((r["capture"] for r in records if r["capture"]["offset"] > captures[40]),
+                 key=lambda c: c["offset"])
+    cut = cut_in["offset"] + cut_in["length"] // 2  # the middle of an article's record
+    damaged = tmp_path / "raw" / Path(cut_in["warc_file"]).name
+    damaged.parent.mkdir()
+    damaged.write_bytes((crawled["archive"] / cut_in["warc_file"]).read_bytes()[:cut])
+
+    with caplog.at_level(logging.WARNING, logger="crawler.reextract"):
+        summary = reextract([damaged], _settings(tmp_path / "fresh", crawled["site_url"]))
+    assert summary.damaged == [(str(damaged), cut_in["offset"])]
+    assert any(str(damaged) in m and f"offset {cut_in['offset']}" in m for m in caplog.messages)
+    assert "damaged: " + str(damaged) in summary.line()
+    whole = sorted(line for line in _lines(crawled["archive"])
+                   if json.loads(line)["capture"]["offset"] < cut_in["offset"])
+    assert len(whole) > 30 and _lines(tmp_path / "fresh") == whole
+
+
+# --- WARCs written by others ----------------------------------------------------------------
+
+def test_a_wget_warc_is_ingested(tmp_path: Path) -> None:
+    warcs = [FIXTURES / "replica-wget-1.warc.gz", FIXTURES / "replica-wget-2.warc.gz"]
+    summary = reextract(warcs, _settings(tmp_path, WGET_SITE))
+    assert (summary.articles["new"], summary.articles["unchanged"]) == (4, 1)
+    assert summary.revisits == 1 and summary.rejected == 0 and not summary.damaged
+    assert summary.skipped == {"listing": 3, "not-article": 1}  # home, listing, 404 page; image
+    records = {json.loads(line)["id"]: json.loads(line) for line in _lines(tmp_path)}
+    assert sorted(records) == ["2136862", "2548246", "6a74315", "c466a55"]
+    # The time of day comes from the captured listing, as in a crawl.
+    assert records["2548246"]["listing_raw"] == "Cập nhật lúc: 15:59 |24/12/2021"
+    assert records["2548246"]["published_at"] == "2021-12-24T15:59:00+07:00"
+    assert all(r["capture"]["warc_file"].endswith("replica-wget-1.warc.gz")
+               for r in records.values())
+
+
+def test_a_revisit_is_its_original_at_the_revisit_time(tmp_path: Path) -> None:
+    original = FIXTURES / "replica-wget-1.warc.gz"
+    with original.open("rb") as fh:
+        response = next(r for r in ArchiveIterator(fh) if r.rec_type == "response"
+                        and "2548246" in r.rec_headers.get_header("WARC-Target-URI"))
+        uri = response.rec_headers.get_header("WARC-Target-URI").strip("<>")
+        date = response.rec_headers.get_header("WARC-Date")
+        digest = response.rec_headers.get_header("WARC-Payload-Digest")
+        http_headers = response.http_headers
+    revisit_file = tmp_path / "revisit.warc.gz"
+    with revisit_file.open("wb") as fh:
+        writer = WARCWriter(fh, gzip=True, warc_version="1.1")
+        writer.write_record(writer.create_revisit_record(
+            uri, digest, uri, date,
+            http_headers=StatusAndHeaders("200 OK", http_headers.headers, protocol="HTTP/1.1"),
+            warc_headers_dict={"WARC-Date": "2025-07-02T01:00:00Z"}))
+    # The revisit is read first, so it makes the record; its original only resolves it.
+    summary = reextract([revisit_file, original], _settings(tmp_path / "a", WGET_SITE))
+    assert summary.revisits == 1
+    record = next(json.loads(line) for line in _lines(tmp_path / "a") if "2548246" in line)
+    assert record["fetched_at"] == "2025-07-02T08:00:00+07:00"
+    assert record["capture"]["warc_file"].endswith("revisit.warc.gz")
+    assert record["title"]
+
+
+def test_a_revisit_without_its_original_is_skipped(tmp_path: Path) -> None:
+    summary = reextract([FIXTURES / "replica-wget-2.warc.gz"], _settings(tmp_path, WGET_SITE))
+    assert summary.skipped == {"revisit-unresolved": 1} and summary.extracted == 0
+
+
+def test_captures_of_another_site_are_offsite(tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        summary = reextract([FIXTURES / "replica-wget-1.warc.gz"],
+                            _settings(tmp_path, "https://baonamdinh.vn"))
+    assert summary.extracted == 0 and summary.skipped["offsite"] == 8
+    assert any("SITE_URL" in m for m in caplog.messages)
+
+
+# --- a killed writer ------------------------------------------------------------------------
+
+WRITER = textwrap.dedent("""
+    import io, os, sys
+    from warcio.warcwriter import WARCWriter
+    from crawler.warc import WarcWriterFiles
+    files = WarcWriterFiles(sys.argv[1], max_size=10**12)
+    writer = WARCWriter(None, gzip=True, warc_version="1.1")
+    n = 0
+    while True:
+        body = os.urandom(200_000)
+        record = writer.create_warc_record(f"http://127.0.0.1:1/p{n}/", "resource",
+                                           payload=io.BytesIO(body), length=len(body))
+        files.write_pair(record, None)
+        n += 1
+        if n == 20:
+            print("ready", flush=True)
+""")
+
+
+def test_a_killed_writer_leaves_whole_records(tmp_path: Path) -> None:
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "ready"
+        time.sleep(0.2)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    (path,) = (tmp_path / "raw").glob("*.warc.gz")
+    records = [(r.rec_type, len(payload)) for r, _, _, payload in iter_warc(path)]
+    assert records[0][0] == "warcinfo" and len(records) > 20
+    assert all(size == 200_000 for _, size in records[1:])
+    with path.open("rb") as fh:  # plain warcio reads the same whole records
+        assert sum(1 for _ in ArchiveIterator(fh)) >= len(records)
+
+
+def test_iter_warc_reports_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "x.warc.gz"
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
+    writer.write_record(writer.create_warc_record("http://a/", "resource",
+                                                  payload=io.BytesIO(b"abc"), length=3))
+    good = buffer.getvalue()
+    path.write_bytes(good + b"not a warc record at all\r\n\r\n" * 3)
+    with pytest.raises(Exception) as info:
+        list(iter_warc(path))
+    assert getattr(info.value, "offset", None) == len(good)
