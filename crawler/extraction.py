@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from urllib.parse import urljoin
 
 import lxml.html
@@ -80,7 +80,7 @@ MIN_BODY_CHARS = 200
 MIN_PARAGRAPH_CHARS = 25
 
 
-@lru_cache(maxsize=None)
+@cache
 def _css(selector: str) -> CSSSelector:
     return CSSSelector(selector, translator="html")
 
@@ -369,6 +369,21 @@ def _pick(provenance: dict[str, str], field: str, *layers: tuple[str, object]) -
     return None
 
 
+_UTF8_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+
+
+def _parse_html(html: str) -> etree._Element:
+    """Parse a decoded page; an XHTML page's ``<?xml ... encoding=...?>`` line is no obstacle."""
+    # A NUL carries nothing, and lxml would turn it into U+FFFD inside the text.
+    html = html.replace("\x00", "")
+    try:
+        return lxml.html.fromstring(html)
+    except ValueError:
+        # lxml refuses a str that opens with an XML declaration naming an encoding; the text is
+        # decoded already, so hand it over as UTF-8 bytes with the parser told so.
+        return lxml.html.fromstring(html.encode("utf-8"), parser=_UTF8_HTML_PARSER)
+
+
 def extract_article(
     html: str, url: str, *, fetched_at: str, site_url: str | None = None
 ) -> ArticleItem:
@@ -376,7 +391,7 @@ def extract_article(
     if not html or not html.strip():
         raise ExtractionError("empty page")
     try:
-        root = lxml.html.fromstring(html)
+        root = _parse_html(html)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
     meta = read_metadata(root)

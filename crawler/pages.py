@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import logging
+import unicodedata
 
 from scrapy.http import HtmlResponse, Response, TextResponse
 
@@ -10,8 +13,57 @@ from crawler.dates import VN_TZ
 from crawler.extraction import ExtractionError, extract_article, looks_truncated
 from crawler.items import ArticleItem, RejectItem
 
+logger = logging.getLogger(__name__)
+
 # Statuses after which the same URL may well work on a later run.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 522, 524})
+# Content types that are pages; anything else at an article URL (a PDF, an image) is not one.
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Declared encodings that a Vietnamese page cannot truly be in when its bytes are not UTF-8:
+# such a page is Windows-1258 (the Vietnamese code page) mislabelled.
+VIETNAMESE_FALLBACK_FOR = frozenset({"utf-8", "cp1252", "iso8859-1", "ascii"})
+# Undecodable characters tolerated in an article's text before it is rejected as "encoding".
+MAX_REPLACEMENT_CHARS = 2
+
+
+def _utf8_else_cp1258(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: decode the bytes that are not UTF-8 as Windows-1258."""
+    assert isinstance(exc, UnicodeDecodeError)
+    chunk = exc.object[exc.start : exc.end]
+    return chunk.decode("cp1258", errors="replace"), exc.end
+
+
+codecs.register_error("baonamdinh-utf8-else-cp1258", _utf8_else_cp1258)
+
+
+def decode_page(response: TextResponse) -> tuple[str, str | None]:
+    """Return a page's text and, when its declared encoding was wrong, a note of what was used.
+
+    Valid UTF-8 with non-ASCII bytes is UTF-8 whatever the page declares (chance byte sequences
+    of a legacy code page are almost never valid UTF-8). Bytes that are not UTF-8 under a UTF-8
+    or Western declaration are Windows-1258, run by run, so a page mixing both is read whole.
+    The result is NFC: Windows-1258 writes tone marks as combining characters."""
+    body = response.body
+    declared = codecs.lookup(response.encoding).name
+    if body.isascii():
+        return response.text, None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        if declared not in VIETNAMESE_FALLBACK_FOR:
+            return response.text, None
+        text = body.decode("utf-8", errors="baonamdinh-utf8-else-cp1258")
+        return unicodedata.normalize("NFC", text), f"declared {declared}, read as Windows-1258"
+    if declared == "utf-8":
+        return response.text, None
+    return text.removeprefix("\ufeff"), f"declared {declared}, read as UTF-8"
+
+
+def _replacement_chars(item: ArticleItem) -> tuple[int, bool]:
+    """(count of U+FFFD in an article's text, whether the title holds one)."""
+    captions = " ".join(str(image.get("caption") or "") for image in item.images)
+    texts = (item.title, item.kicker, item.lead, item.body, captions)
+    return sum((t or "").count("\ufffd") for t in texts), "\ufffd" in (item.title or "")
 
 
 def now_iso() -> str:
@@ -36,10 +88,14 @@ def item_from_response(
     if response.status != 200:
         return reject(f"HTTP {response.status}", stage="fetch",
                       retryable=response.status in RETRYABLE_STATUSES)
-    if not isinstance(response, TextResponse):
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").strip()
+    media_type = content_type.split(";")[0].strip().lower()
+    if not isinstance(response, TextResponse) or (media_type and media_type not in HTML_TYPES):
         return reject(f"not an HTML page (Content-Type {content_type or 'missing'})")
-    html = response.text
+    if not response.body.strip():
+        # An empty 200 is usually a server that failed mid-request: worth another go.
+        return reject("empty page: HTTP 200 with an empty body", retryable=True)
+    html, decoding = decode_page(response)
     if looks_truncated(html):
         return reject("truncated HTML: the page ends before </html>", retryable=True)
     try:
@@ -49,6 +105,14 @@ def item_from_response(
     item.listing_raw = listing_raw
     item.http_status = response.status
     item.capture = capture
+    if decoding:
+        logger.warning("%s: wrong encoding declared: %s", response.url, decoding)
+    bad, in_title = _replacement_chars(item)
+    if in_title or bad > MAX_REPLACEMENT_CHARS:
+        return RejectItem.from_article(
+            item, stage="extract",
+            reason=f"encoding: {bad} undecodable character(s) (U+FFFD) in the text"
+                   f"{' and the title' if in_title else ''}; the page declares {response.encoding}")
     return item
 
 

@@ -17,6 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import ftfy
 from bs4 import BeautifulSoup, Comment
 
 __all__ = [
@@ -98,16 +99,25 @@ def _normalise_chars(s: str) -> str:
     return "".join(out)
 
 
+def _fix_mojibake(s: str) -> str:
+    """Undo UTF-8 text that was decoded in a Western code page ("Ä‘Æ°á»£c" -> "được").
+
+    ftfy only changes text that its badness heuristic flags and whose repair round-trips, so
+    Vietnamese that merely holds Ã or Â ("Ãm") is left alone. Unrepairable text stays as is."""
+    return ftfy.fix_encoding(s) if not s.isascii() else s
+
+
 def clean_text(s: str | None) -> str | None:
     """Return `s` as NFC plain text: entities decoded, markup and control characters gone,
-    spaces collapsed, lines trimmed, paragraphs separated by one blank line; None when empty."""
+    mojibake repaired, spaces collapsed, lines trimmed, paragraphs separated by one blank line;
+    None when empty."""
     if s is None:
         return None
     s = _unescape(str(s))
     if _MARKUP.search(s):
         s = _strip_markup(s)
         s = _unescape(s)
-    s = unicodedata.normalize("NFC", _normalise_chars(s))
+    s = unicodedata.normalize("NFC", _normalise_chars(_fix_mojibake(s)))
     lines = [_SPACES.sub(" ", line).strip() for line in s.split("\n")]
     s = _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip("\n")
     return s or None

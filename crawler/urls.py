@@ -9,14 +9,15 @@ from urllib.parse import unquote, urlsplit
 # Old CMS (2010-2022), shared with sister papers: /channel/5083/202201/some-slug-2548123/
 # answered with or without the trailing slash, with /index.htm, and with Title-Cased slugs.
 OLD_ARTICLE_PATH = re.compile(
-    r"^/channel/(?P<channel>\d{4})/(?P<month>\d{6})/(?P<slug>[^/]+?)-(?P<id>\d{5,9})"
+    r"^/channel/(?P<channel>\d{4})/(?P<month>\d{6})/(?P<slug>[^/\\\s]+?)-(?P<id>\d{5,9})"
     r"(?:/(?:index\.html?)?)?$",
     re.IGNORECASE,
 )
+# A slug never holds a backslash or white space (decoded): "..%5C..%5C" and "%0A" are not slugs.
 # New CMS (2023 on): /van-hoa-nghe-thuat/202503/some-slug-8fb6d67/ and
 # /multimedia/Emagazine/202402/some-slug-afb1164/ (one or two category segments).
 NEW_ARTICLE_PATH = re.compile(
-    r"^/(?P<category>[a-z0-9-]+(?:/[a-z0-9-]+)?)/(?P<month>\d{6})/(?P<slug>[^/]+?)-(?P<id>[0-9a-f]{7})"
+    r"^/(?P<category>[a-z0-9-]+(?:/[a-z0-9-]+)?)/(?P<month>\d{6})/(?P<slug>[^/\\\s]+?)-(?P<id>[0-9a-f]{7})"
     r"(?:/(?:index\.html?)?)?$",
     re.IGNORECASE,
 )
