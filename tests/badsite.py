@@ -3,9 +3,10 @@
 ``BadSite()`` serves, on 127.0.0.1 and a free port, a home page linking the listing
 ``/channel/5083/``, which links one old-CMS article URL per case in CASES (plus the hostile URLs
 in HOSTILE_LINKS). Each case answers in its own bad way; ``site.heal()`` makes the cases whose
-cause may pass (5xx, truncation, empty body) answer a good page, and ``site.listing_goods_only``
-makes the listing link only the good pages, so that a second run's requests to bad cases can only
-come from the archive's retryable rejects. ``site.hits[path]`` counts requests by path.
+cause may pass (5xx, a hang, truncation, empty body) answer a good page, and
+``site.listing_goods_only`` makes the listing link only the good pages, so that a second run's
+requests to bad cases can only come from the archive's retryable rejects. ``site.hits[path]``
+counts requests by path.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
+import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -69,12 +71,14 @@ def article_html(
 
 @dataclass(frozen=True)
 class Answer:
-    """What the server sends: status, headers and body (``length=False`` omits Content-Length)."""
+    """What the server sends: status, headers and body (``length=False`` omits Content-Length),
+    after ``delay`` seconds."""
 
     status: int = 200
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = (("Content-Type", "text/html; charset=utf-8"),)
     length: bool = True
+    delay: float = 0.0
 
 
 def _page(article_id: int, **kwargs: Any) -> Answer:
@@ -112,6 +116,7 @@ def to_cp1258(text: str) -> bytes:
 # Text of the encoding cases, NFC; Windows-1258 writes its tone marks as combining characters.
 ENCODED_TITLE = "Nông dân Nam Định thu hoạch lúa xuân được mùa, được giá"
 BIG = 200_000  # bytes; the crawl tests set DOWNLOAD_MAXSIZE well below this
+HANG_SECONDS = 3.5  # the crawl tests set DOWNLOAD_TIMEOUT below this
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,7 @@ CASES = (
     Case("deleted-404", 2548040),
     Case("deleted-410", 2548041),
     Case("flaky-500", 2548050, retryable=True, heals=True),
+    Case("timeout", 2548051, retryable=True, heals=True),
     Case("video-page", 2548060),
     Case("listing-at-article-url", 2548062),
     Case("empty-body", 2548070, retryable=True, heals=True),
@@ -187,7 +193,7 @@ class BadSite:
         self.server.server_close()
 
     def heal(self) -> None:
-        """From now on the passing faults (5xx, truncation, empty body) answer good pages."""
+        """From now on the passing faults (5xx, hang, truncation, empty body) answer good pages."""
         self.healed = True
 
     def count(self, path: str) -> None:
@@ -257,6 +263,7 @@ _ANSWERS = {
     "deleted-404": lambda c, s: Answer(status=404, body=b"<html><body>Not found</body></html>"),
     "deleted-410": lambda c, s: Answer(status=410, body=b"<html><body>Gone</body></html>"),
     "flaky-500": lambda c, s: Answer(status=500, body=b"<html><body>Error</body></html>"),
+    "timeout": lambda c, s: Answer(body=article_html(c.id).encode(), delay=HANG_SECONDS),
     "video-page": lambda c, s: _typed(
         f'<!DOCTYPE html><html><body><div class="col-content"><h2 id="title">Video: Lễ hội '
         f'Phủ Dầy {c.id}</h2><div class="page-detail-meta"><span class="date">03:01, 14/01/2022'
@@ -278,6 +285,7 @@ def _handler(site: BadSite) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             site.count(path)
             answer = site.answer(path)
+            time.sleep(answer.delay)
             try:
                 self.send_response(answer.status)
                 for name, value in answer.headers:

@@ -242,6 +242,7 @@ CRAWL_REJECTS = {
     "deleted-404": "HTTP 404",
     "deleted-410": "HTTP 410",
     "flaky-500": "fetch failed: HttpError",
+    "timeout": "fetch failed: DownloadTimeoutError",
     "video-page": "no article body found",
     "listing-at-article-url": "no article body found",
     "empty-body": "empty page",
@@ -352,7 +353,7 @@ def test_hostile_links_never_reach_the_file_system(crawls: dict[str, Any]) -> No
 def test_second_run_retries_exactly_the_retryable_rejects(crawls: dict[str, Any]) -> None:
     retryable = {r["url"].split(":", 2)[2].split("/", 1)[1] for r in crawls["rejects_first"]
                  if r["retryable"]}
-    assert {"flaky-500", "empty-body", "truncated"} <= {
+    assert {"flaky-500", "timeout", "empty-body", "truncated"} <= {
         slug for slug, case in BY_SLUG.items() if case.path.lstrip("/") in retryable}
     case_paths = {case.path for case in CASES} | {case.path.rstrip("/") for case in CASES}
     fetched = {path.lstrip("/") for path in crawls["second"].hits if path in case_paths}
@@ -362,14 +363,14 @@ def test_second_run_retries_exactly_the_retryable_rejects(crawls: dict[str, Any]
 
 def test_a_healed_reject_is_archived_and_forgotten(crawls: dict[str, Any]) -> None:
     ids = _ids(crawls["archive"])
-    assert {"2548050", "2548070", "2548071"} <= set(ids)
+    assert {"2548050", "2548051", "2548070", "2548071"} <= set(ids)
     db = sqlite3.connect(crawls["archive"] / "state.sqlite3")
     try:
         left = [row[0] for row in db.execute("SELECT url FROM rejects WHERE retryable = 1")]
     finally:
         db.close()
     assert not any(BY_SLUG[s].path in url for url in left
-                   for s in ("flaky-500", "empty-body", "truncated"))
+                   for s in ("flaky-500", "timeout", "empty-body", "truncated"))
 
 
 @pytest.mark.xfail(strict=True, reason="spider: redirects off the site and redirect loops are "
