@@ -25,7 +25,7 @@ import os
 from http import HTTPStatus
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
@@ -64,18 +64,19 @@ def cdx_timestamp(warc_date_value: str) -> str:
 
 
 def surt(url: str) -> str:
-    """Return the SURT sort key of a URL the way pywb's indexer writes it (``com,example)/path``)."""
+    """Return the SURT key of a URL as pywb's indexer (the surt package) writes it."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower().rstrip(".")
     if host.startswith("www."):
         host = host[4:]
-    is_ip = host.replace(".", "").isdigit() or ":" in host
-    key = host if is_ip else ",".join(reversed(host.split(".")))
+    key = ",".join(reversed(host.split(".")))  # IPv4 addresses too, as surt does
     default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
     if parts.port and parts.port != default_port:
         key += f":{parts.port}"
     path = (parts.path or "/").lower()
-    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True))).lower()
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    query = "&".join(sorted(parts.query.split("&"))).lower() if parts.query else ""
     return f"{key}){path}" + (f"?{query}" if query else "")
 
 

@@ -88,7 +88,7 @@ def test_every_status_is_captured_with_its_request(tmp_path: Path, status: int) 
         fh.seek(capture["offset"])
         assert next(iter(ArchiveIterator(fh))).rec_type == "response"
     key, stamp, fields = (tmp_path / "raw" / "index.cdxj").read_text().split(" ", 2)
-    assert key == "127.0.0.1:1)/channel/5084/" and len(stamp) == 14
+    assert key == "1,0,0,127:1)/channel/5084" and len(stamp) == 14
     assert json.loads(fields)["offset"] == str(capture["offset"])
 
 
@@ -116,9 +116,10 @@ def test_files_roll_over_at_the_size_limit(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("url, key", [
-    ("https://www.baonamdinh.vn/channel/5084/", "vn,baonamdinh)/channel/5084/"),
-    ("http://BaoNamDinh.com.vn:8080/A/?b=2&a=1", "vn,com,baonamdinh:8080)/a/?a=1&b=2"),
-    ("http://127.0.0.1:8765/", "127.0.0.1:8765)/"),
+    ("https://www.baonamdinh.vn/channel/5084/", "vn,baonamdinh)/channel/5084"),
+    ("http://BaoNamDinh.com.vn:8080/A/?b=2&a=1", "vn,com,baonamdinh:8080)/a?a=1&b=2"),
+    ("http://127.0.0.1:8765/", "1,0,0,127:8765)/"),
+    ("http://localhost:8765/channel/5084/201109/A-2136862/", "localhost:8765)/channel/5084/201109/a-2136862"),
 ])
 def test_surt(url: str, key: str) -> None:
     assert surt(url) == key
