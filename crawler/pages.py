@@ -12,6 +12,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from crawler.dates import VN_TZ
 from crawler.extraction import ExtractionError, extract_article, looks_truncated
 from crawler.items import ArticleItem, RejectItem
+from crawler.urls import parse_article_url
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +82,13 @@ def item_from_response(
 ) -> ArticleItem | RejectItem:
     """Return the article of an article page's response, or a reject saying why there is none."""
 
+    # The id lets a later run know the article's fate whatever URL variant it meets next.
+    ref = parse_article_url(response.url)
+
     def reject(reason: str, stage: str = "extract", retryable: bool = False) -> RejectItem:
         return RejectItem(url=response.url, reason=reason, stage=stage, fetched_at=fetched_at,
-                          retryable=retryable, http_status=response.status, capture=capture)
+                          id=ref.id if ref else None, retryable=retryable,
+                          http_status=response.status, capture=capture)
 
     if response.status != 200:
         return reject(f"HTTP {response.status}", stage="fetch",
