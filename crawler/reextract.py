@@ -82,11 +82,6 @@ class Capture:
     location: Location
     length: int
 
-    def header(self, name: str) -> str | None:
-        """Return the first value of an HTTP header, or None."""
-        name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), None)
-
 
 @dataclass
 class Summary:
