@@ -390,3 +390,19 @@ def test_too_big_is_a_clear_final_reject(crawls: dict[str, Any], slug: str) -> N
     path = BY_SLUG[slug].path
     (found,) = [r for r in crawls["rejects_first"] if r["url"].endswith(path)]
     assert found["reason"].startswith("too large") and not found["retryable"]
+
+
+@pytest.mark.xfail(strict=True, reason="archive: put_article forgets rejects by canonical URL "
+                   "only, so a retryable reject of a URL variant is retried every run after the "
+                   "article is archived (report of issue 6)")
+def test_archiving_an_article_forgets_rejects_of_its_url_variants(tmp_path: Path) -> None:
+    variant = "http://baonamdinh.com.vn/channel/5083/202201/Bai-Viet-2548123"
+    reject = run(b"", url=variant, status=503)
+    assert isinstance(reject, RejectItem) and reject.retryable and reject.id == "2548123"
+    record = run(page()).to_record()
+    record.update(content_hash="sha256:0", version=1)
+    with Archive(tmp_path, fsync=False) as archive:
+        archive.put_reject(reject.to_record())
+        archive.put_article(record)
+        left = [row[0] for row in archive.db.execute("SELECT url FROM rejects")]
+    assert left == []
