@@ -1,1 +1,1 @@
-"""The benchmark of the archiver against reference tools, run by ``make bench`` (``python -m bench``)."""
+"""The archiver's benchmark against reference tools: ``make bench`` (``python -m bench``)."""

@@ -1,4 +1,4 @@
-"""A bare spider for the throughput baseline: fetches home, listings (paged) and articles, extracts nothing.
+"""Throughput baseline spider: fetches home, listings (paged) and articles; extracts nothing.
 
 Run with ``scrapy runspider bench/bare_spider.py -s SITE_URL=http://127.0.0.1:PORT``. It visits the
 same pages as the archiver's spider (one request per article id, each listing paged to its end)

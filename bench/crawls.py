@@ -1,7 +1,8 @@
 """Crawl benchmarks: subprocess runs of the spider, the bare spider and re-extraction, measured.
 
-Each run is one subprocess; its wall time comes from the parent, its peak memory from
-``os.wait4`` (the child's own ``ru_maxrss``, not the maximum over all children so far).
+Each run is one subprocess; its wall time comes from the parent, its peak memory from a small
+wrapper (bench/maxrss.py), since a child of this large process would inherit its RSS high-water
+mark.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ FAST = {
     "LOG_LEVEL": "INFO",
 }
 BARE_SPIDER = Path(__file__).with_name("bare_spider.py")
+MAXRSS = Path(__file__).with_name("maxrss.py")
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,18 @@ class Run:
 
     returncode: int
     seconds: float
-    max_rss_mb: float
+    max_rss_mb: float | None  # None when the run was killed before it could be read
 
 
 def run_measured(cmd: list[str], log: Path, timeout: float) -> Run:
     """Run ``cmd`` (output to ``log``), killing its process group after ``timeout`` seconds."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    rss_file = log.with_suffix(".maxrss")
+    rss_file.unlink(missing_ok=True)
     with open(log, "wb") as out:
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen([sys.executable, str(MAXRSS), str(rss_file), *cmd], stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
         def kill() -> None:
             try:
@@ -54,7 +59,7 @@ def run_measured(cmd: list[str], log: Path, timeout: float) -> Run:
         timer = threading.Timer(timeout, kill)
         timer.start()
         try:
-            _pid, status, usage = os.wait4(proc.pid, 0)
+            returncode = proc.wait()
         except BaseException:
             kill()
             proc.wait()
@@ -62,9 +67,11 @@ def run_measured(cmd: list[str], log: Path, timeout: float) -> Run:
         finally:
             timer.cancel()
         seconds = time.monotonic() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    # Linux reports ru_maxrss in KiB.
-    return Run(returncode=proc.returncode, seconds=seconds, max_rss_mb=usage.ru_maxrss / 1024)
+    try:
+        max_rss_mb: float | None = int(rss_file.read_text().strip()) / 1024  # Linux: KiB
+    except (OSError, ValueError):
+        max_rss_mb = None
+    return Run(returncode=returncode, seconds=seconds, max_rss_mb=max_rss_mb)
 
 
 def _settings(values: dict[str, str]) -> list[str]:
