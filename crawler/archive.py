@@ -198,8 +198,9 @@ class Archive:
         try:
             self._register(record, rel)
             self._commit_size(rel, size)
-            if record.get("url"):
-                self.db.execute("DELETE FROM rejects WHERE url = ?", (record["url"],))
+            # Rejects of every URL variant of the article, and of the canonical URL, are done with.
+            self.db.execute("DELETE FROM rejects WHERE id = ? OR url = ?",
+                            (record["id"], record.get("url")))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

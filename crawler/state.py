@@ -74,6 +74,14 @@ class CrawlState:
         """Mark the run as finished: the next one may trust what this one walked."""
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('run_open', '0')")
 
+    def final_reject(self, article_id: str) -> str | None:
+        """Return the reason an article was last rejected for good (not retryable), or None."""
+        row = self.db.execute(
+            "SELECT reason FROM rejects WHERE id = ? AND retryable = 0 ORDER BY last_at DESC",
+            (article_id,),
+        ).fetchone()
+        return row[0] if row else None
+
     def retryable_rejects(self) -> list[str]:
         """Return URLs rejected for a cause that may have passed (5xx, timeouts, truncation)."""
         rows = self.db.execute("SELECT url FROM rejects WHERE retryable = 1 ORDER BY url")

@@ -16,6 +16,7 @@ from typing import Any
 
 import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -25,9 +26,13 @@ from crawler.items import RejectItem
 from crawler.listings import ListingEntry, listing_key, parse_listing
 from crawler.pages import item_from_response, now_iso
 from crawler.state import CrawlState
-from crawler.urls import host_of, parse_article_url
+from crawler.urls import host_of, is_site_url, parse_article_url
 
 MODES = ("nightly", "backfill")
+# Article requests follow redirects themselves, so that one off the site or in a loop becomes a
+# reject instead of being dropped without a word by the offsite middleware or the dupefilter.
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+MAX_ARTICLE_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,11 @@ class BaoNamDinhSpider(scrapy.Spider):
             return "out-of-range"
         if ref.id in self.seen_ids:
             return "seen"
+        # A page rejected for good (404, no date, not an article) is not fetched again each night;
+        # a backfill, or re-extraction of its raw capture, gives it another chance.
+        if self.options.mode == "nightly" and self.state.final_reject(ref.id) is not None:
+            self.crawler.stats.inc_value("archive/articles/skipped_rejected")
+            return "rejected"
         archived = self.state.archived_date(ref.id)
         if archived is not None:
             published = dt.date.fromisoformat(archived) if archived else day
@@ -256,13 +266,46 @@ class BaoNamDinhSpider(scrapy.Spider):
 
     # --- articles --------------------------------------------------------------------------
 
-    def _article_request(self, url: str, listing_raw: str | None) -> scrapy.Request:
-        return scrapy.Request(url, callback=self.parse_article,
-                              cb_kwargs={"listing_raw": listing_raw},
-                              errback=self.article_failed)
+    def _article_request(self, url: str, listing_raw: str | None,
+                         hops: tuple[str, ...] = ()) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=self.parse_article, errback=self.article_failed,
+            cb_kwargs={"listing_raw": listing_raw, "hops": hops},
+            # A hop may revisit a URL the dupefilter has seen: the loop check below stops it.
+            dont_filter=bool(hops),
+            meta={"dont_redirect": True,
+                  "handle_httpstatus_list": [*REDIRECT_STATUSES, *self.handle_httpstatus_list]},
+        )
 
-    def parse_article(self, response: Response, listing_raw: str | None) -> Iterator[Any]:
+    def _follow_redirect(self, response: Response, listing_raw: str | None,
+                         hops: tuple[str, ...]) -> Iterator[Any]:
+        """Follow an article's redirect on the site; reject one off the site or in a loop."""
+        first = hops[0] if hops else response.url
+        location = response.headers.get(b"Location", b"").decode("latin-1").strip()
+        target = response.urljoin(location) if location else ""
+        chain = " -> ".join((*hops, response.url, target))
+        reason, retryable = None, False
+        if not target:
+            reason = f"redirect without a Location (HTTP {response.status})"
+        elif not is_site_url(target, self.hosts):
+            reason = f"redirected off the site: {chain}"
+        elif target in hops or target == response.url or len(hops) >= MAX_ARTICLE_REDIRECTS:
+            reason, retryable = f"redirect loop: {chain}", True
+        if reason is None:
+            yield self._article_request(target, listing_raw, (*hops, response.url))
+            return
+        self.crawler.stats.inc_value("archive/articles/bad_redirect")
+        self.logger.warning("article %s: %s", first, reason)
+        yield RejectItem(url=first, reason=reason, stage="fetch", fetched_at=now_iso(),
+                         id=(ref.id if (ref := parse_article_url(first)) else None),
+                         retryable=retryable, http_status=response.status)
+
+    def parse_article(self, response: Response, listing_raw: str | None,
+                      hops: tuple[str, ...] = ()) -> Iterator[Any]:
         """Yield the article of a page, or a reject with its reason (a truncated page is retried)."""
+        if response.status in REDIRECT_STATUSES:
+            yield from self._follow_redirect(response, listing_raw, hops)
+            return
         self.crawler.stats.inc_value("archive/requests/articles")
         capture = response.meta.get("archive_capture")
         # With a raw capture, its time is the fetch time: re-extraction then reproduces the record.
@@ -281,12 +324,24 @@ class BaoNamDinhSpider(scrapy.Spider):
         """An article that failed after every retry becomes a retryable reject, never a silent drop."""
         request = failure.request
         response = getattr(failure.value, "response", None)
+        hops = request.cb_kwargs.get("hops") or ()
+        url = hops[0] if hops else request.url
+        reason, retryable = f"fetch failed: {failure.type.__name__}: {failure.value}", True
+        # Scrapy cancels a download over DOWNLOAD_MAXSIZE (the message names the limit when the
+        # size was announced, and is empty when it was only counted): the same next run.
+        if failure.check(DownloadCancelledError) and (
+                "max size" in str(failure.value) or not str(failure.value)):
+            limit = request.meta.get("download_maxsize",
+                                     self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+            reason = f"too large: over DOWNLOAD_MAXSIZE ({limit} bytes)"
+            retryable = False
+            self.crawler.stats.inc_value("archive/articles/too_large")
         yield RejectItem(
-            url=request.url,
-            reason=f"fetch failed: {failure.type.__name__}: {failure.value}",
+            url=url,
+            reason=reason,
             stage="fetch",
             fetched_at=now_iso(),
-            id=(ref.id if (ref := parse_article_url(request.url)) else None),
-            retryable=True,
+            id=(ref.id if (ref := parse_article_url(url)) else None),
+            retryable=retryable,
             http_status=response.status if response is not None else None,
         )

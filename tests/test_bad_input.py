@@ -251,11 +251,11 @@ CRAWL_REJECTS = {
     "impossible-date": "date: impossible date",
     "future-date": "date: future date",
     "not-html": "not an HTML page",
-    "too-big": "fetch failed: DownloadCancelledError",
-    "too-big-no-length": "fetch failed: DownloadCancelledError",
+    "too-big": "too large: over DOWNLOAD_MAXSIZE",
+    "too-big-no-length": "too large: over DOWNLOAD_MAXSIZE",
 }
 # Cases the spider loses without a trace today: see docs/bad-input.md, "Needs the spider".
-SILENT_TODAY = ("redirect-offsite", "redirect-loop-a", "redirect-self")
+REDIRECT_CASES = ("redirect-offsite", "redirect-loop-a", "redirect-self")
 
 
 @dataclass
@@ -373,18 +373,12 @@ def test_a_healed_reject_is_archived_and_forgotten(crawls: dict[str, Any]) -> No
                    for s in ("flaky-500", "timeout", "empty-body", "truncated"))
 
 
-@pytest.mark.xfail(strict=True, reason="spider: redirects off the site and redirect loops are "
-                   "dropped by the offsite middleware and the dupefilter without a reject or an "
-                   "INFO log line (docs/bad-input.md, 'Needs the spider')")
-@pytest.mark.parametrize("slug", SILENT_TODAY)
+@pytest.mark.parametrize("slug", REDIRECT_CASES)
 def test_redirect_cases_leave_a_reject(crawls: dict[str, Any], slug: str) -> None:
     path = BY_SLUG[slug].path
     assert any(r["url"].endswith(path) for r in crawls["rejects_first"])
 
 
-@pytest.mark.xfail(strict=True, reason="spider: a page over DOWNLOAD_MAXSIZE becomes a retryable "
-                   "'fetch failed: DownloadCancelledError' reject, fetched again every run "
-                   "(docs/bad-input.md, 'Needs the spider')")
 @pytest.mark.parametrize("slug", ("too-big", "too-big-no-length"))
 def test_too_big_is_a_clear_final_reject(crawls: dict[str, Any], slug: str) -> None:
     path = BY_SLUG[slug].path
@@ -392,9 +386,6 @@ def test_too_big_is_a_clear_final_reject(crawls: dict[str, Any], slug: str) -> N
     assert found["reason"].startswith("too large") and not found["retryable"]
 
 
-@pytest.mark.xfail(strict=True, reason="archive: put_article forgets rejects by canonical URL "
-                   "only, so a retryable reject of a URL variant is retried every run after the "
-                   "article is archived (report of issue 6)")
 def test_archiving_an_article_forgets_rejects_of_its_url_variants(tmp_path: Path) -> None:
     variant = "http://baonamdinh.com.vn/channel/5083/202201/Bai-Viet-2548123"
     reject = run(b"", url=variant, status=503)
