@@ -8,7 +8,7 @@ Two passes over the given WARC files, in the order given:
    received it (transfer coding undone, then Scrapy's own HttpCompressionMiddleware), then
    ``item_from_response`` with the capture's time as ``fetched_at``, then ITEM_PIPELINES.
 
-Decisions (also in docs/warc.md):
+Decisions (also in the README, "Raw captures (WARC) and re-extraction"):
 - 200 pages become articles (or rejects, as in a crawl); 404/410 of an article URL become the same
   "HTTP 404" reject a crawl writes; other statuses (3xx, 5xx, ...) are skipped and counted, since
   the crawl followed or retried them. A retryable reject (a truncated page) is skipped as

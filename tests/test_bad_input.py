@@ -1,4 +1,4 @@
-"""The catalogue of bad input (docs/bad-input.md): each case ends in a reject, a record or a log.
+"""The catalogue of bad input (README, "Bad input"): each case ends in a reject, a record or a log.
 
 Pure cases run a response through item_from_response and every pipeline (archive off). Crawl
 cases run the real spider, twice, against tests/badsite.py on loopback: the first run meets every
@@ -254,7 +254,7 @@ CRAWL_REJECTS = {
     "too-big": "too large: over DOWNLOAD_MAXSIZE",
     "too-big-no-length": "too large: over DOWNLOAD_MAXSIZE",
 }
-# Cases the spider loses without a trace today: see docs/bad-input.md, "Needs the spider".
+# Redirects off the site and loops: article requests follow redirects themselves (spider).
 REDIRECT_CASES = ("redirect-offsite", "redirect-loop-a", "redirect-self")
 
 
