@@ -68,8 +68,10 @@ RETRY_ENABLED = True
 RETRY_TIMES = 5
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30
-# Scrapy obeys robots.txt rules but not its Crawl-delay: this middleware does (capped).
+# One download slot for all host aliases (so the per-domain limit is per site), and
+# robots.txt's Crawl-delay, which Scrapy does not honour by itself (capped).
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.politeness.SiteSlotMiddleware": 140,
     "crawler.politeness.CrawlDelayMiddleware": 150,
     # Above 590/600/550: sees each raw response before decompression, redirects and retries.
     "crawler.warc.WarcCaptureMiddleware": 950,
