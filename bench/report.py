@@ -84,7 +84,7 @@ def markdown(rows: list[Row], info: dict[str, Any], notes: list[str]) -> str:
     lines = [
         f"Measured {info['date']} on {info['machine']}, {info['cpu']}, {info['cores']} cores; "
         f"Python {info['python']}, Scrapy {info['scrapy']}, trafilatura {info['trafilatura']}, "
-        f"dateparser {info['dateparser']}.",
+        f"dateparser {info['dateparser']}. Benchmark wall time {info['wall_seconds']:.0f} s.",
         "",
         "| Figure | Unit | Ours | Reference | Ours / reference | Note |",
         "| --- | --- | ---: | ---: | ---: | --- |",

@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _say(clock, "crawl with WARC, then reextract")
             warc_dir = _fresh(WORK / "warc")
+            site.requests.reset()
             log = WORK / "warc-crawl.log"
             wrun = crawls.crawl(site.url, warc_dir, log, timeout=clock.left(),
                                 extra={"WARC_ENABLED": "True"})
@@ -205,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
         _say(clock, f"backfill of {args.articles} articles")
         log = WORK / "backfill-small.log"
+        site.requests.reset()
         small = crawls.crawl(site.url, _fresh(WORK / "backfill-small"), log, mode="backfill",
                              timeout=clock.left())
         _check(small, "small backfill", log, notes)
