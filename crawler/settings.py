@@ -42,7 +42,8 @@ ITEM_PIPELINES = {
 # --- Crawl modes (spiders/baonamdinh.py) ---------------------------------------------------
 # Nightly: stop paging a listing walked before once a page holds this many archived articles.
 NIGHTLY_STOP_AFTER_KNOWN = 3
-# Nightly: re-fetch archived articles published within this many days of the newest one.
+# Nightly: re-fetch, once, archived articles published within this many days of the newest one
+# (edits made in the first day or so are caught; later ones are not).
 NIGHTLY_RECHECK_DAYS = 2
 
 # --- Run report (crawler/report.py) ---------------------------------------------------------

@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT
 );
+CREATE TABLE IF NOT EXISTS rechecks (
+    id TEXT PRIMARY KEY,
+    at TEXT
+);
 CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT PRIMARY KEY,
     mode TEXT,
@@ -63,6 +67,15 @@ class CrawlState:
             " DO UPDATE SET complete = 1, walked_at = excluded.walked_at",
             (key, when),
         )
+
+    def rechecked(self, article_id: str) -> bool:
+        """True when a nightly run has already re-fetched this archived article for edits."""
+        return self.db.execute("SELECT 1 FROM rechecks WHERE id = ?", (article_id,)).fetchone() \
+            is not None
+
+    def mark_rechecked(self, article_id: str, when: str) -> None:
+        """Remember that this archived article has been re-fetched for edits."""
+        self.db.execute("INSERT OR REPLACE INTO rechecks(id, at) VALUES(?, ?)", (article_id, when))
 
     def begin_run(self) -> bool:
         """Mark a run as under way; return True when the previous one never finished (killed)."""

@@ -249,8 +249,12 @@ class BaoNamDinhSpider(scrapy.Spider):
         archived = self.state.archived_date(ref.id)
         if archived is not None:
             published = dt.date.fromisoformat(archived) if archived else day
-            if not (self.recheck_from and published and published >= self.recheck_from):
+            recent = self.recheck_from and published and published >= self.recheck_from
+            # Each recent article is re-fetched for edits once, on the night after it was
+            # archived: a quiet night then costs listing pages only.
+            if not recent or self.state.rechecked(ref.id):
                 return "known"
+            self.state.mark_rechecked(ref.id, now_iso())
             self.crawler.stats.inc_value("archive/articles/rechecked")
         self.seen_ids.add(ref.id)
         if day:

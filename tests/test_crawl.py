@@ -69,6 +69,12 @@ def test_nights_archive_only_new_and_edited_articles(tmp_path):
         quiet = last_report(tmp_path)
         assert quiet["counts"]["new"] == quiet["counts"]["updated"] == 0
         assert site.requests.total <= 40, site.requests.snapshot()
+        # Only last night's new articles get their one re-check for edits.
+        assert site.requests["article"] <= len(new_ids)
+
+        site.requests.reset()
+        run_crawl(site.url, tmp_path)  # another quiet night: listing pages only
+        assert site.requests["article"] == 0, site.requests.snapshot()
 
     lines = archive_lines(tmp_path)
     assert_once(lines)
