@@ -154,20 +154,23 @@ class BaoNamDinhSpider(scrapy.Spider):
 
     # --- listings --------------------------------------------------------------------------
 
-    def _retry_truncated(self, response: Response) -> scrapy.Request | None:
-        """Return a retry for a listing page cut short (a 200 without its end), if retries are left."""
+    def _truncated(self, response: Response) -> Iterator[scrapy.Request]:
+        """Yield a retry for a home or listing page cut short (a 200 without its end).
+
+        A half page would end a listing's walk early, so it is never used: retried while retries
+        last, then logged as an error."""
         self.crawler.stats.inc_value("archive/listings/truncated")
-        return get_retry_request(response.request, spider=self, reason="truncated_html",
-                                 max_retry_times=self.max_truncated_retries)
+        retry = get_retry_request(response.request, spider=self, reason="truncated_html",
+                                  max_retry_times=self.max_truncated_retries)
+        if retry is None:
+            self.logger.error("listing page %s stayed truncated after retries", response.url)
+        else:
+            yield retry
 
     def parse_home(self, response: Response) -> Iterator[scrapy.Request]:
         """Follow every channel and category listing, and the articles the home page shows."""
         if looks_truncated(response.text):
-            retry = self._retry_truncated(response)
-            if retry is not None:
-                yield retry
-            else:
-                self.logger.error("home page %s stayed truncated after retries", response.url)
+            yield from self._truncated(response)
             return
         page = parse_listing(response.text, response.url, self.hosts)
         for url in page.listing_urls:
@@ -183,12 +186,7 @@ class BaoNamDinhSpider(scrapy.Spider):
         """Fetch the wanted articles of one listing page, then decide whether to page on."""
         self.crawler.stats.inc_value("archive/requests/listing_pages")
         if looks_truncated(response.text):
-            # A half page would end the walk early: never trust it, retry or give up loudly.
-            retry = self._retry_truncated(response)
-            if retry is not None:
-                yield retry
-            else:
-                self.logger.error("listing page %s stayed truncated after retries", response.url)
+            yield from self._truncated(response)
             return
         page = parse_listing(response.text, response.url, self.hosts)
         known = older = 0
