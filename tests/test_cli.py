@@ -1,0 +1,73 @@
+"""``python -m crawler extract / import-text``: a record as JSON on stdout, or exit 1 with the reason and nothing printed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.crawling import REPO
+from tests.test_fixtures import FIXTURES
+
+OLD = FIXTURES / "articles" / "old-cms-2022"
+SEED = FIXTURES / "dumps" / "seed-2022-01-14" / "dump.txt"
+URL = "https://baonamdinh.vn/channel/5083/202201/dang-uy-khoi-2548123/"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_extract_prints_the_record():
+    done = cli("extract", str(OLD / "page.html"), "--url", URL,
+               "--fetched-at", "2022-01-15T09:30:00+07:00")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert (record["id"], record["published_date"], record["authors"]) == (
+        "2548123", "2022-01-14", ["Văn Trọng"])
+    assert "Trọng" in done.stdout  # UTF-8 as is, no \\u escapes
+
+
+def test_import_text_gives_the_same_content_as_the_page():
+    page = json.loads(cli("extract", str(OLD / "page.html"), "--url", URL,
+                          "--fetched-at", "2022-01-15T09:30:00+07:00").stdout)
+    done = cli("import-text", str(SEED), "--url", URL, "--fetched-at",
+               "2022-01-15T09:30:00+07:00")
+    assert done.returncode == 0, done.stderr
+    dump = json.loads(done.stdout)
+    for field in ("id", "url", "title", "body", "authors", "published_date", "published_at"):
+        assert dump[field] == page[field], field
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["extract", "{listing}", "--url", "https://baonamdinh.vn/channel/5083/"],
+     "not an article URL"),
+    (["extract", "{listing}", "--url", URL], "no article body found"),
+    (["import-text", "{listing}"], "not an article dump"),
+])
+def test_not_an_article_exits_1_with_the_reason_and_prints_nothing(tmp_path, args, reason):
+    listing = tmp_path / "listing.html"
+    listing.write_text("<html><body><ul class='menu'><li><a href='/channel/5083/'>Chính trị"
+                       "</a></li></ul></body></html>", "utf-8")
+    done = cli(*[a.format(listing=listing) for a in args])
+    assert done.returncode == 1
+    assert reason in done.stderr
+    assert done.stdout == ""
+
+
+def test_archive_dir_writes_the_record_once(tmp_path):
+    args = ["extract", str(OLD / "page.html"), "--url", URL, "--archive-dir", str(tmp_path),
+            "--fetched-at", "2022-01-15T09:30:00+07:00"]
+    assert cli(*args).returncode == 0
+    again = cli(*args)
+    assert again.returncode == 0 and "unchanged" in again.stderr
+    lines = (tmp_path / "articles" / "2022-01.jsonl").read_text("utf-8").splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["version"] == 1
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    done = cli("extract", str(tmp_path / "nope.html"), "--url", URL)
+    assert done.returncode == 2 and "cannot read" in done.stderr
