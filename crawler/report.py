@@ -22,7 +22,7 @@ from scrapy import signals
 from twisted.internet import task
 
 from crawler.dates import VN_TZ
-from crawler.items import ArticleItem, RejectItem
+from crawler.items import ArticleItem
 from crawler.state import CrawlState
 
 logger = logging.getLogger(__name__)
