@@ -71,9 +71,11 @@ class ArticleItem:
     schema_version: str = SCHEMA_VERSION
 
     def to_record(self) -> dict[str, Any]:
-        """Return the archive record: the schema's fields only, in a stable order."""
-        data = asdict(self)
-        return {name: data[name] for name in RECORD_FIELDS}
+        """Return the archive record: the schema's fields only, in a stable order.
+
+        Shallow: lists and dicts are the item's own (asdict's deep copy cost more than the
+        extraction of a page); callers serialise the record, they do not change it."""
+        return {name: getattr(self, name) for name in RECORD_FIELDS}
 
 
 @dataclass

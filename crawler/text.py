@@ -80,23 +80,38 @@ def _strip_markup(s: str) -> str:
     return soup.get_text()
 
 
+class _CharTable(dict):
+    """str.translate table built lazily, one unicodedata lookup per distinct character."""
+
+    def __init__(self, rule):
+        super().__init__()
+        self.rule = rule
+
+    def __missing__(self, code: int) -> str | None:
+        value = self.rule(chr(code))
+        self[code] = value
+        return value
+
+
+def _char_rule(ch: str) -> str | None:
+    if ch == "\n":
+        return ch
+    cat = unicodedata.category(ch)
+    if cat == "Zs" or ch == "\t":
+        return " "
+    if cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
+        return None
+    return ch
+
+
+# Spaces to " ", control/format/unassigned characters dropped, newlines kept.
+_CHARS = _CharTable(_char_rule)
+
+
 def _normalise_chars(s: str) -> str:
     s = s.replace("\r\n", "\n").replace("\r", "\n")
     s = s.replace("\u2029", "\n\n").replace("\u2028", "\n").replace("\x85", "\n")
-    s = s.translate(_ZERO_WIDTH)
-    out = []
-    for ch in s:
-        if ch == "\n":
-            out.append(ch)
-            continue
-        cat = unicodedata.category(ch)
-        if cat == "Zs" or ch == "\t":
-            out.append(" ")
-        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            continue
-        else:
-            out.append(ch)
-    return "".join(out)
+    return s.translate(_ZERO_WIDTH).translate(_CHARS)
 
 
 def _fix_mojibake(s: str) -> str:
@@ -171,11 +186,13 @@ def _norm(s: str) -> str:
     return " ".join(s.replace("ð", "đ").split())
 
 
+# Punctuation and symbols to " ", everything else kept.
+_PUNCT_TO_SPACE = _CharTable(lambda ch: " " if unicodedata.category(ch)[0] in "PS" else ch)
+
+
 def fold(s: str) -> str:
     """Return a comparison key: casefolded, one tone placement, no punctuation, single spaces."""
-    s = _norm(s)
-    s = "".join(" " if unicodedata.category(ch)[0] in "PS" else ch for ch in s)
-    return " ".join(s.split())
+    return " ".join(_norm(s).translate(_PUNCT_TO_SPACE).split())
 
 
 _CREDIT_TAIL = re.compile(

@@ -49,8 +49,9 @@ class ArchivePipeline:
             return item
         if not isinstance(item, ArticleItem):
             return item
-        item.content_hash = content_hash(item.to_record())
-        status, item.version = self.archive.classify(item.to_record())
+        record = item.to_record()
+        item.content_hash = record["content_hash"] = content_hash(record)
+        status, item.version = self.archive.classify(record)
         if status == UNCHANGED:
             self.stats.inc_value("archive/articles/unchanged")
             raise DropItem(
