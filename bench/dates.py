@@ -8,7 +8,7 @@ from typing import Any
 
 import dateparser
 
-from bench.stats import percentile
+from bench.stats import summary
 from crawler.dates import (
     DATEPARSER_LANGUAGES,
     DATEPARSER_SETTINGS,
@@ -57,10 +57,8 @@ def run(samples: list[tuple[str, str, str]], *, now: dt.datetime) -> dict[str, A
     n = len(samples) or 1
     return {
         "strings": len(samples),
-        "ours_us": {"median": percentile(ours_times, 0.5) * 1e6,
-                    "p95": percentile(ours_times, 0.95) * 1e6},
-        "ref_us": {"median": percentile(ref_times, 0.5) * 1e6,
-                   "p95": percentile(ref_times, 0.95) * 1e6},
+        "ours_us": summary(ours_times, 1e6),
+        "ref_us": summary(ref_times, 1e6),
         "ours_date_right": ours_right / n,
         "ref_date_right": ref_right / n,
     }

@@ -8,7 +8,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from bench.stats import percentile, token_f1
+from bench.stats import summary, token_f1
 from crawler.items import ArticleItem
 from crawler.pages import item_from_response, response_from_file
 from crawler.processing import ItemProcessor, project_settings
@@ -100,10 +100,8 @@ def run(pages: list[Page], *, fetched_at: str, site_url: str) -> dict[str, Any]:
                     ref_times.append(time.perf_counter() - started)
     return {
         "pages": len(pages),
-        "ours_ms": {"median": percentile(ours_times, 0.5) * 1e3,
-                    "p95": percentile(ours_times, 0.95) * 1e3},
-        "ref_ms": {"median": percentile(ref_times, 0.5) * 1e3,
-                   "p95": percentile(ref_times, 0.95) * 1e3},
+        "ours_ms": summary(ours_times, 1e3),
+        "ref_ms": summary(ref_times, 1e3),
         "ours_quality": _quality(ours_out, body="body", title="title", date="published_date",
                                  at="published_at"),
         "ref_quality": _quality(ref_out, body="text", title="title", date="date", at=None),

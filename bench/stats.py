@@ -20,6 +20,11 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[rank - 1]
 
 
+def summary(values: Sequence[float], scale: float) -> dict[str, float]:
+    """Return the median and 95th percentile of ``values``, multiplied by ``scale``."""
+    return {"median": percentile(values, 0.5) * scale, "p95": percentile(values, 0.95) * scale}
+
+
 def ratio(ours: float | None, reference: float | None) -> float | None:
     """Return ours / reference, or None when either is missing or the reference is zero."""
     if ours is None or reference is None or reference == 0 or math.isnan(reference):
