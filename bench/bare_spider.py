@@ -14,8 +14,8 @@ from urllib.parse import urljoin
 import scrapy
 from scrapy.http import Response
 
-from crawler.listings import listing_key
-from crawler.urls import parse_article_url
+from crawler.extract.listings import listing_key
+from crawler.extract.urls import parse_article_url
 
 
 class BareSpider(scrapy.Spider):
@@ -25,8 +25,8 @@ class BareSpider(scrapy.Spider):
     allowed_domains = ["127.0.0.1", "localhost"]
     custom_settings = {
         "ITEM_PIPELINES": {},
-        "EXTENSIONS": {"crawler.report.RunReport": None},
-        "DOWNLOADER_MIDDLEWARES": {"crawler.politeness.CrawlDelayMiddleware": None},
+        "EXTENSIONS": {"crawler.run.report.RunReport": None},
+        "DOWNLOADER_MIDDLEWARES": {"crawler.run.politeness.CrawlDelayMiddleware": None},
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

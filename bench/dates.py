@@ -9,7 +9,7 @@ from typing import Any
 import dateparser
 
 from bench.stats import summary
-from crawler.dates import (
+from crawler.normalise.dates import (
     DATEPARSER_LANGUAGES,
     DATEPARSER_SETTINGS,
     VN_TZ,

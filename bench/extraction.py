@@ -10,8 +10,8 @@ from typing import Any
 
 from bench.stats import summary, token_f1
 from crawler.items import ArticleItem
-from crawler.pages import item_from_response, response_from_file
-from crawler.processing import ItemProcessor, project_settings
+from crawler.extract.response import item_from_response, response_from_file
+from crawler.run.processing import ItemProcessor, project_settings
 
 FETCH_TIMEOUT = 10.0
 WARMUP_PAGES = 10

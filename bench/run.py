@@ -16,7 +16,7 @@ from typing import Any
 
 from bench import crawls, dates, extraction, report
 from bench.report import Row
-from crawler.archive import latest_records
+from crawler.store.archive import latest_records
 from tests.replica import Replica
 
 HERE = Path(__file__).parent

@@ -1,6 +1,6 @@
 """Command line of the archiver: ``python -m crawler {extract,import-text,reextract} ...``.
 
-Every command runs the same item pipelines as a crawl (crawler/processing.py). A page or dump that
+Every command runs the same item pipelines as a crawl (crawler/run/processing.py). A page or dump that
 cannot become a record exits with status 1 and the reason on stderr; stdout then stays empty.
 """
 
@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.dates import VN_TZ
-from crawler.extraction import ExtractionError
+from crawler.normalise.dates import VN_TZ
+from crawler.extract.article import ExtractionError
 from crawler.items import ArticleItem, RejectItem
-from crawler.pages import item_from_response, now_iso, response_from_file
-from crawler.processing import ItemProcessor, project_settings
-from crawler.textdump import parse_text_dump
+from crawler.extract.response import item_from_response, now_iso, response_from_file
+from crawler.run.processing import ItemProcessor, project_settings
+from crawler.extract.textdump import parse_text_dump
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _reextract(args: argparse.Namespace) -> int:
     """Run ``reextract``: print a one-line summary to stderr; exit 0 even for damaged files."""
-    from crawler.reextract import default_archive_dir, reextract
+    from crawler.store.reextract import default_archive_dir, reextract
 
     missing = [str(path) for path in args.warcs if not path.is_file()]
     if missing:

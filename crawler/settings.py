@@ -19,7 +19,7 @@ ARCHIVE_ENABLED = True
 # fsync each record before it counts as archived; off only for benchmarks of the engine.
 ARCHIVE_FSYNC = True
 
-# --- Raw captures (crawler/warc.py) ----------------------------------------------------------
+# --- Raw captures (crawler/store/warc.py) ----------------------------------------------------------
 # Every response from the site, with its request, into ARCHIVE_DIR/raw/*.warc.gz + index.cdxj.
 WARC_ENABLED = True
 # Start a new WARC file once the current one reaches this many bytes.
@@ -46,13 +46,13 @@ NIGHTLY_STOP_AFTER_KNOWN = 3
 # (edits made in the first day or so are caught; later ones are not).
 NIGHTLY_RECHECK_DAYS = 2
 
-# --- Run report (crawler/report.py) ---------------------------------------------------------
+# --- Run report (crawler/run/report.py) ---------------------------------------------------------
 REPORT_PROGRESS_INTERVAL = 60.0
 # Alarm (exit 3) when a coverage share falls this much below its median over earlier runs.
 REPORT_COVERAGE_DROP = 0.3
 # Runs with fewer extracted articles than this are not compared (too few to judge).
 REPORT_MIN_RECORDS = 10
-EXTENSIONS = {"crawler.report.RunReport": 500}
+EXTENSIONS = {"crawler.run.report.RunReport": 500}
 COMMANDS_MODULE = "crawler.commands"
 
 # --- Politeness -----------------------------------------------------------------------------
@@ -72,10 +72,10 @@ DOWNLOAD_TIMEOUT = 30
 # One download slot for all host aliases (so the per-domain limit is per site), and
 # robots.txt's Crawl-delay, which Scrapy does not honour by itself (capped).
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.politeness.SiteSlotMiddleware": 140,
-    "crawler.politeness.CrawlDelayMiddleware": 150,
+    "crawler.run.politeness.SiteSlotMiddleware": 140,
+    "crawler.run.politeness.CrawlDelayMiddleware": 150,
     # Above 590/600/550: sees each raw response before decompression, redirects and retries.
-    "crawler.warc.WarcCaptureMiddleware": 950,
+    "crawler.store.warc.WarcCaptureMiddleware": 950,
 }
 CRAWL_DELAY_MAX = 30.0
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024

@@ -7,7 +7,7 @@ from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler.archive import NEW, UNCHANGED, Archive, content_hash
+from crawler.store.archive import NEW, UNCHANGED, Archive, content_hash
 from crawler.items import ArticleItem, RejectItem
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem
-from crawler.text import fold, parse_byline, remove_byline_copy, split_byline
+from crawler.normalise.text import fold, parse_byline, remove_byline_copy, split_byline
 
 logger = logging.getLogger(__name__)
 

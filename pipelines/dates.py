@@ -6,7 +6,7 @@ import datetime
 import logging
 from typing import Any
 
-from crawler.dates import PRECISION_RANK, DateError, ParsedDate, parse_published
+from crawler.normalise.dates import PRECISION_RANK, DateError, ParsedDate, parse_published
 from crawler.items import ArticleItem, RejectItem
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem
-from crawler.text import clean_line, clean_text, clean_title, fold
+from crawler.normalise.text import clean_line, clean_text, clean_title, fold
 
 logger = logging.getLogger(__name__)
 

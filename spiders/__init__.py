@@ -1,1 +1,1 @@
-"""Spiders: they decide what to fetch; extraction lives in crawler.extraction."""
+"""Spiders: they decide what to fetch; extraction lives in crawler.extract.article."""

@@ -4,7 +4,7 @@ Modes (``-a mode=``): ``nightly`` (default) fetches what is new, stops paging a 
 walked before once it meets articles already archived, and re-checks recent ones for edits;
 ``backfill`` walks listings back to ``-a since=`` and fetches only articles inside
 ``since``..``until``, bounded before download by the URL's month and the listing's date.
-Extraction is in crawler/pages.py and crawler/listings.py; this file only decides what to fetch.
+Extraction is in crawler/extract/response.py and crawler/extract/listings.py; this file only decides what to fetch.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.dates import VN_TZ, DateError, parse_published
-from crawler.extraction import looks_truncated
+from crawler.normalise.dates import VN_TZ, DateError, parse_published
+from crawler.extract.article import looks_truncated
 from crawler.items import RejectItem
-from crawler.listings import ListingEntry, listing_key, parse_listing
-from crawler.pages import item_from_response, now_iso
-from crawler.state import CrawlState
-from crawler.urls import host_of, is_site_url, parse_article_url
+from crawler.extract.listings import ListingEntry, listing_key, parse_listing
+from crawler.extract.response import item_from_response, now_iso
+from crawler.store.state import CrawlState
+from crawler.extract.urls import host_of, is_site_url, parse_article_url
 
 MODES = ("nightly", "backfill")
 # Article requests follow redirects themselves, so that one off the site or in a loop becomes a

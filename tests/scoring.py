@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.archive import latest_records
+from crawler.store.archive import latest_records
 
 # Record field -> how to read the same fact from a truth line.
 COMPARED = {

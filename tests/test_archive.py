@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from crawler.archive import NEW, UNCHANGED, UPDATED, Archive, content_hash, iter_records
+from crawler.store.archive import NEW, UNCHANGED, UPDATED, Archive, content_hash, iter_records
 
 
 def record(article_id: str, body: str = "Nội dung bài viết.", date: str = "2022-01-14") -> dict:
@@ -88,7 +88,7 @@ def test_reject_is_kept_and_cleared_when_the_article_arrives(tmp_path):
 
 WRITER = """
 import sys
-from crawler.archive import Archive, content_hash
+from crawler.store.archive import Archive, content_hash
 root, start, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with Archive(root, fsync=True) as archive:
     for i in range(start, stop):

@@ -1,4 +1,4 @@
-"""crawler.dates: every date form the site notes list, the old-CMS trap, relative and bad dates."""
+"""crawler.normalise.dates: every date form the site notes list, the old-CMS trap, relative and bad dates."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import unicodedata
 
 import pytest
 
-from crawler import dates
-from crawler.dates import (
+from crawler.normalise import dates
+from crawler.normalise.dates import (
     VN_TZ,
     DateError,
     ParsedDate,

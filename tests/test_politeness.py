@@ -8,7 +8,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.politeness import SITE_SLOT, CrawlDelayMiddleware, SiteSlotMiddleware
+from crawler.run.politeness import SITE_SLOT, CrawlDelayMiddleware, SiteSlotMiddleware
 
 SETTINGS = {"SITE_URL": "https://baonamdinh.vn", "SITE_HOST_ALIASES": ["baonamdinh.com.vn"],
             "ROBOTSTXT_OBEY": True, "CRAWL_DELAY_MAX": 30.0, "USER_AGENT": "bnd-test"}

@@ -1,4 +1,4 @@
-"""Tables for the pure text helpers of crawler/text.py."""
+"""Tables for the pure text helpers of crawler/normalise/text.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from crawler.text import (
+from crawler.normalise.text import (
     Byline,
     clean_text,
     clean_title,

@@ -10,7 +10,7 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from crawler.items import ArticleItem, RejectItem
-from crawler.text import clean_text
+from crawler.normalise.text import clean_text
 from pipelines.boilerplate import BoilerplatePipeline
 from pipelines.bylines import BylinePipeline
 from pipelines.captions import CaptionPipeline

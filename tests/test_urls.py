@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import is_site_url, parse_article_url
+from crawler.extract.urls import is_site_url, parse_article_url
 
 SITE = "https://baonamdinh.vn"
 OLD_CANONICAL = "https://baonamdinh.vn/channel/5083/202201/dang-uy-khoi-trien-khai-2548123/"

@@ -1,4 +1,4 @@
-"""Tests of raw captures (crawler/warc.py) and re-extraction (crawler/reextract.py): crawl, WARC, records again."""
+"""Tests of raw captures (crawler/store/warc.py) and re-extraction (crawler/store/reextract.py): crawl, WARC, records again."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.processing import project_settings
-from crawler.reextract import iter_warc, reextract
-from crawler.urls import parse_article_url
-from crawler.warc import WarcCaptureMiddleware, fetched_at_of, surt
+from crawler.run.processing import project_settings
+from crawler.store.reextract import iter_warc, reextract
+from crawler.extract.urls import parse_article_url
+from crawler.store.warc import WarcCaptureMiddleware, fetched_at_of, surt
 from tests.replica import Replica
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,7 +213,7 @@ def test_a_truncated_warc_is_read_up_to_the_damage(crawled: dict[str, Any], tmp_
     damaged.parent.mkdir()
     damaged.write_bytes((crawled["archive"] / cut_in["warc_file"]).read_bytes()[:cut])
 
-    with caplog.at_level(logging.WARNING, logger="crawler.reextract"):
+    with caplog.at_level(logging.WARNING, logger="crawler.store.reextract"):
         summary = reextract([damaged], _settings(tmp_path / "fresh", crawled["site_url"]))
     assert summary.damaged == [(str(damaged), cut_in["offset"])]
     assert any(str(damaged) in m and f"offset {cut_in['offset']}" in m for m in caplog.messages)
@@ -284,7 +284,7 @@ def test_captures_of_another_site_are_offsite(tmp_path: Path,
 WRITER = textwrap.dedent("""
     import io, os, sys
     from warcio.warcwriter import WARCWriter
-    from crawler.warc import WarcWriterFiles
+    from crawler.store.warc import WarcWriterFiles
     files = WarcWriterFiles(sys.argv[1], max_size=10**12)
     writer = WARCWriter(None, gzip=True, warc_version="1.1")
     n = 0

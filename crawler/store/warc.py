@@ -33,7 +33,7 @@ from scrapy.http import Response
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.dates import VN_TZ
+from crawler.normalise.dates import VN_TZ
 
 logger = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from crawler.dates import find_date_text
+from crawler.normalise.dates import find_date_text
 from crawler.items import ArticleItem
-from crawler.text import parse_byline, parse_top_author, similar
-from crawler.urls import parse_article_url
+from crawler.normalise.text import parse_byline, parse_top_author, similar
+from crawler.extract.urls import parse_article_url
 
 SITE, METADATA, HEURISTIC, URL = "site", "metadata", "heuristic", "url"
 

@@ -48,11 +48,11 @@ from warcio.bufferedreaders import ChunkedDataReader
 from warcio.recordloader import ArcWarcRecord
 
 from crawler.items import ArticleItem, RejectItem
-from crawler.listings import listing_key, parse_listing
-from crawler.pages import item_from_response
-from crawler.processing import ItemProcessor
-from crawler.urls import host_of, parse_article_url
-from crawler.warc import fetched_at_of
+from crawler.extract.listings import listing_key, parse_listing
+from crawler.extract.response import item_from_response
+from crawler.run.processing import ItemProcessor
+from crawler.extract.urls import host_of, parse_article_url
+from crawler.store.warc import fetched_at_of
 
 logger = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from typing import Any
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.dates import VN_TZ
+from crawler.normalise.dates import VN_TZ
 from crawler.items import ArticleItem
-from crawler.state import CrawlState
+from crawler.store.state import CrawlState
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from scrapy.robotstxt import ProtegoRobotParser
 
-from crawler.urls import host_of
+from crawler.extract.urls import host_of
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Listing pages (home, channel and category listings) parsed into article entries, pagination and listings.
 
-Pure functions over HTML, like crawler/extraction.py. Nothing here assumes a URL scheme for
+Pure functions over HTML, like crawler/extract/article.py. Nothing here assumes a URL scheme for
 pagination: the next page is the link the page itself marks as next (``rel=next``, or in a
 pagination block the number after the current page, or a "next" arrow).
 """
@@ -14,9 +14,9 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler.dates import find_date_text
-from crawler.extraction import element_text
-from crawler.urls import ArticleRef, is_site_url, parse_article_url
+from crawler.normalise.dates import find_date_text
+from crawler.extract.article import element_text
+from crawler.extract.urls import ArticleRef, is_site_url, parse_article_url
 
 # A listing's root: /channel/5083/ (old CMS) or /van-hoa-nghe-thuat/, /multimedia/emagazine/ (new).
 LISTING_PATH = re.compile(r"^/(channel/\d{4}|[a-z0-9-]+(/[a-z0-9-]+)?)/?$", re.IGNORECASE)

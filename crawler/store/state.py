@@ -1,6 +1,6 @@
 """Crawl state the spider reads and keeps beside the archive: listings walked to their end, and run history.
 
-The archive's own state (crawler/archive.py) says which articles are safely on disk. This module
+The archive's own state (crawler/store/archive.py) says which articles are safely on disk. This module
 adds what the spider needs to decide what to fetch: whether a listing has ever been walked to its
 end (only then may a nightly run stop early at articles it already holds), and the reports of
 earlier runs (to notice coverage falling after a site redesign). Same SQLite file, other tables.
@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from crawler.archive import STATE_SCHEMA
+from crawler.store.archive import STATE_SCHEMA
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS listings (

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 
-from crawler.dates import looks_like_date_line
-from crawler.extraction import ExtractionError
+from crawler.normalise.dates import looks_like_date_line
+from crawler.extract.article import ExtractionError
 from crawler.items import ArticleItem
-from crawler.text import parse_top_author, similar
-from crawler.urls import parse_article_url
+from crawler.normalise.text import parse_top_author, similar
+from crawler.extract.urls import parse_article_url
 
 TEXT_DUMP = "text-dump"
 MAX_CAPTION_CHARS = 400
