@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.stats import summary, token_f1
-from crawler.items import ArticleItem
 from crawler.extract.response import item_from_response, response_from_file
+from crawler.items import ArticleItem
 from crawler.run.processing import ItemProcessor, project_settings
 
 FETCH_TIMEOUT = 10.0

@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.normalise.dates import VN_TZ
 from crawler.extract.article import ExtractionError
-from crawler.items import ArticleItem, RejectItem
 from crawler.extract.response import item_from_response, now_iso, response_from_file
-from crawler.run.processing import ItemProcessor, project_settings
 from crawler.extract.textdump import parse_text_dump
+from crawler.items import ArticleItem, RejectItem
+from crawler.normalise.dates import VN_TZ
+from crawler.run.processing import ItemProcessor, project_settings
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 

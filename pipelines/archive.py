@@ -7,8 +7,8 @@ from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler.store.archive import NEW, UNCHANGED, Archive, content_hash
 from crawler.items import ArticleItem, RejectItem
+from crawler.store.archive import NEW, UNCHANGED, Archive, content_hash
 
 logger = logging.getLogger(__name__)
 

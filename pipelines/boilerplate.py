@@ -8,7 +8,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem
-from crawler.normalise.text import strip_boilerplate_detailed
+from crawler.normalise.boilerplate import strip_boilerplate_detailed
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem
-from crawler.normalise.text import fold, parse_byline, remove_byline_copy, split_byline
+from crawler.normalise.bylines import parse_byline, remove_byline_copy, split_byline
+from crawler.normalise.text import fold
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem
-from crawler.normalise.text import dedupe_captions
+from crawler.normalise.captions import dedupe_captions
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import datetime
 import logging
 from typing import Any
 
-from crawler.normalise.dates import PRECISION_RANK, DateError, ParsedDate, parse_published
 from crawler.items import ArticleItem, RejectItem
+from crawler.normalise.dates import PRECISION_RANK, DateError, ParsedDate, parse_published
 
 logger = logging.getLogger(__name__)
 

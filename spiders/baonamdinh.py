@@ -20,13 +20,13 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.normalise.dates import VN_TZ, DateError, parse_published
-from crawler.extract.article import looks_truncated
-from crawler.items import RejectItem
+from crawler.extract.html import looks_truncated
 from crawler.extract.listings import ListingEntry, listing_key, parse_listing
 from crawler.extract.response import item_from_response, now_iso
-from crawler.store.state import CrawlState
 from crawler.extract.urls import host_of, is_site_url, parse_article_url
+from crawler.items import RejectItem
+from crawler.normalise.dates import VN_TZ, DateError, parse_published
+from crawler.store.state import CrawlState
 
 MODES = ("nightly", "backfill")
 # Article requests follow redirects themselves, so that one off the site or in a loop becomes a

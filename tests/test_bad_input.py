@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from scrapy.http import HtmlResponse, Response, TextResponse
 
-from crawler.store.archive import Archive, iter_records
-from crawler.items import ArticleItem, RejectItem
 from crawler.extract.response import item_from_response
-from crawler.run.processing import ItemProcessor, project_settings
 from crawler.extract.urls import parse_article_url
+from crawler.items import ArticleItem, RejectItem
+from crawler.run.processing import ItemProcessor, project_settings
+from crawler.store.archive import Archive, iter_records
 from tests.badsite import (
     BY_SLUG,
     CASES,

@@ -12,9 +12,9 @@ from collections import Counter
 
 import pytest
 
+from crawler.extract.urls import parse_article_url
 from crawler.run.report import coverage_alarms
 from crawler.store.state import CrawlState
-from crawler.extract.urls import parse_article_url
 from tests.crawling import REPO, archive_lines, crawl_command, last_report, run_crawl
 from tests.replica import Replica
 from tests.scoring import score, score_archive

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.store.archive import CONTENT_FIELDS
-from crawler.items import RECORD_FIELDS, ArticleItem
 from crawler.extract.response import item_from_response, response_from_file
-from crawler.run.processing import ItemProcessor, project_settings
 from crawler.extract.textdump import parse_text_dump
+from crawler.items import RECORD_FIELDS, ArticleItem
+from crawler.run.processing import ItemProcessor, project_settings
+from crawler.store.archive import CONTENT_FIELDS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(p for kind in ("articles", "dumps") for p in (FIXTURES / kind).iterdir()

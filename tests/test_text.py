@@ -6,22 +6,18 @@ import unicodedata
 
 import pytest
 
-from crawler.normalise.text import (
+from crawler.normalise.boilerplate import strip_boilerplate, strip_boilerplate_detailed
+from crawler.normalise.bylines import (
     Byline,
-    clean_text,
-    clean_title,
-    dedupe_captions,
-    fold,
     is_byline,
-    load_boilerplate,
     parse_byline,
     parse_top_author,
     remove_byline_copy,
-    similar,
     split_byline,
-    strip_boilerplate,
-    strip_boilerplate_detailed,
 )
+from crawler.normalise.captions import dedupe_captions
+from crawler.normalise.lexicon import load_boilerplate
+from crawler.normalise.text import clean_text, clean_title, fold, similar
 
 # The seed dump (shared/seed/article-dump-2022-01-14.txt) verbatim, NBSP lines and all, so the
 # tests need nothing outside the repository.

@@ -23,10 +23,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.run.processing import project_settings
-from crawler.store.reextract import iter_warc, reextract
 from crawler.extract.urls import parse_article_url
+from crawler.run.processing import project_settings
+from crawler.store.reextract import reextract
 from crawler.store.warc import WarcCaptureMiddleware, fetched_at_of, surt
+from crawler.store.warc_reader import iter_warc
 from tests.replica import Replica
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,10 +9,10 @@ import unicodedata
 
 from scrapy.http import HtmlResponse, Response, TextResponse
 
-from crawler.normalise.dates import VN_TZ
 from crawler.extract.article import ExtractionError, extract_article, looks_truncated
-from crawler.items import ArticleItem, RejectItem
 from crawler.extract.urls import parse_article_url
+from crawler.items import ArticleItem, RejectItem
+from crawler.normalise.dates import VN_TZ
 
 logger = logging.getLogger(__name__)
 

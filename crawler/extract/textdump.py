@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 
-from crawler.normalise.dates import looks_like_date_line
 from crawler.extract.article import ExtractionError
-from crawler.items import ArticleItem
-from crawler.normalise.text import parse_top_author, similar
 from crawler.extract.urls import parse_article_url
+from crawler.items import ArticleItem
+from crawler.normalise.bylines import parse_top_author
+from crawler.normalise.dates import looks_like_date_line
+from crawler.normalise.text import similar
 
 TEXT_DUMP = "text-dump"
 MAX_CAPTION_CHARS = 400

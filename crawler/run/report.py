@@ -21,8 +21,8 @@ from typing import Any
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.normalise.dates import VN_TZ
 from crawler.items import ArticleItem
+from crawler.normalise.dates import VN_TZ
 from crawler.store.state import CrawlState
 
 logger = logging.getLogger(__name__)

@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import io
 import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,43 +42,31 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.misc import build_from_crawler
 from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import ChunkedDataReader
 from warcio.recordloader import ArcWarcRecord
 
-from crawler.items import ArticleItem, RejectItem
 from crawler.extract.listings import listing_key, parse_listing
 from crawler.extract.response import item_from_response
-from crawler.run.processing import ItemProcessor
 from crawler.extract.urls import host_of, parse_article_url
+from crawler.items import ArticleItem, RejectItem
+from crawler.run.processing import ItemProcessor
 from crawler.store.warc import fetched_at_of
+from crawler.store.warc_reader import (
+    Capture,
+    DamagedWarc,
+    Location,
+    http_of,
+    iter_warc,
+    undo_transfer_coding,
+)
+from crawler.store.warc_reader import (
+    record_id as warc_record_id,
+)
 
 logger = logging.getLogger(__name__)
 
 STATS = "archive/warc/reextract"
 # Statuses of an article URL that a crawl turns into a reject (a deleted article).
 REJECTED_STATUSES = frozenset({404, 410})
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where one WARC record is: file and offset of its gzip member (or of its plain record)."""
-
-    path: Path
-    offset: int
-
-
-@dataclass
-class Capture:
-    """One HTTP response as captured: status, headers and body as received, and where it is kept."""
-
-    url: str
-    date: str
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    record_id: str
-    location: Location
-    length: int
 
 
 @dataclass
@@ -113,64 +99,6 @@ class Summary:
                 f"skipped {sum(self.skipped.values())}"
                 + (f" ({skipped})" if skipped else "")
                 + f"; {damaged}; {self.seconds:.2f} s, {rate:.1f} articles/s")
-
-
-class DamagedWarc(Exception):
-    """A WARC file cannot be read past some offset."""
-
-    def __init__(self, path: Path, offset: int, cause: str):
-        super().__init__(f"{path}: damaged at offset {offset}: {cause}")
-        self.path, self.offset, self.cause = path, offset, cause
-
-
-def iter_warc(path: Path) -> Iterator[tuple[ArcWarcRecord, int, int, bytes]]:
-    """Yield (record, offset, length, payload as stored) for each whole record; raise DamagedWarc at damage."""
-    with path.open("rb") as fh:
-        iterator = ArchiveIterator(fh)
-        offset = 0
-        try:
-            for record in iterator:
-                # The payload first: asking warcio for the offset reads the record to its end.
-                payload = record.raw_stream.read()
-                missing = getattr(record.raw_stream, "limit", 0) or 0
-                offset = iterator.get_record_offset()
-                if record.rec_type is None or record.rec_headers is None:
-                    raise DamagedWarc(path, offset, "a record's headers are cut off")
-                if missing > 0:
-                    raise DamagedWarc(path, offset, f"the {record.rec_type} record of "
-                                      f"{record.rec_headers.get_header('WARC-Target-URI')} lacks "
-                                      f"{missing} of its bytes")
-                length = iterator.get_record_length()
-                yield record, offset, length, payload
-                offset += length
-        except DamagedWarc:
-            raise
-        except Exception as exc:  # warcio raises several kinds on garbage; all mean "damaged here"
-            raise DamagedWarc(path, offset, f"{type(exc).__name__}: {exc}") from exc
-
-
-def _record_id(record: ArcWarcRecord) -> str:
-    return (record.rec_headers.get_header("WARC-Record-ID") or "").strip().strip("<>")
-
-
-def _http(record: ArcWarcRecord) -> tuple[int | None, list[tuple[str, str]]]:
-    headers = record.http_headers
-    if headers is None:
-        return None, []
-    try:
-        status = int(headers.get_statuscode())
-    except (TypeError, ValueError):
-        status = None
-    return status, list(headers.headers)
-
-
-def _undo_transfer_coding(body: bytes, headers: list[tuple[str, str]]
-                          ) -> tuple[bytes, list[tuple[str, str]]]:
-    """Return the body with chunked framing removed (as the download handler does) and that header gone."""
-    chunked = any(k.lower() == "transfer-encoding" and "chunked" in v.lower() for k, v in headers)
-    if chunked:
-        body = ChunkedDataReader(io.BytesIO(body)).read()
-    return body, [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
 
 
 def capture_file_name(path: Path, archive_dir: Path) -> str:
@@ -234,7 +162,7 @@ class Reextractor:
     def _index_record(self, record: ArcWarcRecord, where: Location, payload: bytes) -> None:
         headers = record.rec_headers
         kind = record.rec_type
-        record_id = _record_id(record)
+        record_id = warc_record_id(record)
         uri = (headers.get_header("WARC-Target-URI") or "").strip("<>")
         # Either record may name the other in WARC-Concurrent-To: ours name the response from the
         # request, wget names the request from the response.
@@ -263,7 +191,7 @@ class Reextractor:
             return
         if kind != "response" or not self._is_listing(uri):
             return
-        status, http_headers = _http(record)
+        status, http_headers = http_of(record)
         if status != 200:
             return
         capture = self._capture(record, where, 0, payload, status, http_headers)
@@ -307,7 +235,7 @@ class Reextractor:
         if kind not in ("response", "revisit"):
             return
         uri = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<>")
-        status, http_headers = _http(record)
+        status, http_headers = http_of(record)
         if status is None:
             self._skip("not-http")
             return
@@ -364,10 +292,10 @@ class Reextractor:
 
     def _capture(self, record: ArcWarcRecord, where: Location, length: int, payload: bytes,
                  status: int, headers: list[tuple[str, str]]) -> Capture:
-        body, headers = _undo_transfer_coding(payload, headers)
+        body, headers = undo_transfer_coding(payload, headers)
         return Capture(url=(record.rec_headers.get_header("WARC-Target-URI") or "").strip("<>"),
                        date=record.rec_headers.get_header("WARC-Date") or "", status=status,
-                       headers=headers, body=body, record_id=_record_id(record), location=where,
+                       headers=headers, body=body, record_id=warc_record_id(record), location=where,
                        length=length)
 
     def _resolve_revisit(self, record: ArcWarcRecord, where: Location, length: int,
@@ -394,7 +322,7 @@ class Reextractor:
         return Capture(url=original.url if not rec.get_header("WARC-Target-URI") else
                        rec.get_header("WARC-Target-URI").strip("<>"),
                        date=rec.get_header("WARC-Date") or original.date, status=status,
-                       headers=merged, body=original.body, record_id=_record_id(record),
+                       headers=merged, body=original.body, record_id=warc_record_id(record),
                        location=where, length=length)
 
     def _read_capture(self, where: Location) -> Capture | None:
@@ -404,7 +332,7 @@ class Reextractor:
             iterator = ArchiveIterator(fh)
             for record in iterator:
                 payload = record.raw_stream.read()
-                status, headers = _http(record)
+                status, headers = http_of(record)
                 if status is None:
                     return None
                 return self._capture(record, where, iterator.get_record_length(), payload,
@@ -433,7 +361,7 @@ class Reextractor:
 
     def _listing_raw(self, record: ArcWarcRecord, article_id: str, date: str) -> str | None:
         """Return the time text the listing that led to this capture printed for the article."""
-        record_id = _record_id(record)
+        record_id = warc_record_id(record)
         referer = self.referers.get(record_id) or self.referers.get(
             self.request_of.get(record_id, ""))
         captures = self.listings.get(referer or "")

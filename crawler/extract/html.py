@@ -1,0 +1,191 @@
+"""HTML helpers shared by every extraction layer: parsing, visible text, page chrome, body blocks.
+
+Pure functions over lxml trees. ``body_blocks`` splits a content container (whichever layer found
+it) into paragraphs and photos; ``element_text`` is the page's visible text as a reader sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from urllib.parse import urljoin
+
+import lxml.html
+from lxml import etree
+from lxml.cssselect import CSSSelector
+
+# Elements never part of article text, whatever the layer.
+SKIP_TAGS = frozenset({"script", "style", "noscript", "iframe", "form", "button", "select",
+                       "nav", "header", "footer", "aside", "svg", "input", "textarea", "video"})
+# Class/id tokens of page chrome; used by the heuristic and to prune inside a body container.
+CHROME_TOKENS = ("related", "footer", "menu", "nav", "sidebar", "col-right", "comment",
+                 "reader-form", "share", "social", "breadcrumb", "paging", "pagination",
+                 "tags", "banner", "advert", "box-related", "most-read", "author-top")
+BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
+                        "blockquote", "table", "tbody", "tr", "td", "th", "section",
+                        "article", "figure", "figcaption", "center", "pre", "dl", "dd", "dt"})
+CAPTION_TOKENS = ("caption", "figcaption", "image-desc", "desc")
+@cache
+def css(selector: str) -> CSSSelector:
+    """Return the compiled CSS selector (HTML rules), once per selector."""
+    return CSSSelector(selector, translator="html")
+
+
+def first(root: etree._Element, selectors: tuple[str, ...]) -> etree._Element | None:
+    """Return the first element any of `selectors` finds, trying them in order."""
+    for selector in selectors:
+        found = css(selector)(root)
+        if found:
+            return found[0]
+    return None
+
+
+def class_tokens(el: etree._Element) -> str:
+    """Return an element's class and id, lower-cased, as one string."""
+    return f"{el.get('class', '')} {el.get('id', '')}".lower()
+
+
+def is_chrome(el: etree._Element) -> bool:
+    """True when an element's class or id names page chrome (menus, related links, ...)."""
+    tokens = class_tokens(el)
+    return any(token in tokens for token in CHROME_TOKENS)
+
+
+def squash(text: str) -> str:
+    """Collapse spaces inside lines and drop empty lines."""
+    lines = (re.sub(r"[ \t\r\f\v\u00a0]+", " ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def element_text(el: etree._Element) -> str:
+    """Return an element's visible text, ``<br>`` as a line break, scripts and styles skipped."""
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        if not isinstance(node.tag, str):  # comments, processing instructions
+            if node.tail:
+                parts.append(node.tail)
+            return
+        tag = node.tag.lower()
+        if tag in ("script", "style", "noscript"):
+            pass
+        elif tag == "br":
+            parts.append("\n")
+        else:
+            if tag in BLOCK_TAGS:
+                parts.append("\n")
+            if node.text:
+                parts.append(node.text)
+            for child in node:
+                walk(child)
+            if tag in BLOCK_TAGS:
+                parts.append("\n")
+        if node.tail:
+            parts.append(node.tail)
+
+    if el.text:
+        parts.append(el.text)
+    for child in el:
+        walk(child)
+    return squash("".join(parts))
+
+
+
+_UTF8_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+
+
+def parse_html(html: str) -> etree._Element:
+    """Parse a decoded page; an XHTML page's ``<?xml ... encoding=...?>`` line is no obstacle."""
+    # A NUL carries nothing, and lxml would turn it into U+FFFD inside the text.
+    html = html.replace("\x00", "")
+    try:
+        return lxml.html.fromstring(html)
+    except ValueError:
+        # lxml refuses a str that opens with an XML declaration naming an encoding; the text is
+        # decoded already, so hand it over as UTF-8 bytes with the parser told so.
+        return lxml.html.fromstring(html.encode("utf-8"), parser=_UTF8_HTML_PARSER)
+
+
+def _is_image_block(el: etree._Element) -> bool:
+    tag = el.tag.lower()
+    if tag == "img":
+        return True
+    if tag == "figure":
+        return True
+    if tag in ("table", "div", "p", "span") and css("img")(el):
+        text = element_text(el)
+        # A container of a photo and at most a caption-sized text.
+        return len(text) < 400 and (
+            tag == "table" or any(t in class_tokens(el) for t in ("image", "photo", "pic", "figure"))
+            or bool(css("figcaption, .caption, .image-caption, td.caption")(el))
+            or not text
+        )
+    return False
+
+
+def _image(el: etree._Element, page_url: str) -> dict[str, str | None]:
+    img = el if el.tag.lower() == "img" else css("img")(el)[0]
+    src = img.get("src") or img.get("data-src") or img.get("data-original")
+    caption_el = first(el, ("figcaption", ".caption", ".image-caption", "td.caption", ".desc"))
+    caption = element_text(caption_el) if caption_el is not None else None
+    if caption is None and el.tag.lower() != "img":
+        caption = element_text(el) or None
+    return {
+        "url": urljoin(page_url, src.strip()) if src else None,
+        "alt": (img.get("alt") or img.get("title") or "").strip() or None,
+        "caption": caption,
+    }
+
+
+def body_blocks(container: etree._Element, page_url: str) -> tuple[list[str], list[dict]]:
+    """Split a content container into paragraphs and photos (with alt text and caption)."""
+    paragraphs: list[str] = []
+    images: list[dict] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        text = squash("".join(pending))
+        pending.clear()
+        if text:
+            paragraphs.extend(p for p in text.split("\n") if p)
+
+    def walk(el: etree._Element) -> None:
+        if not isinstance(el.tag, str):
+            if el.tail:
+                pending.append(el.tail)
+            return
+        tag = el.tag.lower()
+        if tag in SKIP_TAGS or is_chrome(el):
+            pass
+        elif _is_image_block(el):
+            flush()
+            images.append(_image(el, page_url))
+        elif tag == "br":
+            pending.append("\n")
+        elif tag in BLOCK_TAGS:
+            flush()
+            if el.text:
+                pending.append(el.text)
+            for child in el:
+                walk(child)
+            flush()
+        else:
+            if el.text:
+                pending.append(el.text)
+            for child in el:
+                walk(child)
+        if el.tail:
+            pending.append(el.tail)
+
+    if container.text:
+        pending.append(container.text)
+    for child in container:
+        walk(child)
+    flush()
+    return paragraphs, images
+
+
+def looks_truncated(html: str) -> bool:
+    """True when an HTML document stops before its end (no closing ``</html>``)."""
+    tail = html[-4096:].lower()
+    return "</html>" not in tail

@@ -1,0 +1,87 @@
+"""The metadata layer: what JSON-LD, OpenGraph and ``article:*`` meta tags say about an article."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from lxml import etree
+
+from crawler.extract.html import css
+
+ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting",
+                           "AnalysisNewsArticle", "OpinionNewsArticle"})
+
+def _json_ld_articles(root: etree._Element) -> Iterator[dict]:
+    for script in css('script[type="application/ld+json"]')(root):
+        try:
+            data = json.loads(script.text or "")
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                kinds = node.get("@type")
+                kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+                if kinds & ARTICLE_TYPES:
+                    yield node
+                if "@graph" in node:
+                    stack.append(node["@graph"])
+
+
+def meta_content(root: etree._Element, *names: str) -> str | None:
+    """Return the content of the first non-empty meta tag of `names` (property, name or itemprop)."""
+    for name in names:
+        for attr in ("property", "name", "itemprop"):
+            found = css(f'meta[{attr}="{name}"]')(root)
+            if found and (found[0].get("content") or "").strip():
+                return found[0].get("content").strip()
+    return None
+
+
+def _ld_text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, dict):
+        return _ld_text(value.get("name"))
+    if isinstance(value, list) and value:
+        return _ld_text(value[0])
+    return None
+
+
+@dataclass
+class _Metadata:
+    title: str | None = None
+    date: str | None = None
+    lead: str | None = None
+    body: str | None = None
+    authors: tuple[str, ...] = ()
+    section: str | None = None
+    canonical: str | None = None
+
+
+def read_metadata(root: etree._Element) -> _Metadata:
+    """Return what JSON-LD, OpenGraph and ``article:*`` meta tags say about the article."""
+    meta = _Metadata()
+    for article in _json_ld_articles(root):
+        meta.title = meta.title or _ld_text(article.get("headline"))
+        meta.date = meta.date or _ld_text(article.get("datePublished"))
+        meta.lead = meta.lead or _ld_text(article.get("description"))
+        meta.body = meta.body or _ld_text(article.get("articleBody"))
+        meta.section = meta.section or _ld_text(article.get("articleSection"))
+        authors = article.get("author")
+        authors = authors if isinstance(authors, list) else [authors]
+        names = tuple(filter(None, (_ld_text(a) for a in authors)))
+        meta.authors = meta.authors or names
+    meta.title = meta.title or meta_content(root, "og:title", "twitter:title")
+    meta.date = meta.date or meta_content(root, "article:published_time", "datePublished",
+                                   "pubdate", "publishdate", "og:published_time")
+    meta.lead = meta.lead or meta_content(root, "og:description", "description", "twitter:description")
+    meta.section = meta.section or meta_content(root, "article:section")
+    canonical = css('link[rel="canonical"]')(root)
+    meta.canonical = (canonical[0].get("href") if canonical else None) or meta_content(root, "og:url")
+    return meta

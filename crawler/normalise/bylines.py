@@ -1,0 +1,385 @@
+"""Bylines and authors: the BylinePipeline's job (pipelines/bylines.py).
+
+Parses bylines as printed ("Tin ảnh: Văn Trọng", "Bài: X; Ảnh: Y", "Theo TTXVN", "X (TTXVN)")
+into authors and a source, takes the byline and the end mark ("./.") off the body's tail, and
+reads the author printed at the top of a leader's article. Names, pseudonyms and agencies come
+from crawler/data/boilerplate.json (crawler/normalise/lexicon.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from crawler.normalise.lexicon import load_boilerplate
+from crawler.normalise.text import (
+    clean_text,
+    flat_lines,
+    fold,
+    join_paragraphs,
+    loose_key,
+    similar,
+)
+
+__all__ = [
+    "Byline",
+    "is_byline",
+    "is_name_list",
+    "parse_byline",
+    "parse_top_author",
+    "remove_byline_copy",
+    "split_byline",
+    "strip_end_mark",
+]
+
+# --- Names and bylines --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Byline:
+    """A parsed byline: the people credited, and the agency or outlet it came from."""
+
+    authors: list[str] = field(default_factory=list)
+    source: str | None = None
+
+
+def _is_name_word(word: str) -> bool:
+    core = word.rstrip(".")
+    if not core or not core.isalpha() or not core[0].isupper():
+        return False
+    # "Trọng", "A", "TRỌNG" (all capitals); not "McX" or "iPhone".
+    return core[1:].islower() or core.isupper() or len(core) == 1
+
+
+def _as_name(part: str) -> str | None:
+    """The name `part` holds (2-5 capitalised words; all-capital names title-cased), or None."""
+    words = part.split()
+    if not 2 <= len(words) <= 5 or not all(_is_name_word(w) for w in words):
+        return None
+    if loose_key(part) in load_boilerplate().not_names or _OUTLET.fullmatch(part):
+        return None
+    if all(w.rstrip(".").isupper() for w in words):
+        # "VĂN TRỌNG" is a name set in capitals; but "BNĐ" style acronyms are not names.
+        if any(len(w.rstrip(".")) == 1 for w in words):
+            return None
+        return " ".join(w.title() for w in words)
+    return " ".join(words)
+
+
+_NAME_SPLIT = re.compile(r"\s+[-–—]\s+|\s*[,;/&+]\s*|\s+và\s+")
+_EDGE_PUNCT = " \t.,;:-–—|"
+
+
+def is_name_list(value: str) -> bool:
+    """True when `value` is a list of one or more personal names (honorifics allowed)."""
+    parts = [p.strip(_EDGE_PUNCT) for p in _NAME_SPLIT.split(value.strip())]
+    parts = [p for p in parts if p]
+    return bool(parts) and all(_as_name(p) or _as_name(_strip_honorific(p)) for p in parts)
+
+
+def _credit(part: str) -> tuple[str | None, str | None] | None:
+    """(author, source) for one credited party: a pseudonym, an agency or a name; else None."""
+    bp = load_boilerplate()
+    key = loose_key(part)
+    if key in bp.pseudonyms:
+        return bp.pseudonyms[key], None
+    if key in bp.agencies:
+        return None, bp.agencies[key]
+    outlet = _as_outlet(part)
+    if outlet:
+        return None, outlet
+    name = _as_name(part)
+    return (name, None) if name else None
+
+
+def _credits(value: str) -> tuple[list[str], list[str]] | None:
+    """Authors and sources of a list of credited parties ("X - Y", "X, Y", "X và Y", "X/TTXVN")."""
+    value = value.strip(_EDGE_PUNCT)
+    if not value:
+        return None
+    whole = _credit(value)
+    if whole is not None:
+        parts = [value]
+    else:
+        parts = [p.strip(_EDGE_PUNCT) for p in _NAME_SPLIT.split(value)]
+    authors: list[str] = []
+    sources: list[str] = []
+    for part in parts:
+        if not part:
+            continue
+        credit = _credit(part)
+        if credit is None:
+            return None
+        author, source = credit
+        if author:
+            authors.append(author)
+        if source:
+            sources.append(source)
+    return (authors, sources) if authors or sources else None
+
+
+_DOMAIN = re.compile(r"[\w.-]+\.[a-z]{2,}(?:/\S*)?", re.IGNORECASE)
+
+
+def _as_source(value: str) -> str | None:
+    """A source as printed after "Theo"/"Nguồn:" ("TTXVN", "Báo Nhân Dân", "nhandan.vn")."""
+    value = value.strip(_EDGE_PUNCT + "()")
+    if not value or len(value) > 60 or "," in value or len(value.split()) > 8:
+        return None
+    agency = load_boilerplate().agencies.get(loose_key(value))
+    if agency:
+        return agency
+    if _DOMAIN.fullmatch(value) or value[0].isupper() or value[0].isdigit():
+        return value
+    return None
+
+
+_OUTLET = re.compile(r"(?:báo|tạp chí|đài|cổng|trang|thông tấn xã)\s+\S.*", re.IGNORECASE)
+
+
+def _as_outlet(value: str) -> str | None:
+    """A source named without "Theo": a known agency, a domain, or "Báo/Tạp chí/Đài ... X"."""
+    value = value.strip(_EDGE_PUNCT)
+    source = _as_source(value)
+    if source is None:
+        return None
+    if loose_key(value) in load_boilerplate().agencies or _DOMAIN.fullmatch(value):
+        return source
+    return source if _OUTLET.fullmatch(value) and value[0].isupper() else None
+
+
+_ROLE = r"(?:bài|tin|ảnh|video|clip|đồ họa|đồ hoạ)"
+_LABEL = re.compile(
+    rf"(?<!\w)(?P<label>{_ROLE}(?:\s*(?:,|và|-|–|/|&|\+)?\s*{_ROLE})*"
+    r"|thực hiện|ghi chép|ghi|nhóm phóng viên|nhóm pv|phóng viên|nhóm tác giả|tác giả"
+    r"|biên soạn|tổng hợp|lược dịch|dịch|nguồn)\s*:",
+    re.IGNORECASE,
+)
+_SOURCE_LINE = re.compile(r"(?:theo|nguồn)\s*:?\s+(?P<src>.+)|nguồn\s*:\s*(?P<src2>.+)", re.I)
+_PAREN_TAIL = re.compile(r"(?P<rest>.*?)\s*\((?P<inner>[^()]+)\)")
+
+
+def _parse_line(line: str) -> tuple[list[str], list[str]] | None:
+    """Authors and sources of one byline line, or None when the line is not a byline."""
+    s = line.strip().strip(" .;,")
+    if not s or len(s) > 150:
+        return None
+    m = _SOURCE_LINE.fullmatch(s)
+    if m:
+        source = _as_source(m["src"] or m["src2"])
+        return ([], [source]) if source else None
+    m = _PAREN_TAIL.fullmatch(s)
+    if m:
+        inner = _parse_line(m["inner"])
+        if inner is None:
+            source = _as_outlet(m["inner"])
+            inner = ([], [source]) if source else None
+        rest = _parse_line(m["rest"]) if m["rest"].strip() else ([], [])
+        if inner is None or rest is None:
+            return None
+        return rest[0] + inner[0], rest[1] + inner[1]
+    labels = list(_LABEL.finditer(s))
+    if labels:
+        authors: list[str] = []
+        sources: list[str] = []
+        head = s[: labels[0].start()].strip(_EDGE_PUNCT)
+        segments = [(None, head)] if head else []
+        for i, lab in enumerate(labels):
+            end = labels[i + 1].start() if i + 1 < len(labels) else len(s)
+            segments.append((lab["label"].lower(), s[lab.end() : end]))
+        for label, value in segments:
+            if label == "nguồn":
+                source = _as_source(value)
+                if source is None:
+                    return None
+                sources.append(source)
+                continue
+            credits = _credits(value)
+            if credits is None:
+                return None
+            authors += credits[0]
+            sources += credits[1]
+        return authors, sources
+    return _credits(s)
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for v in values:
+        if fold(v) not in seen:
+            seen.add(fold(v))
+            out.append(v)
+    return out
+
+
+def parse_byline(byline: str) -> Byline:
+    """Parse a byline as printed ("Tin ảnh: Văn Trọng", "Bài: X; Ảnh: Y", "Theo TTXVN",
+    "X (TTXVN)", "Hồng Minh - Thanh Thúy", ...); lines that are not a byline add nothing."""
+    authors: list[str] = []
+    sources: list[str] = []
+    for line in (byline or "").splitlines():
+        parsed = _parse_line(line)
+        if parsed:
+            authors += parsed[0]
+            sources += parsed[1]
+    sources = _unique(sources)
+    return Byline(_unique(authors), ", ".join(sources) if sources else None)
+
+
+def is_byline(text: str) -> bool:
+    """True when every non-empty line of `text` parses as a byline and some credit is found."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    parsed = [_parse_line(line) for line in lines]
+    return bool(lines) and all(p is not None and (p[0] or p[1]) for p in parsed)
+
+
+# --- End mark and trailing byline ---------------------------------------------------------------
+
+_END_MARK = re.compile(r"\s*(?P<dot>\.\s*)?/\s*\.\s*$")
+_END_MARK_INLINE = re.compile(r"(?P<dot>\.)\s*/\s*\.\s+(?P<tail>\S.*)$")
+_SERIES_MARK = re.compile(
+    r"\(?\s*(?:(?:còn nữa|còn tiếp|kỳ sau|kỳ tới|bài sau|bài tới|tiếp theo|hết)\b|\*).*",
+    re.IGNORECASE,
+)
+_TAIL_LINES = 5
+_SHORT = 120
+
+
+def _without_mark(line: str, m: re.Match[str]) -> str:
+    # In "năm 2021./." the first dot is the sentence's full stop: keep it, drop only "/.".
+    rest = line[: m.start()].rstrip()
+    if m["dot"] and rest and rest[-1] not in ".!?…:;":
+        rest += "."
+    return rest
+
+
+def _find_end_mark(
+    paragraphs: list[list[str]], flat: list[tuple[int, int]]
+) -> tuple[int, str, str | None] | None:
+    """(index in flat, line without the mark, byline text on the same line) of the end mark."""
+    for k in range(len(flat) - 1, max(-1, len(flat) - 1 - _TAIL_LINES), -1):
+        pi, li = flat[k]
+        line = paragraphs[pi][li]
+        m = _END_MARK.search(line)
+        if m:
+            return k, _without_mark(line, m), None
+        m = _END_MARK_INLINE.search(line)
+        if m and len(m["tail"]) <= _SHORT and is_byline(m["tail"]):
+            return k, _without_mark(line, m), m["tail"].strip()
+        if len(line) > _SHORT:
+            break
+    return None
+
+
+def strip_end_mark(body: str) -> str:
+    """Remove the end mark ("./.", "./ .", "/.") closing the last content paragraph."""
+    paragraphs, flat = flat_lines(body)
+    found = _find_end_mark(paragraphs, flat)
+    if found is None:
+        return body
+    k, rest, tail = found
+    pi, li = flat[k]
+    paragraphs[pi][li] = rest + ("\n" + tail if tail else "")
+    return join_paragraphs(paragraphs)
+
+
+def split_byline(body: str) -> tuple[str, str | None]:
+    """Remove the end mark and take the trailing byline out of `body`: (body, byline as printed).
+
+    After an end mark every short line is byline except series markers ("(Còn nữa)"); without
+    one, only trailing lines (up to three) that parse as a byline are taken."""
+    paragraphs, flat = flat_lines(body)
+    if not flat:
+        return body, None
+    byline_lines: list[str] = []
+    found = _find_end_mark(paragraphs, flat)
+    if found is not None:
+        k, rest, tail = found
+        pi, li = flat[k]
+        paragraphs[pi][li] = rest
+        if tail:
+            byline_lines.append(tail)
+        for pj, lj in flat[k + 1 :]:
+            line = paragraphs[pj][lj]
+            if not _SERIES_MARK.fullmatch(line.strip()):
+                byline_lines.append(line.strip())
+                paragraphs[pj][lj] = ""
+    else:
+        taken: list[str] = []
+        for pj, lj in reversed(flat[1:][-3:]):
+            line = paragraphs[pj][lj]
+            if len(line) > _SHORT or not is_byline(line):
+                break
+            taken.insert(0, line.strip())
+            paragraphs[pj][lj] = ""
+        byline_lines = taken
+    return join_paragraphs(paragraphs), "\n".join(byline_lines) or None
+
+
+def remove_byline_copy(body: str, byline: str) -> str:
+    """Remove the end mark and trailing lines of `body` that repeat `byline` (found elsewhere)."""
+    known = parse_byline(byline)
+    known_lines = [line for line in byline.splitlines() if line.strip()]
+    paragraphs, flat = flat_lines(strip_end_mark(body))
+    for pi, li in reversed(flat[1:][-_TAIL_LINES:]):
+        line = paragraphs[pi][li]
+        parsed = parse_byline(line)
+        same_text = similar(line, byline) or any(similar(line, k) for k in known_lines)
+        same_credit = (parsed.authors or parsed.source) and (
+            {fold(a) for a in parsed.authors} <= {fold(a) for a in known.authors}
+            and (parsed.source is None or parsed.source == known.source)
+        )
+        if not (same_text or same_credit):
+            break
+        paragraphs[pi][li] = ""
+    return join_paragraphs(paragraphs)
+
+
+# --- Author printed at the top ------------------------------------------------------------------
+
+_HONORIFIC = re.compile(
+    r"(?:đồng chí|đ/c|ông|bà|nhà báo|"
+    r"(?:(?:gs|pgs|ts|ths|bs|cn|ks|ls|nsnd|nsưt)\.?\s*)+)\s+",
+    re.IGNORECASE,
+)
+
+
+def _strip_honorific(s: str) -> str:
+    s = s.strip()
+    m = _HONORIFIC.match(s)
+    return s[m.end() :].strip() if m else s
+
+
+def _is_position(title: str) -> bool:
+    title = title.strip()
+    if not title or len(title) > 250 or title[-1] in ".!?:;" or any(c.isdigit() for c in title):
+        return False
+    segments = [seg.strip() for seg in title.split(",")]
+    return all(seg and seg[0].isupper() for seg in segments)
+
+
+def parse_top_author(text: str) -> tuple[str, str] | None:
+    """(name, title) of an author printed at the top of a leader's article, or None.
+
+    Forms: "Phạm Gia Túc\\nỦy viên Trung ương Đảng, Bí thư Tỉnh ủy" and
+    "Đồng chí Phạm Gia Túc, Bí thư Tỉnh ủy" (also "Name - Title")."""
+    cleaned = clean_text(text)
+    if cleaned is None:
+        return None
+    lines = [line for line in cleaned.splitlines() if line.strip()]
+    if len(lines) == 2:
+        name = _as_name(_strip_honorific(lines[0]).strip(" ,"))
+        if name and _is_position(lines[1]):
+            return name, lines[1].strip()
+        return None
+    if len(lines) != 1:
+        return None
+    line = _strip_honorific(lines[0])
+    m = re.match(r"(?P<name>[^,–—-]+?)\s*(?:,|\s[-–—])\s*(?P<title>.+)", line)
+    if not m:
+        return None
+    name = _as_name(m["name"])
+    if name and _is_position(m["title"]):
+        return name, m["title"].strip()
+    return None

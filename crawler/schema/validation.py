@@ -1,0 +1,40 @@
+"""Record validation: the ValidationPipeline's job (pipelines/validation.py).
+
+A record may be archived only when it meets the JSON Schema (article.schema.json, beside this
+module) and the text rules the schema cannot say: required content present, text trimmed, NFC,
+and free of HTML entities.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from crawler.schema import article_validator
+
+TEXT_FIELDS = ("title", "kicker", "lead", "body", "byline", "source")
+ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]{2,8});", re.IGNORECASE)
+REQUIRED_CONTENT = ("title", "body", "published_date")
+
+
+def problems(record: dict[str, Any]) -> list[str]:
+    """Return every reason a record may not be archived; empty when it is valid."""
+    found = [f"missing {name}" for name in REQUIRED_CONTENT if not record.get(name)]
+    for error in sorted(article_validator().iter_errors(record), key=lambda e: list(e.path)):
+        where = "/".join(map(str, error.path)) or "record"
+        found.append(f"schema: {where}: {error.message}")
+    texts = [(name, record.get(name)) for name in TEXT_FIELDS]
+    texts += [(f"images/{i}/caption", img.get("caption")) for i, img in
+              enumerate(record.get("images") or [])]
+    texts += [(f"authors/{i}", a) for i, a in enumerate(record.get("authors") or [])]
+    for name, value in texts:
+        if not isinstance(value, str):
+            continue
+        if value != value.strip():
+            found.append(f"text: {name} is not trimmed")
+        if not unicodedata.is_normalized("NFC", value):
+            found.append(f"text: {name} is not NFC")
+        if ENTITY.search(value):
+            found.append(f"text: {name} holds an HTML entity")
+    return found
