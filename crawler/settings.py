@@ -81,6 +81,9 @@ CRAWL_DELAY_MAX = 30.0
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 
+# The archive's record serialisation as a feed format: `scrapy crawl baonamdinh -O out.jsonl:archive`.
+FEED_EXPORTERS = {"archive": "crawler.store.exporter.ArchiveItemExporter"}
+
 # --- Plumbing -------------------------------------------------------------------------------
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

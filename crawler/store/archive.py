@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from crawler.store.exporter import ArchiveItemExporter
+
 logger = logging.getLogger(__name__)
 
 # Fields that make up an article's content: a change in any of them is a new version.
@@ -61,11 +63,6 @@ CREATE TABLE IF NOT EXISTS rejects (
 """
 
 
-def dumps(record: dict[str, Any]) -> str:
-    """Serialise a record as one JSON line: UTF-8 text, never ``\\uXXXX`` escapes."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
-
-
 def content_hash(record: dict[str, Any]) -> str:
     """Return a stable hash of a record's content fields."""
     content = {name: record.get(name) for name in CONTENT_FIELDS}
@@ -88,6 +85,8 @@ class Archive:
         self.rejects_dir = self.root / "rejects"
         self.fsync = fsync
         self.max_open = max_open
+        # Exporters serialise, the archive decides where a line goes and when it counts.
+        self.exporter = ArchiveItemExporter()
         self._files: OrderedDict[Path, BinaryIO] = OrderedDict()
         self.articles_dir.mkdir(parents=True, exist_ok=True)
         self.rejects_dir.mkdir(parents=True, exist_ok=True)
@@ -165,7 +164,7 @@ class Archive:
         return fh
 
     def _append(self, path: Path, record: dict[str, Any]) -> tuple[str, int]:
-        data = (dumps(record) + "\n").encode("utf-8")
+        data = self.exporter.serialize_item(record)
         fh = self._handle(path)
         offset = fh.tell()
         fh.write(data)  # one write of one whole line
