@@ -1,10 +1,17 @@
 # One entry point for humans and CI. Every target creates the virtualenv it needs.
+# A target's "## ..." comment is its line in `make help`; a bare `make` prints that help.
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: install test demo bench lint clean
+.DEFAULT_GOAL := help
+.PHONY: help install test demo bench lint clean
+
+help: ## list the targets, one line each
+	@echo "make targets (each creates $(VENV)/ and installs the project first when needed):"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)$$/  \1|\2/' \
+		| awk -F'|' '{ printf "%-10s %s\n", $$1, $$2 }'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,16 +19,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ## create .venv/ and install the project with its test tools
+	@echo "installed into $(VENV)/"
 
-test: $(STAMP)
+test: $(STAMP) ## run the whole test suite (README examples included), nothing touches the internet
 	$(PY) -m pytest -q
 
 # The main job on a machine that cannot reach the site: replica up, nightly crawl, run report.
-demo: $(STAMP)
+demo: $(STAMP) ## the main job: a nightly crawl of a local replica of the site, then its report
 	$(PY) -m tests.replica.demo
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff over the whole repository
 	$(PY) -m pip install --quiet ruff
 	$(VENV)/bin/ruff check .
 
@@ -32,8 +40,8 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) ## the benchmark against reference tools (about eight minutes)
 	$(PY) -m bench
 
-clean:
+clean: ## remove .venv/ and build leftovers (archives and demo output stay)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

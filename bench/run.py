@@ -19,7 +19,8 @@ from bench.report import Row
 from crawler.store.archive import latest_records
 from tests.replica import Replica
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 WORK = HERE / "work"
 # The first crawl sees the site two nights before the replica's last day; the next night
 # brings the articles of those two days (~0.5% of all a day, so ~1%).
@@ -193,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
                                     site_url=site.url, help_text=help_text,
                                     timeout=clock.left())
             _check(rrun, "reextract", log, notes)
-            details["reextract"] = {"run": vars(rrun), "warcs": [str(p) for p in warcs],
+            details["reextract"] = {"run": vars(rrun),
+                                    "warcs": [str(p.relative_to(REPO)) for p in warcs],
                                     "articles": warc_articles}
             note = f"{warc_articles:,} articles from {len(warcs)} WARC file(s)"
             if not warcs:

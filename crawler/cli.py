@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from crawler.extract.article import ExtractionError
-from crawler.extract.response import item_from_response, now_iso, response_from_file
+from crawler.extract.response import (
+    item_from_response,
+    looks_like_html,
+    now_iso,
+    response_from_file,
+)
 from crawler.extract.textdump import parse_text_dump
 from crawler.items import ArticleItem, RejectItem
 from crawler.normalise.dates import VN_TZ
@@ -42,7 +47,10 @@ def _setting(value: str) -> tuple[str, str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m crawler",
+        description="Command line of the Báo Nam Định archiver: one page, one dump or WARC files "
+                    "through the crawl's own pipelines.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -133,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
 
     with ItemProcessor(project_settings(overrides)) as processor:
         if args.command == "extract":
+            if not looks_like_html(data):
+                start = data[:40].decode("utf-8", "replace").strip().split("\n")[0]
+                print(f"rejected (extract): not an HTML page: {source} does not start with HTML "
+                      f"markup (it starts {start!r})", file=sys.stderr)
+                return EXIT_REJECTED
             response = response_from_file(data, args.url)
             item = item_from_response(response, fetched_at=fetched_at,
                                       listing_raw=args.listing_time)

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from crawler.extract.response import looks_like_html
 from tests.crawling import REPO
 from tests.test_fixtures import FIXTURES
 
@@ -47,6 +48,9 @@ def test_import_text_gives_the_same_content_as_the_page():
      "not an article URL"),
     (["extract", "{listing}", "--url", URL], "no article body found"),
     (["import-text", "{listing}"], "not an article dump"),
+    (["extract", str(REPO / "README.md"), "--url", URL],
+     "not an HTML page: " + str(REPO / "README.md") + " does not start with HTML markup"),
+    (["extract", str(SEED), "--url", URL], "not an HTML page"),
 ])
 def test_not_an_article_exits_1_with_the_reason_and_prints_nothing(tmp_path, args, reason):
     listing = tmp_path / "listing.html"
@@ -66,6 +70,23 @@ def test_archive_dir_writes_the_record_once(tmp_path):
     assert again.returncode == 0 and "unchanged" in again.stderr
     lines = (tmp_path / "articles" / "2022-01.jsonl").read_text("utf-8").splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["version"] == 1
+
+
+@pytest.mark.parametrize("head, html", [
+    (b"<!DOCTYPE html>\n<html>", True),
+    (b"\xef\xbb\xbf  \n<html lang='vi'>", True),
+    (b"<?xml version='1.0' encoding='windows-1258'?><html>", True),
+    (b"<!-- saved from url=(0043)https://baonamdinh.vn/ -->\n<html>", True),
+    ("<p>Chỉ một đoạn</p>".encode(), True),
+    (b"<body>", True),
+    (b"# Heading\n\nMarkdown", False),
+    (b"%PDF-1.7", False),
+    (b"Plain text with <html> later", False),
+    (b"<bogus>", False),
+    (b"", False),
+])
+def test_looks_like_html(head, html):
+    assert looks_like_html(head) is html
 
 
 def test_missing_file_is_a_usage_error(tmp_path):

@@ -19,8 +19,8 @@ from crawler.normalise.captions import dedupe_captions
 from crawler.normalise.lexicon import load_boilerplate
 from crawler.normalise.text import clean_text, clean_title, fold, similar
 
-# The seed dump (shared/seed/article-dump-2022-01-14.txt) verbatim, NBSP lines and all, so the
-# tests need nothing outside the repository.
+# The seed dump (tests/fixtures/dumps/seed-2022-01-14/dump.txt) verbatim, NBSP lines and all, so
+# these tests read no file.
 SEED_DUMP = (
     "Đảng ủy Khối các Cơ quan và Doanh nghiệp tỉnh triển khai nhiệm vụ năm 2022\n"
     "\n"

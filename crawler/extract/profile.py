@@ -1,7 +1,7 @@
 """The site layer: CSS selectors for the vendor CMS's markup, per field, in the order tried.
 
 The live site's markup has never been seen here; these come from class names seen on the
-vendor's sister papers and on the post-merger Ninh Bình pages (see the site notes). A selector
+vendor's sister papers and on the post-merger Ninh Bình pages (see docs/site-notes.md). A selector
 that matches nothing costs nothing, and the metadata and heuristic layers stand behind it.
 """
 
@@ -28,7 +28,7 @@ class SiteProfile:
 
 
 # Class names seen on the vendor's sister papers (Báo Đà Nẵng, Báo Quảng Bình) and on the
-# post-merger Ninh Bình pages; see shared/site-notes.md. Generic names last.
+# post-merger Ninh Bình pages; see docs/site-notes.md. Generic names last.
 SITE_PROFILE = SiteProfile(
     title=("h2#title", "h1.article-title", "h1.title-detail", ".detail-title", "h1.title"),
     kicker=(".sub-title", ".article-kicker", ".kicker"),

@@ -121,6 +121,25 @@ def item_from_response(
     return item
 
 
+# The HTML signatures of the WHATWG MIME Sniffing standard ("rules for identifying an unknown
+# MIME type"), each followed by a space or ">", plus an XML declaration (XHTML).
+_HTML_SIGNATURES = (b"<!doctype html", b"<html", b"<head", b"<script", b"<iframe", b"<h1",
+                    b"<div", b"<font", b"<table", b"<a", b"<style", b"<title", b"<b", b"<body",
+                    b"<br", b"<p", b"<!--")
+
+
+def looks_like_html(body: bytes) -> bool:
+    """True when a saved file starts, after white space and a BOM, with HTML markup.
+
+    A page saved from a browser or by wget does; a Markdown or text file does not. (A crawl
+    goes by the response's Content-Type instead.)"""
+    head = body[:1024].removeprefix(b"\xef\xbb\xbf").lstrip(b"\t\n\x0c\r ").lower()
+    if head.startswith(b"<?xml") or head.startswith(b"<!--"):
+        return True
+    return any(head.startswith(sig) and head[len(sig):len(sig) + 1] in (b" ", b">", b"\t", b"\n")
+               for sig in _HTML_SIGNATURES)
+
+
 def response_from_file(body: bytes, url: str) -> HtmlResponse:
     """Return a response for a saved page, decoded the way a crawl decodes it."""
     return HtmlResponse(url=url, body=body, status=200)

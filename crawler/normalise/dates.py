@@ -1,6 +1,6 @@
 """Vietnamese date lines to dates: exact site formats first, pinned dateparser for the rest.
 
-The one trap (see the site notes): the old CMS prints ``hh:MM, dd/MM/yyyy`` where ``hh`` is a
+The one trap (see docs/site-notes.md): the old CMS prints ``hh:MM, dd/MM/yyyy`` where ``hh`` is a
 12-hour clock and ``MM`` after the colon is the *month*, not the minutes. From that form only the
 date is true, so it yields day precision and no time. Everything here is pure: the fetch time
 ``now`` is always passed in, never read from the wall clock.
