@@ -1,7 +1,8 @@
 """Command line of the archiver: ``python -m crawler {extract,import-text,reextract} ...``.
 
-Every command runs the same item pipelines as a crawl (crawler/run/processing.py). A page or dump that
-cannot become a record exits with status 1 and the reason on stderr; stdout then stays empty.
+Every command runs the same item pipelines as a crawl (crawler/run/processing.py). A page or
+dump that cannot become a record exits with status 1 and the reason on stderr; stdout then stays
+empty.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Items that flow through the pipelines: one ArticleItem per article page, one RejectItem per failure."""
+"""Items that flow through the pipelines: ArticleItem per article, RejectItem per failure."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ class RejectItem:
     def from_article(
         cls, item: ArticleItem, *, reason: str, stage: str, retryable: bool = False
     ) -> RejectItem:
-        """Turn an article that failed a pipeline stage into a reject carrying its partial record."""
+        """Turn an article that failed a pipeline stage into a reject with its partial record."""
         return cls(
             url=item.url,
             reason=reason,

@@ -19,7 +19,7 @@ ARCHIVE_ENABLED = True
 # fsync each record before it counts as archived; off only for benchmarks of the engine.
 ARCHIVE_FSYNC = True
 
-# --- Raw captures (crawler/store/warc.py) ----------------------------------------------------------
+# --- Raw captures (crawler/store/warc.py) ------------------------------------------------
 # Every response from the site, with its request, into ARCHIVE_DIR/raw/*.warc.gz + index.cdxj.
 WARC_ENABLED = True
 # Start a new WARC file once the current one reaches this many bytes.
@@ -81,7 +81,8 @@ CRAWL_DELAY_MAX = 30.0
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 
-# The archive's record serialisation as a feed format: `scrapy crawl baonamdinh -O out.jsonl:archive`.
+# The archive's record serialisation as a feed format:
+#   scrapy crawl baonamdinh -O out.jsonl:archive
 FEED_EXPORTERS = {"archive": "crawler.store.exporter.ArchiveItemExporter"}
 
 # --- Plumbing -------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""ValidationPipeline: only a record that meets the JSON Schema and the text rules goes on to the archive."""
+"""ValidationPipeline: only a record meeting the JSON Schema and the text rules goes to the archive.
+
+The rules are crawler/schema/validation.py; this class turns a failure into a reject (at 600).
+"""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""The baonamdinh spider: walks the home page and every listing, and fetches each wanted article once.
+"""The baonamdinh spider: walks the home page and every listing, fetches each wanted article once.
 
 Modes (``-a mode=``): ``nightly`` (default) fetches what is new, stops paging a listing it has
 walked before once it meets articles already archived, and re-checks recent ones for edits;
 ``backfill`` walks listings back to ``-a since=`` and fetches only articles inside
 ``since``..``until``, bounded before download by the URL's month and the listing's date.
-Extraction is in crawler/extract/response.py and crawler/extract/listings.py; this file only decides what to fetch.
+Extraction is in crawler/extract/response.py and crawler/extract/listings.py; this file only
+decides what to fetch.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class CrawlOptions:
         return not ((self.since and day < self.since) or (self.until and day > self.until))
 
     def wants_section(self, section: str) -> bool:
-        """True when a channel id or category slug is among the chosen ones (or none were chosen)."""
+        """True when a channel id or category slug is among the chosen ones (or none was chosen)."""
         return self.channels is None or section.lower() in self.channels
 
 
@@ -222,7 +223,8 @@ class BaoNamDinhSpider(scrapy.Spider):
             return None
         try:
             # The listing was fetched just now: relative times ("2 giờ trước") resolve against it.
-            return parse_published(entry.time_raw, now=dt.datetime.now(VN_TZ), cms=entry.ref.cms).date
+            now = dt.datetime.now(VN_TZ)
+            return parse_published(entry.time_raw, now=now, cms=entry.ref.cms).date
         except DateError:
             return None
 
@@ -304,7 +306,7 @@ class BaoNamDinhSpider(scrapy.Spider):
 
     def parse_article(self, response: Response, listing_raw: str | None,
                       hops: tuple[str, ...] = ()) -> Iterator[Any]:
-        """Yield the article of a page, or a reject with its reason (a truncated page is retried)."""
+        """Yield the article of a page, or a reject with its reason (retrying a truncated page)."""
         if response.status in REDIRECT_STATUSES:
             yield from self._follow_redirect(response, listing_raw, hops)
             return
@@ -323,7 +325,7 @@ class BaoNamDinhSpider(scrapy.Spider):
         yield item
 
     def article_failed(self, failure: Failure) -> Iterator[RejectItem]:
-        """An article that failed after every retry becomes a retryable reject, never a silent drop."""
+        """Turn an article that failed after every retry into a retryable reject, not a silence."""
         request = failure.request
         response = getattr(failure.value, "response", None)
         hops = request.cb_kwargs.get("hops") or ()

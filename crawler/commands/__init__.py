@@ -1,1 +1,1 @@
-"""Scrapy commands of the project (COMMANDS_MODULE): ``crawl`` with argument checks and exit codes."""
+"""Scrapy commands of the project (COMMANDS_MODULE): ``crawl`` with argument checks, exit codes."""

@@ -1,4 +1,7 @@
-"""``scrapy crawl`` for this project: bad spider arguments are a usage error, and a run report's alarm is a non-zero exit."""
+"""``scrapy crawl`` for this project: bad spider arguments are a usage error (exit 2).
+
+And a run report's alarm is a non-zero exit (crawler/run/report.py sets the status).
+"""
 
 from __future__ import annotations
 

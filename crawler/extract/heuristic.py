@@ -19,7 +19,7 @@ MIN_PARAGRAPH_CHARS = 25
 
 
 def densest_block(root: etree._Element) -> etree._Element | None:
-    """Return the element holding the most paragraph text outside page chrome (readability-style)."""
+    """Return the element holding the most paragraph text outside page chrome (as readability)."""
     scores: dict[etree._Element, float] = {}
     for p in css("p, div")(root):
         if p.tag == "div" and any(child.tag in BLOCK_TAGS for child in p):

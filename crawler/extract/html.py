@@ -116,7 +116,8 @@ def _is_image_block(el: etree._Element) -> bool:
         text = element_text(el)
         # A container of a photo and at most a caption-sized text.
         return len(text) < 400 and (
-            tag == "table" or any(t in class_tokens(el) for t in ("image", "photo", "pic", "figure"))
+            tag == "table"
+            or any(t in class_tokens(el) for t in ("image", "photo", "pic", "figure"))
             or bool(css("figcaption, .caption, .image-caption, td.caption")(el))
             or not text
         )

@@ -1,4 +1,4 @@
-"""Listing pages (home, channel and category listings) parsed into article entries, pagination and listings.
+"""Listing pages (home, channel and category listings): their articles, next page and listings.
 
 Pure functions over HTML, like crawler/extract/article.py. Nothing here assumes a URL scheme for
 pagination: the next page is the link the page itself marks as next (``rel=next``, or in a

@@ -34,7 +34,7 @@ def _json_ld_articles(root: etree._Element) -> Iterator[dict]:
 
 
 def meta_content(root: etree._Element, *names: str) -> str | None:
-    """Return the content of the first non-empty meta tag of `names` (property, name or itemprop)."""
+    """Return the content of the first non-empty meta tag of `names` (property, name, itemprop)."""
     for name in names:
         for attr in ("property", "name", "itemprop"):
             found = css(f'meta[{attr}="{name}"]')(root)
@@ -80,8 +80,10 @@ def read_metadata(root: etree._Element) -> _Metadata:
     meta.title = meta.title or meta_content(root, "og:title", "twitter:title")
     meta.date = meta.date or meta_content(root, "article:published_time", "datePublished",
                                    "pubdate", "publishdate", "og:published_time")
-    meta.lead = meta.lead or meta_content(root, "og:description", "description", "twitter:description")
+    meta.lead = meta.lead or meta_content(root, "og:description", "description",
+                                          "twitter:description")
     meta.section = meta.section or meta_content(root, "article:section")
     canonical = css('link[rel="canonical"]')(root)
-    meta.canonical = (canonical[0].get("href") if canonical else None) or meta_content(root, "og:url")
+    meta.canonical = ((canonical[0].get("href") if canonical else None)
+                      or meta_content(root, "og:url"))
     return meta

@@ -1,4 +1,4 @@
-"""From a fetched response to an item: the one path shared by the spider, the CLI and re-extraction."""
+"""From a fetched response to an item: the one path of the spider, the CLI and re-extraction."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ def _caption_block(lines: list[str], known: list[str]) -> bool:
 
 
 def parse_text_dump(text: str, *, url: str | None, fetched_at: str) -> ArticleItem:
-    """Return the article in a plain-text dump, or raise ExtractionError saying why there is none."""
+    """Return the article in a plain-text dump; raise ExtractionError saying why there is none."""
     blocks = _blocks(text)
     date_at = next(
         (i for i, block in enumerate(blocks[:DATE_SEARCH_BLOCKS])

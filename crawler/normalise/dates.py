@@ -127,7 +127,7 @@ class ParsedDate:
         return self.method != "dateparser"
 
     def as_fields(self) -> dict[str, str | None]:
-        """Return the record fields ``published_date``, ``published_at``, ``published_precision``."""
+        """Return the record fields published_date, published_at and published_precision."""
         return {
             "published_date": self.published_date,
             "published_at": self.published_at,

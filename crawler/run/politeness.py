@@ -1,4 +1,4 @@
-"""Politeness middlewares: one download slot for all of the site's host aliases, and robots.txt's Crawl-delay.
+"""Politeness middlewares: one download slot for the site's host aliases; robots.txt Crawl-delay.
 
 Scrapy keeps a download slot (concurrency, delay) per host name, so baonamdinh.vn and
 baonamdinh.com.vn would each get CONCURRENT_REQUESTS_PER_DOMAIN requests: SiteSlotMiddleware
@@ -46,7 +46,7 @@ class SiteSlotMiddleware:
 
 
 class CrawlDelayMiddleware:
-    """Downloader middleware keeping each host's slot delay at or above its robots.txt Crawl-delay."""
+    """Downloader middleware keeping each slot's delay at or above its robots.txt Crawl-delay."""
 
     def __init__(self, crawler: Any, max_delay: float):
         self.crawler = crawler

@@ -1,4 +1,4 @@
-"""Runs the project's ITEM_PIPELINES on items outside the Scrapy engine (extract, import-text, reextract).
+"""Runs the project's ITEM_PIPELINES outside the Scrapy engine (extract, import-text, reextract).
 
 A crawl and the offline commands must produce the same records, so this builds the very pipeline
 classes that ITEM_PIPELINES names, in its order, from the same settings, and calls them the way the

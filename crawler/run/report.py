@@ -1,4 +1,4 @@
-"""RunReport extension: progress while crawling, and a report per run in ARCHIVE_DIR/runs/ that alarms on coverage drops.
+"""RunReport extension: progress while crawling, and a report per run that alarms on coverage drops.
 
 The report says what the run did (new, updated, unchanged, failed, rejected articles; requests;
 why it stopped) and how well extraction worked (share of records with each field, and which layer

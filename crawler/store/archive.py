@@ -1,4 +1,4 @@
-"""The archive on disk: month-partitioned JSON Lines, rejects, and the SQLite state that makes writes exactly-once.
+"""The archive on disk: month-partitioned JSON Lines, rejects, and the SQLite state of its content.
 
 Layout under ARCHIVE_DIR:
     articles/YYYY-MM.jsonl   one record a line, partitioned by publication month
@@ -140,8 +140,8 @@ class Archive:
 
     def _register(self, record: dict[str, Any], rel: str) -> None:
         self.db.execute(
-            "INSERT INTO articles(id, content_hash, version, published_date, url, file, archived_at)"
-            " VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+            "INSERT INTO articles(id, content_hash, version, published_date, url, file,"
+            " archived_at) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
             " content_hash = excluded.content_hash, version = excluded.version,"
             " published_date = excluded.published_date, url = excluded.url, file = excluded.file,"
             " archived_at = excluded.archived_at WHERE excluded.version >= articles.version",

@@ -1,8 +1,8 @@
 """ArchiveItemExporter: how an archive record is written, as a Scrapy item exporter.
 
 One record a line, UTF-8, Vietnamese as is (never ``\\uXXXX``), compact separators, an article's
-fields in the schema's order (``crawler.items.RECORD_FIELDS``, as ``to_record`` gives them). The archive
-(crawler/store/archive.py) serialises every article and reject line through it, and decides
+fields in the schema's order (``crawler.items.RECORD_FIELDS``, as ``to_record`` gives them). The
+archive (crawler/store/archive.py) serialises every article and reject line through it, and decides
 where the line goes and when it counts as written; registered in FEED_EXPORTERS as ``archive``,
 it gives the same lines to a plain feed: ``scrapy crawl baonamdinh -O out.jsonl:archive``.
 A feed holds articles only (new and changed ones, as the archive writes them); rejects stay in

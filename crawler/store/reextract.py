@@ -1,4 +1,5 @@
-"""Re-extraction: rebuilds the articles of WARC captures into an archive, offline, through the crawl's own pipelines.
+"""Re-extraction: rebuilds the articles of WARC captures into an archive, offline, through the
+crawl's own pipelines.
 
 Two passes over the given WARC files, in the order given:
 1. index: where each response is (for revisits), which request each response answered (its
@@ -102,7 +103,7 @@ class Summary:
 
 
 def capture_file_name(path: Path, archive_dir: Path) -> str:
-    """Return how a record names a WARC file: relative to its archive (``raw/NAME``), else absolute."""
+    """Return how a record names a WARC file: relative to its archive (``raw/NAME``) if it can."""
     resolved = path.resolve()
     try:
         return str(resolved.relative_to(archive_dir.resolve()))
@@ -340,7 +341,7 @@ class Reextractor:
         return None
 
     def _response(self, capture: Capture) -> Response | None:
-        """Return the response the spider would have got: typed by headers, Content-Encoding undone."""
+        """Return the response the spider got: typed by its headers, Content-Encoding undone."""
         headers = Headers()
         for name, value in capture.headers:
             headers.appendlist(name, value)
@@ -387,7 +388,7 @@ class Reextractor:
 
 
 def reextract(paths: list[Path], settings: Any) -> Summary:
-    """Re-extract the article captures of WARC files into settings' ARCHIVE_DIR; return what happened."""
+    """Re-extract the article captures of WARC files into ARCHIVE_DIR; return what happened."""
     with ItemProcessor(settings) as processor:
         return Reextractor(processor, archive_dir=settings.get("ARCHIVE_DIR")).run(paths)
 

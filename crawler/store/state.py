@@ -1,9 +1,10 @@
-"""Crawl state the spider reads and keeps beside the archive: listings walked to their end, and run history.
+"""Crawl state the spider keeps beside the archive: listings walked to their end, run history.
 
-The archive's own state (crawler/store/archive.py) says which articles are safely on disk. This module
-adds what the spider needs to decide what to fetch: whether a listing has ever been walked to its
-end (only then may a nightly run stop early at articles it already holds), and the reports of
-earlier runs (to notice coverage falling after a site redesign). Same SQLite file, other tables.
+The archive's own state (crawler/store/archive.py) says which articles are safely on disk. This
+module adds what the spider needs to decide what to fetch: whether a listing has ever been walked
+to its end (only then may a nightly run stop early at articles it already holds), and the reports
+of earlier runs (to notice coverage falling after a site redesign). Same SQLite file, other
+tables.
 """
 
 from __future__ import annotations

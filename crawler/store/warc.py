@@ -1,4 +1,6 @@
-"""WarcCaptureMiddleware: writes every raw response of a crawl, and its request, into rolling WARC/1.1 files with a CDXJ index.
+"""WarcCaptureMiddleware: each raw response and its request into rolling WARC/1.1 files.
+
+With a CDXJ index beside them.
 
 Layout under ARCHIVE_DIR/raw/:
     baonamdinh-YYYYmmddTHHMMSS-NNNNN.warc.gz   WARC/1.1, one gzip member per record, rolled over
@@ -135,7 +137,7 @@ class WarcWriterFiles:
         return offset, len(data)
 
     def write_pair(self, response_record: Any, request_record: Any | None) -> tuple[Path, int, int]:
-        """Write a response record and its request record; return (file, offset, length) of the response."""
+        """Write a response record and its request; return the response's (file, offset, length)."""
         if self.fh is None or self.fh.tell() >= self.max_size:
             self._open_next()
         assert self.path is not None
@@ -163,7 +165,7 @@ class WarcWriterFiles:
 
 
 class WarcCaptureMiddleware:
-    """Downloader middleware: every response from the site, raw, into WARC files; its capture into meta."""
+    """Downloader middleware: each response from the site, raw, into WARC; its capture in meta."""
 
     def __init__(self, archive_dir: str, *, max_size: int, capture_images: bool, stats: Any):
         self.archive_dir = Path(archive_dir)

@@ -47,7 +47,7 @@ class DamagedWarc(Exception):
 
 
 def iter_warc(path: Path) -> Iterator[tuple[ArcWarcRecord, int, int, bytes]]:
-    """Yield (record, offset, length, stored payload) per whole record; raise DamagedWarc at damage."""
+    """Yield (record, offset, length, stored payload) per whole record; DamagedWarc at damage."""
     with path.open("rb") as fh:
         iterator = ArchiveIterator(fh)
         offset = 0

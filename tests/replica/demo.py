@@ -23,11 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive-dir", default="demo-archive", type=Path)
     parser.add_argument("--articles", type=int, default=200)
     parser.add_argument("--crawl-delay", type=float, default=0.1)
+    # A fixed port keeps the demo's canonical URLs the same from run to run (pages carry
+    # absolute URLs), so its WARCs re-extract with -s SITE_URL=http://127.0.0.1:8089.
+    parser.add_argument("--port", type=int, default=8089, help="0 picks a free port")
     args = parser.parse_args(argv)
 
     archive = args.archive_dir.resolve()
     shutil.rmtree(archive, ignore_errors=True)
-    with Replica(articles=args.articles, seed=1, crawl_delay=args.crawl_delay) as site:
+    try:
+        site_cm = Replica(articles=args.articles, seed=1, crawl_delay=args.crawl_delay,
+                          port=args.port)
+    except OSError as exc:
+        print(f"demo: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); "
+              f"pass --port 0 for a free port", file=sys.stderr)
+        return 1
+    with site_cm as site:
         print(f"demo: replica of baonamdinh.vn with {args.articles} articles at {site.url}/",
               flush=True)
         print(f"demo: nightly crawl into {archive}/ (log below)", flush=True)
