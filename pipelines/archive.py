@@ -1,4 +1,8 @@
-"""ArchivePipeline: writes each new or changed article once, and each reject, into ARCHIVE_DIR."""
+"""ArchivePipeline: writes each new or changed article once, and each reject, into ARCHIVE_DIR.
+
+The logic is in crawler/store/archive.py and crawler/store/exporter.py;
+this class wires it into Scrapy (settings, stats, drops).
+"""
 
 from __future__ import annotations
 

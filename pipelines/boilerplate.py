@@ -1,4 +1,8 @@
-"""BoilerplatePipeline: cut the masthead/footer and residue lines out of the body (at 200)."""
+"""BoilerplatePipeline: cut the masthead/footer and residue lines out of the body (at 200).
+
+The logic is in crawler/normalise/boilerplate.py;
+this class wires it into Scrapy (settings, stats, drops).
+"""
 
 from __future__ import annotations
 

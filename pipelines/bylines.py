@@ -1,4 +1,8 @@
-"""BylinePipeline: the byline out of the body tail, parsed into authors and source (at 400)."""
+"""BylinePipeline: the byline out of the body tail, parsed into authors and source (at 400).
+
+The logic is in crawler/normalise/bylines.py;
+this class wires it into Scrapy (settings, stats, drops).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""CaptionPipeline: one caption per image, no caption copies left in the body (at 300)."""
+"""CaptionPipeline: one caption per image, no caption copies left in the body (at 300).
+
+The logic is in crawler/normalise/captions.py;
+this class wires it into Scrapy (settings, stats, drops).
+"""
 
 from __future__ import annotations
 

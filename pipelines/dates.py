@@ -1,4 +1,8 @@
-"""DateNormalisationPipeline: the printed date line becomes published_date/_at/_precision."""
+"""DateNormalisationPipeline: the printed date line becomes published_date/_at/_precision.
+
+The logic is in crawler/normalise/dates.py;
+this class wires it into Scrapy (settings, stats, drops).
+"""
 
 from __future__ import annotations
 

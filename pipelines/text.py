@@ -1,4 +1,8 @@
-"""TextCleanupPipeline: every text field of an article as clean NFC plain text (first, at 100)."""
+"""TextCleanupPipeline: every text field of an article as clean NFC plain text (first, at 100).
+
+The logic is in crawler/normalise/text.py;
+this class wires it into Scrapy (settings, stats, drops).
+"""
 
 from __future__ import annotations
 
