@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import crawls, dates, extraction, report
+from bench import crawls, dates, extraction, realpages, report
 from bench.report import Row
 from crawler.store.archive import latest_records
 from tests.replica import Replica
@@ -65,6 +65,32 @@ def _check(run: crawls.Run, what: str, log: Path, notes: list[str]) -> None:
         notes.append(f"{what} exited with status {run.returncode} (log: {log}).")
 
 
+def realpages_rows(real: dict[str, Any]) -> list[Row]:
+    """Return the table rows of the real-page extraction figures."""
+    ours, ref = real["ours"], real["reference"]
+    pages = f"{real['pages']} real pages"
+    return [
+        Row("Body F1, real pages (the benchmark's shingle F1)", "score", ours["f1"], ref["f1"],
+            "trafilatura", f"{pages}; ± {ours['f1_std']:.3f} vs ± {ref['f1_std']:.3f}"),
+        Row("Real pages rejected (no record)", "share", ours["rejected_share"],
+            ref["rejected_share"], "trafilatura",
+            f"{ours['rejected']} vs {ref['rejected']}; {ours['crashes']} crashed"),
+        Row("Extraction + normalisation per real page, mean", "ms", ours["ms_mean"],
+            ref["ms_mean"], "trafilatura", pages),
+        Row("Extraction + normalisation per real page, median", "ms", ours["ms"]["median"],
+            ref["ms"]["median"], "trafilatura", pages),
+    ]
+
+
+def realpages_notes(real: dict[str, Any]) -> list[str]:
+    """Return a note listing our rejects on the real pages by reason, if any."""
+    reasons = real["ours"]["rejects_by_reason"]
+    if not reasons:
+        return []
+    listed = "; ".join(f"{count} {reason}" for reason, count in reasons.items())
+    return [f"Real pages without a record, by reason: {listed}."]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=5000,
@@ -86,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     notes: list[str] = []
     details: dict[str, Any] = {"articles": args.articles}
+
+    _say(clock, "real pages: ours vs trafilatura on the 181 pages of bench/realpages")
+    real = realpages.measure(realpages.load_pages())
+    rows += realpages_rows(real)
+    notes += realpages_notes(real)
+    details["realpages"] = {side: {k: v for k, v in real[side].items() if k != "per_page"}
+                            for side in ("ours", "reference")}
 
     with Replica(articles=args.articles, seed=1, now=NOW_FULL, fault_rate=0.0) as site:
         truth = site.truth()
