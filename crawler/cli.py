@@ -25,6 +25,7 @@ from crawler.extract.response import (
 from crawler.extract.textdump import parse_text_dump
 from crawler.items import ArticleItem, RejectItem
 from crawler.normalise.dates import VN_TZ
+from crawler.run.guard import crash_reason, log_crash
 from crawler.run.processing import ItemProcessor, project_settings
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
@@ -158,7 +159,11 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_REJECTED
             try:
                 item = parse_text_dump(text, url=args.url, fetched_at=fetched_at)
-            except ExtractionError as exc:
-                item = RejectItem(url=args.url or str(source), reason=str(exc), stage="extract",
+            except Exception as exc:  # noqa: BLE001 - a dump that breaks the reader is a reject
+                reason = str(exc) if isinstance(exc, ExtractionError) else crash_reason("extract",
+                                                                                        exc)
+                if not isinstance(exc, ExtractionError):
+                    log_crash(source, "extract", exc, None)
+                item = RejectItem(url=args.url or str(source), reason=reason, stage="extract",
                                   fetched_at=fetched_at or now_iso())
         return _emit(item, processor)

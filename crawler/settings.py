@@ -39,6 +39,10 @@ ITEM_PIPELINES = {
     "pipelines.archive.ArchivePipeline": 700,
 }
 
+# An exception in a pipeline becomes a reject naming the stage, never a lost item
+# (crawler/run/guard.py); the same pipelines, in the same order.
+ITEM_PROCESSOR = "crawler.run.guard.GuardedPipelineManager"
+
 # --- Crawl modes (spiders/baonamdinh.py) ---------------------------------------------------
 # Nightly: stop paging a listing walked before once a page holds this many archived articles.
 NIGHTLY_STOP_AFTER_KNOWN = 3

@@ -72,6 +72,10 @@ GALLERY = (
               f'<tr><td class="caption">Ảnh {i}: phố hoa.</td></tr></table>' for i in range(6))
     + "</div></div></body></html>"
 ).encode()
+FIGURE_WITHOUT_IMG = with_paragraph(page(), (
+    '<figure class="video"><iframe src="https://www.youtube.com/embed/x"></iframe>'
+    "<figcaption>Clip: lễ hội</figcaption></figure>\n<figure><blockquote>Trích dẫn"
+    "</blockquote></figure>\n").encode())
 LISTING = ("<!DOCTYPE html><html><body><ul>" + "".join(
     f'<li class="item"><h3 class="title"><a href="/channel/5083/202201/bai-{i}-25481{i:02}/">'
     f"Bài viết số {i} về hội nghị tổng kết năm</a></h3></li>" for i in range(20))
@@ -148,6 +152,9 @@ PURE_CASES = {
     "vietnamese-a-tilde-is-not-mojibake": (page(title="Ãm áp Ân tình Ãnh"), None, 200,
                                            HtmlResponse, Record("title", "Ãm áp Ân tình Ãnh")),
     "undecodable-bytes": (UNDECODABLE_TITLE, None, 200, HtmlResponse, Reject("encoding: ")),
+    # The crash class met on real pages: `IndexError` in the photo reader (issue 11).
+    "figure-without-img": (FIGURE_WITHOUT_IMG, None, 200, HtmlResponse,
+                           Record("body~", "Đoạn 3 của bài 2548123")),
     "video-page": (VIDEO, None, 200, HtmlResponse, Reject("no article body found")),
     "photo-gallery-page": (GALLERY, None, 200, HtmlResponse, Reject("no article body found")),
     "listing-at-article-url": (LISTING, None, 200, HtmlResponse, Reject("no article body found")),

@@ -110,9 +110,10 @@ def _is_image_block(el: etree._Element) -> bool:
     tag = el.tag.lower()
     if tag == "img":
         return True
-    if tag == "figure":
-        return True
-    if tag in ("table", "div", "p", "span") and css("img")(el):
+    # A figure without an <img> (a video, an embed, a pull quote) is not a photo.
+    if tag in ("figure", "table", "div", "p", "span") and css("img")(el):
+        if tag == "figure":
+            return True
         text = element_text(el)
         # A container of a photo and at most a caption-sized text.
         return len(text) < 400 and (

@@ -13,6 +13,7 @@ from crawler.extract.article import ExtractionError, extract_article, looks_trun
 from crawler.extract.urls import parse_article_url
 from crawler.items import ArticleItem, RejectItem
 from crawler.normalise.dates import VN_TZ
+from crawler.run.guard import crash_reason, log_crash
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +81,29 @@ def item_from_response(
     listing_raw: str | None = None,
     capture: dict | None = None,
 ) -> ArticleItem | RejectItem:
-    """Return the article of an article page's response, or a reject saying why there is none."""
+    """Return the article of an article page's response, or a reject saying why there is none.
 
+    Never raises: an exception while reading the page (a bug the page revealed) becomes a reject
+    ``crash in extract: <type>: <message>``, logged with its traceback."""
+    try:
+        return _item_from_response(response, fetched_at=fetched_at, site_url=site_url,
+                                   listing_raw=listing_raw, capture=capture)
+    except Exception as exc:  # noqa: BLE001 - the point: no page can crash extraction
+        log_crash(response, "extract", exc, None)
+        ref = parse_article_url(response.url)
+        return RejectItem(url=response.url, reason=crash_reason("extract", exc), stage="extract",
+                          fetched_at=fetched_at, id=ref.id if ref else None, retryable=False,
+                          http_status=response.status, capture=capture)
+
+
+def _item_from_response(
+    response: Response,
+    *,
+    fetched_at: str,
+    site_url: str | None,
+    listing_raw: str | None,
+    capture: dict | None,
+) -> ArticleItem | RejectItem:
     # The id lets a later run know the article's fate whatever URL variant it meets next.
     ref = parse_article_url(response.url)
 

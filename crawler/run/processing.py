@@ -2,7 +2,8 @@
 
 A crawl and the offline commands must produce the same records, so this builds the very pipeline
 classes that ITEM_PIPELINES names, in its order, from the same settings, and calls them the way the
-engine does: open_spider, process_item in order until one drops the item, close_spider.
+engine does with the crawl's ITEM_PROCESSOR (crawler/run/guard.py): open_spider, process_item in
+order until one drops the item (a crash becomes a reject), close_spider.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy.utils.project import get_project_settings
+
+from crawler.run.guard import log_crash, reject_for_crash, stage_of
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +63,26 @@ class ItemProcessor:
                 pipeline.close_spider()
 
     def process(self, item: Any) -> tuple[Any | None, str | None]:
-        """Return (item after every pipeline, None), or (None, reason) when one dropped it."""
-        for pipeline in self.pipelines:
+        """Return (item after every pipeline, None), or (None, reason) when one dropped it.
+
+        As in a crawl (crawler/run/guard.py), a pipeline that raises turns the item into a
+        reject naming the stage and the exception, which the later pipelines receive."""
+        index, retried_last = 0, False
+        while index < len(self.pipelines):
+            pipeline = self.pipelines[index]
             try:
                 item = pipeline.process_item(item)
             except DropItem as exc:
                 self.stats.inc_value("item_dropped_count")
                 return None, str(exc)
+            except Exception as exc:  # noqa: BLE001 - the point: no exception loses a page
+                stage = stage_of(pipeline)
+                log_crash(item, stage, exc, self.stats)
+                item = reject_for_crash(item, stage, exc)
+                if index == len(self.pipelines) - 1 and not retried_last:
+                    retried_last = True  # the archive failed: offer it the reject once
+                    continue
+            index += 1
         return item, None
 
     def __enter__(self) -> ItemProcessor:
