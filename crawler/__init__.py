@@ -9,4 +9,4 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 # Bump when extraction output for the same page can change: re-extraction compares on it.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"

@@ -7,7 +7,7 @@ from typing import Any
 
 from crawler import EXTRACTOR_VERSION
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 # Fields of the archived record, in the order they are written. Everything else on an item is
 # working state of the pipelines and never reaches the archive.
@@ -25,6 +25,7 @@ RECORD_FIELDS = (
     "images",
     "section",
     "published_date",
+    "published_month",
     "published_at",
     "published_precision",
     "published_raw",
@@ -58,6 +59,7 @@ class ArticleItem:
     images: list[dict[str, Any]] = field(default_factory=list)
     section: str | None = None
     published_date: str | None = None
+    published_month: str | None = None
     published_at: str | None = None
     published_precision: str | None = None
     published_raw: str | None = None
@@ -69,6 +71,11 @@ class ArticleItem:
     version: int | None = None
     extractor_version: str = EXTRACTOR_VERSION
     schema_version: str = SCHEMA_VERSION
+    # Working state, never archived: every date text the page offers as (layer, text), in the
+    # order tried (crawler/extract/article.py), so that the date pipeline can pass over one
+    # it cannot read; and the site template whose body selector matched, for the run report.
+    date_candidates: list[tuple[str, str]] = field(default_factory=list)
+    site_template: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """Return the archive record: the schema's fields only, in a stable order.

@@ -1,4 +1,9 @@
-"""DateNormalisationPipeline: the printed date line becomes published_date/_at/_precision.
+"""DateNormalisationPipeline: the page's date becomes published_date/_month/_at/_precision.
+
+The date comes from the page (the first of its date texts that can be read: site date line,
+metadata, heuristic), then the listing, then the month in the URL (precision ``month``, no day
+invented). A future date, or an impossible one on the site's own date line, rejects the article;
+placeholder and impossible metadata dates are passed over and counted.
 
 The logic is in crawler/normalise/dates.py;
 this class wires it into Scrapy (settings, stats, drops).
@@ -10,12 +15,23 @@ import datetime
 import logging
 from typing import Any
 
+from crawler.extract.urls import parse_article_url
 from crawler.items import ArticleItem, RejectItem
-from crawler.normalise.dates import PRECISION_RANK, DateError, ParsedDate, parse_published
+from crawler.normalise.dates import (
+    PRECISION_RANK,
+    DateError,
+    ParsedDate,
+    is_placeholder,
+    parse_published,
+    parse_url_month,
+)
 
 logger = logging.getLogger(__name__)
 
 STATS_PREFIX = "archive/dates"
+# Layers whose date is a guess at which text is the date: an impossible one there is passed
+# over, not taken as a broken date line.
+GUESSES = frozenset({"metadata", "heuristic"})
 
 
 class DateNormalisationPipeline:
@@ -49,51 +65,104 @@ class DateNormalisationPipeline:
                 retryable=False,
             )
 
-        page = self._parse_page(item, now)
+        page, unread = self._page_date(item, now)
         listing = self._parse_listing(item, now)
-        if isinstance(page, DateError):
-            if listing is None:
+        if page is None or isinstance(page, DateError):
+            failed = page or unread
+            if listing is not None:
+                # A page that hides its date is expected; one whose date fails is worth a look.
+                log = logger.warning if failed else logger.info
+                log("article %s (%s): date taken from the listing %r (the page's: %s)",
+                    item.id, item.url, item.listing_raw, failed or "none")
+                self._inc(f"page_error/{failed.kind if failed else 'empty'}")
+                self._inc("listing_date")
+                self._apply(item, listing, date_from="listing", at_from="listing")
+                return item
+            if isinstance(page, DateError):
                 return self._reject(item, page)
-            # A page that hides its date is expected; one whose date line fails is worth a look.
-            log = logger.info if page.kind == "empty" else logger.warning
-            log(
-                "article %s (%s): date taken from the listing %r because the page's failed: %s",
-                item.id, item.url, item.listing_raw, page,
-            )
-            self._inc(f"page_error/{page.kind}")
-            self._inc("listing_date")
-            self._apply(item, listing, date_from="listing", at_from="listing")
-            return item
+            return self._month_from_url(item, now, unread)
 
-        self._inc("exact" if page.is_exact else "dateparser")
-        provenance_raw = item.provenance.get("published_raw")
-        at_from = provenance_raw
-        chosen = page
+        parsed, layer, raw = page
+        if raw != item.published_raw:
+            # An earlier candidate could not be read: the record shows the text that gave the date.
+            item.published_raw = raw
+            if layer:
+                item.provenance["published_raw"] = layer
+        self._inc("exact" if parsed.is_exact else "dateparser")
+        at_from = layer
+        chosen = parsed
         if listing is not None:
-            if listing.date != page.date:
+            if listing.date != parsed.date:
                 logger.warning(
                     "article %s (%s): listing date %s (%r) disagrees with the page's %s (%r); "
                     "keeping the page's",
                     item.id, item.url, listing.published_date, item.listing_raw,
-                    page.published_date, item.published_raw,
+                    parsed.published_date, raw,
                 )
                 self._inc("listing_mismatch")
-            elif PRECISION_RANK[listing.precision] > PRECISION_RANK[page.precision]:
+            elif PRECISION_RANK[listing.precision] > PRECISION_RANK[parsed.precision]:
                 chosen = ParsedDate(
-                    date=page.date, at=listing.at, precision=listing.precision, method=page.method
+                    date=parsed.date, at=listing.at, precision=listing.precision,
+                    method=parsed.method,
                 )
                 at_from = "listing"
                 self._inc("listing_time")
-        self._apply(item, chosen, date_from=provenance_raw, at_from=at_from)
+        self._apply(item, chosen, date_from=layer, at_from=at_from)
         return item
 
-    def _parse_page(self, item: ArticleItem, now: datetime.datetime) -> ParsedDate | DateError:
-        if item.published_raw is None or not item.published_raw.strip():
-            return DateError("empty", item.published_raw or "", "no date on the page")
+    def _page_date(
+        self, item: ArticleItem, now: datetime.datetime
+    ) -> tuple[tuple[ParsedDate, str | None, str] | DateError | None, DateError | None]:
+        """Return (the first readable page date as (date, layer, text), or a DateError that must
+        reject the article, or None when the page gives no date that can be read; the first
+        error passed over).
+
+        A future date rejects, whatever layer gave it, and so does an impossible date on the
+        site's own date line or a text dump. A form no parser knows, and an impossible or
+        placeholder date in metadata or in a heuristic guess, are passed over and counted."""
+        candidates = list(item.date_candidates)
+        if not candidates and item.published_raw and item.published_raw.strip():
+            candidates = [(item.provenance.get("published_raw"), item.published_raw)]
+        unread: DateError | None = None
+        for layer, raw in candidates:
+            try:
+                parsed = parse_published(raw, now=now, cms=item.cms)
+            except DateError as err:
+                if err.kind == "future" or (err.kind == "impossible" and layer not in GUESSES):
+                    return err, unread
+                self._inc(f"ignored/{layer or 'page'}/{err.kind}")
+                logger.info("article %s (%s): %s date passed over: %s", item.id, item.url, layer,
+                            err)
+                unread = unread or err
+                continue
+            if layer == "metadata" and is_placeholder(parsed):
+                self._inc("ignored/metadata/placeholder")
+                logger.info("article %s (%s): placeholder metadata date %r passed over",
+                            item.id, item.url, raw)
+                continue
+            return (parsed, layer, raw), unread
+        return None, unread
+
+    def _month_from_url(self, item: ArticleItem, now: datetime.datetime,
+                        unread: DateError | None) -> Any:
+        """Give the article the month of its URL (precision month), or reject it for no date."""
+        ref = parse_article_url(item.url or "")
         try:
-            return parse_published(item.published_raw, now=now, cms=item.cms)
+            month = parse_url_month(ref.month if ref else None, now=now)
         except DateError as err:
-            return err
+            if err.kind == "future":
+                return self._reject(item, err)
+            return self._reject(item, unread or DateError("empty", "", "no date"))
+        logger.info("article %s (%s): no readable date on the page; month %s from the URL",
+                    item.id, item.url, month)
+        self._inc("month_from_url")
+        self._inc("precision/month")
+        item.published_date = None
+        item.published_at = None
+        item.published_month = month
+        item.published_precision = "month"
+        item.provenance["published_month"] = "url"
+        return item
 
     def _parse_listing(self, item: ArticleItem, now: datetime.datetime) -> ParsedDate | None:
         if item.listing_raw is None or not item.listing_raw.strip():
@@ -109,11 +178,13 @@ class DateNormalisationPipeline:
         self, item: ArticleItem, parsed: ParsedDate, *, date_from: str | None, at_from: str | None
     ) -> None:
         item.published_date = parsed.published_date
+        item.published_month = parsed.published_month
         item.published_at = parsed.published_at
         item.published_precision = parsed.precision
         # The extractor's word on where the date came from stands; the listing overrides it
         # only for what the listing supplied.
-        for field_name, source in (("published_date", date_from), ("published_at", at_from)):
+        for field_name, source in (("published_date", date_from),
+                                   ("published_month", date_from), ("published_at", at_from)):
             if source == "listing":
                 item.provenance[field_name] = "listing"
             elif source is not None:
@@ -122,7 +193,7 @@ class DateNormalisationPipeline:
 
     def _reject(self, item: ArticleItem, err: DateError) -> RejectItem:
         self._inc(f"rejected/{err.kind}")
-        if item.published_raw is None or not item.published_raw.strip():
+        if err.kind == "empty":
             reason = "date: no date on the page"
         else:
             reason = f"date: {err}"

@@ -10,7 +10,15 @@ import sys
 
 import pytest
 
-from crawler.store.archive import NEW, UNCHANGED, UPDATED, Archive, content_hash, iter_records
+from crawler.store.archive import (
+    NEW,
+    UNCHANGED,
+    UPDATED,
+    Archive,
+    content_hash,
+    iter_records,
+    partition_of,
+)
 
 
 def record(article_id: str, body: str = "Nội dung bài viết.", date: str = "2022-01-14") -> dict:
@@ -122,3 +130,21 @@ def test_sigkill_mid_writing_then_rerun_gives_each_record_once(tmp_path, kill_af
             ids.append(json.loads(line)["id"])  # every line parses: none is torn
         assert path.read_bytes().endswith(b"\n")
     assert sorted(ids, key=int) == [str(i) for i in range(total)]
+
+
+@pytest.mark.parametrize(("fields", "partition"), [
+    ({"published_date": "2022-01-14", "published_month": "2022-01"}, "2022-01"),
+    ({"published_date": None, "published_month": "2019-07"}, "2019-07"),  # month precision
+    ({"published_date": "2021-12-31"}, "2021-12"),  # a schema 1.0.0 record
+    ({"published_date": None}, "undated"),
+])
+def test_partition_is_the_month_of_publication(fields, partition):
+    assert partition_of(fields) == partition
+
+
+def test_published_month_is_not_content():
+    # Derived from published_date or the URL: a record archived before the field existed must
+    # not become a new version on its next fetch.
+    old = record("1")
+    new = dict(old, published_month="2022-01")
+    assert content_hash(new) == content_hash(old)

@@ -14,8 +14,10 @@ from crawler.normalise.dates import (
     DateError,
     ParsedDate,
     find_date_text,
+    is_placeholder,
     looks_like_date_line,
     parse_published,
+    parse_url_month,
 )
 
 # Fetch time of every case: Tuesday 6 February 2024, 15:07:33 in Vietnam.
@@ -350,6 +352,7 @@ def test_parsed_date_fields():
     parsed = parse_published("14:16, 06/02/2024", now=NOW, cms="new")
     assert parsed.as_fields() == {
         "published_date": "2024-02-06",
+        "published_month": "2024-02",
         "published_at": "2024-02-06T14:16:00+07:00",
         "published_precision": "minute",
     }
@@ -411,3 +414,34 @@ def test_find_date_text_in_decomposed_text_returns_nfc():
 )
 def test_looks_like_date_line(line, expected, no_dateparser):
     assert looks_like_date_line(line) is expected
+
+
+@pytest.mark.parametrize(("raw", "placeholder"), [
+    ("0001-01-01T00:00:00Z", True),
+    ("1970-01-01T00:00:00+00:00", True),
+    ("1900-01-01", True),
+    ("1989-12-31", True),
+    ("1990-01-01", False),
+    ("2022-01-14T10:20:00+07:00", False),
+])
+def test_placeholder_metadata_dates(raw, placeholder, no_dateparser):
+    assert is_placeholder(parse_published(raw, now=NOW)) is placeholder
+
+
+@pytest.mark.parametrize(("yyyymm", "result"), [
+    ("202402", "2024-02"),
+    ("201101", "2011-01"),
+    ("202413", "impossible"),
+    ("202400", "impossible"),
+    ("202403", "future"),
+    ("", "empty"),
+    (None, "empty"),
+    ("2024-2", "unparseable"),
+])
+def test_url_month(yyyymm, result):
+    if "-" in result:
+        assert parse_url_month(yyyymm, now=NOW) == result
+    else:
+        with pytest.raises(DateError) as caught:
+            parse_url_month(yyyymm, now=NOW)
+        assert caught.value.kind == result

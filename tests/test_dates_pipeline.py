@@ -47,8 +47,10 @@ def test_old_cms_line_gives_the_date_only(pipeline, crawler):
     assert out.published_date == "2022-01-14"
     assert out.published_at is None
     assert out.published_precision == "day"
+    assert out.published_month == "2022-01"
     assert out.published_raw == "03:01, 14/01/2022"
-    assert out.provenance == {"published_raw": "site", "published_date": "site", "published_at": "site"}
+    assert out.provenance == {"published_raw": "site", "published_date": "site",
+                              "published_month": "site", "published_at": "site"}
     assert stats(crawler) == {"archive/dates/exact": 1, "archive/dates/precision/day": 1}
 
 
@@ -130,7 +132,8 @@ def test_listing_gives_the_date_when_the_page_has_none(pipeline, crawler):
     assert isinstance(out, ArticleItem)
     assert out.published_date == "2020-03-31"
     assert out.published_at == "2020-03-31T18:18:00+07:00"
-    assert out.provenance == {"published_date": "listing", "published_at": "listing"}
+    assert out.provenance == {"published_date": "listing", "published_month": "listing",
+                              "published_at": "listing"}
     assert stats(crawler)["archive/dates/listing_date"] == 1
     assert stats(crawler)["archive/dates/page_error/empty"] == 1
 
@@ -156,23 +159,103 @@ def test_impossible_date_is_rejected_with_the_reason(pipeline, crawler):
     assert stats(crawler) == {"archive/dates/rejected/impossible": 1}
 
 
-@pytest.mark.parametrize("raw", [None, "", "  "])
-def test_page_without_a_date_is_rejected(pipeline, crawler, raw):
-    out = pipeline.process_item(article(published_raw=raw))
+# Issue 11: a page with a body is never thrown away for want of a date. (These pages used to be
+# rejected "date: no date on the page" / "date: unparseable date".)
+@pytest.mark.parametrize("raw", [None, "", "  ", "Xuân Thu"])
+def test_page_without_a_readable_date_gets_the_month_of_its_url(pipeline, crawler, raw):
+    out = pipeline.process_item(article(published_raw=raw, provenance={"published_raw": "site"}
+                                        if raw else {}))
+    assert isinstance(out, ArticleItem)
+    assert (out.published_date, out.published_month, out.published_at,
+            out.published_precision) == (None, "2022-01", None, "month")
+    assert out.published_raw == raw  # as printed, even when unreadable
+    assert out.provenance["published_month"] == "url"
+    assert "published_date" not in out.provenance
+    expected = {"archive/dates/month_from_url": 1, "archive/dates/precision/month": 1}
+    if raw and raw.strip():
+        expected["archive/dates/ignored/site/unparseable"] = 1
+    assert stats(crawler) == expected
+
+
+def test_new_cms_url_gives_its_month_too(pipeline):
+    out = pipeline.process_item(article(
+        url="https://baonamdinh.vn/van-hoa-nghe-thuat/202312/le-hoi-8fb6d67/", cms="new"))
+    assert (out.published_month, out.published_precision) == ("2023-12", "month")
+
+
+@pytest.mark.parametrize("url", [None, "text:3f2a"])
+def test_no_date_and_no_url_month_is_rejected(pipeline, crawler, url):
+    out = pipeline.process_item(article(published_raw=None, url=url))
     assert isinstance(out, RejectItem)
     assert out.reason == "date: no date on the page"
     assert stats(crawler) == {"archive/dates/rejected/empty": 1}
 
 
-@pytest.mark.parametrize(
-    ("raw", "kind"),
-    [("07/02/2024", "future"), ("Xuân Thu", "unparseable")],
-)
-def test_other_failures_are_rejected_by_kind(pipeline, crawler, raw, kind):
-    out = pipeline.process_item(article(published_raw=raw))
+def test_a_future_url_month_is_rejected(pipeline, crawler):
+    out = pipeline.process_item(article(
+        published_raw=None, url="https://baonamdinh.vn/channel/5083/202403/ky-niem-2548123/"))
     assert isinstance(out, RejectItem)
-    assert out.reason.startswith(f"date: {kind} date ")
-    assert stats(crawler) == {f"archive/dates/rejected/{kind}": 1}
+    assert out.reason.startswith("date: future date '202403': 2024-03 is after the fetch month")
+
+
+def test_a_future_date_is_still_rejected(pipeline, crawler):
+    out = pipeline.process_item(article(published_raw="07/02/2024"))
+    assert isinstance(out, RejectItem)
+    assert out.reason.startswith("date: future date ")
+    assert stats(crawler) == {"archive/dates/rejected/future": 1}
+
+
+def candidates(*pairs: tuple[str, str]) -> dict:
+    """The fields extraction sets for a page offering these (layer, text) dates."""
+    return {"date_candidates": list(pairs), "published_raw": pairs[0][1],
+            "provenance": {"published_raw": pairs[0][0]}}
+
+
+@pytest.mark.parametrize("placeholder", ["0001-01-01T00:00:00Z", "1970-01-01T00:00:00+00:00",
+                                         "1900-01-01", "1969-12-31T17:00:00-07:00"])
+def test_a_placeholder_metadata_date_is_passed_over_and_counted(pipeline, crawler, placeholder):
+    out = pipeline.process_item(article(**candidates(
+        ("metadata", placeholder), ("metadata", "2022-01-14T10:20:00+07:00"))))
+    assert (out.published_date, out.published_at) == ("2022-01-14", "2022-01-14T10:20:00+07:00")
+    assert out.published_raw == "2022-01-14T10:20:00+07:00"
+    assert out.provenance["published_date"] == "metadata"
+    assert stats(crawler)["archive/dates/ignored/metadata/placeholder"] == 1
+
+
+def test_only_a_placeholder_gives_the_url_month(pipeline, crawler):
+    out = pipeline.process_item(article(**candidates(("metadata", "0001-01-01T00:00:00Z"))))
+    assert (out.published_date, out.published_month, out.published_precision) == (
+        None, "2022-01", "month")
+    assert stats(crawler)["archive/dates/ignored/metadata/placeholder"] == 1
+
+
+@pytest.mark.parametrize("layer", ["metadata", "heuristic"])
+def test_an_impossible_date_outside_the_date_line_is_passed_over(pipeline, crawler, layer):
+    out = pipeline.process_item(article(**candidates(
+        (layer, "2022-13-45"), ("heuristic", "03:01, 14/01/2022"))))
+    assert out.published_date == "2022-01-14"
+    assert out.provenance["published_raw"] == "heuristic"
+    assert stats(crawler)[f"archive/dates/ignored/{layer}/impossible"] == 1
+
+
+def test_an_impossible_date_line_still_rejects_whatever_follows(pipeline, crawler):
+    out = pipeline.process_item(article(**candidates(
+        ("site", "31/02/2022"), ("metadata", "2022-01-14T10:20:00+07:00"))))
+    assert isinstance(out, RejectItem)
+    assert out.reason.startswith("date: impossible date '31/02/2022'")
+
+
+def test_an_unreadable_date_line_falls_back_to_metadata(pipeline, crawler):
+    out = pipeline.process_item(article(**candidates(
+        ("site", "Thứ Hai, tuần trước"), ("metadata", "2022-01-14T10:20:00+07:00"))))
+    assert out.published_at == "2022-01-14T10:20:00+07:00"
+    assert out.provenance["published_raw"] == "metadata"
+
+
+def test_a_future_metadata_date_still_rejects(pipeline, crawler):
+    out = pipeline.process_item(article(**candidates(("metadata", "2030-01-01T00:00:00Z"))))
+    assert isinstance(out, RejectItem)
+    assert out.reason.startswith("date: future date")
 
 
 def test_bad_listing_line_is_ignored_and_counted(pipeline, crawler):

@@ -72,12 +72,14 @@ def extract_article(
         (METADATA, meta.title and SITE_TITLE_SUFFIX.sub("", meta.title)),
         (HEURISTIC, heuristic_title(root)),
     )
-    date_raw = _pick(
-        provenance, "published_raw",
+    # Every date the page offers, in the order tried: the date pipeline passes over one it
+    # cannot read (a placeholder in metadata, a form it does not know) to the next.
+    date_candidates = [(layer, text) for layer, text in (
         (SITE, site_text(root, SITE_PROFILE.date)),
-        (METADATA, meta.date),
+        *((METADATA, text) for text in meta.dates),
         (HEURISTIC, heuristic_date(root, title_el)),
-    )
+    ) if text]
+    date_raw = _pick(provenance, "published_raw", *date_candidates)
 
     container = first(root, SITE_PROFILE.body)
     body_layer = SITE
@@ -138,6 +140,7 @@ def extract_article(
         section=ref.section,
         published_raw=date_raw,
         provenance=provenance,
+        date_candidates=date_candidates,
     )
 
 

@@ -13,6 +13,11 @@ from crawler.extract.html import css
 ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting",
                            "AnalysisNewsArticle", "OpinionNewsArticle"})
 
+# Meta tags that state a publication date, in the order tried (after JSON-LD's datePublished).
+DATE_META_NAMES = ("article:published_time", "datePublished", "pubdate", "publishdate",
+                   "og:published_time")
+
+
 def _json_ld_articles(root: etree._Element) -> Iterator[dict]:
     for script in css('script[type="application/ld+json"]')(root):
         try:
@@ -57,6 +62,9 @@ def _ld_text(value: object) -> str | None:
 class _Metadata:
     title: str | None = None
     date: str | None = None
+    # Every distinct publication date the metadata states, in the order tried: a placeholder
+    # in JSON-LD (0001-01-01) must not hide a true article:published_time.
+    dates: tuple[str, ...] = ()
     lead: str | None = None
     body: str | None = None
     authors: tuple[str, ...] = ()
@@ -67,9 +75,10 @@ class _Metadata:
 def read_metadata(root: etree._Element) -> _Metadata:
     """Return what JSON-LD, OpenGraph and ``article:*`` meta tags say about the article."""
     meta = _Metadata()
+    dates: list[str | None] = []
     for article in _json_ld_articles(root):
         meta.title = meta.title or _ld_text(article.get("headline"))
-        meta.date = meta.date or _ld_text(article.get("datePublished"))
+        dates.append(_ld_text(article.get("datePublished")))
         meta.lead = meta.lead or _ld_text(article.get("description"))
         meta.body = meta.body or _ld_text(article.get("articleBody"))
         meta.section = meta.section or _ld_text(article.get("articleSection"))
@@ -78,8 +87,9 @@ def read_metadata(root: etree._Element) -> _Metadata:
         names = tuple(filter(None, (_ld_text(a) for a in authors)))
         meta.authors = meta.authors or names
     meta.title = meta.title or meta_content(root, "og:title", "twitter:title")
-    meta.date = meta.date or meta_content(root, "article:published_time", "datePublished",
-                                   "pubdate", "publishdate", "og:published_time")
+    dates += [meta_content(root, name) for name in DATE_META_NAMES]
+    meta.dates = tuple(dict.fromkeys(d for d in dates if d))
+    meta.date = meta.dates[0] if meta.dates else None
     meta.lead = meta.lead or meta_content(root, "og:description", "description",
                                           "twitter:description")
     meta.section = meta.section or meta_content(root, "article:section")

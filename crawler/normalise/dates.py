@@ -19,10 +19,14 @@ import dateparser
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
-PRECISIONS = ("day", "hour", "minute", "second")
+# "month": only the month is known (from the URL's YYYYMM); no day is invented.
+PRECISIONS = ("month", "day", "hour", "minute", "second")
 PRECISION_RANK = {name: rank for rank, name in enumerate(PRECISIONS)}
 ERROR_KINDS = ("empty", "unparseable", "impossible", "future")
 
+# Machine metadata dates before this are defaults, not publication dates (0001-01-01, 1900-01-01,
+# the Unix epoch 1970-01-01): no web page was published before 1990.
+EARLIEST_METADATA_DATE = datetime.date(1990, 1, 1)
 # A page clock may run a little ahead of ours; only times beyond this count as "future".
 FUTURE_TOLERANCE = datetime.timedelta(minutes=15)
 # A date line is short; longer text sent to dateparser only invites a guess.
@@ -117,6 +121,11 @@ class ParsedDate:
         return self.date.isoformat()
 
     @property
+    def published_month(self) -> str:
+        """Return the month as ``YYYY-MM``."""
+        return self.date.isoformat()[:7]
+
+    @property
     def published_at(self) -> str | None:
         """Return the time as ISO 8601 with ``+07:00``, or None when only the date is known."""
         return None if self.at is None else self.at.isoformat(timespec="seconds")
@@ -127,9 +136,10 @@ class ParsedDate:
         return self.method != "dateparser"
 
     def as_fields(self) -> dict[str, str | None]:
-        """Return the record fields published_date, published_at and published_precision."""
+        """Return the record fields published_date, _month, _at and published_precision."""
         return {
             "published_date": self.published_date,
+            "published_month": self.published_month,
             "published_at": self.published_at,
             "published_precision": self.precision,
         }
@@ -313,6 +323,28 @@ def parse_published(
         parsed = _via_dateparser(text, now)
     _check_not_future(text, parsed, now)
     return parsed
+
+
+def is_placeholder(parsed: ParsedDate) -> bool:
+    """True when a metadata date is a default value rather than a date (0001-01-01, 1970-01-01)."""
+    return parsed.date < EARLIEST_METADATA_DATE
+
+
+def parse_url_month(yyyymm: str | None, *, now: datetime.datetime) -> str:
+    """Return ``YYYY-MM`` from a URL's ``YYYYMM``; raise DateError if absent, impossible, future."""
+    text = (yyyymm or "").strip()
+    if not re.fullmatch(r"\d{6}", text):
+        raise DateError("empty" if not text else "unparseable", text, "no YYYYMM month")
+    year, month = int(text[:4]), int(text[4:])
+    if not 1 <= month <= 12:
+        raise _impossible(text, f"month {month} is not 1..12")
+    if year < 1:
+        raise _impossible(text, f"year {year} does not exist")
+    fetched = now.astimezone(VN_TZ).date()
+    if (year, month) > (fetched.year, fetched.month):
+        raise DateError("future", text, f"{year:04d}-{month:02d} is after the fetch month "
+                        f"{fetched.isoformat()[:7]}")
+    return f"{year:04d}-{month:02d}"
 
 
 def find_date_text(text: str) -> str | None:

@@ -27,8 +27,8 @@ from crawler.store.state import CrawlState
 
 logger = logging.getLogger(__name__)
 
-COVERAGE_FIELDS = ("title", "lead", "body", "published_date", "published_at", "authors",
-                   "images")
+COVERAGE_FIELDS = ("title", "lead", "body", "published_date", "published_month", "published_at",
+                   "authors", "images")
 LAYER_FIELDS = ("title", "published_raw", "lead", "body")
 EXIT_COVERAGE_ALARM = 3
 

@@ -15,7 +15,7 @@ from crawler.schema import article_validator
 
 TEXT_FIELDS = ("title", "kicker", "lead", "body", "byline", "source")
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]{2,8});", re.IGNORECASE)
-REQUIRED_CONTENT = ("title", "body", "published_date")
+REQUIRED_CONTENT = ("title", "body", "published_month")
 
 
 def problems(record: dict[str, Any]) -> list[str]:

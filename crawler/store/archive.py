@@ -30,7 +30,9 @@ from crawler.store.exporter import ArchiveItemExporter
 logger = logging.getLogger(__name__)
 
 # Fields that make up an article's content: a change in any of them is a new version.
-# Fetch time, capture pointers, provenance and the (listing-dependent) time of day are not content.
+# Fetch time, capture pointers, provenance and the (listing-dependent) time of day are not content;
+# nor is published_month, derived from published_date or the URL: counting it would make every
+# article archived before it existed a new version on its next fetch.
 CONTENT_FIELDS = ("title", "kicker", "lead", "body", "authors", "byline", "source", "images",
                   "published_date")
 
@@ -71,9 +73,10 @@ def content_hash(record: dict[str, Any]) -> str:
 
 
 def partition_of(record: dict[str, Any]) -> str:
-    """Return the month partition (``YYYY-MM``) of a record by its publication date."""
-    date = record.get("published_date") or ""
-    return date[:7] if len(date) >= 7 else "undated"
+    """Return the month partition (``YYYY-MM``) of a record by its month of publication."""
+    # Records of schema 1.0.0 have no published_month; their published_date tells it.
+    month = record.get("published_month") or (record.get("published_date") or "")[:7]
+    return month if len(month) == 7 else "undated"
 
 
 class Archive:
