@@ -19,9 +19,9 @@ from lxml import etree
 
 from crawler.extract.heuristic import (
     SITE_TITLE_SUFFIX,
-    densest_block,
     heuristic_date,
     heuristic_title,
+    main_content,
 )
 from crawler.extract.html import body_blocks, element_text, first, looks_truncated, parse_html
 from crawler.extract.metadata import read_metadata
@@ -83,9 +83,10 @@ def extract_article(
 
     container = first(root, SITE_PROFILE.body)
     body_layer = SITE
+    containers = [container] if container is not None else []
     if container is None or len(element_text(container)) < MIN_BODY_CHARS:
-        container, body_layer = densest_block(root), HEURISTIC
-    paragraphs, images = body_blocks(container, url) if container is not None else ([], [])
+        containers, body_layer = main_content(root), HEURISTIC
+    paragraphs, images = body_blocks(containers, url) if containers else ([], [])
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA

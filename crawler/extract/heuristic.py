@@ -1,7 +1,12 @@
 """The heuristic layer: markup-agnostic rules for a page no selector and no metadata explain.
 
-The densest block of paragraph text outside page chrome (readability-style), the first heading,
-and the first date-looking text after the title.
+The body is found as readability does: every paragraph of prose (enough text, not mostly links,
+not shown inside page chrome) scores its close ancestors; the best-scoring container, weighed by
+its own class and its link density, wins, with the siblings that score nearly as well. Page
+chrome is judged by an element's own class or id and those of its parent and grandparent, never
+by every ancestor's: a layout wrapper named "sidebar-1", a ``<body class="one-sidebar">`` or a
+page-wide ``<form>`` must not hide the article. Also: the first heading, and the first
+date-looking text after the title.
 """
 
 from __future__ import annotations
@@ -10,45 +15,209 @@ import re
 
 from lxml import etree
 
-from crawler.extract.html import BLOCK_TAGS, SKIP_TAGS, css, element_text, is_chrome
+from crawler.extract.html import (
+    BLOCK_TAGS,
+    BULK_SHARE,
+    SKIP_TAGS,
+    css,
+    element_text,
+    is_chrome,
+    is_chrome_name,
+    is_hidden,
+)
 from crawler.normalise.dates import find_date_text
 
 SITE_TITLE_SUFFIX = re.compile(r"\s*[-|–]\s*(Báo|Bao)\s+Nam\s+(Định|Dinh).*$", re.IGNORECASE)
 MIN_PARAGRAPH_CHARS = 25
+# How many ancestors a paragraph's score reaches, and how much of it each gets (readability).
+SCORE_LEVELS = 5
+# Containers whose class or id says "content" get a head start; chrome names a handicap.
+POSITIVE = re.compile(r"article|body|content|entry|main|page|post|text|blog|story|detail|news")
+CLASS_WEIGHT = 25
+TAG_WEIGHT = {"div": 5, "section": 5, "article": 8, "main": 5, "pre": 3, "td": 3,
+              "blockquote": 3, "form": -3, "ol": -3, "ul": -3, "dl": -3, "li": -3, "dd": -3,
+              "dt": -3, "address": -3, "th": -5, "h1": -5, "h2": -5, "h3": -5, "h4": -5,
+              "h5": -5, "h6": -5}
+# Elements that read as one paragraph when they hold no block of their own.
+PARAGRAPH_TAGS = frozenset({"p", "pre", "td", "blockquote", "div", "section", "article", "main",
+                            "center"})
+# Candidates weighed by link density, and a sibling's share of the best score to be taken along.
+TOP_CANDIDATES = 5
+SIBLING_SHARE = 0.2
 
+
+def _walk(root: etree._Element):
+    """Yield the elements under ``root`` in document order, skipping what is never text."""
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        tag = el.tag
+        if not isinstance(tag, str) or tag in SKIP_TAGS or is_hidden(el):
+            continue
+        yield el
+        stack.extend(reversed(el))
+
+
+def _own_text(el: etree._Element) -> tuple[int, int, int]:
+    """Return (characters, link characters, commas) of the text an element holds outside its
+    block children: the paragraph it forms itself."""
+    chars = links = commas = 0
+
+    def add(text: str | None, in_link: bool) -> None:
+        nonlocal chars, links, commas
+        if text:
+            n = len(text.strip())
+            chars += n
+            commas += text.count(",")
+            if in_link:
+                links += n
+
+    def inline(node: etree._Element, in_link: bool) -> None:
+        for child in node:
+            tag = child.tag
+            if isinstance(tag, str) and tag not in BLOCK_TAGS and tag not in SKIP_TAGS \
+                    and not is_hidden(child):
+                child_link = in_link or tag == "a"
+                add(child.text, child_link)
+                inline(child, child_link)
+            add(child.tail, in_link)
+
+    add(el.text, el.tag == "a")
+    inline(el, el.tag == "a")
+    return chars, links, commas
+
+
+def _close_chrome(el: etree._Element) -> list[etree._Element]:
+    """Return the element, its parent and grandparent where named as page chrome."""
+    found = []
+    for _ in range(3):
+        if el is None or el.tag in ("body", "html"):
+            break
+        if is_chrome(el):
+            found.append(el)
+        el = el.getparent()
+    return found
+
+
+def _initial_score(el: etree._Element) -> float:
+    score = TAG_WEIGHT.get(el.tag, 0)
+    for name in (el.get("class"), el.get("id")):
+        if name:
+            name = name.lower()
+            if is_chrome_name(name):
+                score -= CLASS_WEIGHT
+            if POSITIVE.search(name):
+                score += CLASS_WEIGHT
+    return score
+
+
+def _link_density(el: etree._Element) -> float:
+    text = len(element_text(el))
+    if not text:
+        return 1.0
+    links = sum(len(element_text(a)) for a in el.iter("a"))
+    return min(links / text, 1.0)
+
+
+def _paragraph_score(chars: int, commas: int) -> float:
+    return 1 + commas + min(chars / 100, 3)
+
+
+def _anchor_of(el: etree._Element) -> etree._Element | None:
+    """Return the nearest block ancestor of an element (a paragraph in a <span> scores a block)."""
+    parent = el.getparent()
+    while parent is not None and isinstance(parent.tag, str) and parent.tag not in BLOCK_TAGS \
+            and parent.tag not in ("body", "html"):
+        parent = parent.getparent()
+    return parent
+
+
+def score_containers(root: etree._Element) -> dict[etree._Element, float]:
+    """Return each container's score from the paragraphs of prose it holds (readability).
+
+    A paragraph inside page chrome (its own class or id, its parent's or grandparent's) does not
+    count, unless that chrome-named element holds at least half of the page's prose: then the
+    name is a layout word ("url-breadcrumb" on the article itself), and it is the article."""
+    body = root.find("body")
+    paragraphs = []
+    prose_in: dict[etree._Element, int] = {}
+    total = 0
+    for el in _walk(body if body is not None else root):
+        if el.tag not in PARAGRAPH_TAGS:
+            continue
+        chars, links, commas = _own_text(el)
+        if chars < MIN_PARAGRAPH_CHARS or links > chars / 2:
+            continue
+        has_blocks = any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el)
+        # A paragraph scores its container first; text loose in a container among blocks of
+        # its own (an old CMS's "text<br>text<table>photo</table>") scores the container itself.
+        anchor = el if has_blocks and el.tag != "p" else _anchor_of(el)
+        chrome = _close_chrome(el)
+        for named in chrome:
+            prose_in[named] = prose_in.get(named, 0) + chars
+        total += chars
+        paragraphs.append((anchor, chrome, _paragraph_score(chars, commas)))
+    scores: dict[etree._Element, float] = {}
+    for anchor, chrome, score in paragraphs:
+        if any(prose_in[named] < BULK_SHARE * total for named in chrome):
+            continue
+        for level in range(SCORE_LEVELS):
+            if anchor is None or not isinstance(anchor.tag, str) or anchor.tag == "html":
+                break
+            if anchor not in scores:
+                scores[anchor] = _initial_score(anchor)
+            scores[anchor] += score / (1 if level == 0 else 2 if level == 1 else level * 3)
+            anchor = anchor.getparent()
+    return scores
+
+
+def main_content(root: etree._Element) -> list[etree._Element]:
+    """Return the article's containers, in page order: the best-scoring one and the siblings
+    that score nearly as well (an article split by an advertisement); empty when none."""
+    scores = score_containers(root)
+    if not scores:
+        return []
+    ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:TOP_CANDIDATES]
+    final = {el: scores[el] * (1 - _link_density(el)) for el in ranked}
+    best = max(final, key=final.__getitem__)
+    parent = best.getparent()
+    if parent is None:
+        return [best]
+    threshold = max(10.0, final[best] * SIBLING_SHARE)
+    best_class = best.get("class")
+    chosen = []
+    for sibling in parent:
+        if sibling is best:
+            chosen.append(sibling)
+            continue
+        if not isinstance(sibling.tag, str) or sibling.tag in SKIP_TAGS or is_hidden(sibling) \
+                or is_chrome(sibling):
+            continue
+        bonus = final[best] * SIBLING_SHARE if best_class and sibling.get("class") == \
+            best_class else 0
+        if sibling in scores and scores[sibling] * (1 - _link_density(sibling)) + bonus >= \
+                threshold:
+            chosen.append(sibling)
+        elif sibling.tag == "p":
+            text = element_text(sibling)
+            density = _link_density(sibling)
+            if (len(text) > 80 and density < 0.25) or (
+                    0 < len(text) <= 80 and density == 0 and re.search(r"\.( |$)", text)):
+                chosen.append(sibling)
+    return chosen
 
 
 def densest_block(root: etree._Element) -> etree._Element | None:
-    """Return the element holding the most paragraph text outside page chrome (as readability)."""
-    scores: dict[etree._Element, float] = {}
-    for p in css("p, div")(root):
-        if p.tag == "div" and any(child.tag in BLOCK_TAGS for child in p):
-            continue
-        if any(a.tag in SKIP_TAGS or is_chrome(a) for a in p.iterancestors()) or is_chrome(p):
-            continue
-        text = element_text(p)
-        if len(text) < MIN_PARAGRAPH_CHARS:
-            continue
-        link_chars = sum(len(element_text(a)) for a in css("a")(p))
-        if link_chars > len(text) / 2:
-            continue
-        score = 1 + text.count(",") + min(len(text) / 100, 3)
-        parent = p.getparent()
-        if parent is not None:
-            scores[parent] = scores.get(parent, 0) + score
-            grandparent = parent.getparent()
-            if grandparent is not None:
-                scores[grandparent] = scores.get(grandparent, 0) + score / 2
-    if not scores:
-        return None
-    return max(scores, key=scores.__getitem__)
+    """Return the best-scoring container of prose (see main_content), or None."""
+    found = main_content(root)
+    return found[0] if found else None
 
 
 def heuristic_title(root: etree._Element) -> str | None:
     """Return the first heading outside page chrome, else the page title without the site's name."""
     for selector in ("h1", "h2"):
         for el in css(selector)(root):
-            if not any(is_chrome(a) for a in el.iterancestors()):
+            if not _close_chrome(el) and not any(a.tag in SKIP_TAGS for a in el.iterancestors()):
                 text = element_text(el)
                 if len(text) > 10:
                     return text

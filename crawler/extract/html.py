@@ -14,17 +14,35 @@ import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-# Elements never part of article text, whatever the layer.
-SKIP_TAGS = frozenset({"script", "style", "noscript", "iframe", "form", "button", "select",
-                       "nav", "header", "footer", "aside", "svg", "input", "textarea", "video"})
-# Class/id tokens of page chrome; used by the heuristic and to prune inside a body container.
+# Elements never part of article text, whatever the layer. Not <form>: a page-wide form
+# (ASP.NET) can hold the whole article; a form that is a widget is pruned by its size.
+SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "button", "select",
+                       "nav", "header", "footer", "aside", "svg", "input", "textarea", "video",
+                       "dialog"})
+# Class/id words of page chrome, matched at the start of a word of an element's OWN class or id
+# ("sidebar-1", "sharebar", "comments"; not "canvas" or "unrelated"). An element is judged by
+# itself and its close context, never by every ancestor's class: a layout wrapper named
+# "one-sidebar" or "sidebar-1" may hold the article.
 CHROME_TOKENS = ("related", "footer", "menu", "nav", "sidebar", "col-right", "comment",
                  "reader-form", "share", "social", "breadcrumb", "paging", "pagination",
-                 "tags", "banner", "advert", "box-related", "most-read", "author-top")
+                 "tags", "banner", "advert", "box-related", "most-read", "author-top",
+                 "cookie", "consent", "gdpr", "newsletter", "subscri", "signup", "promo",
+                 "popup", "modal", "widget", "sponsor", "outbrain", "taboola", "recirc",
+                 "masthead", "skip-link", "disqus", "print-only", "sr-only", "visually-hidden")
+_CHROME = re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, CHROME_TOKENS)) + ")")
 BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
                         "blockquote", "table", "tbody", "tr", "td", "th", "section",
-                        "article", "figure", "figcaption", "center", "pre", "dl", "dd", "dt"})
+                        "article", "figure", "figcaption", "center", "pre", "dl", "dd", "dt",
+                        "main", "form", "address", "hr"})
 CAPTION_TOKENS = ("caption", "figcaption", "image-desc", "desc")
+# A chrome-named element inside a body container is kept when it holds at least this share of
+# the container's text: then it is the article (a "share-enabled" wrapper), not chrome.
+BULK_SHARE = 0.5
+# A form inside a body container with less text than this is a widget (search, newsletter).
+WIDGET_FORM_CHARS = 500
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
 @cache
 def css(selector: str) -> CSSSelector:
     """Return the compiled CSS selector (HTML rules), once per selector."""
@@ -45,10 +63,22 @@ def class_tokens(el: etree._Element) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}".lower()
 
 
+def is_chrome_name(name: str) -> bool:
+    """True when a (lower-case) class or id value names page chrome."""
+    return _CHROME.search(name) is not None
+
+
 def is_chrome(el: etree._Element) -> bool:
-    """True when an element's class or id names page chrome (menus, related links, ...)."""
-    tokens = class_tokens(el)
-    return any(token in tokens for token in CHROME_TOKENS)
+    """True when an element's own class or id names page chrome (menus, related links, ...)."""
+    return is_chrome_name(class_tokens(el))
+
+
+def is_hidden(el: etree._Element) -> bool:
+    """True when an element is not shown: ``hidden``, or ``display: none`` in its own style."""
+    if el.get("hidden") is not None:
+        return True
+    style = el.get("style")
+    return bool(style) and _HIDDEN_STYLE.search(style) is not None
 
 
 def squash(text: str) -> str:
@@ -67,7 +97,7 @@ def element_text(el: etree._Element) -> str:
                 parts.append(node.tail)
             return
         tag = node.tag.lower()
-        if tag in ("script", "style", "noscript"):
+        if tag in ("script", "style", "noscript", "template") or is_hidden(node):
             pass
         elif tag == "br":
             parts.append("\n")
@@ -139,11 +169,23 @@ def _image(el: etree._Element, page_url: str) -> dict[str, str | None]:
     }
 
 
-def body_blocks(container: etree._Element, page_url: str) -> tuple[list[str], list[dict]]:
-    """Split a content container into paragraphs and photos (with alt text and caption)."""
+def _is_widget_form(el: etree._Element) -> bool:
+    return el.tag == "form" and len(element_text(el)) < WIDGET_FORM_CHARS
+
+
+def body_blocks(
+    containers: etree._Element | list[etree._Element], page_url: str
+) -> tuple[list[str], list[dict]]:
+    """Split content containers (whichever layer found them) into paragraphs and photos.
+
+    Inside them, what is not shown, page chrome (by the element's own class or id, unless it
+    holds the bulk of the text) and widget forms are left out."""
+    if not isinstance(containers, list):
+        containers = [containers]
     paragraphs: list[str] = []
     images: list[dict] = []
     pending: list[str] = []
+    total = 0
 
     def flush() -> None:
         text = squash("".join(pending))
@@ -151,13 +193,18 @@ def body_blocks(container: etree._Element, page_url: str) -> tuple[list[str], li
         if text:
             paragraphs.extend(p for p in text.split("\n") if p)
 
+    def pruned(el: etree._Element, tag: str) -> bool:
+        if tag in SKIP_TAGS or is_hidden(el) or (tag == "form" and _is_widget_form(el)):
+            return True
+        return is_chrome(el) and len(element_text(el)) < BULK_SHARE * total
+
     def walk(el: etree._Element) -> None:
         if not isinstance(el.tag, str):
             if el.tail:
                 pending.append(el.tail)
             return
         tag = el.tag.lower()
-        if tag in SKIP_TAGS or is_chrome(el):
+        if pruned(el, tag):
             pass
         elif _is_image_block(el):
             flush()
@@ -179,11 +226,14 @@ def body_blocks(container: etree._Element, page_url: str) -> tuple[list[str], li
         if el.tail:
             pending.append(el.tail)
 
-    if container.text:
-        pending.append(container.text)
-    for child in container:
-        walk(child)
-    flush()
+    for container in containers:
+        total = len(element_text(container))
+        flush()
+        if container.text:
+            pending.append(container.text)
+        for child in container:
+            walk(child)
+        flush()
     return paragraphs, images
 
 
