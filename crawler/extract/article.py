@@ -1,10 +1,11 @@
 """Layered extraction: an article page's HTML in, an ArticleItem out, with each field's layer.
 
 Three layers are tried field by field, in order:
-1. ``site``: the vendor CMS's markup, both generations (selectors in crawler/extract/profile.py);
+1. ``site``: the site's templates (crawler/extract/profile.py); the first that applies to the
+   page gives the fields it has selectors for;
 2. ``metadata``: JSON-LD, OpenGraph and ``article:*`` meta tags (crawler/extract/metadata.py);
-3. ``heuristic``: markup-agnostic rules (the densest block of paragraphs, the first heading,
-   the first date-looking text after it: crawler/extract/heuristic.py).
+3. ``heuristic``: markup-agnostic rules (the best-scoring container of prose, the first
+   heading, the first date-looking text after it: crawler/extract/heuristic.py).
 This module assembles the record from them, field by field.
 The live site's markup has never been seen here, so the lower layers must carry a page on their
 own; ``provenance`` in the record says which layer gave each field. Extraction keeps text as
@@ -14,6 +15,7 @@ printed (dates included); cleaning and normalising are the pipelines' job.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from lxml import etree
 
@@ -23,9 +25,15 @@ from crawler.extract.heuristic import (
     heuristic_title,
     main_content,
 )
-from crawler.extract.html import body_blocks, element_text, first, looks_truncated, parse_html
-from crawler.extract.metadata import read_metadata
-from crawler.extract.profile import SITE_PROFILE, site_text
+from crawler.extract.html import (
+    body_blocks,
+    element_text,
+    looks_truncated,
+    parse_html,
+    visible_text,
+)
+from crawler.extract.metadata import Metadata, read_metadata
+from crawler.extract.profile import MIN_BODY_CHARS, match_template
 from crawler.extract.urls import parse_article_url
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import parse_byline, parse_top_author
@@ -34,7 +42,10 @@ from crawler.normalise.text import similar
 __all__ = ["ExtractionError", "extract_article", "looks_truncated"]
 
 SITE, METADATA, HEURISTIC, URL = "site", "metadata", "heuristic", "url"
-MIN_BODY_CHARS = 200
+_WORD = re.compile(r"\w+")
+# A description cut off by the CMS ("... the fourth film in the series, starring…").
+_TRUNCATION = re.compile(r"(\.\.\.|…)\s*$")
+_SENTENCE_END = re.compile(r"[.!?。]['\"”’»)]*\s*$")
 
 
 class ExtractionError(ValueError):
@@ -64,8 +75,12 @@ def extract_article(
     if not ref:
         raise ExtractionError(f"not an article URL: {url}")
     provenance: dict[str, str] = {"id": URL, "url": URL, "section": URL}
+    match = match_template(root)
 
-    title_el = first(root, SITE_PROFILE.title)
+    def site(field: str) -> str | None:
+        return match.text(root, field) if match else None
+
+    title_el = match.element(root, "title") if match else None
     title = _pick(
         provenance, "title",
         (SITE, element_text(title_el) if title_el is not None else None),
@@ -75,44 +90,40 @@ def extract_article(
     # Every date the page offers, in the order tried: the date pipeline passes over one it
     # cannot read (a placeholder in metadata, a form it does not know) to the next.
     date_candidates = [(layer, text) for layer, text in (
-        (SITE, site_text(root, SITE_PROFILE.date)),
+        (SITE, site("date")),
         *((METADATA, text) for text in meta.dates),
         (HEURISTIC, heuristic_date(root, title_el)),
     ) if text]
     date_raw = _pick(provenance, "published_raw", *date_candidates)
 
-    container = first(root, SITE_PROFILE.body)
-    body_layer = SITE
-    containers = [container] if container is not None else []
-    if container is None or len(element_text(container)) < MIN_BODY_CHARS:
-        containers, body_layer = main_content(root), HEURISTIC
+    containers, body_layer = ([match.body], SITE) if match else (main_content(root), HEURISTIC)
     paragraphs, images = body_blocks(containers, url) if containers else ([], [])
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA
+    if title:
+        paragraphs = _without_title(paragraphs, title)
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS:
         raise ExtractionError("no article body found (not an article page?)")
     if not title:
-        raise ExtractionError("no title found")
+        raise ExtractionError("no article body found (not an article page?)" if not paragraphs
+                              else "no title found")
 
-    lead = _pick(
-        provenance, "lead",
-        (SITE, site_text(root, SITE_PROFILE.lead)),
-        (METADATA, meta.lead),
-        (HEURISTIC, paragraphs[0]),
-    )
     provenance["body"] = body_layer
-    lead = _settle_lead(lead, paragraphs, provenance)
+    if match and match.template.lead_is_first_paragraph:
+        lead, provenance["lead"] = paragraphs[0], SITE
+    else:
+        lead = _lead(root, site("lead"), meta, title, paragraphs, provenance)
     if not similar(paragraphs[0], lead):
         paragraphs.insert(0, lead)
     if images:
         provenance["images"] = body_layer
 
-    byline = site_text(root, SITE_PROFILE.byline)
+    byline = site("byline")
     if byline:
         provenance["byline"] = SITE
     authors: list[str] = []
-    top = site_text(root, SITE_PROFILE.top_author)
+    top = site("top_author")
     parsed_top = parse_top_author(top) if top else None
     if parsed_top:
         authors = [parsed_top[0]]
@@ -123,7 +134,7 @@ def extract_article(
         if authors:
             provenance["authors"] = METADATA
 
-    kicker = site_text(root, SITE_PROFILE.kicker)
+    kicker = site("kicker")
     if kicker:
         provenance["kicker"] = SITE
     return ArticleItem(
@@ -142,13 +153,52 @@ def extract_article(
         published_raw=date_raw,
         provenance=provenance,
         date_candidates=date_candidates,
+        site_template=match.template.name if match else None,
     )
+
+
+def _words(text: str) -> str:
+    """Return the words of a text, case-folded and single-spaced: a key for containment."""
+    return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
+
+
+def _without_title(paragraphs: list[str], title: str) -> list[str]:
+    """Drop the title where the body repeats it as its first paragraph (a heading inside the
+    content container)."""
+    while paragraphs and similar(paragraphs[0], title):
+        paragraphs = paragraphs[1:]
+    return paragraphs
+
+
+def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: str,
+          paragraphs: list[str], provenance: dict[str, str]) -> str:
+    """Return the lead (sapo): the site's; else the metadata description when the body starts
+    with it, or when the page shows it above the body; else the body's first paragraph.
+
+    A description the reader never sees (a site-wide blurb, the site's name), or one the body
+    holds further down, is no sapo; a cut-off one is never put in front of the body."""
+    if site_lead:
+        provenance["lead"] = SITE
+        return _settle_lead(site_lead, paragraphs, provenance)
+    description = meta.lead
+    if description and not similar(description, title) and not (
+            meta.site_name and similar(description, meta.site_name)):
+        if similar(paragraphs[0], description):
+            provenance["lead"] = METADATA
+            return description
+        stem = _words(_TRUNCATION.sub("", description))
+        if stem and _SENTENCE_END.search(description) and \
+                stem not in _words(" ".join(paragraphs)) and stem in _words(visible_text(root)):
+            provenance["lead"] = METADATA
+            return description
+    provenance["lead"] = HEURISTIC
+    return paragraphs[0]
 
 
 def _settle_lead(lead: str, paragraphs: list[str], provenance: dict[str, str]) -> str:
     """Prefer the body's first paragraph when the lead found elsewhere is a cut-down copy of it."""
     first = paragraphs[0]
-    stem = re.sub(r"(\.\.\.|…)\s*$", "", lead).strip()
+    stem = _TRUNCATION.sub("", lead).strip()
     if lead != first and stem and first.startswith(stem) and len(first) > len(stem):
         provenance["lead"] = provenance["body"]
         return first

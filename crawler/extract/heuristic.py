@@ -207,12 +207,6 @@ def main_content(root: etree._Element) -> list[etree._Element]:
     return chosen
 
 
-def densest_block(root: etree._Element) -> etree._Element | None:
-    """Return the best-scoring container of prose (see main_content), or None."""
-    found = main_content(root)
-    return found[0] if found else None
-
-
 def heuristic_title(root: etree._Element) -> str | None:
     """Return the first heading outside page chrome, else the page title without the site's name."""
     for selector in ("h1", "h2"):

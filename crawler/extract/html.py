@@ -121,6 +121,31 @@ def element_text(el: etree._Element) -> str:
 
 
 
+def visible_text(root: etree._Element) -> str:
+    """Return the text a reader sees in the page's main area: the body without what is never
+    shown, page chrome (by each element's own class or id), header, footer and navigation."""
+    body = root.find("body")
+    parts: list[str] = []
+    stack = [body if body is not None else root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            parts.append(node)
+            continue
+        if isinstance(node.tag, str) and not (node.tag in SKIP_TAGS or is_hidden(node)
+                                              or is_chrome(node)):
+            if node.tag in BLOCK_TAGS or node.tag == "br":
+                parts.append("\n")
+            if node.text:
+                parts.append(node.text)
+            # Children in order, each followed by its tail (pushed in reverse).
+            for child in reversed(node):
+                if child.tail:
+                    stack.append(child.tail)
+                stack.append(child)
+    return squash("".join(parts))
+
+
 _UTF8_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8")
 
 

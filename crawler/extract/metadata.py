@@ -59,7 +59,7 @@ def _ld_text(value: object) -> str | None:
 
 
 @dataclass
-class _Metadata:
+class Metadata:
     title: str | None = None
     date: str | None = None
     # Every distinct publication date the metadata states, in the order tried: a placeholder
@@ -70,11 +70,12 @@ class _Metadata:
     authors: tuple[str, ...] = ()
     section: str | None = None
     canonical: str | None = None
+    site_name: str | None = None
 
 
-def read_metadata(root: etree._Element) -> _Metadata:
+def read_metadata(root: etree._Element) -> Metadata:
     """Return what JSON-LD, OpenGraph and ``article:*`` meta tags say about the article."""
-    meta = _Metadata()
+    meta = Metadata()
     dates: list[str | None] = []
     for article in _json_ld_articles(root):
         meta.title = meta.title or _ld_text(article.get("headline"))
@@ -93,6 +94,7 @@ def read_metadata(root: etree._Element) -> _Metadata:
     meta.lead = meta.lead or meta_content(root, "og:description", "description",
                                           "twitter:description")
     meta.section = meta.section or meta_content(root, "article:section")
+    meta.site_name = meta_content(root, "og:site_name", "application-name")
     canonical = css('link[rel="canonical"]')(root)
     meta.canonical = ((canonical[0].get("href") if canonical else None)
                       or meta_content(root, "og:url"))

@@ -1,8 +1,19 @@
-"""The site layer: CSS selectors for the vendor CMS's markup, per field, in the order tried.
+"""The site layer: the site's templates, each a set of CSS selectors per field, tried in order.
 
-The live site's markup has never been seen here; these come from class names seen on the
-vendor's sister papers and on the post-merger Ninh Bình pages (see docs/site-notes.md). A selector
-that matches nothing costs nothing, and the metadata and heuristic layers stand behind it.
+A template applies to a page as a whole: when its ``requires`` selectors all find something and
+one of its body selectors finds a container with enough text. Its fields then come from its own
+selectors; a field it has no selector for (or whose selector finds nothing) falls to the
+metadata and heuristic layers. Selectors of a template that does not apply are never used: a
+class name like ``.lead`` or ``.article-content`` on a page of some other make must not pass
+for the site's.
+
+Templates, in the order tried (see docs/site-notes.md):
+- ``docbao-2019``: the live site's real markup in June 2019, from the public crawler
+  configuration "docbao": body ``#content``, the sapo its first paragraph, the date in the
+  ``<span>`` of the element whose class is exactly ``date`` (``hh:MM, dd/MM/yyyy``), photos as
+  ``table.image.center`` with the caption in the second row (``tr[2]/td/em``);
+- ``old-cms``: class names seen on the vendor's sister papers (Báo Đà Nẵng, Báo Quảng Bình);
+- ``new-cms``: the post-merger Ninh Bình body ``#content_detail`` and names guessed with it.
 """
 
 from __future__ import annotations
@@ -11,35 +22,88 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.extract.html import element_text, first
+from crawler.extract.html import css, element_text, first
+
+# A body container with less text than this is not the article (a gallery, a video page).
+MIN_BODY_CHARS = 200
 
 
 @dataclass(frozen=True)
-class SiteProfile:
-    """Ordered CSS selectors per field for the vendor's CMS, old and new generation together."""
+class SiteTemplate:
+    """One era of the site's markup: ordered CSS selectors per field."""
 
-    title: tuple[str, ...]
-    kicker: tuple[str, ...]
-    date: tuple[str, ...]
-    lead: tuple[str, ...]
+    name: str
     body: tuple[str, ...]
-    byline: tuple[str, ...]
-    top_author: tuple[str, ...]
+    title: tuple[str, ...] = ()
+    kicker: tuple[str, ...] = ()
+    date: tuple[str, ...] = ()
+    lead: tuple[str, ...] = ()
+    byline: tuple[str, ...] = ()
+    top_author: tuple[str, ...] = ()
+    # Selectors that must all find something on the page for the template to apply.
+    requires: tuple[str, ...] = ()
+    # The template has no sapo element: the sapo is the body's first paragraph.
+    lead_is_first_paragraph: bool = False
 
 
-# Class names seen on the vendor's sister papers (Báo Đà Nẵng, Báo Quảng Bình) and on the
-# post-merger Ninh Bình pages; see docs/site-notes.md. Generic names last.
-SITE_PROFILE = SiteProfile(
-    title=("h2#title", "h1.article-title", "h1.title-detail", ".detail-title", "h1.title"),
-    kicker=(".sub-title", ".article-kicker", ".kicker"),
-    date=(".page-detail-meta .date", ".article-meta .article-time", ".page-detail-meta",
-          ".article-time", ".detail-time", ".date-time"),
-    lead=(".sapo", ".article-sapo", ".detail-sapo", ".lead"),
-    body=(".detail-content", "#content_detail", ".article-content", ".col-content .content",
-          ".page-detail-content", ".content-detail"),
-    byline=("p.author", ".detail-author", ".article-author"),
-    top_author=(".author-top",),
+SITE_TEMPLATES = (
+    SiteTemplate(
+        name="docbao-2019",
+        requires=('[class="date"] > span',),
+        body=("#content",),
+        date=('[class="date"] > span',),
+        lead_is_first_paragraph=True,
+    ),
+    SiteTemplate(
+        name="old-cms",
+        body=(".detail-content", ".col-content .content", ".page-detail-content",
+              ".content-detail"),
+        title=("h2#title", ".detail-title", "h1.title-detail"),
+        kicker=(".sub-title",),
+        date=(".page-detail-meta .date", ".page-detail-meta"),
+        lead=(".sapo", ".detail-sapo"),
+        byline=("p.author", ".detail-author"),
+        top_author=(".author-top",),
+    ),
+    SiteTemplate(
+        name="new-cms",
+        body=("#content_detail", ".article-detail .article-content"),
+        title=("h1.article-title", ".article-detail h1"),
+        kicker=(".article-kicker",),
+        date=(".article-meta .article-time", ".article-time", ".detail-time"),
+        lead=(".article-sapo", ".detail-sapo"),
+        byline=(".article-author", "p.author"),
+    ),
 )
+
+
+@dataclass(frozen=True)
+class TemplateMatch:
+    """A template that applies to a page, with the body container it found."""
+
+    template: SiteTemplate
+    body: etree._Element
+
+    def text(self, root: etree._Element, field: str) -> str | None:
+        """Return the visible text of the first element the template's selectors for ``field``
+        find, or None."""
+        return site_text(root, getattr(self.template, field))
+
+    def element(self, root: etree._Element, field: str) -> etree._Element | None:
+        """Return the first element the template's selectors for ``field`` find, or None."""
+        return first(root, getattr(self.template, field))
+
+
+def match_template(root: etree._Element) -> TemplateMatch | None:
+    """Return the first template that applies to the page, or None."""
+    for template in SITE_TEMPLATES:
+        if not all(css(selector)(root) for selector in template.requires):
+            continue
+        for selector in template.body:
+            for container in css(selector)(root):
+                if len(element_text(container)) >= MIN_BODY_CHARS:
+                    return TemplateMatch(template, container)
+    return None
 
 
 def site_text(root: etree._Element, selectors: tuple[str, ...]) -> str | None:
