@@ -23,9 +23,11 @@ from crawler.extract.heuristic import (
     SITE_TITLE_SUFFIX,
     heuristic_date,
     heuristic_title,
+    heuristic_title_element,
     main_content,
 )
 from crawler.extract.html import (
+    NEVER_TEXT,
     body_blocks,
     element_text,
     looks_truncated,
@@ -71,6 +73,9 @@ def extract_article(
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
     meta = read_metadata(root)
+    # Scripts and styles are never text; without them the layers can count text with lxml's
+    # own iteration.
+    etree.strip_elements(root, *NEVER_TEXT, with_tail=False)
     ref = parse_article_url(url) or (meta.canonical and parse_article_url(meta.canonical))
     if not ref:
         raise ExtractionError(f"not an article URL: {url}")
@@ -81,18 +86,19 @@ def extract_article(
         return match.text(root, field) if match else None
 
     title_el = match.element(root, "title") if match else None
+    heading = title_el if title_el is not None else heuristic_title_element(root)
     title = _pick(
         provenance, "title",
         (SITE, element_text(title_el) if title_el is not None else None),
         (METADATA, meta.title and SITE_TITLE_SUFFIX.sub("", meta.title)),
-        (HEURISTIC, heuristic_title(root)),
+        (HEURISTIC, heuristic_title(root, heading)),
     )
     # Every date the page offers, in the order tried: the date pipeline passes over one it
     # cannot read (a placeholder in metadata, a form it does not know) to the next.
     date_candidates = [(layer, text) for layer, text in (
         (SITE, site("date")),
         *((METADATA, text) for text in meta.dates),
-        (HEURISTIC, heuristic_date(root, title_el)),
+        (HEURISTIC, heuristic_date(root, heading)),
     ) if text]
     date_raw = _pick(provenance, "published_raw", *date_candidates)
 

@@ -24,11 +24,14 @@ from crawler.extract.html import (
     is_chrome,
     is_chrome_name,
     is_hidden,
+    text_size,
 )
 from crawler.normalise.dates import find_date_text
 
 SITE_TITLE_SUFFIX = re.compile(r"\s*[-|–]\s*(Báo|Bao)\s+Nam\s+(Định|Dinh).*$", re.IGNORECASE)
 MIN_PARAGRAPH_CHARS = 25
+# How far into an element's text a date is looked for.
+DATE_LOOK_CHARS = 2000
 # How many ancestors a paragraph's score reaches, and how much of it each gets (readability).
 SCORE_LEVELS = 5
 # Containers whose class or id says "content" get a head start; chrome names a handicap.
@@ -112,10 +115,10 @@ def _initial_score(el: etree._Element) -> float:
 
 
 def _link_density(el: etree._Element) -> float:
-    text = len(element_text(el))
+    text = text_size(el)
     if not text:
         return 1.0
-    links = sum(len(element_text(a)) for a in el.iter("a"))
+    links = sum(text_size(a) for a in el.iter("a"))
     return min(links / text, 1.0)
 
 
@@ -207,14 +210,20 @@ def main_content(root: etree._Element) -> list[etree._Element]:
     return chosen
 
 
-def heuristic_title(root: etree._Element) -> str | None:
-    """Return the first heading outside page chrome, else the page title without the site's name."""
+def heuristic_title_element(root: etree._Element) -> etree._Element | None:
+    """Return the first h1 (else h2) outside page chrome with a title's length, or None."""
     for selector in ("h1", "h2"):
         for el in css(selector)(root):
             if not _close_chrome(el) and not any(a.tag in SKIP_TAGS for a in el.iterancestors()):
-                text = element_text(el)
-                if len(text) > 10:
-                    return text
+                if len(element_text(el)) > 10:
+                    return el
+    return None
+
+
+def heuristic_title(root: etree._Element, heading: etree._Element | None = None) -> str | None:
+    """Return the first heading outside page chrome, else the page title without the site's name."""
+    if heading is not None:
+        return element_text(heading)
     title = css("title")(root)
     if title and title[0].text:
         return SITE_TITLE_SUFFIX.sub("", title[0].text).strip() or None
@@ -222,8 +231,9 @@ def heuristic_title(root: etree._Element) -> str | None:
 
 
 def heuristic_date(root: etree._Element, after: etree._Element | None) -> str | None:
-    """Return the first date-looking text after the title element, else anywhere outside chrome."""
-    # The date line follows the title: look there first, then anywhere outside chrome.
+    """Return the first date-looking text after the title element, else in the page's first
+    text outside chrome."""
+    # The date line follows the title: look there first, then at the start of the page.
     candidates = list(after.itersiblings()) if after is not None else []
     if after is not None and after.getparent() is not None:
         candidates += list(after.getparent().itersiblings())
@@ -231,7 +241,7 @@ def heuristic_date(root: etree._Element, after: etree._Element | None) -> str | 
     for el in candidates:
         if not isinstance(el.tag, str) or el.tag in SKIP_TAGS or is_chrome(el):
             continue
-        found = find_date_text(element_text(el)[:2000])
+        found = find_date_text(element_text(el, limit=DATE_LOOK_CHARS)[:DATE_LOOK_CHARS])
         if found:
             return found
     return None

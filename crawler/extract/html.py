@@ -14,6 +14,8 @@ import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
+# Elements whose content is never text (extraction drops them once metadata is read).
+NEVER_TEXT = ("script", "style", "noscript", "template")
 # Elements never part of article text, whatever the layer. Not <form>: a page-wide form
 # (ASP.NET) can hold the whole article; a form that is a widget is pruned by its size.
 SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "button", "select",
@@ -73,6 +75,11 @@ def is_chrome(el: etree._Element) -> bool:
     return is_chrome_name(class_tokens(el))
 
 
+def text_size(el: etree._Element) -> int:
+    """Return how many non-space characters an element's text holds (scripts already gone)."""
+    return sum(len(t) - t.count(" ") - t.count("\n") - t.count("\t") for t in el.itertext())
+
+
 def is_hidden(el: etree._Element) -> bool:
     """True when an element is not shown: ``hidden``, or ``display: none`` in its own style."""
     if el.get("hidden") is not None:
@@ -81,17 +88,26 @@ def is_hidden(el: etree._Element) -> bool:
     return bool(style) and _HIDDEN_STYLE.search(style) is not None
 
 
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
 def squash(text: str) -> str:
     """Collapse spaces inside lines and drop empty lines."""
-    lines = (re.sub(r"[ \t\r\f\v\u00a0]+", " ", line).strip() for line in text.split("\n"))
+    lines = (line.strip() for line in _SPACES.sub(" ", text).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
-def element_text(el: etree._Element) -> str:
-    """Return an element's visible text, ``<br>`` as a line break, scripts and styles skipped."""
+def element_text(el: etree._Element, limit: int | None = None) -> str:
+    """Return an element's visible text, ``<br>`` as a line break, scripts and styles skipped;
+    with ``limit``, reading stops soon after that many characters (a cheap look at the start)."""
     parts: list[str] = []
+    size = [0]
 
     def walk(node: etree._Element) -> None:
+        if limit is not None:
+            if size[0] > limit:
+                return
+            size[0] += len(node.text or "") + len(node.tail or "")
         if not isinstance(node.tag, str):  # comments, processing instructions
             if node.tail:
                 parts.append(node.tail)
