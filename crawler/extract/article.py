@@ -24,6 +24,7 @@ from crawler.extract.heuristic import (
     heuristic_date,
     heuristic_title,
     heuristic_title_element,
+    is_junk,
     main_content,
 )
 from crawler.extract.html import (
@@ -102,8 +103,11 @@ def extract_article(
     ) if text]
     date_raw = _pick(provenance, "published_raw", *date_candidates)
 
-    containers, body_layer = ([match.body], SITE) if match else (main_content(root), HEURISTIC)
-    paragraphs, images = body_blocks(containers, url) if containers else ([], [])
+    if match:
+        containers, body_layer, junk = [match.body], SITE, None
+    else:
+        containers, body_layer, junk = main_content(root), HEURISTIC, is_junk
+    paragraphs, images = body_blocks(containers, url, junk) if containers else ([], [])
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA

@@ -47,6 +47,12 @@ PARAGRAPH_TAGS = frozenset({"p", "pre", "td", "blockquote", "div", "section", "a
 # Candidates weighed by link density, and a sibling's share of the best score to be taken along.
 TOP_CANDIDATES = 5
 SIBLING_SHARE = 0.2
+# Candidates scoring this share of the best are "near best"; this many of them under one
+# ancestor make that ancestor the article (readability's alternative ancestors).
+NEAR_BEST = 0.75
+MIN_NEAR_BEST = 3
+# Blocks inside the chosen container that is_junk() judges.
+JUDGED_BLOCKS = frozenset({"div", "section", "table", "ul", "ol", "dl", "form"})
 
 
 def _walk(root: etree._Element):
@@ -174,15 +180,50 @@ def score_containers(root: etree._Element) -> dict[etree._Element, float]:
     return scores
 
 
+def _settle(top: list[etree._Element], final: dict[etree._Element, float],
+            scores: dict[etree._Element, float]) -> etree._Element:
+    """Return the container to take, starting from the best candidate (readability's rules):
+    the nearest ancestor holding several near-best candidates (an article split into cards),
+    else an ancestor scoring higher on the way up, then up through single-child wrappers."""
+    best = top[0]
+    near = [el for el in top[1:] if final[el] >= NEAR_BEST * final[best]]
+    if len(near) >= MIN_NEAR_BEST:
+        for ancestor in best.iterancestors():
+            if ancestor.tag in ("body", "html"):
+                break
+            if sum(1 for el in near if ancestor in el.iterancestors()) >= MIN_NEAR_BEST:
+                best = ancestor
+                break
+    last, threshold = scores.get(best, 0.0), scores.get(best, 0.0) / 3
+    for ancestor in best.iterancestors():
+        if ancestor.tag in ("body", "html"):
+            break
+        if ancestor not in scores:
+            continue
+        if scores[ancestor] < threshold:
+            break
+        if scores[ancestor] > last:
+            best = ancestor
+            break
+        last = scores[ancestor]
+    parent = best.getparent()
+    while parent is not None and parent.tag not in ("body", "html") and len(parent) == 1:
+        best, parent = parent, parent.getparent()
+    return best
+
+
 def main_content(root: etree._Element) -> list[etree._Element]:
     """Return the article's containers, in page order: the best-scoring one and the siblings
     that score nearly as well (an article split by an advertisement); empty when none."""
     scores = score_containers(root)
     if not scores:
         return []
-    ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:TOP_CANDIDATES]
+    ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:2 * TOP_CANDIDATES]
     final = {el: scores[el] * (1 - _link_density(el)) for el in ranked}
-    best = max(final, key=final.__getitem__)
+    top = sorted(final, key=final.__getitem__, reverse=True)[:TOP_CANDIDATES]
+    best = _settle(top, final, scores)
+    if best not in final:
+        final[best] = scores.get(best, 0.0) * (1 - _link_density(best))
     parent = best.getparent()
     if parent is None:
         return [best]
@@ -208,6 +249,32 @@ def main_content(root: etree._Element) -> list[etree._Element]:
                     0 < len(text) <= 80 and density == 0 and re.search(r"\.( |$)", text)):
                 chosen.append(sibling)
     return chosen
+
+
+def is_junk(el: etree._Element) -> bool:
+    """True for a block inside the article's container that is not article text: a list of
+    links, a block mostly of links, a form's worth of inputs, a short label (a subset of
+    readability's conditional cleaning: the rules that helped on the real pages, bench/).
+
+    Only blocks that hold blocks of their own are judged: a <div> of plain text is a paragraph,
+    and a short one may be a byline. Chrome names are judged elsewhere (with the bulk rule)."""
+    tag = el.tag
+    if tag not in JUDGED_BLOCKS:
+        return False
+    if tag in ("div", "section") and not any(
+            isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
+        return False
+    text = element_text(el)
+    if text.count(",") >= 10:
+        return False
+    is_list = tag in ("ul", "ol")
+    if not is_list and len(text) < MIN_PARAGRAPH_CHARS and not any(True for _ in el.iter("img")):
+        return True
+    paragraphs = sum(1 for _ in el.iter("p"))
+    if sum(1 for _ in el.iter("input", "select", "textarea", "button")) > paragraphs // 3:
+        return True
+    density = _link_density(el)
+    return density > 0.5 and (is_list or _initial_score(el) - TAG_WEIGHT.get(tag, 0) >= 0)
 
 
 def heuristic_title_element(root: etree._Element) -> etree._Element | None:

@@ -7,6 +7,7 @@ it) into paragraphs and photos; ``element_text`` is the page's visible text as a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from urllib.parse import urljoin
 
@@ -215,12 +216,13 @@ def _is_widget_form(el: etree._Element) -> bool:
 
 
 def body_blocks(
-    containers: etree._Element | list[etree._Element], page_url: str
+    containers: etree._Element | list[etree._Element], page_url: str,
+    junk: Callable[[etree._Element], bool] | None = None,
 ) -> tuple[list[str], list[dict]]:
     """Split content containers (whichever layer found them) into paragraphs and photos.
 
     Inside them, what is not shown, page chrome (by the element's own class or id, unless it
-    holds the bulk of the text) and widget forms are left out."""
+    holds the bulk of the text), widget forms and whatever ``junk`` says are left out."""
     if not isinstance(containers, list):
         containers = [containers]
     paragraphs: list[str] = []
@@ -237,7 +239,9 @@ def body_blocks(
     def pruned(el: etree._Element, tag: str) -> bool:
         if tag in SKIP_TAGS or is_hidden(el) or (tag == "form" and _is_widget_form(el)):
             return True
-        return is_chrome(el) and len(element_text(el)) < BULK_SHARE * total
+        if is_chrome(el) and len(element_text(el)) < BULK_SHARE * total:
+            return True
+        return junk is not None and junk(el)
 
     def walk(el: etree._Element) -> None:
         if not isinstance(el.tag, str):
