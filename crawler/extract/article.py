@@ -173,11 +173,9 @@ def _words(text: str) -> str:
 
 
 def _without_title(paragraphs: list[str], title: str) -> list[str]:
-    """Drop the title where the body repeats it as its first paragraph (a heading inside the
-    content container)."""
-    while paragraphs and similar(paragraphs[0], title):
-        paragraphs = paragraphs[1:]
-    return paragraphs
+    """Drop the title where the body repeats it (a heading inside the content container, often
+    after a kicker or a credit line)."""
+    return [p for p in paragraphs if not similar(p, title)]
 
 
 def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: str,

@@ -53,6 +53,7 @@ NEAR_BEST = 0.75
 MIN_NEAR_BEST = 3
 # Blocks inside the chosen container that is_junk() judges.
 JUDGED_BLOCKS = frozenset({"div", "section", "table", "ul", "ol", "dl", "form"})
+LINK_PARAGRAPH_DENSITY = 0.9
 
 
 def _walk(root: etree._Element):
@@ -259,6 +260,9 @@ def is_junk(el: etree._Element) -> bool:
     Only blocks that hold blocks of their own are judged: a <div> of plain text is a paragraph,
     and a short one may be a byline. Chrome names are judged elsewhere (with the bulk rule)."""
     tag = el.tag
+    if tag == "p":
+        # A paragraph that is nothing but a link is a pointer elsewhere ("Read more ...").
+        return _link_density(el) >= LINK_PARAGRAPH_DENSITY
     if tag not in JUDGED_BLOCKS:
         return False
     if tag in ("div", "section") and not any(

@@ -31,13 +31,15 @@ CHROME_TOKENS = ("related", "footer", "menu", "nav", "sidebar", "col-right", "co
                  "tags", "banner", "advert", "box-related", "most-read", "author-top",
                  "cookie", "consent", "gdpr", "newsletter", "subscri", "signup", "promo",
                  "popup", "modal", "widget", "sponsor", "outbrain", "taboola", "recirc",
-                 "masthead", "skip-link", "disqus", "print-only", "sr-only", "visually-hidden")
+                 "masthead", "skip-link", "disqus", "print-only", "sr-only", "visually-hidden",
+                 "off-screen", "offscreen")
 _CHROME = re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, CHROME_TOKENS)) + ")")
 BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
                         "blockquote", "table", "tbody", "tr", "td", "th", "section",
                         "article", "figure", "figcaption", "center", "pre", "dl", "dd", "dt",
                         "main", "form", "address", "hr"})
-CAPTION_TOKENS = ("caption", "figcaption", "image-desc", "desc")
+# What marks a photo's caption inside a block holding an <img> (WordPress: .wp-caption-text).
+CAPTION_SELECTOR = 'figcaption, .caption, .image-caption, td.caption, [class*="caption"]'
 # A chrome-named element inside a body container is kept when it holds at least this share of
 # the container's text: then it is the article (a "share-enabled" wrapper), not chrome.
 BULK_SHARE = 0.5
@@ -190,8 +192,8 @@ def _is_image_block(el: etree._Element) -> bool:
         # A container of a photo and at most a caption-sized text.
         return len(text) < 400 and (
             tag == "table"
-            or any(t in class_tokens(el) for t in ("image", "photo", "pic", "figure"))
-            or bool(css("figcaption, .caption, .image-caption, td.caption")(el))
+            or any(t in class_tokens(el) for t in ("image", "photo", "pic", "figure", "caption"))
+            or bool(css(CAPTION_SELECTOR)(el))
             or not text
         )
     return False
@@ -200,7 +202,8 @@ def _is_image_block(el: etree._Element) -> bool:
 def _image(el: etree._Element, page_url: str) -> dict[str, str | None]:
     img = el if el.tag.lower() == "img" else css("img")(el)[0]
     src = img.get("src") or img.get("data-src") or img.get("data-original")
-    caption_el = first(el, ("figcaption", ".caption", ".image-caption", "td.caption", ".desc"))
+    caption_el = first(el, ("figcaption", ".caption", ".image-caption", "td.caption", ".desc",
+                            '[class*="caption"]'))
     caption = element_text(caption_el) if caption_el is not None else None
     if caption is None and el.tag.lower() != "img":
         caption = element_text(el) or None
@@ -238,6 +241,10 @@ def body_blocks(
 
     def pruned(el: etree._Element, tag: str) -> bool:
         if tag in SKIP_TAGS or is_hidden(el) or (tag == "form" and _is_widget_form(el)):
+            return True
+        # A figure holds media and its caption, never body text: without an <img> (a video,
+        # an embed, a lazy-loaded photo, a pull quote) it is left out.
+        if tag == "figure" and not _is_image_block(el):
             return True
         if is_chrome(el) and len(element_text(el)) < BULK_SHARE * total:
             return True
