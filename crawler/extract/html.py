@@ -38,6 +38,8 @@ BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "u
                         "blockquote", "table", "tbody", "tr", "td", "th", "section",
                         "article", "figure", "figcaption", "center", "pre", "dl", "dd", "dt",
                         "main", "form", "address", "hr"})
+# A block holding an <img> and at most this much other text is a photo with its caption.
+CAPTION_CHARS = 400
 # What marks a photo's caption inside a block holding an <img> (WordPress: .wp-caption-text).
 CAPTION_SELECTOR = 'figcaption, .caption, .image-caption, td.caption, [class*="caption"]'
 # A chrome-named element inside a body container is kept when it holds at least this share of
@@ -185,16 +187,21 @@ def _is_image_block(el: etree._Element) -> bool:
     if tag == "img":
         return True
     # A figure without an <img> (a video, an embed, a pull quote) is not a photo.
-    if tag in ("figure", "table", "div", "p", "span") and css("img")(el):
+    if tag in ("figure", "table", "div", "p", "span", "li") and css("img")(el):
         if tag == "figure":
             return True
-        text = element_text(el)
-        # A container of a photo and at most a caption-sized text.
-        return len(text) < 400 and (
+        # A container of a photo and at most a caption-sized text (its caption elements may
+        # hold more: a full and a cut-down copy, a credit).
+        size = text_size(el)
+        captions = css(CAPTION_SELECTOR)(el)
+        if captions:
+            return size - sum(text_size(c) for c in captions if c.getparent() is not None
+                              and not any(a in captions for a in c.iterancestors())) < \
+                CAPTION_CHARS
+        return size < CAPTION_CHARS and (
             tag == "table"
             or any(t in class_tokens(el) for t in ("image", "photo", "pic", "figure", "caption"))
-            or bool(css(CAPTION_SELECTOR)(el))
-            or not text
+            or not size
         )
     return False
 
