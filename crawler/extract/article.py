@@ -48,6 +48,8 @@ SITE, METADATA, HEURISTIC, URL = "site", "metadata", "heuristic", "url"
 _WORD = re.compile(r"\w+")
 # A description cut off by the CMS ("... the fourth film in the series, starring…").
 _TRUNCATION = re.compile(r"(\.\.\.|…)\s*$")
+# A line this long, or ending a sentence, is prose, not a credit or label line.
+PROSE_CHARS = 80
 _SENTENCE_END = re.compile(r"[.!?。]['\"”’»)]*\s*$")
 
 
@@ -113,6 +115,8 @@ def extract_article(
             METADATA
     if title:
         paragraphs = _without_title(paragraphs, title)
+    if body_layer == HEURISTIC:
+        paragraphs = _without_credits(paragraphs, meta.authors)
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS:
         raise ExtractionError("no article body found (not an article page?)")
     if not title:
@@ -176,6 +180,25 @@ def _without_title(paragraphs: list[str], title: str) -> list[str]:
     """Drop the title where the body repeats it (a heading inside the content container, often
     after a kicker or a credit line)."""
     return [p for p in paragraphs if not similar(p, title)]
+
+
+def _without_credits(paragraphs: list[str], authors: tuple[str, ...]) -> list[str]:
+    """Drop the credit lines a container holds above its first paragraph of prose: the author
+    (as the metadata names them), a date or time, a one- or two-word label ("Updated")."""
+    names = [name for name in (_words(a) for a in authors) if name]
+
+    def is_credit(line: str) -> bool:
+        if len(line) >= PROSE_CHARS or _SENTENCE_END.search(line):
+            return False
+        words = _words(line)
+        return (any(ch.isdigit() for ch in line) or len(words.split()) <= 2
+                or any(name in words for name in names))
+
+    start = 0
+    while start < len(paragraphs) and is_credit(paragraphs[start]):
+        start += 1
+    # A container of nothing but short lines is left as it is: the body check judges it.
+    return paragraphs[start:] if start < len(paragraphs) else paragraphs
 
 
 def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: str,
