@@ -40,6 +40,15 @@ def test_full_crawl_archives_every_article_once_with_the_right_fields(tmp_path):
     assert report["counts"]["new"] == len(truth)
     assert report["coverage"]["fields"]["body"] == 1.0
     assert report["exit_code"] == 0
+    # The replica serves three templates over time; the report shows which applied to how many.
+    served = Counter(t["template"] for t in truth)
+    assert set(served) == {"old-cms", "docbao-2019", "new-cms"}
+    assert report["coverage"]["site_templates"] == dict(sorted(served.items()))
+    docbao = {t["id"] for t in truth if t["template"] == "docbao-2019"}
+    for line in lines:
+        if line["id"] in docbao:  # the 2019 markup: body and sapo from the site, title not
+            assert (line["provenance"]["body"], line["provenance"]["lead"],
+                    line["provenance"]["title"]) == ("site", "site", "heuristic")
 
 
 def test_nights_archive_only_new_and_edited_articles(tmp_path):

@@ -102,3 +102,18 @@ def test_unfamiliar_markup_comes_from_the_lower_layers(records):
 
 def test_content_fields_are_record_fields():
     assert set(CONTENT_FIELDS) <= set(RECORD_FIELDS)
+
+
+def test_the_2019_template_is_read_by_the_site_profile():
+    # The live site's real 2019 markup (docs/site-notes.md), stated independently of expected.json.
+    item = run_case(FIXTURES / "articles" / "docbao-2019")
+    assert item.site_template == "docbao-2019"
+    assert (item.published_date, item.published_at, item.published_precision) == (
+        "2019-12-01", None, "day")  # "06:12, 01/12/2019": 12-hour hour, then the month
+    assert item.lead.startswith("Sáng 30-11") and item.body.startswith(item.lead)
+    assert item.body.count(item.lead) == 1
+    assert item.images[0]["caption"] == "Cán bộ, nhân dân xã Nam Thanh nạo vét kênh Cổ Gà."
+    assert item.images[0]["caption"] not in item.body
+    assert {k: item.provenance[k] for k in ("body", "lead", "published_raw", "images")} == {
+        "body": "site", "lead": "site", "published_raw": "site", "images": "site"}
+    assert item.authors == ["Minh Tuấn"] and "Tổng biên tập" not in item.body

@@ -1,9 +1,10 @@
 """RunReport extension: progress while crawling, and a report per run that alarms on coverage drops.
 
 The report says what the run did (new, updated, unchanged, failed, rejected articles; requests;
-why it stopped) and how well extraction worked (share of records with each field, and which layer
-gave it). When a field's coverage, or the share of fields the site profile gave, falls sharply
-against the previous runs (as after a site redesign), the run says so at ERROR level and the
+why it stopped) and how well extraction worked (share of records with each field, which layer
+gave it, and which of the site's templates applied). When a field's coverage, or the share of
+fields the site profile gave, falls sharply against the previous runs (as after a site
+redesign), the run says so at ERROR level and the
 ``crawl`` command exits non-zero (crawler/commands/crawl.py reads ``archive/run/exit_code``).
 """
 
@@ -31,6 +32,7 @@ COVERAGE_FIELDS = ("title", "lead", "body", "published_date", "published_month",
                    "authors", "images")
 LAYER_FIELDS = ("title", "published_raw", "lead", "body")
 EXIT_COVERAGE_ALARM = 3
+NO_TEMPLATE = "none"
 
 
 def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
@@ -72,6 +74,7 @@ class RunReport:
         self.records = 0
         self.present: Counter[str] = Counter()
         self.layers: dict[str, Counter[str]] = defaultdict(Counter)
+        self.templates: Counter[str] = Counter()
         self.started = time.monotonic()
         self.started_at = dt.datetime.now(VN_TZ).replace(microsecond=0)
         self.progress: task.LoopingCall | None = None
@@ -102,6 +105,7 @@ class RunReport:
             layer = item.provenance.get(name)
             if layer:
                 self.layers[name][layer] += 1
+        self.templates[item.site_template or NO_TEMPLATE] += 1
 
     def coverage(self) -> dict[str, Any]:
         """Return per-field coverage and per-field layer counts of this run so far."""
@@ -113,6 +117,9 @@ class RunReport:
             "site_layer": {name: round(self.layers[name]["site"] / n, 4) if n else None
                            for name in LAYER_FIELDS},
             "layers": {name: dict(self.layers[name]) for name in LAYER_FIELDS},
+            # Records by the site template that applied (crawler/extract/profile.py), "none"
+            # when none did: the eras of the site's markup a run met.
+            "site_templates": dict(sorted(self.templates.items())),
         }
 
     def log_progress(self, spider: Any) -> None:

@@ -20,6 +20,12 @@ NEW_CMS_FROM = datetime(2023, 1, 1, tzinfo=VN)
 # Before this date some old-CMS pages use the older "Cập nhật lúc..." template.
 OLDER_TEMPLATE_BEFORE = datetime(2016, 1, 1, tzinfo=VN)
 IMAGE_ROOT = "/file/e7837c02816d130b0181a995d7ad7e96"
+# Old-CMS articles of these years (first and last, included) are served in the live site's real
+# 2019 markup (docs/site-notes.md, "docbao"), so a crawl meets several templates over time.
+# Leader articles (name at the top) keep the other old-CMS template: that markup shows no place
+# for a name above the sapo.
+DOCBAO_YEARS = (2017, 2019)
+TEMPLATES = ("old-cms", "docbao-2019", "new-cms")
 
 CHANNELS = {
     "5083": "Thời sự", "5084": "Kinh tế", "5087": "Xã hội", "5090": "Văn hóa",
@@ -399,6 +405,14 @@ class Dataset:
         shot = pub - timedelta(minutes=40) + timedelta(seconds=7 * k)
         return f"{IMAGE_ROOT}/{pub:%m%Y}/anh-{meta.id}-{k + 1}_{shot:%Y%m%d%H%M%S}.jpg"
 
+    def template(self, meta: Meta) -> str:
+        """Return the page template that serves ``meta`` (one of TEMPLATES)."""
+        if meta.cms == "new":
+            return "new-cms"
+        if DOCBAO_YEARS[0] <= meta.published.year <= DOCBAO_YEARS[1] and not meta.leader:
+            return "docbao-2019"
+        return "old-cms"
+
     def date_line(self, meta: Meta) -> str:
         """Return the article page's date line exactly as the page prints it."""
         pub = meta.published
@@ -424,12 +438,15 @@ class Dataset:
                 captions.append(photo.caption)
         buggy = meta.cms == "old" and not meta.older_template
         version = at_minute(meta.edited) if edited and meta.edited is not None else pub
+        template = self.template(meta)
         return {
             "id": meta.id,
             "cms": meta.cms,
+            "template": template,
             "url": base_url + self.canonical_path(meta),
             "title": head.title,
-            "kicker": head.kicker,
+            # The 2019 markup has no kicker line: a page that does not print it has none.
+            "kicker": None if template == "docbao-2019" else head.kicker,
             "lead": body.lead,
             # The archive keeps the sentence's own full stop of "...năm 2021./." (the "/." is
             # the end mark), so the truth does too.

@@ -132,12 +132,15 @@ class Renderer:
     # --- articles -----------------------------------------------------------------------------
 
     def article(self, meta: Meta, now: datetime, now_minute: int) -> str:
-        """Return the article page of ``meta`` as served at ``now``."""
-        if meta.cms == "old":
+        """Return the article page of ``meta`` as served at ``now``, in its era's template."""
+        template = self.ds.template(meta)
+        if template == "docbao-2019":
+            return self._docbao_article(meta, now, now_minute)
+        if template == "old-cms":
             return self._old_article(meta, now, now_minute)
         return self._new_article(meta, now, now_minute)
 
-    def _paragraphs(self, meta: Meta, now_minute: int, new: bool) -> str:
+    def _paragraphs(self, meta: Meta, now_minute: int, new: bool, docbao: bool = False) -> str:
         body = self.ds.body(meta.index)
         paragraphs = body.edited if meta.is_edited(now_minute) and body.edited else body.paragraphs
         out = []
@@ -151,6 +154,14 @@ class Renderer:
                     out.append(
                         f'<figure class="image"><img src="{photo.src}" alt="{e(photo.alt)}">'
                         f"<figcaption>{e(photo.caption)}</figcaption></figure>\n"
+                    )
+                elif docbao:
+                    # The 2019 markup: table.image.center, the caption in tr[2]/td/em.
+                    out.append(
+                        '<table class="image center"><tbody><tr><td>'
+                        f'<img src="{photo.src}" alt="{e(photo.alt)}" title="{e(photo.alt)}">'
+                        f"</td></tr><tr><td><em>{e(photo.caption)}</em></td></tr></tbody>"
+                        "</table>\n"
                     )
                 else:
                     out.append(
@@ -198,6 +209,43 @@ class Renderer:
             f'<div class="sapo">{e(body.lead)}</div>\n'
             f'<div class="detail-content">\n{self._paragraphs(meta, now_minute, False)}{byline}'
             "</div>\n"
+            + (
+                f'<div class="related"><h3>Tin liên quan</h3><ul>'
+                f"{self._links(related, 'related')}</ul></div>\n"
+                if related
+                else ""
+            )
+            + "</div>\n"
+            + self._right_column(now_minute)
+            + "</div>\n"
+            + self._footer(now, meta.published >= LICENSE_FROM, new=False)
+        )
+
+    def _docbao_article(self, meta: Meta, now: datetime, now_minute: int) -> str:
+        """The live site's 2019 markup as the public "docbao" crawler configuration describes
+        it: the body is #content, whose first <p> is the sapo; the date line is the <span> of
+        the element whose class is exactly "date"; no OpenGraph, no JSON-LD, no kicker line."""
+        head, body = self.ds.head(meta.index), self.ds.body(meta.index)
+        name = CHANNELS[meta.section]
+        byline = (f'<p style="text-align:right"><strong>{e(body.byline)}</strong></p>\n'
+                  if body.byline else "")
+        related = self.ds.related(meta, now_minute)
+        items = "".join(
+            f'<li><a href="/channel/{cid}/">{e(title)}</a></li>' for cid, title in CHANNELS.items()
+        )
+        return (
+            self._head(f"{head.title} - Báo Nam Định", "")
+            + "<body>\n"
+            + '<div id="header"><a class="logo" href="/"><img src="/common/v1/image/'
+            'logo-namdinh.png" alt="Báo Nam Định điện tử"></a>\n'
+            f'<ul class="menu"><li><a href="/">Trang chủ</a></li>{items}</ul></div>\n'
+            + '<div id="main">\n<div class="detail">\n'
+            f'<div class="breadcrumb"><a href="/">Trang chủ</a> » '
+            f'<a href="/channel/{meta.section}/">{e(name)}</a></div>\n'
+            f'<h1 class="title">{e(head.title)}</h1>\n'
+            f'<div class="date"><span>{e(self.ds.date_line(meta))}</span></div>\n'
+            f'<div id="content">\n<p>{e(body.lead)}</p>\n'
+            f"{self._paragraphs(meta, now_minute, False, docbao=True)}{byline}</div>\n"
             + (
                 f'<div class="related"><h3>Tin liên quan</h3><ul>'
                 f"{self._links(related, 'related')}</ul></div>\n"
