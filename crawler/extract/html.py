@@ -1,7 +1,9 @@
 """HTML helpers shared by every extraction layer: parsing, visible text, page chrome, body blocks.
 
-Pure functions over lxml trees. ``body_blocks`` splits a content container (whichever layer found
-it) into paragraphs and photos; ``element_text`` is the page's visible text as a reader sees it.
+Pure functions over lxml trees. ``body_blocks`` splits content containers (whichever layer found
+them) into paragraphs and photos; ``element_text`` is an element's text as a reader sees it, and
+``visible_text`` the page's main text (without header, footer, navigation and chrome). Page
+chrome is judged by an element's own class or id (``is_chrome``), never by its ancestors'.
 """
 
 from __future__ import annotations
