@@ -130,3 +130,14 @@ def test_link_lists_credits_and_title_copies_inside_the_container_are_left_out()
 def test_chrome_words_match_at_the_start_of_a_word(cls, chrome):
     root = parse_html(f'<html><body><div class="{cls}">x</div></body></html>')
     assert is_chrome(root.find(".//div")) is chrome
+
+
+def test_an_article_cut_into_cards_is_taken_whole():
+    # Each paragraph in its own positively named card: every card scores nearly as well as the
+    # best, so their common ancestor is the article. With more cards than candidates weighed,
+    # that ancestor is not among them (this once raised KeyError).
+    texts = [f"{p} Phần {i}." for i in range(3) for p in PARAGRAPHS]
+    cards = "".join(f'<div class="card"><div class="card-content story-text"><p>{p}</p></div>'
+                    "</div>" for p in texts)
+    item = extract(page(f'<div class="collection">{cards}</div>{SIDEBAR}'))
+    assert paragraphs_of(item) == texts
