@@ -74,6 +74,8 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:.1%}"
     if unit in {"requests", "articles"}:
         return f"{value:,.0f}"
+    if unit == "score":  # 0.970 and 0.958, not 0.97: the third decimal is what is compared
+        return f"{value:.3f}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
