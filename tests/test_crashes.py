@@ -9,18 +9,21 @@ settings only).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
 
 import crawler.extract.response as response_module
 from crawler.extract.response import item_from_response
 from crawler.items import ArticleItem, RejectItem
-from crawler.run.guard import crash_reason
+from crawler.run.guard import GuardedPipelineManager, crash_reason
 from crawler.run.processing import ItemProcessor, project_settings
 from crawler.store.archive import Archive, iter_records
 from tests.badsite import article_html
@@ -143,3 +146,27 @@ def test_a_crawl_in_which_one_page_raises_loses_nothing(tmp_path: Path) -> None:
     assert f"articles {len(truth) - 1} new" in rx.stderr and "; 1 rejected" in rx.stderr
     [again] = iter_records(fresh, "rejects")
     assert json.dumps(again, sort_keys=True) == json.dumps(rejects[0], sort_keys=True)
+
+
+def test_the_crawl_item_processor_turns_a_crash_into_a_reject_for_the_later_stages():
+    seen: list = []
+
+    class Later:
+        def process_item(self, item):
+            seen.append(item)
+            if getattr(item, "id", None) == "drop-me":
+                raise DropItem("dropped on purpose")
+            return item
+
+    crawler = get_crawler(settings_dict={
+        "ITEM_PIPELINES": {"tests.crashing.CrashingPipeline": 100},
+        "CRASH_TEST_IDS": "2548123"})
+    manager = GuardedPipelineManager.from_crawler(crawler)
+    manager._add_middleware(Later())
+    item = item_from_response(response(), fetched_at=FETCHED_AT)
+    out = asyncio.run(manager.process_item_async(item))
+    assert isinstance(out, RejectItem) and out.stage == "crashing"
+    assert seen == [out]  # the pipeline after the failing one received the reject
+    dropped = ArticleItem(url=URL, fetched_at=FETCHED_AT, id="drop-me")
+    with pytest.raises(DropItem):  # an expected drop stays a drop
+        asyncio.run(manager.process_item_async(dropped))
