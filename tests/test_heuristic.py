@@ -141,3 +141,9 @@ def test_an_article_cut_into_cards_is_taken_whole():
                     "</div>" for p in texts)
     item = extract(page(f'<div class="collection">{cards}</div>{SIDEBAR}'))
     assert paragraphs_of(item) == texts
+
+
+def test_a_short_block_at_the_end_of_the_container_is_kept_for_the_byline():
+    item = extract(page(f"<div class='detail'>{ARTICLE}<div class='sign'><p>Văn Trọng</p></div>"
+                        "</div>"))
+    assert paragraphs_of(item) == [*PARAGRAPHS, "Văn Trọng"]

@@ -272,7 +272,9 @@ def is_junk(el: etree._Element) -> bool:
     if text.count(",") >= 10:
         return False
     is_list = tag in ("ul", "ol")
-    if not is_list and len(text) < MIN_PARAGRAPH_CHARS and not any(True for _ in el.iter("img")):
+    # A short label; but not the container's last block, where the byline stands.
+    if not is_list and len(text) < MIN_PARAGRAPH_CHARS and el.getnext() is not None \
+            and not any(True for _ in el.iter("img")):
         return True
     paragraphs = sum(1 for _ in el.iter("p"))
     if sum(1 for _ in el.iter("input", "select", "textarea", "button")) > paragraphs // 3:
