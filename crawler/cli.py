@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m crawler",
         description="Command line of the Báo Nam Định archiver: one page, one dump or WARC files "
-                    "through the crawl's own pipelines.")
+                    "through the crawl's own pipelines; an archive exported, pulled for changes, "
+                    "verified or reported on.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
