@@ -222,7 +222,8 @@ def _check_state(base: Path, latest: dict[str, Latest], report: Report) -> None:
             report.add(rel, f"not in the state's files table ({size} bytes on disk)")
         elif committed[rel] != size:
             how = "past" if size > committed[rel] else "short of"
-            report.add(rel, f"{abs(size - committed[rel])} bytes {how} the committed size "
+            gap = abs(size - committed[rel])
+            report.add(rel, f"{gap} byte{'s' if gap != 1 else ''} {how} the committed size "
                        f"{committed[rel]} (state.sqlite3 files table)")
     for rel in sorted(set(committed) - set(on_disk)):
         report.add(rel, f"in the state's files table (committed {committed[rel]} bytes) but "
