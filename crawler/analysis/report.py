@@ -88,7 +88,14 @@ def load_runs(root: str | os.PathLike[str]) -> list[dict[str, Any]]:
         if isinstance(report, dict) and report.get("started_at"):
             report["_file"] = path.name
             runs.append(report)
-    return sorted(runs, key=lambda r: (r["started_at"], r["_file"]))
+    runs.sort(key=lambda r: (r["started_at"], r["_file"]))
+    # Charts put runs on a category axis: each needs its own label, even two runs in a second.
+    seen: Counter[str] = Counter()
+    for run in runs:
+        label = f"{run['started_at'][:19].replace('T', ' ')} {run.get('mode') or ''}".strip()
+        seen[label] += 1
+        run["_label"] = label if seen[label] == 1 else f"{label} ({seen[label]})"
+    return runs
 
 
 def collect(root: str | os.PathLike[str]) -> ReportData:
@@ -120,7 +127,7 @@ def collect(root: str | os.PathLike[str]) -> ReportData:
 
 
 def _run_label(run: dict[str, Any]) -> str:
-    return f"{run['started_at'][:16].replace('T', ' ')} {run.get('mode') or ''}".strip()
+    return run["_label"]
 
 
 def _layout(fig: Any, title: str, height: int = 420) -> Any:
@@ -279,6 +286,9 @@ def render(data: ReportData) -> str:
                        ("runs", runs_figure)):
         charts[name] = make(data).to_html(full_html=False, include_plotlyjs=False,
                                           div_id=f"chart-{name}", config=config)
+    if not data.rejects:
+        charts["rejects"] = '<p id="chart-rejects">No rejects in <code>rejects/</code>.</p>'
+
     months = data.months
     span = f"{months[0].month} to {months[-1].month}" if months else "none"
     holes = data.holes
