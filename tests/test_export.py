@@ -193,14 +193,19 @@ def test_csv_has_the_archives_text_with_lists_as_json(archive, tmp_path):
 
 def test_a_field_the_schema_does_not_know_stops_the_export_with_its_line(archive, tmp_path):
     root = archive_copy(archive, tmp_path / "copy")
-    month = sorted((root / "articles").glob("*.jsonl"))[-1]
-    lines = month.read_text("utf-8").splitlines()
-    record = json.loads(lines[0])
+    # The first line that is its article's latest version, so the default export reads it.
+    latest = latest_by_id(root)
+    month, number, lines = next(
+        (path, n, lines) for path in sorted((root / "articles").glob("*.jsonl"))
+        if (lines := path.read_text("utf-8").splitlines())
+        for n, line in enumerate(lines, start=1) if latest[json.loads(line)["id"]] ==
+        json.loads(line))
+    record = json.loads(lines[number - 1])
     record["provenance"]["mood"] = "site"
-    lines[0] = json.dumps(record, ensure_ascii=False)
+    lines[number - 1] = json.dumps(record, ensure_ascii=False)
     month.write_text("\n".join(lines) + "\n", "utf-8")
-    with pytest.raises(ExportError, match=rf"articles/{month.name}:1: provenance: keys not in "
-                                          r"the schema: \['mood'\]"):
+    with pytest.raises(ExportError, match=rf"articles/{month.name}:{number}: provenance: keys not "
+                                          r"in the schema: \['mood'\]"):
         export(root, "parquet", output=tmp_path / "x.parquet")
     assert not (tmp_path / "x.parquet").exists()
     done = subprocess.run([sys.executable, "-m", "crawler", "export", "--archive-dir", str(root),
