@@ -16,10 +16,10 @@ help: ## list the targets, one line each
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,analysis]'
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv/ and install the project with its test tools
+install: $(STAMP) ## create .venv/ and install the project with its test tools and the analysis extra
 	@echo "installed into $(VENV)/"
 
 test: $(STAMP) ## run the whole test suite (README examples included), nothing touches the internet

@@ -1,8 +1,11 @@
-"""Command line of the archiver: ``python -m crawler {extract,import-text,reextract} ...``.
+"""Command line of the archiver: ``python -m crawler COMMAND ...``.
 
-Every command runs the same item pipelines as a crawl (crawler/run/processing.py). A page or
-dump that cannot become a record exits with status 1 and the reason on stderr; stdout then stays
-empty.
+``extract``, ``import-text`` and ``reextract`` run the same item pipelines as a crawl
+(crawler/run/processing.py). A page or dump that cannot become a record exits with status 1 and the
+reason on stderr; stdout then stays empty. They leave a fresh manifest in the archive they write.
+
+``export``, ``changes``, ``verify`` and ``report`` are the analysts' side (crawler/analysis/): they
+read an archive (``--archive-dir``, default the ARCHIVE_DIR setting) and never change it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crawler.analysis.manifest import write_manifest
 from crawler.extract.article import ExtractionError
 from crawler.extract.response import (
     item_from_response,
@@ -52,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m crawler",
         description="Command line of the Báo Nam Định archiver: one page, one dump or WARC files "
-                    "through the crawl's own pipelines.")
+                    "through the crawl's own pipelines; an archive exported, pulled for changes, "
+                    "verified or reported on.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -82,7 +87,117 @@ def _parser() -> argparse.ArgumentParser:
     rx.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
                     default=[], metavar="KEY=VALUE",
                     help="override a Scrapy setting (SITE_URL must be the captured site's)")
+
+    def archive_dir(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--archive-dir", help="the archive (default: the ARCHIVE_DIR setting)")
+
+    ex = sub.add_parser("export", help="write the articles as one typed dataset (Parquet, CSV or "
+                        "a DuckDB database), the latest version of each by default")
+    archive_dir(ex)
+    ex.add_argument("--format", choices=("parquet", "csv", "duckdb"), default="parquet",
+                    help="output format (default: parquet)")
+    ex.add_argument("--all-versions", action="store_true",
+                    help="every version of every article, not only the latest")
+    ex.add_argument("--output", type=Path, help="where to write (default: ARCHIVE_DIR/exports/"
+                    "articles[-all-versions].EXT)")
+
+    ch = sub.add_parser("changes", help="print, as JSON Lines, every record added or updated "
+                        "after a cursor; the new cursor is the last line on stderr")
+    archive_dir(ch)
+    ch.add_argument("--since", metavar="CURSOR", help="the cursor a previous run printed, or "
+                    "@FILE to read it from FILE (default: from the beginning)")
+
+    ve = sub.add_parser("verify", help="check the files against the manifest, every line against "
+                        "the schema and the state against the files; read-only")
+    archive_dir(ve)
+
+    rp = sub.add_parser("report", help="write one self-contained HTML page about the archive")
+    archive_dir(rp)
+    rp.add_argument("--output", type=Path, help="the page to write (default: report.html in "
+                    "the archive)")
     return parser
+
+
+def _archive_dir(args: argparse.Namespace) -> Path:
+    return Path(args.archive_dir or project_settings().get("ARCHIVE_DIR"))
+
+
+def _needs_analysis_extra(exc: ImportError) -> int:
+    print(f"error: {exc.name or exc} is not installed; install the analysis extra: "
+          f".venv/bin/pip install -e '.[analysis]' (make install does)", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _export(args: argparse.Namespace) -> int:
+    """Run ``export``: the dataset file, and a one-line summary on stderr."""
+    from crawler.analysis.export import ExportError, export
+
+    try:
+        result = export(_archive_dir(args), args.format, output=args.output,
+                        all_versions=args.all_versions)
+    except ImportError as exc:
+        return _needs_analysis_extra(exc)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(result.line(), file=sys.stderr)
+    return EXIT_OK
+
+
+def _changes(args: argparse.Namespace) -> int:
+    """Run ``changes``: records on stdout; warnings, a summary and the cursor (last) on stderr."""
+    from crawler.analysis.changes import Cursor, CursorError, pull
+
+    since = args.since
+    try:
+        if since and since.startswith("@"):
+            since = Path(since[1:]).read_text("utf-8")
+        cursor = Cursor.decode(since) if since else None
+    except OSError as exc:
+        print(f"error: cannot read the cursor file: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CursorError as exc:
+        print(f"error: --since: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    lines, outcome = pull(_archive_dir(args), cursor)
+    out = sys.stdout.buffer
+    for line in lines:
+        out.write(line)
+    out.flush()
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"changes: {outcome.records} record(s) from {outcome.files} file(s)", file=sys.stderr)
+    print(outcome.cursor.encode(), file=sys.stderr)
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """Run ``verify``: one problem a line on stdout, the verdict on stderr; 1 when any."""
+    from crawler.analysis.verify import verify
+
+    report = verify(_archive_dir(args))
+    for problem in report.problems:
+        print(problem)
+    print(report.summary(), file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_REJECTED
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Run ``report``: write the HTML page, say where on stderr."""
+    try:
+        from crawler.analysis.report import write_report
+    except ImportError as exc:
+        return _needs_analysis_extra(exc)
+    root = _archive_dir(args)
+    if not (root / "articles").is_dir():
+        print(f"error: {root} is not an archive: it has no articles/ folder", file=sys.stderr)
+        return EXIT_USAGE
+    path = write_report(root, args.output)
+    print(f"report: {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+ANALYSIS = {"export": _export, "changes": _changes, "verify": _verify, "report": _report}
 
 
 def _reextract(args: argparse.Namespace) -> int:
@@ -97,6 +212,7 @@ def _reextract(args: argparse.Namespace) -> int:
     overrides["ARCHIVE_ENABLED"] = True
     overrides["ARCHIVE_DIR"] = args.archive_dir or default_archive_dir()
     summary = reextract(list(args.warcs), project_settings(overrides))
+    write_manifest(overrides["ARCHIVE_DIR"])
     print(f"{summary.line()}; archive {overrides['ARCHIVE_DIR']}", file=sys.stderr)
     return EXIT_OK
 
@@ -129,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "reextract":
         return _reextract(args)
+    if args.command in ANALYSIS:
+        return ANALYSIS[args.command](args)
     overrides: dict[str, Any] = dict(args.settings)
     overrides["ARCHIVE_ENABLED"] = bool(args.archive_dir)
     if args.archive_dir:
@@ -166,4 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                     log_crash(source, "extract", exc, None)
                 item = RejectItem(url=args.url or str(source), reason=reason, stage="extract",
                                   fetched_at=fetched_at or now_iso())
-        return _emit(item, processor)
+        status = _emit(item, processor)
+    if args.archive_dir:
+        write_manifest(args.archive_dir)
+    return status

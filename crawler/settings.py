@@ -56,7 +56,10 @@ REPORT_PROGRESS_INTERVAL = 60.0
 REPORT_COVERAGE_DROP = 0.3
 # Runs with fewer extracted articles than this are not compared (too few to judge).
 REPORT_MIN_RECORDS = 10
-EXTENSIONS = {"crawler.run.report.RunReport": 500}
+# The manifest (crawler/analysis/manifest.py) is written once the engine has stopped, after the
+# run report and the WARC index: it describes the archive as the run left it.
+EXTENSIONS = {"crawler.run.report.RunReport": 500,
+              "crawler.analysis.manifest.ManifestWriter": 900}
 COMMANDS_MODULE = "crawler.commands"
 
 # --- Politeness -----------------------------------------------------------------------------

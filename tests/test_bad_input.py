@@ -353,7 +353,7 @@ def test_hostile_links_never_reach_the_file_system(crawls: dict[str, Any]) -> No
     assert sorted(p.name for p in (crawls["root"] / "run").iterdir()) == ["archive"]
     names = {p.relative_to(crawls["archive"]).parts[0] for p in crawls["archive"].rglob("*")}
     assert names <= {"articles", "rejects", "raw", "runs", "state.sqlite3", "state.sqlite3-wal",
-                     "state.sqlite3-shm"}
+                     "state.sqlite3-shm", "manifest.json"}
     # Files are named by month, day or run time, never by a URL.
     assert all(len(p.name) < 60 and "evil" not in p.name for p in crawls["archive"].rglob("*"))
     assert len(HOSTILE_LINKS) == 4

@@ -1,11 +1,13 @@
-"""Every shell example of every README in the repository runs as written, so the READMEs cannot drift.
+"""Every shell and Python example of every README runs as written, so the READMEs cannot drift.
 
 The convention (also stated in the main README, "Tests"): a fenced block tagged ``sh`` holds
 commands to type at the repository root; this test runs each one with bash, in the order the
-file gives them, and fails on a non-zero exit. A block that cannot run here (it needs the live
-site, another tool, or it is this very test) carries, on the line before it, an HTML comment
-``<!-- readme-test: skip REASON -->``, invisible when the README is rendered. Blocks tagged
-otherwise (``text``, ``json``, ``python``, ``ini``, ``cron``) are not commands. Examples must leave
+file gives them, and fails on a non-zero exit. A block tagged ``python`` is a script run the same
+way, from the repository root, by the test's own interpreter (the project's ``.venv/bin/python``
+under ``make test``), each block on its own: it imports what it uses. A block that cannot run
+here (it needs the live site, another tool, or it is this very test) carries, on the line before
+it, an HTML comment ``<!-- readme-test: skip REASON -->``, invisible when the README is rendered.
+Blocks tagged otherwise (``text``, ``json``, ``ini``, ``cron``) are not run. Examples must leave
 nothing untracked behind: what they create is git-ignored.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,15 +68,16 @@ def blocks(path: Path) -> list[Block]:
 
 
 ALL = [b for path in readmes() for b in blocks(path)]
-SHELL = [b for b in ALL if b.info == "sh"]
+RUN = {"sh": ["bash", "-euo", "pipefail", "-c"], "python": [sys.executable, "-c"]}
+EXAMPLES = [b for b in ALL if b.info in RUN]
 
 
 def test_the_convention_holds():
-    """Every block that looks like commands is an sh block; every skip names its reason."""
-    assert SHELL, "no sh block found: the README test would prove nothing"
-    untagged = [b.name for b in ALL if b.info != "sh" and COMMANDISH.search(b.body)]
-    assert not untagged, f"command lines outside an sh block: {untagged}"
-    for block in SHELL:
+    """Every block that looks like commands is a run block; every skip names its reason."""
+    assert EXAMPLES, "no sh or python block found: the README test would prove nothing"
+    untagged = [b.name for b in ALL if b.info not in RUN and COMMANDISH.search(b.body)]
+    assert not untagged, f"command lines outside an sh or python block: {untagged}"
+    for block in EXAMPLES:
         if block.skip is not None:
             assert len(block.skip) > 10, f"{block.name}: say why it is not run"
 
@@ -91,11 +95,11 @@ def _untracked() -> set[str]:
     return {line[3:] for line in done.stdout.splitlines() if line.startswith("??")}
 
 
-@pytest.mark.parametrize("block", SHELL, ids=[b.name for b in SHELL])
-def test_shell_example_runs_as_written(block: Block, untracked_before: set[str]):
+@pytest.mark.parametrize("block", EXAMPLES, ids=[b.name for b in EXAMPLES])
+def test_example_runs_as_written(block: Block, untracked_before: set[str]):
     if block.skip:
         pytest.skip(block.skip)
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block.body], cwd=REPO,
+    done = subprocess.run([*RUN[block.info], block.body], cwd=REPO,
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, (
         f"{block.name} exited {done.returncode}\n--- block\n{block.body}\n--- stdout\n"

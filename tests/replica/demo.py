@@ -1,7 +1,9 @@
 """``make demo``: start the replica, run a nightly crawl into a fresh archive, print the run report.
 
 Everything runs on loopback with the crawler's real politeness settings, except that the replica
-asks for a short Crawl-delay (0.1 s) so the demo takes seconds, not minutes.
+asks for a short Crawl-delay (0.1 s) so the demo takes seconds, not minutes. It ends by writing
+the archive's report page and printing what to look at next, as commands that work as printed
+(tests/test_analysis_cli.py runs them).
 """
 
 from __future__ import annotations
@@ -55,7 +57,44 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(report, ensure_ascii=False, indent=2))
     print(f"demo: {report['counts']['new']} of {len(truth)} published articles archived in "
           f"{archive}/articles/, report in {archive}/runs/; crawl exit status {done.returncode}")
+    print(next_steps(archive))
     return done.returncode
+
+
+def _shown(path: Path) -> str:
+    """Return a path as the user types it: relative to the current folder when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def next_steps(archive: Path) -> str:
+    """Write the report page; return what to look at next, each command runnable as printed."""
+    shown = _shown(archive)
+    python = _shown(Path(sys.executable)) if Path(sys.executable).is_relative_to(REPO) else \
+        sys.executable
+    months = sorted((archive / "articles").glob("*.jsonl"))
+    lines = ["demo: what to look at next (each command works as printed, from here):"]
+    try:
+        from crawler.analysis.report import write_report
+
+        page = write_report(archive)
+        lines += [f"  the report page: open {_shown(page)} in a browser ({page.as_uri()});",
+                  "  after a later crawl, write it again with",
+                  f"    $ {python} -m crawler report --archive-dir {shown}"]
+    except ImportError:
+        lines += ["  the report page needs the analysis extra: make install"]
+    if months:
+        lines += ["  one record, the first of the newest month:",
+                  f"    $ head -n 1 {_shown(months[-1])} | {python} -m json.tool "
+                  "--no-ensure-ascii"]
+    lines += ["  the whole archive as one typed table (Parquet; --format csv or duckdb), written to "
+              f"{shown}/exports/:",
+              f"    $ {python} -m crawler export --archive-dir {shown} --format parquet",
+              "  and whether the archive is whole (files, manifest, schema, state):",
+              f"    $ {python} -m crawler verify --archive-dir {shown}"]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,387 @@
+"""``python -m crawler export``: the archive as one typed dataset (Parquet, CSV or a DuckDB file).
+
+The column types come from the record's JSON Schema (crawler/schema/article.schema.json), never from
+a list kept here, so a field added to the schema is exported with it:
+
+- ``"format": "date"`` is a date (Arrow date32), ``"format": "date-time"`` a timestamp in
+  Vietnam time (Arrow ``timestamp[us, tz=Asia/Ho_Chi_Minh]``: the instant is kept and every reader
+  that honours the zone shows +07:00);
+- strings, integers, numbers and booleans are themselves; ``enum``/``const`` take their values'
+  type;
+- an array is a list of its items' type; an object with ``properties`` is a struct of them;
+- an object that only has ``additionalProperties`` (``provenance``: field name -> layer) is a
+  struct with one member per top-level field of the record, null where the record has no entry.
+
+A value the schema does not know (a field, a struct member, a provenance key) stops the export with
+the file and line: nothing is dropped silently. By default each article's latest version is
+written (the line with its highest ``version``); ``all_versions`` keeps every line. Rows keep the
+archive's order: month file by month file, as written. The output is written to a temporary file
+and renamed, so a reader never sees half an export.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.schema import article_schema
+
+TIMEZONE = "Asia/Ho_Chi_Minh"
+FORMATS = ("parquet", "csv", "duckdb")
+EXTENSIONS = {"parquet": ".parquet", "csv": ".csv", "duckdb": ".duckdb"}
+TABLE = "articles"
+BATCH_ROWS = 10_000
+SCALARS = {"string": "string", "integer": "int", "number": "float", "boolean": "bool"}
+
+
+class ExportError(Exception):
+    """The archive holds something the export cannot write faithfully."""
+
+
+@dataclass
+class Column:
+    """One column (or struct member, or list item) as the schema describes it."""
+
+    name: str
+    kind: str  # string, int, float, bool, date, timestamp, list, struct
+    description: str = ""
+    item: Column | None = None  # for a list
+    members: list[Column] = field(default_factory=list)  # for a struct
+    keyed_by_field: bool = False  # a struct whose keys are the record's field names
+
+
+def _json_types(prop: dict[str, Any]) -> list[str]:
+    if "type" in prop:
+        types = prop["type"]
+        return [types] if isinstance(types, str) else list(types)
+    values = prop.get("enum", [prop["const"]] if "const" in prop else [])
+    found = {type(v) for v in values if v is not None}
+    if found <= {str}:
+        return ["string"]
+    if found <= {int}:
+        return ["integer"]
+    raise ExportError(f"cannot tell the type of enum values {values!r}")
+
+
+def _column(name: str, prop: dict[str, Any], field_names: list[str]) -> Column:
+    types = [t for t in _json_types(prop) if t != "null"]
+    if len(types) != 1:
+        raise ExportError(f"{name}: a column needs one JSON type besides null, got {types}")
+    kind = types[0]
+    description = prop.get("description", "")
+    if kind == "string":
+        fmt = {"date": "date", "date-time": "timestamp"}.get(prop.get("format", ""), "string")
+        return Column(name, fmt, description)
+    if kind in SCALARS:
+        return Column(name, SCALARS[kind], description)
+    if kind == "array":
+        return Column(name, "list", description, item=_column("item", prop["items"], field_names))
+    if kind == "object":
+        if "properties" in prop:
+            members = [_column(n, p, field_names) for n, p in prop["properties"].items()]
+            return Column(name, "struct", description, members=members)
+        value = prop.get("additionalProperties")
+        if isinstance(value, dict):
+            members = [_column(n, value, field_names) for n in field_names]
+            return Column(name, "struct", description, members=members, keyed_by_field=True)
+    raise ExportError(f"{name}: no column type for JSON type {kind!r}")
+
+
+def columns(schema: dict[str, Any] | None = None) -> list[Column]:
+    """Return the export's columns, in the schema's order, from the record's JSON Schema."""
+    schema = schema or article_schema()
+    names = list(schema["properties"])
+    return [_column(name, prop, names) for name, prop in schema["properties"].items()]
+
+
+# --- Arrow ----------------------------------------------------------------------------------
+
+
+def arrow_type(column: Column) -> Any:
+    """Return the Arrow type of a column."""
+    import pyarrow as pa
+
+    simple = {"string": pa.string(), "int": pa.int64(), "float": pa.float64(),
+              "bool": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us", TIMEZONE)}
+    if column.kind in simple:
+        return simple[column.kind]
+    if column.kind == "list":
+        assert column.item is not None
+        return pa.list_(arrow_type(column.item))
+    return pa.struct([arrow_field(m) for m in column.members])
+
+
+def arrow_field(column: Column) -> Any:
+    """Return the Arrow field of a column, its description kept as field metadata."""
+    import pyarrow as pa
+
+    metadata = {"description": column.description} if column.description else None
+    return pa.field(column.name, arrow_type(column), nullable=True, metadata=metadata)
+
+
+def arrow_schema(schema: dict[str, Any] | None = None) -> Any:
+    """Return the Arrow schema of the export, derived from the record's JSON Schema."""
+    import pyarrow as pa
+
+    record_schema = schema or article_schema()
+    return pa.schema([arrow_field(c) for c in columns(record_schema)], metadata={
+        "schema_version": str(record_schema["properties"]["schema_version"].get("const", "")),
+        "source": "baonamdinh-archiver export (crawler/analysis/export.py)",
+    })
+
+
+def _converter(column: Column, where: str) -> Callable[[Any], Any]:
+    """Return a function turning a JSON value of the column into what Arrow takes for its type."""
+    if column.kind == "date":
+        return lambda v: None if v is None else dt.date.fromisoformat(v)
+    if column.kind == "timestamp":
+        def timestamp(value: Any) -> Any:
+            if value is None:
+                return None
+            moment = dt.datetime.fromisoformat(value)
+            if moment.tzinfo is None:
+                raise ExportError(f"{where}: {value!r} has no UTC offset")
+            return moment
+        return timestamp
+    if column.kind == "list":
+        assert column.item is not None
+        item = _converter(column.item, f"{where}[]")
+        return lambda v: None if v is None else [item(x) for x in v]
+    if column.kind == "struct":
+        members = {m.name: _converter(m, f"{where}.{m.name}") for m in column.members}
+
+        def struct(value: Any) -> Any:
+            if value is None:
+                return None
+            unknown = set(value) - set(members)
+            if unknown:
+                what = "keys" if column.keyed_by_field else "members"
+                raise ExportError(f"{where}: {what} not in the schema: {sorted(unknown)}")
+            return {name: convert(value.get(name)) for name, convert in members.items()}
+        return struct
+    return lambda v: v
+
+
+class RowConverter:
+    """Turns archive records into Arrow-ready rows, refusing any field the schema does not know."""
+
+    def __init__(self, schema: dict[str, Any] | None = None):
+        self.columns = columns(schema)
+        self.names = [c.name for c in self.columns]
+        self._convert = {c.name: _converter(c, c.name) for c in self.columns}
+
+    def row(self, record: dict[str, Any], where: str) -> dict[str, Any]:
+        """Return the record as a row; ExportError naming ``where`` if it cannot be faithful."""
+        unknown = set(record) - set(self._convert)
+        if unknown:
+            raise ExportError(f"{where}: fields not in the schema: {sorted(unknown)}")
+        try:
+            return {name: convert(record.get(name)) for name, convert in self._convert.items()}
+        except ExportError as exc:
+            raise ExportError(f"{where}: {exc}") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ExportError(f"{where}: {exc}") from None
+
+
+# --- Reading the archive ------------------------------------------------------------------
+
+
+@dataclass
+class Selection:
+    """Which lines of the archive an export writes."""
+
+    files: list[str]
+    lines_read: int = 0
+    chosen: dict[str, set[int]] | None = None  # file -> line numbers; None: every line
+
+
+def _records(root: Path, rel: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    with (root / rel).open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, json.loads(raw)
+            except ValueError as exc:
+                raise ExportError(f"{rel}:{number}: not a JSON record ({exc}); "
+                                  f"run python -m crawler verify") from None
+
+
+def select(root: str | os.PathLike[str], *, all_versions: bool = False) -> Selection:
+    """Return the lines to export: each article's latest version, or every line."""
+    base = Path(root)
+    files = sorted(str(p.relative_to(base)) for p in (base / "articles").glob("*.jsonl"))
+    selection = Selection(files)
+    if all_versions:
+        return selection
+    best: dict[str, tuple[int, str, int]] = {}
+    for rel in files:
+        for number, record in _records(base, rel):
+            selection.lines_read += 1
+            version = record.get("version") or 1
+            known = best.get(record["id"])
+            if known is None or version >= known[0]:
+                best[record["id"]] = (version, rel, number)
+    selection.chosen = {}
+    for _version, rel, number in best.values():
+        selection.chosen.setdefault(rel, set()).add(number)
+    return selection
+
+
+def iter_selected(root: str | os.PathLike[str],
+                  selection: Selection) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (``file:line``, record) of every selected line, in archive order."""
+    base = Path(root)
+    count_lines = selection.chosen is None
+    for rel in selection.files:
+        wanted = None if selection.chosen is None else selection.chosen.get(rel, set())
+        if wanted is not None and not wanted:
+            continue
+        for number, record in _records(base, rel):
+            if count_lines:
+                selection.lines_read += 1
+            if wanted is None or number in wanted:
+                yield f"{rel}:{number}", record
+
+
+# --- Writing --------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote."""
+
+    path: Path
+    format: str
+    rows: int
+    lines_read: int
+    files: int
+    all_versions: bool
+    seconds: float
+
+    def line(self) -> str:
+        """Return the one-line summary the CLI prints."""
+        what = "article versions" if self.all_versions else "articles (latest version of each)"
+        size = self.path.stat().st_size
+        return (f"export: {self.rows} {what} from {self.lines_read} lines in {self.files} files "
+                f"-> {self.path} ({self.format}, {size / 1e6:.1f} MB, {self.seconds:.1f} s)")
+
+
+def default_output(root: str | os.PathLike[str], fmt: str, *, all_versions: bool) -> Path:
+    """Return the default output: ``ARCHIVE_DIR/exports/articles[-all-versions].EXT``."""
+    name = "articles-all-versions" if all_versions else "articles"
+    return Path(root) / "exports" / f"{name}{EXTENSIONS[fmt]}"
+
+
+def _batches(rows: Iterator[tuple[str, dict[str, Any]]], converter: RowConverter,
+             schema: Any) -> Iterator[Any]:
+    import pyarrow as pa
+
+    batch: list[dict[str, Any]] = []
+    for where, record in rows:
+        batch.append(converter.row(record, where))
+        if len(batch) >= BATCH_ROWS:
+            yield pa.Table.from_pylist(batch, schema=schema)
+            batch = []
+    if batch:
+        yield pa.Table.from_pylist(batch, schema=schema)
+
+
+def _write_parquet(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema()
+    count = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for table in _batches(rows, RowConverter(), schema):
+            writer.write_table(table)
+            count += table.num_rows
+        if count == 0:
+            writer.write_table(schema.empty_table())
+    return count
+
+
+def _write_duckdb(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int:
+    import duckdb
+
+    schema = arrow_schema()
+    count = 0
+    con = duckdb.connect(str(path))
+    try:
+        con.register("batch", schema.empty_table())
+        con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM batch")
+        for table in _batches(rows, RowConverter(), schema):
+            con.register("batch", table)
+            con.execute(f"INSERT INTO {TABLE} SELECT * FROM batch")
+            count += table.num_rows
+        con.unregister("batch")
+        # COMMENT takes no parameters: the texts are ours (the schema's), quoted as SQL strings.
+        for column in columns():
+            if column.description:
+                con.execute(f'COMMENT ON COLUMN {TABLE}."{column.name}" IS '
+                            f"{_sql_string(column.description)}")
+        con.execute(f"COMMENT ON TABLE {TABLE} IS " + _sql_string(
+            "Báo Nam Định archive records; timestamps are TIMESTAMPTZ: "
+            "SET TimeZone = 'Asia/Ho_Chi_Minh' to see them at +07:00"))
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return count
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return value
+
+
+def _write_csv(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int:
+    converter = RowConverter()  # checks every field against the schema, as the other formats
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(converter.names)
+        for where, record in rows:
+            converter.row(record, where)
+            writer.writerow([_csv_value(record.get(name)) for name in converter.names])
+            count += 1
+    return count
+
+
+WRITERS = {"parquet": _write_parquet, "csv": _write_csv, "duckdb": _write_duckdb}
+
+
+def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | os.PathLike[str]
+           | None = None, all_versions: bool = False) -> ExportResult:
+    """Write the archive's articles (latest versions, or all) to ``output`` in ``fmt``."""
+    if fmt not in WRITERS:
+        raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    base = Path(root)
+    if not (base / "articles").is_dir():
+        raise ExportError(f"{base} is not an archive: it has no articles/ folder")
+    started = time.monotonic()
+    path = Path(output) if output else default_output(base, fmt, all_versions=all_versions)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    selection = select(base, all_versions=all_versions)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    try:
+        rows = WRITERS[fmt](iter_selected(base, selection), temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return ExportResult(path, fmt, rows, selection.lines_read, len(selection.files), all_versions,
+                        time.monotonic() - started)

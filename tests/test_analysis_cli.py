@@ -1,0 +1,51 @@
+"""The analysts' commands at the command line, and the demo's closing advice, run as printed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.crawling import REPO
+
+
+def crawler(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", [["export"], ["report"], ["changes"], ["verify"]])
+def test_a_folder_that_is_no_archive_is_said_so(tmp_path, command):
+    done = crawler(*command, "--archive-dir", str(tmp_path / "nothing"))
+    if command == ["changes"]:  # an archive not yet written: nothing to send, and a cursor
+        assert done.returncode == 0 and done.stdout == ""
+        assert "no articles/ folder" in done.stderr and done.stderr.splitlines()[-1][:3] == "c1."
+    else:
+        assert done.returncode in (1, 2) and "no articles/ folder" in done.stderr + done.stdout
+    assert not (tmp_path / "nothing").exists(), "a read-only command created the folder"
+
+
+@pytest.mark.slow
+def test_the_demo_ends_with_commands_that_work_as_printed(tmp_path):
+    archive = tmp_path / "demo-archive"
+    done = subprocess.run([sys.executable, "-m", "tests.replica.demo", "--archive-dir",
+                           str(archive), "--articles", "30", "--port", "0"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    tail = done.stdout[done.stdout.index("demo: what to look at next"):]
+    assert f"open {archive / 'report.html'}" in tail
+    assert (archive / "report.html").stat().st_size > 1_000_000
+    commands = [line.split("$ ", 1)[1] for line in tail.splitlines() if line.startswith("    $ ")]
+    assert len(commands) == 4, tail
+    outputs = {}
+    for command in commands:
+        ran = subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=REPO,
+                             capture_output=True, text=True, timeout=300)
+        assert ran.returncode == 0, f"{command}\n{ran.stderr[-2000:]}"
+        outputs[command.split(" -m ")[-1].split()[0]] = ran
+    record = json.loads(outputs["json.tool"].stdout)
+    assert record["id"] and "\\u" not in outputs["json.tool"].stdout
+    assert (archive / "exports" / "articles.parquet").is_file()
+    assert outputs["crawler"].stderr.startswith("verify: OK")
