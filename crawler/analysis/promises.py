@@ -9,10 +9,11 @@ publication, ``/202201/``, so a promise has a month even without a record):
 - ``rejected``: a reject (``rejects/`` lines, or the state's ``rejects`` table) names it;
 - ``state``: the state database counts it as archived.
 
-An archived article keeps its month of publication (``published_month``); a promised one that is not archived counts
-as *missing* in its URL's month, with the reason: its latest reject's reason, else what the other
-sources say. A month whose archive holds fewer articles than were promised is a hole. What no
-source saw (a listing page that was never fetched) cannot be promised: the report says so.
+An archived article keeps its month of publication (``published_month``); a promised one that is
+not archived counts as *missing* in its URL's month, with the reason: its latest reject's reason,
+else what the other sources say. A month whose archive holds fewer articles than were promised is
+a hole. What no source saw (a listing page that was never fetched) cannot be promised: the report
+says so.
 """
 
 from __future__ import annotations
