@@ -230,7 +230,7 @@ def test_a_reject_for_a_hostile_url_only_writes_inside_the_archive(url: str,
         archive.put_reject(result.to_record())
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
                      if p.is_file())
-    assert written == ["archive/rejects/2022-01-15.jsonl", "archive/state.sqlite3"]
+    assert written == ["archive/lock", "archive/rejects/2022-01-15.jsonl", "archive/state.sqlite3"]
     assert [r["url"] for r in iter_records(root, "rejects")] == [url]
 
 
@@ -344,7 +344,7 @@ def test_hostile_links_never_reach_the_file_system(crawls: dict[str, Any]) -> No
     assert sorted(p.name for p in (crawls["root"] / "run").iterdir()) == ["archive"]
     names = {p.relative_to(crawls["archive"]).parts[0] for p in crawls["archive"].rglob("*")}
     assert names <= {"articles", "rejects", "raw", "runs", "state.sqlite3", "state.sqlite3-wal",
-                     "state.sqlite3-shm"}
+                     "state.sqlite3-shm", "lock"}
     # Files are named by month, day or run time, never by a URL.
     assert all(len(p.name) < 60 and "evil" not in p.name for p in crawls["archive"].rglob("*"))
     assert len(HOSTILE_LINKS) == 4
