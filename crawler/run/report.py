@@ -1,10 +1,18 @@
-"""RunReport extension: progress while crawling, and a report per run that alarms on coverage drops.
+"""RunReport extension: progress while crawling, and a report per run that says how it ended.
 
 The report says what the run did (new, updated, unchanged, failed, rejected articles; requests;
-why it stopped) and how well extraction worked (share of records with each field, and which layer
-gave it). When a field's coverage, or the share of fields the site profile gave, falls sharply
-against the previous runs (as after a site redesign), the run says so at ERROR level and the
-``crawl`` command exits non-zero (crawler/commands/crawl.py reads ``archive/run/exit_code``).
+why it stopped; article links dropped; listings walked; what reconciling the state found) and how
+well extraction worked (share of records with each field, and which layer gave it). When a
+field's coverage, or the share of fields the site profile gave, falls sharply against the
+previous runs (as after a site redesign), the run says so at ERROR level. Every problem of the
+run (these alarms, too many article links dropped, an interrupted run, and those components
+recorded: storage, robots.txt, an unreachable site) goes into the report, and the worst one
+becomes the exit status (crawler/run/outcome.py), which the ``crawl`` command returns
+(crawler/commands/crawl.py reads ``archive/run/exit_code``). A report file never replaces
+another: two runs started in the same second get ``<start>-baonamdinh.json`` and
+``<start>_2-baonamdinh.json``. So that a run stopped by a full disk can still write its report,
+it keeps a little space in reserve (``runs/.reserve-<pid>``, REPORT_RESERVE_BYTES) from its start
+and frees it just before writing; if even that fails, the exit status and the log still say why.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -23,6 +32,16 @@ from twisted.internet import task
 
 from crawler.items import ArticleItem
 from crawler.normalise.dates import VN_TZ
+from crawler.run.outcome import (
+    SHUTDOWN_REASON,
+    SIGNAL_KEY,
+    ExitStatus,
+    exit_status,
+    is_storage_error,
+    problems_of,
+    report_problem,
+    signal_name,
+)
 from crawler.store.state import CrawlState
 
 logger = logging.getLogger(__name__)
@@ -30,7 +49,7 @@ logger = logging.getLogger(__name__)
 COVERAGE_FIELDS = ("title", "lead", "body", "published_date", "published_at", "authors",
                    "images")
 LAYER_FIELDS = ("title", "published_raw", "lead", "body")
-EXIT_COVERAGE_ALARM = 3
+EXIT_COVERAGE_ALARM = int(ExitStatus.COVERAGE_ALARM)
 
 
 def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
@@ -69,6 +88,11 @@ class RunReport:
         self.interval = settings.getfloat("REPORT_PROGRESS_INTERVAL")
         self.drop = settings.getfloat("REPORT_COVERAGE_DROP")
         self.min_records = settings.getint("REPORT_MIN_RECORDS")
+        self.max_dropped = settings.getint("REPORT_LINKS_DROPPED_MAX")
+        self.reserve_bytes = settings.getint("REPORT_RESERVE_BYTES")
+        self.reserve: Path | None = None
+        self.previous: list[dict[str, Any]] = []
+        self.db_timeout = settings.getfloat("ARCHIVE_DB_TIMEOUT")
         self.records = 0
         self.present: Counter[str] = Counter()
         self.layers: dict[str, Counter[str]] = defaultdict(Counter)
@@ -86,6 +110,10 @@ class RunReport:
         return ext
 
     def spider_opened(self, spider: Any) -> None:
+        # The baseline of the coverage alarms, read while the disk is sound (the end of a run
+        # may find it full).
+        self.previous = self._previous_runs()
+        self._reserve()
         if self.interval > 0:
             self.progress = task.LoopingCall(self.log_progress, spider)
             self.progress.start(self.interval, now=False)
@@ -145,33 +173,112 @@ class RunReport:
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.progress and self.progress.running:
             self.progress.stop()
+        self._release_reserve()
         report = self.build(spider, reason)
-        state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"))
-        try:
-            previous = state.previous_runs()
-            report["alarms"] = coverage_alarms(report["coverage"], previous, drop=self.drop,
-                                               min_records=self.min_records)
-            if report["counts"]["failed"] + report["counts"]["rejected"] > 0 and \
-                    report["coverage"]["records"] == 0 and report["requests"]["articles"] > 0:
-                report["alarms"].append("no article could be extracted: every article page "
-                                        "was rejected")
-            report["exit_code"] = EXIT_COVERAGE_ALARM if report["alarms"] else 0
-            state.add_run(report["started_at"], report["mode"], report)
-        finally:
-            state.close()
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        path = self.runs_dir / f"{self.started_at.strftime('%Y%m%dT%H%M%S')}-{spider.name}.json"
-        path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
-        self.stats.set_value("archive/run/report", str(path))
+        report["alarms"] = coverage_alarms(report["coverage"], self.previous, drop=self.drop,
+                                           min_records=self.min_records)
+        if report["counts"]["failed"] + report["counts"]["rejected"] > 0 and \
+                report["coverage"]["records"] == 0 and report["requests"]["articles"] > 0:
+            report["alarms"].append("no article could be extracted: every article page "
+                                    "was rejected")
+        self._judge(report, reason)
+        report["problems"] = problems_of(self.stats)
+        signum = self.stats.get_value(SIGNAL_KEY)
+        report["exit_code"] = exit_status(report["problems"], signum)
+        report["exit_reason"] = next(
+            (p["message"] for p in report["problems"] if p["status"] == report["exit_code"]
+             or (p["status"] == ExitStatus.INTERRUPTED and report["exit_code"] > 128)), None)
+        # The status first: whatever happens to the disk below, the exit status tells.
         self.stats.set_value("archive/run/exit_code", report["exit_code"])
+        path = self._keep(report)
         for alarm in report["alarms"]:
             logger.error("COVERAGE ALARM: %s (the site's markup may have changed; see %s)",
-                         alarm, path)
+                         alarm, path or "the log")
         counts = report["counts"]
         logger.info("run report %s: %s new, %s updated, %s unchanged, %s failed, %s rejected, "
-                    "%s requests, stop reason %s", path, counts["new"], counts["updated"],
-                    counts["unchanged"], counts["failed"], counts["rejected"],
-                    report["requests"]["total"], reason)
+                    "%s requests, stop reason %s, exit status %s", path or "(not written)",
+                    counts["new"], counts["updated"], counts["unchanged"], counts["failed"],
+                    counts["rejected"], report["requests"]["total"], reason, report["exit_code"])
+        if report["exit_code"]:
+            logger.error("exit status %s: %s", report["exit_code"], report["exit_reason"])
+
+    def _judge(self, report: dict[str, Any], reason: str) -> None:
+        """Record this run's own problems: alarms, links dropped, interrupted, nothing fetched."""
+        for alarm in report["alarms"]:
+            report_problem(self.stats, ExitStatus.COVERAGE_ALARM, f"coverage alarm: {alarm}")
+        dropped = report["links_dropped"]
+        if dropped["count"] > self.max_dropped:
+            hosts = ", ".join(f"{host} ({n})" for host, n in dropped["by_host"].items())
+            report_problem(self.stats, ExitStatus.LINKS_DROPPED,
+                           f"{dropped['count']} article links on hosts that are not aliases of "
+                           f"the site were not followed (more than REPORT_LINKS_DROPPED_MAX="
+                           f"{self.max_dropped}): {hosts}; add the host to SITE_HOST_ALIASES "
+                           "if it serves the site")
+        if reason == SHUTDOWN_REASON:
+            name = signal_name(self.stats.get_value(SIGNAL_KEY))
+            report_problem(self.stats, ExitStatus.INTERRUPTED,
+                           f"interrupted by {name}; run the same command again to resume")
+        fetched = self.stats.get_value("archive/site/home_fetched")
+        if reason == "finished" and not fetched and not problems_of(self.stats):
+            report_problem(self.stats, ExitStatus.SITE_UNREACHABLE,
+                           f"nothing was fetched from {report['site_url']}: the home page never "
+                           "answered")
+
+    def _reserve(self) -> None:
+        """Set disk space aside for the report (a run killed earlier may have left its own)."""
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            for old in self.runs_dir.glob(".reserve-*"):
+                old.unlink(missing_ok=True)
+            if self.reserve_bytes <= 0:
+                return
+            path = self.runs_dir / f".reserve-{os.getpid()}"
+            with path.open("wb") as fh:
+                os.posix_fallocate(fh.fileno(), 0, self.reserve_bytes)
+            self.reserve = path
+        except OSError as exc:
+            logger.warning("no disk space could be set aside for the run report: %s", exc)
+
+    def _release_reserve(self) -> None:
+        if self.reserve is not None:
+            self.reserve.unlink(missing_ok=True)
+            self.reserve = None
+
+    def _previous_runs(self) -> list[dict[str, Any]]:
+        try:
+            state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"), timeout=self.db_timeout,
+                               reconcile=False)
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            logger.error("run report: the state cannot be read (%s): no coverage comparison", exc)
+            return []
+        try:
+            return state.previous_runs()
+        finally:
+            state.close()
+
+    def _keep(self, report: dict[str, Any]) -> Path | None:
+        """Write the report to runs/ (a new file, never over another) and into the run history;
+        return its path, or None when the disk would not take it."""
+        path = None
+        try:
+            path = write_report(self.runs_dir, self.started_at, report["spider"], report)
+            self.stats.set_value("archive/run/report", str(path))
+        except OSError as exc:
+            logger.error("the run report could not be written to %s: %s", self.runs_dir, exc)
+        try:
+            state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"), timeout=self.db_timeout,
+                               reconcile=False)
+            try:
+                state.add_run(report["started_at"], report["mode"], report)
+            finally:
+                state.close()
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            logger.error("the run report could not be added to the run history: %s", exc)
+        return path
 
     def build(self, spider: Any, reason: str) -> dict[str, Any]:
         """Return the run report as a JSON-ready dict (alarms are added by the caller)."""
@@ -204,5 +311,45 @@ class RunReport:
             "coverage": self.coverage(),
             "dates": {k.removeprefix("archive/dates/"): v for k, v in
                       self.stats.get_stats().items() if k.startswith("archive/dates/")},
+            "links_dropped": {
+                "count": self._get("archive/links/dropped"),
+                "by_host": {k.rsplit("/", 1)[-1]: v for k, v in self.stats.get_stats().items()
+                            if k.startswith("archive/links/dropped_host/")},
+                "examples": list(self.stats.get_value("archive/links/dropped_examples") or []),
+            },
+            "listings": {name: self._get(f"archive/listings/{name}") for name in
+                         ("walked_to_end", "stopped_early", "failed", "complete", "open",
+                          "reopened")},
+            "reconciled": {k.removeprefix("archive/reconcile/"): v for k, v in
+                           self.stats.get_stats().items() if k.startswith("archive/reconcile/")},
+            "storage": {k.removeprefix("archive/storage/"): v for k, v in
+                        self.stats.get_stats().items() if k.startswith("archive/storage/")},
             "elapsed_seconds": round(time.monotonic() - self.started, 1),
         }
+
+
+def write_report(runs_dir: Path, started_at: dt.datetime, spider: str, report: dict[str, Any]
+                 ) -> Path:
+    """Write a report as a new file ``<start>-<spider>.json`` (``<start>_N-...`` when taken).
+
+    Written whole to a temporary file first, then linked under its name: a reader never sees a
+    half report, and a name already taken is never overwritten."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    stamp = started_at.strftime("%Y%m%dT%H%M%S")
+    tmp = runs_dir / f".{stamp}-{spider}.{os.getpid()}.tmp"
+    data = (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        n = 1
+        while True:
+            path = runs_dir / (f"{stamp}-{spider}.json" if n == 1 else f"{stamp}_{n}-{spider}.json")
+            try:
+                os.link(tmp, path)
+                return path
+            except FileExistsError:
+                n += 1
+    finally:
+        tmp.unlink(missing_ok=True)
