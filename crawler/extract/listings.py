@@ -43,6 +43,8 @@ class ListingPage:
     entries: list[ListingEntry] = field(default_factory=list)
     next_url: str | None = None
     listing_urls: list[str] = field(default_factory=list)
+    # Article-shaped links on hosts that are not the site's: not followed, but counted.
+    dropped_links: list[str] = field(default_factory=list)
 
 
 def listing_key(url: str) -> str | None:
@@ -109,6 +111,9 @@ def parse_listing(html: str, url: str, hosts: frozenset[str]) -> ListingPage:
             continue
         absolute = urljoin(url, href)
         if not is_site_url(absolute, hosts):
+            if urlsplit(absolute).scheme in ("http", "https") and parse_article_url(absolute) \
+                    and absolute not in page.dropped_links:
+                page.dropped_links.append(absolute)
             continue
         ref = parse_article_url(absolute)
         if ref is None:

@@ -79,8 +79,11 @@ def item_from_response(
     site_url: str | None = None,
     listing_raw: str | None = None,
     capture: dict | None = None,
+    hosts: frozenset[str] | None = None,
 ) -> ArticleItem | RejectItem:
-    """Return the article of an article page's response, or a reject saying why there is none."""
+    """Return the article of an article page's response, or a reject saying why there is none.
+
+    ``hosts`` are the site's host aliases: image URLs on any of them are made canonical."""
 
     # The id lets a later run know the article's fate whatever URL variant it meets next.
     ref = parse_article_url(response.url)
@@ -88,7 +91,7 @@ def item_from_response(
     def reject(reason: str, stage: str = "extract", retryable: bool = False) -> RejectItem:
         return RejectItem(url=response.url, reason=reason, stage=stage, fetched_at=fetched_at,
                           id=ref.id if ref else None, retryable=retryable,
-                          http_status=response.status, capture=capture)
+                          http_status=response.status, capture=capture, listing_raw=listing_raw)
 
     if response.status != 200:
         return reject(f"HTTP {response.status}", stage="fetch",
@@ -104,7 +107,8 @@ def item_from_response(
     if looks_truncated(html):
         return reject("truncated HTML: the page ends before </html>", retryable=True)
     try:
-        item = extract_article(html, response.url, fetched_at=fetched_at, site_url=site_url)
+        item = extract_article(html, response.url, fetched_at=fetched_at, site_url=site_url,
+                               hosts=hosts)
     except ExtractionError as exc:
         return reject(str(exc))
     item.listing_raw = listing_raw
