@@ -1,7 +1,9 @@
 """DateNormalisationPipeline: the printed date line becomes published_date/_at/_precision.
 
 The logic is in crawler/normalise/dates.py;
-this class wires it into Scrapy (settings, stats, drops).
+this class wires it into Scrapy (settings, stats, drops). A date up to DATES_CLOCK_SKEW seconds
+after the fetch is taken as printed; a later one is a "future date" reject that is retryable
+(the next run, with our clock past it, archives the article).
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ import logging
 from typing import Any
 
 from crawler.items import ArticleItem, RejectItem
-from crawler.normalise.dates import PRECISION_RANK, DateError, ParsedDate, parse_published
+from crawler.normalise.dates import (
+    FUTURE_TOLERANCE,
+    PRECISION_RANK,
+    DateError,
+    ParsedDate,
+    parse_published,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,12 +29,14 @@ STATS_PREFIX = "archive/dates"
 class DateNormalisationPipeline:
     """Normalise an article's date line, let a listing's time fill in what the page hides."""
 
-    def __init__(self, stats: Any):
+    def __init__(self, stats: Any, clock_skew: datetime.timedelta = FUTURE_TOLERANCE):
         self.stats = stats
+        self.clock_skew = clock_skew
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DateNormalisationPipeline:
-        return cls(crawler.stats)
+        skew = crawler.settings.getfloat("DATES_CLOCK_SKEW", FUTURE_TOLERANCE.total_seconds())
+        return cls(crawler.stats, datetime.timedelta(seconds=skew))
 
     def _inc(self, key: str) -> None:
         self.stats.inc_value(f"{STATS_PREFIX}/{key}")
@@ -91,7 +101,8 @@ class DateNormalisationPipeline:
         if item.published_raw is None or not item.published_raw.strip():
             return DateError("empty", item.published_raw or "", "no date on the page")
         try:
-            return parse_published(item.published_raw, now=now, cms=item.cms)
+            return parse_published(item.published_raw, now=now, cms=item.cms,
+                                   future_tolerance=self.clock_skew)
         except DateError as err:
             return err
 
@@ -99,7 +110,8 @@ class DateNormalisationPipeline:
         if item.listing_raw is None or not item.listing_raw.strip():
             return None
         try:
-            return parse_published(item.listing_raw, now=now, cms=item.cms)
+            return parse_published(item.listing_raw, now=now, cms=item.cms,
+                                   future_tolerance=self.clock_skew)
         except DateError as err:
             logger.warning("article %s (%s): listing date ignored: %s", item.id, item.url, err)
             self._inc(f"listing_error/{err.kind}")
@@ -127,4 +139,6 @@ class DateNormalisationPipeline:
         else:
             reason = f"date: {err}"
         logger.warning("article %s (%s) rejected: %s", item.id, item.url, reason)
-        return RejectItem.from_article(item, reason=reason, stage="dates", retryable=False)
+        # A date ahead of our clock (beyond the skew) may be right by the next run: retryable.
+        return RejectItem.from_article(item, reason=reason, stage="dates",
+                                       retryable=err.kind == "future")

@@ -23,8 +23,9 @@ PRECISIONS = ("day", "hour", "minute", "second")
 PRECISION_RANK = {name: rank for rank, name in enumerate(PRECISIONS)}
 ERROR_KINDS = ("empty", "unparseable", "impossible", "future")
 
-# A page clock may run a little ahead of ours; only times beyond this count as "future".
-FUTURE_TOLERANCE = datetime.timedelta(minutes=15)
+# The site's clock may run ahead of ours: a date up to this far after the fetch is taken as
+# printed; only later ones are "future" (the crawl's setting DATES_CLOCK_SKEW overrides it).
+FUTURE_TOLERANCE = datetime.timedelta(hours=1)
 # A date line is short; longer text sent to dateparser only invites a guess.
 DATEPARSER_MAX_CHARS = 120
 
@@ -279,12 +280,14 @@ def _via_dateparser(text: str, now: datetime.datetime) -> ParsedDate:
     return ParsedDate(date=at.date(), at=at, precision=precision, method="dateparser")
 
 
-def _check_not_future(text: str, parsed: ParsedDate, now: datetime.datetime) -> None:
-    today = now.astimezone(VN_TZ).date()
+def _check_not_future(text: str, parsed: ParsedDate, now: datetime.datetime,
+                      tolerance: datetime.timedelta) -> None:
+    # A date alone is future only when it is after the day the fetch time plus the skew falls on.
+    today = (now + tolerance).astimezone(VN_TZ).date()
     if parsed.at is None:
         if parsed.date > today:
             raise DateError("future", text, f"{parsed.date} is after the fetch date {today}")
-    elif parsed.at > now + FUTURE_TOLERANCE:
+    elif parsed.at > now + tolerance:
         raise DateError(
             "future",
             text,
@@ -294,12 +297,14 @@ def _check_not_future(text: str, parsed: ParsedDate, now: datetime.datetime) -> 
 
 
 def parse_published(
-    raw: str | None, *, now: datetime.datetime, cms: str | None = None
+    raw: str | None, *, now: datetime.datetime, cms: str | None = None,
+    future_tolerance: datetime.timedelta = FUTURE_TOLERANCE,
 ) -> ParsedDate:
     """Return the publication date a date line tells, resolved against fetch time ``now``.
 
-    Raises DateError (kind "empty", "unparseable", "impossible" or "future"). ``cms`` is "old",
-    "new" or None; only "new" trusts an ``hh:MM, dd/MM/yyyy`` line whose MM equals the month.
+    Raises DateError (kind "empty", "unparseable", "impossible" or "future": more than
+    ``future_tolerance`` after ``now``). ``cms`` is "old", "new" or None; only "new" trusts an
+    ``hh:MM, dd/MM/yyyy`` line whose MM equals the month.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got {now!r}")
@@ -311,7 +316,7 @@ def parse_published(
         parsed = _from_match(text, found[0], found[1], cms)
     else:
         parsed = _via_dateparser(text, now)
-    _check_not_future(text, parsed, now)
+    _check_not_future(text, parsed, now, future_tolerance)
     return parsed
 
 
