@@ -5,15 +5,20 @@ raised) and compares it with the replica's truth: articles lost, articles writte
 same content, torn lines. ``MiniSite`` is a loopback server whose every answer a test scripts,
 for the probes the replica cannot stage (a site clock ahead of ours, two host-alias redirects in
 a row). ``popen_crawl`` starts a crawl without waiting; ``closed_port`` is a port nothing
-listens on (a dead site, without touching the internet).
+listens on (a dead site, without touching the internet). ``enospc_command`` runs a crawl whose
+writes to the article files fail with ENOSPC after a number of lines (half the line written
+first, as a disk that fills mid-write does); ``tmpfs_command`` runs one on a real, small tmpfs
+in a private mount namespace (``unshare``, where the kernel allows it) and copies the archive out.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
 import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -160,3 +165,53 @@ def _mini_handler(site: MiniSite) -> type[BaseHTTPRequestHandler]:
             logger.debug("minisite: " + format, *args)
 
     return Handler
+
+
+# Runs `scrapy` with os.write failing like a full disk on ARCHIVE_DIR/articles/ after N lines.
+ENOSPC_WRAPPER = """
+import errno, os, sys
+budget, root = int(os.environ["FAULT_ENOSPC_AFTER"]), os.environ["FAULT_ENOSPC_DIR"]
+real_write, written = os.write, [0]
+def write(fd, data):
+    try:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        path = ""
+    if path.startswith(root) and "/articles/" in path:
+        written[0] += 1
+        if written[0] > budget:
+            real_write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(errno.ENOSPC, "No space left on device (injected)")
+    return real_write(fd, data)
+os.write = write
+sys.argv[0] = "scrapy"
+from scrapy.cmdline import execute
+execute()
+"""
+
+
+def enospc_command(command: list[str]) -> list[str]:
+    """Return a crawl command (``python -m scrapy ...``) run under ENOSPC_WRAPPER."""
+    assert command[1:3] == ["-m", "scrapy"], command
+    return [command[0], "-c", ENOSPC_WRAPPER, *command[3:]]
+
+
+def unshare_works() -> bool:
+    """True when this machine lets us mount a tmpfs in a private user and mount namespace."""
+    if not shutil.which("unshare"):
+        return False
+    done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                           "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True)
+    return done.returncode == 0
+
+
+def tmpfs_command(command: list[str], mount: str, size: str, copy_to: Path) -> list[str]:
+    """Return ``command`` run with a fresh tmpfs of ``size`` at ``mount`` (its ARCHIVE_DIR),
+    copying what it holds to ``copy_to`` afterwards (the namespace, and the tmpfs, then go)."""
+    quoted = " ".join("'" + part.replace("'", "'\\''") + "'" for part in command)
+    script = (f"mkdir -p {mount} && mount -t tmpfs -o size={size} tmpfs {mount} && "
+              f"{{ {quoted}; rc=$?; cp -a {mount}/. '{copy_to}'/; exit $rc; }}")
+    return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script]
+
+
+PYTHON = sys.executable
