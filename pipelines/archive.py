@@ -25,11 +25,12 @@ logger = logging.getLogger(__name__)
 class ArchivePipeline:
     """The last pipeline: exactly-once JSON Lines writes, unchanged articles dropped and counted."""
 
-    def __init__(self, archive_dir: str, *, fsync: bool, timeout: float, crawler: Any = None,
-                 stats: Any = None):
+    def __init__(self, archive_dir: str, *, fsync: bool, timeout: float, lock_wait: float = 0.0,
+                 crawler: Any = None, stats: Any = None):
         self.archive_dir = archive_dir
         self.fsync = fsync
         self.timeout = timeout
+        self.lock_wait = lock_wait
         self.crawler = crawler
         self.stats = stats if stats is not None else crawler.stats
         self.archive: Archive | None = None
@@ -41,11 +42,13 @@ class ArchivePipeline:
         if not settings.getbool("ARCHIVE_ENABLED"):
             raise NotConfigured("ARCHIVE_ENABLED is off")
         return cls(settings.get("ARCHIVE_DIR"), fsync=settings.getbool("ARCHIVE_FSYNC"),
-                   timeout=settings.getfloat("ARCHIVE_DB_TIMEOUT"), crawler=crawler)
+                   timeout=settings.getfloat("ARCHIVE_DB_TIMEOUT"),
+                   lock_wait=settings.getfloat("ARCHIVE_LOCK_WAIT"), crawler=crawler)
 
     def open_spider(self) -> None:
         try:
-            self.archive = Archive(self.archive_dir, fsync=self.fsync, timeout=self.timeout)
+            self.archive = Archive(self.archive_dir, fsync=self.fsync, timeout=self.timeout,
+                                   lock_wait=self.lock_wait)
         except ArchiveBusy as exc:
             report_problem(self.stats, ExitStatus.ARCHIVE_BUSY, str(exc))
             raise CloseSpider("archive_busy") from exc

@@ -18,7 +18,6 @@ import logging
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -213,5 +212,3 @@ def tmpfs_command(command: list[str], mount: str, size: str, copy_to: Path) -> l
               f"{{ {quoted}; rc=$?; cp -a {mount}/. '{copy_to}'/; exit $rc; }}")
     return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script]
 
-
-PYTHON = sys.executable

@@ -67,7 +67,7 @@ class Archive:
     """Exactly-once writer and reader of an archive directory (one writing process at a time)."""
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True, max_open: int = 16,
-                 timeout: float = DEFAULT_TIMEOUT):
+                 timeout: float = DEFAULT_TIMEOUT, lock_wait: float = 0.0):
         self.root = Path(root)
         self.articles_dir = self.root / "articles"
         self.rejects_dir = self.root / "rejects"
@@ -78,7 +78,7 @@ class Archive:
         self._fds: OrderedDict[str, int] = OrderedDict()
         self.articles_dir.mkdir(parents=True, exist_ok=True)
         self.rejects_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = archive_lock.acquire(self.root)
+        self._lock = archive_lock.acquire(self.root, wait=lock_wait)
         try:
             self.db, self.reconciliation = open_archive_db(self.root, timeout=timeout)
         except BaseException:
