@@ -283,8 +283,8 @@ class BaoNamDinhSpider(scrapy.Spider):
                 older += 1
             outcome = yield from self._consider(entry, day)
             known += outcome == "known"
-            if outcome != "other-section":
-                listed.add(entry.ref.id)
+            if outcome not in ("other-section", "out-of-range"):
+                listed.add(entry.ref.id)  # wanted: it must end archived or finally rejected
         complete_before = not self.resuming and self.state.listing_complete(key)
         if page.entries and older == len(page.entries):
             self.logger.info("listing %s: reached %s, before since=%s; stop paging", key,

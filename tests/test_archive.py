@@ -270,3 +270,13 @@ def test_a_state_locked_from_outside_fails_before_the_line_is_written(tmp_path):
         assert len(lines_of(tmp_path)) == 1
         assert archive.store_article(record("2"))[0] == NEW
     assert len(lines_of(tmp_path)) == 2
+
+
+def test_an_unchanged_refetch_forgets_the_reject_it_retried(tmp_path):
+    with Archive(tmp_path, fsync=False) as archive:
+        archive.store_article(record("7"))
+        archive.put_reject({"url": "https://x.vn/a-7/", "id": "7", "reason": "HTTP 503",
+                            "stage": "fetch", "retryable": True,
+                            "fetched_at": "2022-01-16T08:00:00+07:00"})  # a re-check failed
+        assert archive.store_article(record("7"))[0] == UNCHANGED  # the retry
+        assert archive.db.execute("SELECT COUNT(*) FROM rejects").fetchone()[0] == 0

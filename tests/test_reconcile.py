@@ -191,3 +191,17 @@ def test_an_archive_from_before_the_migration_is_read_once_whole(tmp_path):
     db, found = open_archive_db(tmp_path)
     db.close()
     assert not found.changed
+
+
+def test_a_month_file_restored_from_a_backup_is_adopted_again(tmp_path):
+    archive_of(tmp_path)
+    saved = january(tmp_path).read_bytes()
+    january(tmp_path).unlink()
+    with Archive(tmp_path, fsync=False) as archive:
+        assert archive.count() == 1
+    january(tmp_path).write_bytes(saved)
+    with Archive(tmp_path, fsync=False) as archive:
+        assert archive.count() == 5
+        for article_id in ("1", "2", "3", "4"):  # what the queued re-fetch finds
+            assert archive.store_article(record(article_id))[0] == UNCHANGED
+    assert retry_urls(tmp_path) == []

@@ -201,6 +201,9 @@ class Archive:
         size, mtime_ns = self._append(rel, self.exporter.serialize_item(record))
         self._register(record, rel)
         self._commit_size(rel, size, mtime_ns)
+        self._forget_rejects(record)
+
+    def _forget_rejects(self, record: dict[str, Any]) -> None:
         # Rejects of every URL variant of the article, and of the canonical URL, are done with.
         self.db.execute("DELETE FROM rejects WHERE id = ? OR url = ?",
                         (record["id"], record.get("url")))
@@ -219,6 +222,8 @@ class Archive:
             record["version"] = version
             if status != UNCHANGED:
                 self._write_article(record, rel)
+            else:  # fetched and archived as it is: whatever made it a reject has passed
+                self._forget_rejects(record)
             return status, version
 
         return self._transaction(work)

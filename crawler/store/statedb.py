@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS rejects (
     last_at TEXT,
     listing_raw TEXT
 );
+CREATE INDEX IF NOT EXISTS rejects_id ON rejects(id);
 CREATE TABLE IF NOT EXISTS listings (
     key TEXT PRIMARY KEY,
     complete INTEGER NOT NULL DEFAULT 0,
