@@ -68,7 +68,7 @@ def wait_for_lines(archive: Path, proc: subprocess.Popen, count: int) -> None:
 # --- 1. One writer per archive ------------------------------------------------------------------
 
 def test_overlapping_runs_refuse_or_wait_and_write_each_article_once(tmp_path):
-    with Replica(articles=150, seed=3, crawl_delay=0) as site:
+    with Replica(articles=100, seed=3, crawl_delay=0) as site:
         truth = site.truth()
         first = popen_crawl(site.url, tmp_path, settings=DURABLE)
         wait_for_lines(tmp_path, first, 5)
@@ -169,10 +169,10 @@ def test_the_state_follows_the_files(crawled, tmp_path, damage, args):
 # --- 3 and 4. Storage failures: the run stops at once, no torn line, nothing lost ---------------
 
 def test_a_full_disk_stops_the_run_with_no_torn_line_and_the_next_run_completes(tmp_path):
-    with Replica(articles=100, seed=5, crawl_delay=0) as site:
+    with Replica(articles=60, seed=5, crawl_delay=0) as site:
         truth = site.truth()
         command = enospc_command(crawl_command(site.url, tmp_path, settings=DURABLE))
-        env = dict(os.environ, FAULT_ENOSPC_AFTER="30", FAULT_ENOSPC_DIR=str(tmp_path))
+        env = dict(os.environ, FAULT_ENOSPC_AFTER="20", FAULT_ENOSPC_DIR=str(tmp_path))
         full = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=240)
         records, torn = raw_lines(tmp_path)
@@ -180,7 +180,7 @@ def test_a_full_disk_stops_the_run_with_no_torn_line_and_the_next_run_completes(
         rerun = crawl(site.url, tmp_path)
     assert full.returncode == ExitStatus.STORAGE_FAILURE, full.stderr[-3000:]
     assert full.stderr.count("STORAGE FAILURE") == 1 and "Traceback" not in full.stderr
-    assert torn == 0 and len(records) == 30
+    assert torn == 0 and len(records) == 20
     assert report["exit_code"] == ExitStatus.STORAGE_FAILURE
     assert report["stop_reason"] == "storage_failure" and "No space left" in report["exit_reason"]
     assert rerun.returncode == 0, rerun.stderr[-3000:]
@@ -220,14 +220,14 @@ def hold_state_lock(archive: Path, seconds: float, started: threading.Event) -> 
 
 def test_a_state_locked_from_outside_waits_or_stops_cleanly_and_nothing_is_written_twice(
         tmp_path):
-    with Replica(articles=100, seed=6, crawl_delay=0) as site:
+    with Replica(articles=80, seed=6, crawl_delay=0) as site:
         truth = site.truth()
         for timeout, expected in (("1", ExitStatus.STORAGE_FAILURE), ("60", 0)):
             proc = popen_crawl(site.url, tmp_path, settings={**DURABLE,
                                                              "ARCHIVE_DB_TIMEOUT": timeout})
             wait_for_lines(tmp_path, proc, lines_written(tmp_path) + 10)
             started = threading.Event()
-            holder = threading.Thread(target=hold_state_lock, args=(tmp_path, 4, started))
+            holder = threading.Thread(target=hold_state_lock, args=(tmp_path, 2.5, started))
             holder.start()
             started.wait(30)
             code = proc.wait(timeout=240)
@@ -246,11 +246,11 @@ def test_a_state_locked_from_outside_waits_or_stops_cleanly_and_nothing_is_writt
 def test_sigkill_at_random_moments_with_ten_percent_faults_loses_and_duplicates_nothing(tmp_path):
     rng = random.Random(10)
     settings = {**DURABLE, "DOWNLOAD_TIMEOUT": "1", "RETRY_TIMES": "8"}
-    with Replica(articles=120, seed=7, crawl_delay=0, fault_rate=0.1, hang_seconds=1) as site:
+    with Replica(articles=80, seed=7, crawl_delay=0, fault_rate=0.1, hang_seconds=1) as site:
         truth = site.truth()
         for _ in range(3):
             proc = popen_crawl(site.url, tmp_path, settings=settings)
-            wait_for_lines(tmp_path, proc, lines_written(tmp_path) + rng.randint(1, 25))
+            wait_for_lines(tmp_path, proc, lines_written(tmp_path) + rng.randint(1, 15))
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
         rerun = crawl(site.url, tmp_path, timeout=400, **settings)
@@ -264,7 +264,7 @@ def test_sigkill_at_random_moments_with_ten_percent_faults_loses_and_duplicates_
 
 
 def test_sigterm_stops_the_run_with_the_interrupted_status_and_the_rerun_completes(tmp_path):
-    with Replica(articles=100, seed=9, crawl_delay=0) as site:
+    with Replica(articles=60, seed=9, crawl_delay=0) as site:
         truth = site.truth()
         proc = popen_crawl(site.url, tmp_path, settings=DURABLE)
         wait_for_lines(tmp_path, proc, 10)
@@ -319,7 +319,7 @@ def test_robots_txt_follows_rfc_9309(tmp_path, robots, status):
 
 
 def test_article_links_on_an_unknown_alias_exit_links_dropped_and_stay_open(tmp_path):
-    with Replica(articles=300, seed=10, crawl_delay=0) as site:
+    with Replica(articles=200, seed=10, crawl_delay=0) as site:
         truth = site.truth()
         missed = crawl(site.url, tmp_path, SITE_HOST_ALIASES="example.invalid")
         report = last_report(tmp_path)
@@ -404,7 +404,7 @@ def test_clock_skew_takes_near_future_dates_as_printed_and_retries_later_ones(tm
 
 
 def test_a_retried_reject_keeps_the_listing_time_it_was_found_with(tmp_path):
-    with Replica(articles=120, seed=11, crawl_delay=0, fault_rate=0.15, hang_seconds=1) as site:
+    with Replica(articles=80, seed=11, crawl_delay=0, fault_rate=0.15, hang_seconds=1) as site:
         truth = site.truth()
         crawl(site.url, tmp_path, RETRY_TIMES="0", DOWNLOAD_TIMEOUT="1")
         state = CrawlState(tmp_path)
@@ -438,7 +438,7 @@ def test_two_host_alias_redirects_in_a_row_are_not_a_loop(tmp_path):
 
 
 def test_image_urls_are_canonical_whichever_alias_served_the_page(tmp_path):
-    with Replica(articles=120, seed=12, crawl_delay=0, fault_rate=0.1, hang_seconds=1) as site:
+    with Replica(articles=80, seed=12, crawl_delay=0, fault_rate=0.1, hang_seconds=1) as site:
         truth = site.truth()
         done = crawl(site.url, tmp_path, RETRY_TIMES="8", DOWNLOAD_TIMEOUT="1")
         redirects = site.requests.faults().get("redirect", 0)
