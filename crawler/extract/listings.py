@@ -1,5 +1,9 @@
 """Listing pages (home, channel and category listings): their articles, next page and listings.
 
+Article links on hosts that are not the site's are not followed but returned too
+(``dropped_links``): the spider counts them, since an alias missing from SITE_HOST_ALIASES would
+otherwise lose its articles without a word.
+
 Pure functions over HTML, like crawler/extract/article.py. Nothing here assumes a URL scheme for
 pagination: the next page is the link the page itself marks as next (``rel=next``, or in a
 pagination block the number after the current page, or a "next" arrow).
