@@ -99,6 +99,8 @@ class RejectItem:
     capture: dict[str, Any] | None = None
     record: dict[str, Any] | None = None
     schema_version: str = SCHEMA_VERSION
+    # The time a listing printed for the article: a retry of the reject is fetched with it.
+    listing_raw: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         """Return the reject as written to ARCHIVE_DIR/rejects/."""
@@ -119,4 +121,5 @@ class RejectItem:
             http_status=item.http_status,
             capture=item.capture,
             record=item.to_record(),
+            listing_raw=item.listing_raw,
         )

@@ -18,6 +18,12 @@ ARCHIVE_DIR = "archive"
 ARCHIVE_ENABLED = True
 # fsync each record before it counts as archived; off only for benchmarks of the engine.
 ARCHIVE_FSYNC = True
+# One run writes an archive at a time (crawler/store/lock.py): a second one refuses at once
+# (exit 8), or waits up to this many seconds for the first to end.
+ARCHIVE_LOCK_WAIT = 0.0
+# Seconds a write waits for state.sqlite3 locked by another process before the run stops with
+# a storage failure (exit 6).
+ARCHIVE_DB_TIMEOUT = 60.0
 
 # --- Raw captures (crawler/store/warc.py) ------------------------------------------------
 # Every response from the site, with its request, into ARCHIVE_DIR/raw/*.warc.gz + index.cdxj.
@@ -50,12 +56,23 @@ NIGHTLY_STOP_AFTER_KNOWN = 3
 # (edits made in the first day or so are caught; later ones are not).
 NIGHTLY_RECHECK_DAYS = 2
 
+# --- Dates (crawler/normalise/dates.py) -------------------------------------------------------
+# Seconds a printed date may lie ahead of the fetch time and still be taken as printed (the
+# site's clock runs ahead of ours); later ones are a retryable "future date" reject.
+DATES_CLOCK_SKEW = 3600
+
 # --- Run report (crawler/run/report.py) ---------------------------------------------------------
 REPORT_PROGRESS_INTERVAL = 60.0
 # Alarm (exit 3) when a coverage share falls this much below its median over earlier runs.
 REPORT_COVERAGE_DROP = 0.3
 # Runs with fewer extracted articles than this are not compared (too few to judge).
 REPORT_MIN_RECORDS = 10
+# Exit 7 when a run meets more article links than this on hosts that are not SITE_HOST_ALIASES
+# (an alias the settings do not know: its articles would be lost).
+REPORT_LINKS_DROPPED_MAX = 10
+# Disk space set aside at the start of a run and freed for its report, so that a run stopped by
+# a full disk can still write it.
+REPORT_RESERVE_BYTES = 1024 * 1024
 # The manifest (crawler/analysis/manifest.py) is written once the engine has stopped, after the
 # run report and the WARC index: it describes the archive as the run left it.
 EXTENSIONS = {"crawler.run.report.RunReport": 500,
@@ -76,9 +93,16 @@ RETRY_ENABLED = True
 RETRY_TIMES = 5
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30
-# One download slot for all host aliases (so the per-domain limit is per site), and
-# robots.txt's Crawl-delay, which Scrapy does not honour by itself (capped).
+# robots.txt has its own budget, so one that hangs costs seconds, not RETRY_TIMES x
+# DOWNLOAD_TIMEOUT; one that cannot be read forbids the crawl (RFC 9309, exit 5).
+ROBOTSTXT_TIMEOUT = 10.0
+ROBOTSTXT_RETRY_TIMES = 1
+# robots.txt by RFC 9309 in place of Scrapy's own middleware, one download slot for all host
+# aliases (so the per-domain limit is per site), and robots.txt's Crawl-delay, which Scrapy does
+# not honour by itself (capped).
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.run.politeness.RobotsPolicyMiddleware": 100,
     "crawler.run.politeness.SiteSlotMiddleware": 140,
     "crawler.run.politeness.CrawlDelayMiddleware": 150,
     # Above 590/600/550: sees each raw response before decompression, redirects and retries.

@@ -6,7 +6,9 @@ invented). A future date, or an impossible one on the site's own date line, reje
 placeholder and impossible metadata dates are passed over and counted.
 
 The logic is in crawler/normalise/dates.py;
-this class wires it into Scrapy (settings, stats, drops).
+this class wires it into Scrapy (settings, stats, drops). A date up to DATES_CLOCK_SKEW seconds
+after the fetch is taken as printed; a later one is a "future date" reject that is retryable
+(the next run, with our clock past it, archives the article).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from crawler.extract.urls import parse_article_url
 from crawler.items import ArticleItem, RejectItem
 from crawler.normalise.dates import (
+    FUTURE_TOLERANCE,
     PRECISION_RANK,
     DateError,
     ParsedDate,
@@ -37,12 +40,14 @@ GUESSES = frozenset({"metadata", "heuristic"})
 class DateNormalisationPipeline:
     """Normalise an article's date line, let a listing's time fill in what the page hides."""
 
-    def __init__(self, stats: Any):
+    def __init__(self, stats: Any, clock_skew: datetime.timedelta = FUTURE_TOLERANCE):
         self.stats = stats
+        self.clock_skew = clock_skew
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DateNormalisationPipeline:
-        return cls(crawler.stats)
+        skew = crawler.settings.getfloat("DATES_CLOCK_SKEW", FUTURE_TOLERANCE.total_seconds())
+        return cls(crawler.stats, datetime.timedelta(seconds=skew))
 
     def _inc(self, key: str) -> None:
         self.stats.inc_value(f"{STATS_PREFIX}/{key}")
@@ -126,7 +131,8 @@ class DateNormalisationPipeline:
         unread: DateError | None = None
         for layer, raw in candidates:
             try:
-                parsed = parse_published(raw, now=now, cms=item.cms)
+                parsed = parse_published(raw, now=now, cms=item.cms,
+                                         future_tolerance=self.clock_skew)
             except DateError as err:
                 if err.kind == "future" or (err.kind == "impossible" and layer not in GUESSES):
                     return err, unread
@@ -148,7 +154,8 @@ class DateNormalisationPipeline:
         """Give the article the month of its URL (precision month), or reject it for no date."""
         ref = parse_article_url(item.url or "")
         try:
-            month = parse_url_month(ref.month if ref else None, now=now)
+            month = parse_url_month(ref.month if ref else None, now=now,
+                                    future_tolerance=self.clock_skew)
         except DateError as err:
             if err.kind == "future":
                 return self._reject(item, err)
@@ -168,7 +175,8 @@ class DateNormalisationPipeline:
         if item.listing_raw is None or not item.listing_raw.strip():
             return None
         try:
-            return parse_published(item.listing_raw, now=now, cms=item.cms)
+            return parse_published(item.listing_raw, now=now, cms=item.cms,
+                                   future_tolerance=self.clock_skew)
         except DateError as err:
             logger.warning("article %s (%s): listing date ignored: %s", item.id, item.url, err)
             self._inc(f"listing_error/{err.kind}")
@@ -198,4 +206,6 @@ class DateNormalisationPipeline:
         else:
             reason = f"date: {err}"
         logger.warning("article %s (%s) rejected: %s", item.id, item.url, reason)
-        return RejectItem.from_article(item, reason=reason, stage="dates", retryable=False)
+        # A date ahead of our clock (beyond the skew) may be right by the next run: retryable.
+        return RejectItem.from_article(item, reason=reason, stage="dates",
+                                       retryable=err.kind == "future")

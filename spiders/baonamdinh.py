@@ -5,31 +5,40 @@ walked before once it meets articles already archived, and re-checks recent ones
 ``backfill`` walks listings back to ``-a since=`` and fetches only articles inside
 ``since``..``until``, bounded before download by the URL's month and the listing's date.
 Extraction is in crawler/extract/response.py and crawler/extract/listings.py; this file only
-decides what to fetch.
+decides what to fetch, and remembers at the end which listings it walked: a listing counts as
+walked only when every article it listed is archived or finally rejected (crawler/store/state.py).
+Article links on hosts that are not the site's aliases are counted (stats ``archive/links/...``,
+the run report's ``links_dropped``); a home page that cannot be fetched is recorded as the site
+unreachable (crawler/run/outcome.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from itertools import pairwise
+from typing import Any, ClassVar
 
 import scrapy
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import DownloadCancelledError
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.extract.html import looks_truncated
 from crawler.extract.listings import ListingEntry, listing_key, parse_listing
 from crawler.extract.response import item_from_response, now_iso
-from crawler.extract.urls import host_of, is_site_url, parse_article_url
+from crawler.extract.urls import host_of, is_site_url, parse_article_url, site_hosts
 from crawler.items import RejectItem
 from crawler.normalise.dates import VN_TZ, DateError, parse_published
+from crawler.run.outcome import ExitStatus, is_storage_error, report_problem, stop_for_storage
 from crawler.store.state import CrawlState
 
 MODES = ("nightly", "backfill")
+# Examples of dropped article links kept for the run report.
+DROPPED_LINK_EXAMPLES = 5
 # Article requests follow redirects themselves, so that one off the site or in a loop becomes a
 # reject instead of being dropped without a word by the offsite middleware or the dupefilter.
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -40,15 +49,25 @@ MAX_ARTICLE_REDIRECTS = 5
 class CrawlOptions:
     """The spider arguments, parsed and validated once."""
 
+    # Every -a name the spider knows; any other is a usage error (a typo must not run a crawl).
+    ARGUMENTS: ClassVar[tuple[str, ...]] = ("mode", "since", "until", "channels")
+
     mode: str = "nightly"
     since: dt.date | None = None
     until: dt.date | None = None
     channels: frozenset[str] | None = None
 
     @classmethod
-    def parse(cls, mode: str | None = None, since: str | None = None, until: str | None = None,
-              channels: str | None = None) -> CrawlOptions:
+    def parse(cls, **args: str | None) -> CrawlOptions:
         """Return options from ``-a`` strings; raise ValueError with a clear message when bad."""
+        unknown = sorted(set(args) - set(cls.ARGUMENTS))
+        if unknown:
+            name = unknown[0]
+            close = difflib.get_close_matches(name, cls.ARGUMENTS, n=1)
+            hint = f" (did you mean -a {close[0]}=?)" if close else ""
+            raise ValueError(f"-a {name}={args[name]}: unknown argument{hint}; known: "
+                             f"{', '.join(cls.ARGUMENTS)}")
+        mode, since, until, channels = (args.get(name) for name in cls.ARGUMENTS)
         mode = (mode or "nightly").strip().lower()
         if mode not in MODES:
             raise ValueError(f"-a mode={mode!r}: expected one of {', '.join(MODES)}")
@@ -95,35 +114,64 @@ class BaoNamDinhSpider(scrapy.Spider):
     # Deleted articles answer 404/410: they become reject records, not silent drops.
     handle_httpstatus_list = [404, 410]
 
-    def __init__(self, mode: str | None = None, since: str | None = None,
-                 until: str | None = None, channels: str | None = None, **kwargs: Any):
+    def __init__(self, **kwargs: Any):
+        options = {name: kwargs.pop(name) for name in list(kwargs) if not name.startswith("_")
+                   and name != "name"}
         super().__init__(**kwargs)
-        self.options = CrawlOptions.parse(mode=mode, since=since, until=until, channels=channels)
+        self.options = CrawlOptions.parse(**options)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> BaoNamDinhSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.site_url = settings.get("SITE_URL").rstrip("/")
-        spider.hosts = frozenset({host_of(spider.site_url)} | {
-            h.lower().removeprefix("www.") for h in settings.getlist("SITE_HOST_ALIASES")})
+        spider.hosts = site_hosts(spider.site_url, settings.getlist("SITE_HOST_ALIASES"))
         spider.allowed_domains = sorted(spider.hosts)
-        spider.state = CrawlState(settings.get("ARCHIVE_DIR"))
+        # Stats do not exist yet: a failure to open the state is reported when the run starts,
+        # and the run then fetches nothing.
+        spider.startup_error = None
+        try:
+            spider.state = CrawlState(settings.get("ARCHIVE_DIR"),
+                                      timeout=settings.getfloat("ARCHIVE_DB_TIMEOUT"))
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            spider.state, spider.startup_error = None, f"opening the archive's state: {exc}"
+            spider.resuming, spider.recheck_from = False, None
+            return spider
         spider.margin = settings.getint("NIGHTLY_STOP_AFTER_KNOWN")
         spider.recheck_days = settings.getint("NIGHTLY_RECHECK_DAYS")
         spider.max_truncated_retries = settings.getint("RETRY_TIMES")
+        spider.max_dropped_links = settings.getint("REPORT_LINKS_DROPPED_MAX")
         spider.seen_ids = set()
-        # Listings walked to their end in this run: recorded only if the run finishes, since
-        # their articles may still be in flight when the last page is parsed.
+        # Listings walked to their end in this run, and the articles each listing showed: at
+        # the end a listing counts as walked only if all of those are archived or finally
+        # rejected (their articles may still be in flight when the last page is parsed).
         spider.walked_to_end = set()
+        spider.listed = {}
+        # Article links on hosts that are not aliases: URL -> the listing that showed it.
+        spider.dropped_links = {}
         # After a killed run, no listing is trusted to stop early: walk them all (cheaply:
         # archived articles are skipped without a request) so nothing between is lost.
         spider.resuming = spider.state.begin_run()
         if spider.resuming:
             spider.logger.warning("the previous run did not finish: walking every listing to "
                                   "its end to resume")
-        spider.recheck_from = spider._recheck_from()
+        spider.recheck_from = None
         return spider
+
+    def _count_reconciliation(self) -> None:
+        """Put what reconciling the state with the files found into the stats (run report)."""
+        found = self.state.reconciliation
+        stats = self.crawler.stats
+        for name, value in (("adopted", len(found.adopted)), ("lost", len(found.lost)),
+                            ("fallen_back", len(found.fallen_back)),
+                            ("damaged_lines", len(found.bad_lines)),
+                            ("missing_files", found.missing_files),
+                            ("quarantine_files", found.quarantine_files),
+                            ("rebuilt_from", str(found.rebuilt_from or ""))):
+            if value:
+                stats.set_value(f"archive/reconcile/{name}", value)
 
     def _recheck_from(self) -> dt.date | None:
         """Articles published on or after this date are re-fetched for edits (nightly only)."""
@@ -135,23 +183,57 @@ class BaoNamDinhSpider(scrapy.Spider):
         return dt.date.fromisoformat(row[0]) - dt.timedelta(days=self.recheck_days)
 
     def closed(self, reason: str) -> None:
+        if self.state is None:
+            return
+        try:
+            self._settle_listings(reason)
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            stop_for_storage(self.crawler, exc, "recording the listings walked")
+        finally:
+            self.state.close()
+
+    def _settle_listings(self, reason: str) -> None:
+        """Record the listings walked (only if every article they listed is archived or finally
+        rejected) and reopen those that lost an article; end the run if it finished."""
+        over = len(self.dropped_links) > self.max_dropped_links
+        keep_open = frozenset(self.dropped_links.values()) if over else frozenset()
+        outcome = self.state.settle_listings(self.listed, self.walked_to_end, now_iso(),
+                                             finished=reason == "finished", keep_open=keep_open)
+        stats = self.crawler.stats
+        for name, keys in outcome.items():
+            if keys:
+                stats.set_value(f"archive/listings/{name}", len(keys))
+        if outcome["reopened"]:
+            self.logger.warning("listings %s lost articles in this run (not archived, no reject"
+                                "%s): the next nightly walks them to their end",
+                                ", ".join(outcome["reopened"]),
+                                ", or links dropped" if keep_open else "")
+        if outcome["open"]:
+            self.logger.info("listings %s were walked to their end but some of their articles "
+                             "are not archived yet; they stay open", ", ".join(outcome["open"]))
         if reason == "finished":
-            when = now_iso()
-            for key in sorted(self.walked_to_end):
-                self.state.mark_listing_complete(key, when)
             self.state.end_run()
-        self.state.close()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.state is None:
+            report_problem(self.crawler.stats, ExitStatus.STORAGE_FAILURE, self.startup_error)
+            self.logger.error("STORAGE FAILURE %s: nothing is fetched", self.startup_error)
+            return
+        self._count_reconciliation()
+        self.recheck_from = self._recheck_from()
         yield scrapy.Request(self.site_url + "/", callback=self.parse_home,
                              errback=self.listing_failed)
-        # Rejects whose cause may have passed (5xx, timeouts, truncated pages) get another go.
-        for url in self.state.retryable_rejects():
+        # Rejects whose cause may have passed (5xx, timeouts, truncated pages, a date ahead of
+        # our clock, a line lost from the files) get another go, with the listing time they
+        # were found with.
+        for url, listing_raw in self.state.retryable_rejects():
             ref = parse_article_url(url)
             if ref and self.options.month_in_range(ref.month) and ref.id not in self.seen_ids:
                 self.seen_ids.add(ref.id)
                 self.crawler.stats.inc_value("archive/requests/retry_rejects")
-                yield self._article_request(url, None)
+                yield self._article_request(url, listing_raw)
 
     # --- listings --------------------------------------------------------------------------
 
@@ -173,7 +255,9 @@ class BaoNamDinhSpider(scrapy.Spider):
         if looks_truncated(response.text):
             yield from self._truncated(response)
             return
+        self.crawler.stats.set_value("archive/site/home_fetched", 1)
         page = parse_listing(response.text, response.url, self.hosts)
+        self._count_dropped(page.dropped_links, "/")
         for url in page.listing_urls:
             key = listing_key(url)
             section = key.strip("/").removeprefix("channel/")
@@ -190,6 +274,8 @@ class BaoNamDinhSpider(scrapy.Spider):
             yield from self._truncated(response)
             return
         page = parse_listing(response.text, response.url, self.hosts)
+        self._count_dropped(page.dropped_links, key)
+        listed = self.listed.setdefault(key, set())
         known = older = 0
         for entry in page.entries:
             day = self._entry_date(entry)
@@ -197,6 +283,8 @@ class BaoNamDinhSpider(scrapy.Spider):
                 older += 1
             outcome = yield from self._consider(entry, day)
             known += outcome == "known"
+            if outcome not in ("other-section", "out-of-range"):
+                listed.add(entry.ref.id)  # wanted: it must end archived or finally rejected
         complete_before = not self.resuming and self.state.listing_complete(key)
         if page.entries and older == len(page.entries):
             self.logger.info("listing %s: reached %s, before since=%s; stop paging", key,
@@ -263,10 +351,36 @@ class BaoNamDinhSpider(scrapy.Spider):
         yield self._article_request(entry.url, entry.time_raw)
         return "requested"
 
+    def _count_dropped(self, links: list[str], key: str) -> None:
+        """Count article links on hosts that are not aliases, once each, with a few examples."""
+        stats = self.crawler.stats
+        for url in links:
+            if url in self.dropped_links:
+                continue
+            self.dropped_links[url] = key
+            stats.inc_value("archive/links/dropped")
+            stats.inc_value(f"archive/links/dropped_host/{host_of(url)}")
+            examples = stats.get_value("archive/links/dropped_examples") or []
+            if len(examples) < DROPPED_LINK_EXAMPLES:
+                stats.set_value("archive/links/dropped_examples", [*examples, url])
+                self.logger.warning("article link on a host that is not an alias of the site "
+                                    "(SITE_HOST_ALIASES), not followed: %s (listing %s)", url, key)
+
     def listing_failed(self, failure: Failure) -> None:
-        """A listing page that failed after every retry: counted and logged, the crawl goes on."""
+        """A listing page that failed after every retry: counted and logged, the crawl goes on.
+
+        The home page failing means the site is unreachable (or robots.txt forbids it: the
+        robots.txt middleware has said so)."""
         self.crawler.stats.inc_value("archive/listings/failed")
-        self.logger.error("listing %s failed: %s", failure.request.url, failure.value)
+        url = failure.request.url
+        if failure.check(IgnoreRequest):
+            self.logger.warning("listing %s not fetched: %s", url, failure.value)
+            return
+        self.logger.error("listing %s failed: %s", url, failure.value)
+        if url.rstrip("/") == self.site_url:
+            report_problem(self.crawler.stats, ExitStatus.SITE_UNREACHABLE,
+                           f"the home page {url} could not be fetched: "
+                           f"{failure.type.__name__}: {failure.value}")
 
     # --- articles --------------------------------------------------------------------------
 
@@ -293,7 +407,10 @@ class BaoNamDinhSpider(scrapy.Spider):
             reason = f"redirect without a Location (HTTP {response.status})"
         elif not is_site_url(target, self.hosts):
             reason = f"redirected off the site: {chain}"
-        elif target in hops or target == response.url or len(hops) >= MAX_ARTICLE_REDIRECTS:
+        elif target == response.url or (response.url, target) in pairwise((*hops, response.url)) \
+                or len(hops) >= MAX_ARTICLE_REDIRECTS:
+            # A loop is a hop taken twice (A -> B -> A -> B) or a page redirecting to itself;
+            # two host-alias hops in a row (A -> A' -> A, a load balancer's whim) are not.
             reason, retryable = f"redirect loop: {chain}", True
         if reason is None:
             yield self._article_request(target, listing_raw, (*hops, response.url))
@@ -302,7 +419,8 @@ class BaoNamDinhSpider(scrapy.Spider):
         self.logger.warning("article %s: %s", first, reason)
         yield RejectItem(url=first, reason=reason, stage="fetch", fetched_at=now_iso(),
                          id=(ref.id if (ref := parse_article_url(first)) else None),
-                         retryable=retryable, http_status=response.status)
+                         retryable=retryable, http_status=response.status,
+                         listing_raw=listing_raw)
 
     def parse_article(self, response: Response, listing_raw: str | None,
                       hops: tuple[str, ...] = ()) -> Iterator[Any]:
@@ -315,7 +433,7 @@ class BaoNamDinhSpider(scrapy.Spider):
         # With a raw capture, its time is the fetch time: re-extraction then reproduces the record.
         fetched_at = (capture or {}).get("fetched_at") or now_iso()
         item = item_from_response(response, fetched_at=fetched_at, site_url=self.site_url,
-                                  listing_raw=listing_raw, capture=capture)
+                                  listing_raw=listing_raw, capture=capture, hosts=self.hosts)
         if isinstance(item, RejectItem) and item.reason.startswith("truncated"):
             retry = get_retry_request(response.request, spider=self, reason="truncated_html",
                                       max_retry_times=self.max_truncated_retries)
@@ -348,4 +466,5 @@ class BaoNamDinhSpider(scrapy.Spider):
             id=(ref.id if (ref := parse_article_url(url)) else None),
             retryable=retryable,
             http_status=response.status if response is not None else None,
+            listing_raw=request.cb_kwargs.get("listing_raw"),
         )

@@ -19,6 +19,8 @@ COMPARED = {
     "published_date": lambda t: t["published_date"],
     "published_at": lambda t: t["published_at"],
     "captions": lambda t: t["captions"],
+    # Canonical: on SITE_URL's host whichever alias served the page.
+    "image_urls": lambda t: t["images"],
 }
 
 
@@ -48,6 +50,8 @@ def record_fact(record: dict[str, Any], name: str) -> Any:
     if name == "captions":  # the truth lists distinct captions, in order
         captions = [image["caption"] for image in record["images"] if image.get("caption")]
         return list(dict.fromkeys(captions))
+    if name == "image_urls":
+        return [image["url"] for image in record["images"]]
     return record.get(name)
 
 

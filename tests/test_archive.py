@@ -1,10 +1,13 @@
-"""The archive writes each article once, never leaves a torn line, and survives SIGKILL at any moment."""
+"""The archive writes each article once, never leaves a torn line, and survives SIGKILL at any moment,
+a full disk, a failed commit and a second writer."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 
@@ -19,6 +22,7 @@ from crawler.store.archive import (
     iter_records,
     partition_of,
 )
+from crawler.store.lock import ArchiveBusy, acquire, holder_of, release
 
 
 def record(article_id: str, body: str = "Nội dung bài viết.", date: str = "2022-01-14") -> dict:
@@ -148,3 +152,157 @@ def test_published_month_is_not_content():
     old = record("1")
     new = dict(old, published_month="2022-01")
     assert content_hash(new) == content_hash(old)
+
+
+# --- one writer per archive (crawler/store/lock.py) ----------------------------------------------
+
+HOLDER = """
+import sys, time
+from crawler.store.archive import Archive
+with Archive(sys.argv[1], fsync=False):
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold(root, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def test_a_second_writer_is_refused_with_the_holder_named(tmp_path):
+    proc = hold(tmp_path, 60)
+    try:
+        with pytest.raises(ArchiveBusy) as caught:
+            Archive(tmp_path, fsync=False)
+        assert f"pid {proc.pid}" in str(caught.value)
+        assert holder_of(tmp_path)["pid"] == proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_lock_left_by_a_killed_run_is_recognised_as_stale(tmp_path, caplog):
+    proc = hold(tmp_path, 60)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert json.loads((tmp_path / "lock").read_text())["pid"] == proc.pid  # its note is left
+    assert holder_of(tmp_path) is None  # but the kernel released the lock
+    with caplog.at_level("WARNING"), Archive(tmp_path, fsync=False):
+        pass
+    assert f"pid {proc.pid}" in caplog.text and "stale" in caplog.text
+    assert (tmp_path / "lock").read_text() == ""  # a clean release empties the note
+
+
+def test_a_writer_may_wait_for_the_holder_to_finish(tmp_path):
+    proc = hold(tmp_path, 1.0)
+    key = acquire(tmp_path, wait=30)
+    release(key)
+    assert proc.wait(timeout=10) == 0
+
+
+def test_the_lock_is_reentrant_within_a_process(tmp_path):
+    with Archive(tmp_path, fsync=False) as first, Archive(tmp_path, fsync=False) as second:
+        assert put(first, record("1")) == NEW
+        assert put(second, record("1")) == UNCHANGED
+    assert holder_of(tmp_path) is None
+
+
+# --- storage failures ----------------------------------------------------------------------------
+
+def lines_of(root) -> list[bytes]:
+    return (root / "articles" / "2022-01.jsonl").read_bytes().splitlines(keepends=True)
+
+
+def test_a_full_disk_mid_line_leaves_no_torn_line_and_loses_nothing(tmp_path, monkeypatch):
+    with Archive(tmp_path, fsync=False) as archive:
+        assert archive.store_article(record("1"))[0] == NEW
+        real_write = os.write
+
+        def half_then_enospc(fd, data):
+            real_write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "write", half_then_enospc)
+        with pytest.raises(OSError) as caught:
+            archive.store_article(record("2"))
+        assert caught.value.errno == errno.ENOSPC
+        monkeypatch.setattr(os, "write", real_write)
+        assert [json.loads(line)["id"] for line in lines_of(tmp_path)] == ["1"]
+        assert archive.lookup("2") is None  # not archived: the next run fetches it
+        assert archive.store_article(record("2"))[0] == NEW  # the disk has room again
+    assert [json.loads(line)["id"] for line in lines_of(tmp_path)] == ["1", "2"]
+
+
+class FailingCommit:
+    """A state connection whose next COMMIT fails as on a full disk (the line is then written)."""
+
+    def __init__(self, db):
+        self.db, self.armed = db, True
+
+    def execute(self, sql, *args):
+        if sql == "COMMIT" and self.armed:
+            self.armed = False
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+
+def test_a_line_whose_commit_failed_is_adopted_never_written_twice(tmp_path):
+    with Archive(tmp_path, fsync=False) as archive:
+        archive.store_article(record("1"))
+        real = archive.db
+        archive.db = FailingCommit(real)
+        with pytest.raises(sqlite3.OperationalError):
+            archive.store_article(record("2"))
+        archive.db = real
+        assert len(lines_of(tmp_path)) == 2  # the line is on disk, the state does not say so
+        assert archive.store_article(record("2")) == (UNCHANGED, 1)  # adopted, not rewritten
+        assert archive.store_article(record("3"))[0] == NEW
+    ids = [json.loads(line)["id"] for line in lines_of(tmp_path)]
+    assert ids == ["1", "2", "3"]
+    with Archive(tmp_path, fsync=False) as archive:  # and the next open finds nothing to fix
+        assert not archive.reconciliation.changed
+        assert archive.count() == 3
+
+
+def test_a_line_whose_commit_failed_is_adopted_by_the_next_open(tmp_path):
+    with Archive(tmp_path, fsync=False) as archive:
+        archive.store_article(record("1"))
+        archive.db = FailingCommit(archive.db)
+        with pytest.raises(sqlite3.OperationalError):
+            archive.store_article(record("2"))
+    with Archive(tmp_path, fsync=False) as archive:
+        assert [a[1] for a in archive.reconciliation.adopted] == ["2"]
+        assert archive.store_article(record("2"))[0] == UNCHANGED
+    assert len(lines_of(tmp_path)) == 2
+
+
+def test_a_state_locked_from_outside_fails_before_the_line_is_written(tmp_path):
+    with Archive(tmp_path, fsync=False, timeout=0.2) as archive:
+        archive.store_article(record("1"))
+        outside = sqlite3.connect(tmp_path / "state.sqlite3", isolation_level=None)
+        outside.execute("BEGIN EXCLUSIVE")
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                archive.store_article(record("2"))
+        finally:
+            outside.execute("ROLLBACK")
+            outside.close()
+        assert len(lines_of(tmp_path)) == 1
+        assert archive.store_article(record("2"))[0] == NEW
+    assert len(lines_of(tmp_path)) == 2
+
+
+def test_an_unchanged_refetch_forgets_the_reject_it_retried(tmp_path):
+    with Archive(tmp_path, fsync=False) as archive:
+        archive.store_article(record("7"))
+        archive.put_reject({"url": "https://x.vn/a-7/", "id": "7", "reason": "HTTP 503",
+                            "stage": "fetch", "retryable": True,
+                            "fetched_at": "2022-01-16T08:00:00+07:00"})  # a re-check failed
+        assert archive.store_article(record("7"))[0] == UNCHANGED  # the retry
+        assert archive.db.execute("SELECT COUNT(*) FROM rejects").fetchone()[0] == 0

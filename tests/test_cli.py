@@ -92,3 +92,18 @@ def test_looks_like_html(head, html):
 def test_missing_file_is_a_usage_error(tmp_path):
     done = cli("extract", str(tmp_path / "nope.html"), "--url", URL)
     assert done.returncode == 2 and "cannot read" in done.stderr
+
+
+def test_writing_into_an_archive_another_process_holds_is_refused(tmp_path):
+    from tests.test_archive import hold
+
+    holder = hold(tmp_path, 60)
+    try:
+        done = cli("import-text", str(SEED), "--url", URL, "--archive-dir", str(tmp_path))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 8 and done.stdout == ""
+    assert f"archive {tmp_path.resolve()} is in use by pid {holder.pid}" in done.stderr
+    assert cli("import-text", str(SEED), "--url", URL, "--archive-dir",
+               str(tmp_path)).returncode == 0  # the kernel let go of the killed holder's lock

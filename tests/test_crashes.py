@@ -90,15 +90,16 @@ def test_an_exception_in_a_pipeline_becomes_a_reject_that_the_archive_writes(tmp
 
 
 def test_an_exception_in_the_archive_itself_is_offered_to_it_as_a_reject(tmp_path, monkeypatch):
+    # A bug, not a storage failure: a full disk stops the run instead (tests/test_faults.py).
     def broken(self, record):
-        raise OSError(28, "No space left on device")
+        raise TypeError("a bug in the archive")
 
-    monkeypatch.setattr(Archive, "put_article", broken)
+    monkeypatch.setattr(Archive, "store_article", broken)
     settings = project_settings({"ARCHIVE_DIR": str(tmp_path), "ARCHIVE_FSYNC": False})
     with ItemProcessor(settings) as processor:
         result, _ = processor.process(item_from_response(response(), fetched_at=FETCHED_AT))
     assert isinstance(result, RejectItem) and result.stage == "archive"
-    assert result.reason.startswith("crash in archive: OSError: [Errno 28] No space left")
+    assert result.reason.startswith("crash in archive: TypeError: a bug in the archive")
     [reject] = iter_records(tmp_path, "rejects")
     assert reject["reason"] == result.reason
 

@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 from crawler.extract.urls import parse_article_url
-from crawler.run.report import coverage_alarms
+from crawler.run.report import coverage_alarms, run_kind
 from crawler.store.state import CrawlState
 from tests.crawling import REPO, archive_lines, crawl_command, last_report, run_crawl
 from tests.replica import Replica
@@ -179,6 +179,8 @@ def test_coverage_drop_against_earlier_runs_exits_non_zero(tmp_path):
     (["since=2024-13-01"], "expected a date as YYYY-MM-DD"),
     (["since=2024-02-01", "until=2024-01-01"], "is after"),
     (["channels=,"], "is empty"),
+    (["chanels=5083"], "-a chanels=5083: unknown argument (did you mean -a channels=?)"),
+    (["mode=backfill", "sinse=2024-01-01"], "unknown argument"),
 ])
 def test_bad_spider_arguments_are_a_usage_error(tmp_path, args, message):
     done = subprocess.run(crawl_command("http://127.0.0.1:9", tmp_path, *args), cwd=REPO,
@@ -199,3 +201,36 @@ def test_bad_spider_arguments_are_a_usage_error(tmp_path, args, message):
 ])
 def test_coverage_alarms(current, previous, alarms):
     assert len(coverage_alarms(current, previous, drop=0.3, min_records=10)) == alarms
+
+
+def _run(mode: str, since: str | None, by_template: dict[str, tuple[int, float]],
+         fields: dict[str, float] | None = None) -> dict:
+    records = sum(n for n, _share in by_template.values())
+    matched = 1 - by_template.get("none", (0, 0))[0] / records
+    return {"mode": mode, "since": since, "until": None, "coverage": {
+        "records": records, "fields": fields or {}, "templates_matched": matched,
+        "by_template": {t: {"records": n, "site_layer": {"title": share}}
+                        for t, (n, share) in by_template.items()}}}
+
+
+NIGHTLY = _run("nightly", None, {"new-cms": (40, 1.0)}, {"authors": 0.9})
+
+
+@pytest.mark.parametrize("current, alarms", [
+    # A template met for the first time (no title selector) is no redesign of the others.
+    (_run("nightly", None, {"new-cms": (20, 1.0), "docbao-2019": (20, 0.0)}), []),
+    # The same template's selectors stopped giving the title: the markup changed.
+    (_run("nightly", None, {"new-cms": (40, 0.2)}),
+     ["site-profile share of title on new-cms pages"]),
+    # Pages no template matches: a redesign.
+    (_run("nightly", None, {"none": (30, 0.0), "new-cms": (10, 1.0)}),
+     ["share of records a site template matched"]),
+    # A backfill of another era is not judged by the nightlies' field coverage...
+    (_run("backfill", "2011-01-01", {"old-cms": (40, 1.0)}, {"authors": 0.3}), []),
+    # ...but a nightly is.
+    (_run("nightly", None, {"new-cms": (40, 1.0)}, {"authors": 0.3}), ["coverage of authors"]),
+])
+def test_coverage_alarms_compare_like_with_like(current, alarms):
+    found = coverage_alarms(current["coverage"], [NIGHTLY, NIGHTLY], drop=0.3, min_records=10,
+                            kind=run_kind(current))
+    assert [a.split(" fell")[0] for a in found] == alarms

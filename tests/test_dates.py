@@ -277,8 +277,8 @@ def test_impossible_dates_are_rejected_not_guessed(raw, detail, no_dateparser):
         "07/02/2024",  # tomorrow
         "2024-02-07",
         "03:02, 07/02/2024",  # buggy form: judged by its date
-        "06/02/2024 15:30",  # 23 minutes ahead
-        "2024-02-06T08:30:00Z",  # 15:30 in Vietnam
+        "06/02/2024 16:30",  # 83 minutes ahead: more than the clock skew allowed
+        "2024-02-06T09:30:00Z",  # 16:30 in Vietnam
         "01/01/2025",
     ],
 )
@@ -299,12 +299,23 @@ def test_tomorrow_in_words_is_future():
     [
         "06/02/2024",  # today, day precision
         "06/02/2024 15:20",  # 13 minutes ahead: clock skew
-        "06/02/2024 15:22",  # exactly 15 minutes ahead
+        "06/02/2024 15:37",  # 30 minutes ahead: the site's clock runs ahead of ours
+        "2024-02-06T08:37:00Z",  # the same in UTC
+        "06/02/2024 16:07",  # exactly the hour of skew allowed
         "03:02, 06/02/2024",  # buggy form on the fetch day, whatever the "hour"
     ],
 )
 def test_fetch_day_and_clock_skew_are_not_future(raw):
     parse_published(raw, now=NOW)
+
+
+def test_clock_skew_is_a_parameter():
+    with pytest.raises(DateError) as caught:
+        parse_published("06/02/2024 15:37", now=NOW, future_tolerance=datetime.timedelta(minutes=15))
+    assert caught.value.kind == "future"
+    late = NOW.replace(hour=23, minute=30)
+    # Near midnight the skew reaches into the next day for a date printed without a time.
+    assert parse_published("07/02/2024", now=late).published_date == "2024-02-07"
 
 
 @pytest.mark.parametrize("raw", ["", "   ", "\u00a0\n\t", "\u200b", None])

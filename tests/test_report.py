@@ -65,7 +65,7 @@ def expected_numbers(root: Path) -> dict[str, Any]:
         for line in path.read_text("utf-8").splitlines():
             record = json.loads(line)
             if record["id"] not in latest or record["version"] > latest[record["id"]][0]:
-                latest[record["id"]] = (record["version"], record["published_date"][:7])
+                latest[record["id"]] = (record["version"], record["published_month"])
     archived = Counter(month for _v, month in latest.values())
 
     promised: dict[str, str] = {}  # id -> month, for articles some source names
@@ -94,7 +94,8 @@ def expected_numbers(root: Path) -> dict[str, Any]:
                             promised[found[0]] = found[1]
     db = sqlite3.connect(root / "state.sqlite3")
     for article_id, published in db.execute("SELECT id, published_date FROM articles"):
-        promised[article_id] = published[:7]
+        # A month-precision record has no date in the state: its month is the record's.
+        promised[article_id] = published[:7] if published else latest[article_id][1]
     db.close()
     missing = {i: month for i, month in promised.items() if i not in latest}
     months = sorted(set(archived) | set(missing.values()))

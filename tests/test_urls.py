@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract.urls import is_site_url, parse_article_url
+from crawler.extract.urls import canonical_site_url, is_site_url, parse_article_url, site_hosts
 
 SITE = "https://baonamdinh.vn"
 OLD_CANONICAL = "https://baonamdinh.vn/channel/5083/202201/dang-uy-khoi-trien-khai-2548123/"
@@ -59,3 +59,22 @@ def test_site_hosts():
     assert is_site_url("http://www.baonamdinh.com.vn/x", hosts)
     assert not is_site_url("https://baoninhbinh.org.vn/x", hosts)
     assert not is_site_url("ftp://baonamdinh.vn/x", hosts)
+
+
+HOSTS = site_hosts(SITE, ["baonamdinh.vn", "www.baonamdinh.com.vn"])
+
+
+@pytest.mark.parametrize("url, canonical", [
+    ("http://baonamdinh.com.vn/file/x/a.jpg", "https://baonamdinh.vn/file/x/a.jpg"),
+    ("https://www.baonamdinh.com.vn/file/x/a.jpg?v=2", "https://baonamdinh.vn/file/x/a.jpg?v=2"),
+    ("https://baonamdinh.vn/file/x/a.jpg", "https://baonamdinh.vn/file/x/a.jpg"),
+    ("https://cdn.example.org/file/x/a.jpg", "https://cdn.example.org/file/x/a.jpg"),
+    ("data:image/png;base64,AAAA", "data:image/png;base64,AAAA"),
+])
+def test_urls_on_any_alias_are_canonical(url, canonical):
+    assert canonical_site_url(url, SITE, HOSTS) == canonical
+
+
+def test_site_hosts_drop_www_and_keep_site_urls_host():
+    assert HOSTS == {"baonamdinh.vn", "baonamdinh.com.vn"}
+    assert site_hosts("http://127.0.0.1:8088", []) == {"127.0.0.1"}

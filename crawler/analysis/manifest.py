@@ -30,6 +30,7 @@ from scrapy.exceptions import NotConfigured
 from crawler import EXTRACTOR_VERSION
 from crawler.items import SCHEMA_VERSION
 from crawler.normalise.dates import VN_TZ
+from crawler.run.outcome import is_storage_error
 from crawler.store.archive import partition_of
 
 logger = logging.getLogger(__name__)
@@ -179,5 +180,13 @@ class ManifestWriter:
         return ext
 
     def engine_stopped(self) -> None:
-        if (Path(self.archive_dir) / "articles").is_dir():
+        if not (Path(self.archive_dir) / "articles").is_dir():
+            return
+        try:
             write_manifest(self.archive_dir)
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            # The run's exit status is already set (a full disk is a storage failure there);
+            # the previous manifest stays whole, and `verify` will say it is out of date.
+            logger.error("manifest not written: %s", exc)

@@ -37,7 +37,7 @@ from crawler.extract.html import (
 )
 from crawler.extract.metadata import Metadata, read_metadata
 from crawler.extract.profile import MIN_BODY_CHARS, match_template
-from crawler.extract.urls import parse_article_url
+from crawler.extract.urls import canonical_site_url, host_of, parse_article_url
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import parse_byline, parse_top_author
 from crawler.normalise.text import similar
@@ -66,9 +66,14 @@ def _pick(provenance: dict[str, str], field: str, *layers: tuple[str, object]) -
 
 
 def extract_article(
-    html: str, url: str, *, fetched_at: str, site_url: str | None = None
+    html: str, url: str, *, fetched_at: str, site_url: str | None = None,
+    hosts: frozenset[str] | None = None,
 ) -> ArticleItem:
-    """Return the article on a page as printed; raise ExtractionError saying why there is none."""
+    """Return the article on a page as printed; raise ExtractionError saying why there is none.
+
+    URLs in the record are canonical: the article's on ``site_url``, and image URLs on any of
+    the site's ``hosts`` (default: the page's and ``site_url``'s) moved to ``site_url``'s host,
+    so a record does not depend on which host alias served the page."""
     if not html or not html.strip():
         raise ExtractionError("empty page")
     try:
@@ -151,8 +156,13 @@ def extract_article(
     kicker = site("kicker")
     if kicker:
         provenance["kicker"] = SITE
+    base = site_url or _origin(url)
+    aliases = hosts or frozenset({host_of(url), host_of(base)})
+    for image in images:
+        if image.get("url"):
+            image["url"] = canonical_site_url(image["url"], base, aliases)
     return ArticleItem(
-        url=ref.canonical_url(site_url or _origin(url)),
+        url=ref.canonical_url(base),
         fetched_at=fetched_at,
         id=ref.id,
         cms=ref.cms,

@@ -1,5 +1,9 @@
 """Listing pages (home, channel and category listings): their articles, next page and listings.
 
+Article links on hosts that are not the site's are not followed but returned too
+(``dropped_links``): the spider counts them, since an alias missing from SITE_HOST_ALIASES would
+otherwise lose its articles without a word.
+
 Pure functions over HTML, like crawler/extract/article.py. Nothing here assumes a URL scheme for
 pagination: the next page is the link the page itself marks as next (``rel=next``, or in a
 pagination block the number after the current page, or a "next" arrow).
@@ -43,6 +47,8 @@ class ListingPage:
     entries: list[ListingEntry] = field(default_factory=list)
     next_url: str | None = None
     listing_urls: list[str] = field(default_factory=list)
+    # Article-shaped links on hosts that are not the site's: not followed, but counted.
+    dropped_links: list[str] = field(default_factory=list)
 
 
 def listing_key(url: str) -> str | None:
@@ -109,6 +115,9 @@ def parse_listing(html: str, url: str, hosts: frozenset[str]) -> ListingPage:
             continue
         absolute = urljoin(url, href)
         if not is_site_url(absolute, hosts):
+            if urlsplit(absolute).scheme in ("http", "https") and parse_article_url(absolute) \
+                    and absolute not in page.dropped_links:
+                page.dropped_links.append(absolute)
             continue
         ref = parse_article_url(absolute)
         if ref is None:

@@ -80,14 +80,17 @@ def item_from_response(
     site_url: str | None = None,
     listing_raw: str | None = None,
     capture: dict | None = None,
+    hosts: frozenset[str] | None = None,
 ) -> ArticleItem | RejectItem:
     """Return the article of an article page's response, or a reject saying why there is none.
+
+    ``hosts`` are the site's host aliases: image URLs on any of them are made canonical.
 
     Never raises: an exception while reading the page (a bug the page revealed) becomes a reject
     ``crash in extract: <type>: <message>``, logged with its traceback."""
     try:
         return _item_from_response(response, fetched_at=fetched_at, site_url=site_url,
-                                   listing_raw=listing_raw, capture=capture)
+                                   listing_raw=listing_raw, capture=capture, hosts=hosts)
     except Exception as exc:  # noqa: BLE001 - the point: no page can crash extraction
         log_crash(response, "extract", exc, None)
         ref = parse_article_url(response.url)
@@ -103,6 +106,7 @@ def _item_from_response(
     site_url: str | None,
     listing_raw: str | None,
     capture: dict | None,
+    hosts: frozenset[str] | None,
 ) -> ArticleItem | RejectItem:
     # The id lets a later run know the article's fate whatever URL variant it meets next.
     ref = parse_article_url(response.url)
@@ -110,7 +114,7 @@ def _item_from_response(
     def reject(reason: str, stage: str = "extract", retryable: bool = False) -> RejectItem:
         return RejectItem(url=response.url, reason=reason, stage=stage, fetched_at=fetched_at,
                           id=ref.id if ref else None, retryable=retryable,
-                          http_status=response.status, capture=capture)
+                          http_status=response.status, capture=capture, listing_raw=listing_raw)
 
     if response.status != 200:
         return reject(f"HTTP {response.status}", stage="fetch",
@@ -126,7 +130,8 @@ def _item_from_response(
     if looks_truncated(html):
         return reject("truncated HTML: the page ends before </html>", retryable=True)
     try:
-        item = extract_article(html, response.url, fetched_at=fetched_at, site_url=site_url)
+        item = extract_article(html, response.url, fetched_at=fetched_at, site_url=site_url,
+                               hosts=hosts)
     except ExtractionError as exc:
         return reject(str(exc))
     item.listing_raw = listing_raw

@@ -83,6 +83,24 @@ def host_of(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def site_hosts(site_url: str, aliases: list[str] | tuple[str, ...] = ()) -> frozenset[str]:
+    """Return the site's host names: SITE_URL's host and SITE_HOST_ALIASES, without ``www.``."""
+    return frozenset({host_of(site_url)} | {a.strip().lower().removeprefix("www.")
+                                             for a in aliases if a.strip()})
+
+
+def canonical_site_url(url: str, site_url: str, hosts: frozenset[str] | set[str]) -> str:
+    """Return ``url`` on SITE_URL's scheme and host when it is on any of the site's aliases.
+
+    So a record does not depend on which alias served the page (image URLs included); a URL on
+    another host is returned as it is."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or host_of(url) not in hosts:
+        return url
+    base = urlsplit(site_url)
+    return parts._replace(scheme=base.scheme, netloc=base.netloc).geturl()
+
+
 def is_site_url(url: str, hosts: frozenset[str] | set[str]) -> bool:
     """True when ``url`` is http(s) on one of the site's host aliases."""
     parts = urlsplit(url)

@@ -27,8 +27,9 @@ ERROR_KINDS = ("empty", "unparseable", "impossible", "future")
 # Machine metadata dates before this are defaults, not publication dates (0001-01-01, 1900-01-01,
 # the Unix epoch 1970-01-01): no web page was published before 1990.
 EARLIEST_METADATA_DATE = datetime.date(1990, 1, 1)
-# A page clock may run a little ahead of ours; only times beyond this count as "future".
-FUTURE_TOLERANCE = datetime.timedelta(minutes=15)
+# The site's clock may run ahead of ours: a date up to this far after the fetch is taken as
+# printed; only later ones are "future" (the crawl's setting DATES_CLOCK_SKEW overrides it).
+FUTURE_TOLERANCE = datetime.timedelta(hours=1)
 # A date line is short; longer text sent to dateparser only invites a guess.
 DATEPARSER_MAX_CHARS = 120
 
@@ -289,12 +290,14 @@ def _via_dateparser(text: str, now: datetime.datetime) -> ParsedDate:
     return ParsedDate(date=at.date(), at=at, precision=precision, method="dateparser")
 
 
-def _check_not_future(text: str, parsed: ParsedDate, now: datetime.datetime) -> None:
-    today = now.astimezone(VN_TZ).date()
+def _check_not_future(text: str, parsed: ParsedDate, now: datetime.datetime,
+                      tolerance: datetime.timedelta) -> None:
+    # A date alone is future only when it is after the day the fetch time plus the skew falls on.
+    today = (now + tolerance).astimezone(VN_TZ).date()
     if parsed.at is None:
         if parsed.date > today:
             raise DateError("future", text, f"{parsed.date} is after the fetch date {today}")
-    elif parsed.at > now + FUTURE_TOLERANCE:
+    elif parsed.at > now + tolerance:
         raise DateError(
             "future",
             text,
@@ -304,12 +307,14 @@ def _check_not_future(text: str, parsed: ParsedDate, now: datetime.datetime) -> 
 
 
 def parse_published(
-    raw: str | None, *, now: datetime.datetime, cms: str | None = None
+    raw: str | None, *, now: datetime.datetime, cms: str | None = None,
+    future_tolerance: datetime.timedelta = FUTURE_TOLERANCE,
 ) -> ParsedDate:
     """Return the publication date a date line tells, resolved against fetch time ``now``.
 
-    Raises DateError (kind "empty", "unparseable", "impossible" or "future"). ``cms`` is "old",
-    "new" or None; only "new" trusts an ``hh:MM, dd/MM/yyyy`` line whose MM equals the month.
+    Raises DateError (kind "empty", "unparseable", "impossible" or "future": more than
+    ``future_tolerance`` after ``now``). ``cms`` is "old", "new" or None; only "new" trusts an
+    ``hh:MM, dd/MM/yyyy`` line whose MM equals the month.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got {now!r}")
@@ -321,7 +326,7 @@ def parse_published(
         parsed = _from_match(text, found[0], found[1], cms)
     else:
         parsed = _via_dateparser(text, now)
-    _check_not_future(text, parsed, now)
+    _check_not_future(text, parsed, now, future_tolerance)
     return parsed
 
 
@@ -330,8 +335,11 @@ def is_placeholder(parsed: ParsedDate) -> bool:
     return parsed.date < EARLIEST_METADATA_DATE
 
 
-def parse_url_month(yyyymm: str | None, *, now: datetime.datetime) -> str:
-    """Return ``YYYY-MM`` from a URL's ``YYYYMM``; raise DateError if absent, impossible, future."""
+def parse_url_month(yyyymm: str | None, *, now: datetime.datetime,
+                    future_tolerance: datetime.timedelta = FUTURE_TOLERANCE) -> str:
+    """Return ``YYYY-MM`` from a URL's ``YYYYMM``; raise DateError if absent, impossible, future.
+
+    As for printed dates, the site's clock may run ``future_tolerance`` ahead of ours."""
     text = (yyyymm or "").strip()
     if not re.fullmatch(r"\d{6}", text):
         raise DateError("empty" if not text else "unparseable", text, "no YYYYMM month")
@@ -340,7 +348,7 @@ def parse_url_month(yyyymm: str | None, *, now: datetime.datetime) -> str:
         raise _impossible(text, f"month {month} is not 1..12")
     if year < 1:
         raise _impossible(text, f"year {year} does not exist")
-    fetched = now.astimezone(VN_TZ).date()
+    fetched = (now + future_tolerance).astimezone(VN_TZ).date()
     if (year, month) > (fetched.year, fetched.month):
         raise DateError("future", text, f"{year:04d}-{month:02d} is after the fetch month "
                         f"{fetched.isoformat()[:7]}")

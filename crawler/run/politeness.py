@@ -1,11 +1,17 @@
-"""Politeness middlewares: one download slot for the site's host aliases; robots.txt Crawl-delay.
+"""Politeness middlewares: robots.txt by RFC 9309, one download slot for the site's host aliases,
+robots.txt's Crawl-delay.
 
 Scrapy keeps a download slot (concurrency, delay) per host name, so baonamdinh.vn and
 baonamdinh.com.vn would each get CONCURRENT_REQUESTS_PER_DOMAIN requests: SiteSlotMiddleware
 puts every request to the site into one slot. Scrapy's RobotsTxtMiddleware obeys robots.txt's
 rules but not its Crawl-delay: CrawlDelayMiddleware reads every robots.txt response that passes
 through the downloader and keeps the slot at least that many seconds apart, after AutoThrottle
-has adjusted it.
+has adjusted it. Scrapy's middleware also allows everything when robots.txt answers 5xx or not at
+all, and waits RETRY_TIMES x DOWNLOAD_TIMEOUT for a robots.txt that hangs: RobotsPolicyMiddleware
+(in its place) follows RFC 9309 (2xx: the rules; 4xx: everything allowed; 5xx or no answer:
+nothing allowed, for the run) with its own short budget (ROBOTSTXT_TIMEOUT, ROBOTSTXT_RETRY_TIMES),
+and records a robots.txt that forbids the crawl, or a site that does not answer, as the run's
+exit status (crawler/run/outcome.py).
 """
 
 from __future__ import annotations
@@ -14,16 +20,120 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy.exceptions import NotConfigured
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    IgnoreRequest,
+    NotConfigured,
+)
 from scrapy.http import Request, Response
-from scrapy.robotstxt import ProtegoRobotParser
+from scrapy.http.request import NO_CALLBACK
+from scrapy.robotstxt import ProtegoRobotParser, RobotParser
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+from twisted.internet import defer
+from twisted.internet import error as net_error
 
-from crawler.extract.urls import host_of
+from crawler.extract.urls import host_of, site_hosts
+from crawler.run.outcome import ExitStatus, problems_of, report_problem
 
 logger = logging.getLogger(__name__)
 
 
 SITE_SLOT = "baonamdinh"
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+# Failures that mean nothing answers at the site's address at all (as opposed to a server that
+# answers badly or hangs): the site is unreachable.
+UNREACHABLE = (CannotResolveHostError, DownloadConnectionRefusedError,
+               net_error.ConnectionRefusedError, net_error.DNSLookupError, net_error.NoRouteError,
+               net_error.ConnectError)
+
+
+class RobotsPolicyMiddleware(RobotsTxtMiddleware):
+    """Scrapy's RobotsTxtMiddleware, by RFC 9309 for errors, with its own time budget."""
+
+    def __init__(self, crawler: Any):
+        super().__init__(crawler)
+        settings = crawler.settings
+        self.timeout = settings.getfloat("ROBOTSTXT_TIMEOUT")
+        self.retries = settings.getint("ROBOTSTXT_RETRY_TIMES")
+        self.site = site_hosts(settings.get("SITE_URL"), settings.getlist("SITE_HOST_ALIASES"))
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        """Return the parser of a request's host, fetching its robots.txt once (RFC 9309)."""
+        url = urlparse_cached(request)
+        netloc = url.netloc
+        if netloc not in self._parsers:
+            self._parsers[netloc] = defer.Deferred()
+            robots_request = Request(
+                f"{url.scheme}://{netloc}/robots.txt", priority=self.DOWNLOAD_PRIORITY,
+                callback=NO_CALLBACK,
+                meta={"dont_obey_robotstxt": True, "download_timeout": self.timeout,
+                      "max_retry_times": self.retries})
+            try:
+                response = await self.crawler.engine.download_async(robots_request)
+            except Exception as exc:  # noqa: BLE001 - every failure is "unreachable" here
+                self._unreachable(exc, netloc)
+            else:
+                await self._parse_robots(self._by_status(response, netloc), netloc, request)
+            self._stats.inc_value("robotstxt/request_count")
+        parser = self._parsers[netloc]
+        if isinstance(parser, defer.Deferred):
+            return await maybe_deferred_to_future(parser)
+        return parser
+
+    def _by_status(self, response: Response, netloc: str) -> Response:
+        """Return the robots.txt to obey for a response: 4xx allows all, 5xx forbids all.
+
+        (A 3xx left after the redirect middleware's hops is "unavailable", as a 4xx.)"""
+        if response.status >= 500:
+            self._problem(ExitStatus.ROBOTS_FORBIDS, netloc,
+                          f"robots.txt of {netloc} answered HTTP {response.status}: by RFC 9309 "
+                          f"nothing may be fetched from {netloc} in this run")
+            return response.replace(body=DISALLOW_ALL)
+        if response.status >= 300:
+            logger.info("robots.txt of %s answers HTTP %s: everything is allowed (RFC 9309)",
+                        netloc, response.status)
+            return response.replace(body=b"")
+        return response
+
+    def _unreachable(self, exc: Exception, netloc: str) -> None:
+        """robots.txt could not be fetched: nothing may be fetched from the host in this run."""
+        if isinstance(exc, UNREACHABLE):
+            status, what = ExitStatus.SITE_UNREACHABLE, "the site is unreachable"
+        else:
+            status, what = ExitStatus.ROBOTS_FORBIDS, "robots.txt did not answer"
+        self._problem(status, netloc, f"{what}: {netloc}/robots.txt failed after "
+                      f"{self.retries + 1} attempt(s), each timed out at {self.timeout:g} s "
+                      f"({type(exc).__name__}: {exc}); by RFC 9309 nothing may be fetched from "
+                      f"{netloc} in this run")
+        self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        parser = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
+        waiting = self._parsers[netloc]
+        self._parsers[netloc] = parser
+        assert isinstance(waiting, defer.Deferred)
+        waiting.callback(parser)
+
+    def _problem(self, status: ExitStatus, netloc: str, message: str) -> None:
+        if host_of(f"http://{netloc}/") in self.site:
+            logger.error("%s", message)
+            report_problem(self._stats, status, message)
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        """Obey the rules; a home page forbidden means robots.txt forbids the crawl."""
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest:
+            url = urlparse_cached(request)
+            if url.path in ("", "/") and host_of(request.url) in self.site and not any(
+                    p["status"] in (ExitStatus.ROBOTS_FORBIDS, ExitStatus.SITE_UNREACHABLE)
+                    for p in problems_of(self._stats)):
+                self._problem(ExitStatus.ROBOTS_FORBIDS, url.netloc,
+                              f"robots.txt of {url.netloc} forbids the home page {request.url}: "
+                              "the crawl cannot start")
+            raise
 
 
 class SiteSlotMiddleware:
@@ -35,9 +145,7 @@ class SiteSlotMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Any) -> SiteSlotMiddleware:
         settings = crawler.settings
-        hosts = {host_of(settings.get("SITE_URL"))}
-        hosts |= {h.lower().removeprefix("www.") for h in settings.getlist("SITE_HOST_ALIASES")}
-        return cls(frozenset(hosts))
+        return cls(site_hosts(settings.get("SITE_URL"), settings.getlist("SITE_HOST_ALIASES")))
 
     def process_request(self, request: Request) -> None:
         """Put a request to the site into the site's slot (before the downloader picks a slot)."""

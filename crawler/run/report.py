@@ -1,11 +1,18 @@
-"""RunReport extension: progress while crawling, and a report per run that alarms on coverage drops.
+"""RunReport extension: progress while crawling, and a report per run that says how it ended.
 
 The report says what the run did (new, updated, unchanged, failed, rejected articles; requests;
-why it stopped) and how well extraction worked (share of records with each field, which layer
-gave it, and which of the site's templates applied). When a field's coverage, or the share of
-fields the site profile gave, falls sharply against the previous runs (as after a site
-redesign), the run says so at ERROR level and the
-``crawl`` command exits non-zero (crawler/commands/crawl.py reads ``archive/run/exit_code``).
+why it stopped; article links dropped; listings walked; what reconciling the state found) and how
+well extraction worked (share of records with each field, which layer gave it, and which of the
+site's templates applied). When a field's coverage, or the share of fields the site profile gave,
+falls sharply against the previous runs (as after a site redesign), the run says so at ERROR
+level. Every problem of the run (these alarms, too many article links dropped, an interrupted
+run, and those components recorded: storage, robots.txt, an unreachable site) goes into the
+report, and the worst one becomes the exit status (crawler/run/outcome.py), which the ``crawl``
+command returns (crawler/commands/crawl.py reads ``archive/run/exit_code``). A report file never
+replaces another: two runs started in the same second get ``<start>-baonamdinh.json`` and
+``<start>_2-baonamdinh.json``. So that a run stopped by a full disk can still write its report,
+it keeps a little space in reserve (``runs/.reserve-<pid>``, REPORT_RESERVE_BYTES) from its start
+and frees it just before writing; if even that fails, the exit status and the log still say why.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -24,6 +32,16 @@ from twisted.internet import task
 
 from crawler.items import ArticleItem
 from crawler.normalise.dates import VN_TZ
+from crawler.run.outcome import (
+    SHUTDOWN_REASON,
+    SIGNAL_KEY,
+    ExitStatus,
+    exit_status,
+    is_storage_error,
+    problems_of,
+    report_problem,
+    signal_name,
+)
 from crawler.store.state import CrawlState
 
 logger = logging.getLogger(__name__)
@@ -31,33 +49,69 @@ logger = logging.getLogger(__name__)
 COVERAGE_FIELDS = ("title", "lead", "body", "published_date", "published_month", "published_at",
                    "authors", "images")
 LAYER_FIELDS = ("title", "published_raw", "lead", "body")
-EXIT_COVERAGE_ALARM = 3
+EXIT_COVERAGE_ALARM = int(ExitStatus.COVERAGE_ALARM)
 NO_TEMPLATE = "none"
 
 
+def run_kind(report: dict[str, Any]) -> tuple[Any, ...]:
+    """Return what makes two runs comparable: mode, date range and source (a nightly is a nightly).
+
+    A backfill of 2011-2015 meets other templates, bylines and photos than the nightly of this
+    week: comparing their coverage would raise alarms that say nothing about the site."""
+    return (report.get("mode"), report.get("since"), report.get("until"),
+            report.get("source") or "live")
+
+
+def _drop_alarm(what: str, values: list[float], now: float | None, drop: float) -> str | None:
+    values = [v for v in values if v is not None]
+    if not values or now is None:
+        return None
+    baseline = statistics.median(values)
+    if baseline - now < drop:
+        return None
+    return f"{what} fell from {baseline:.0%} (median of {len(values)} earlier runs) to {now:.0%}"
+
+
 def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
-                    drop: float, min_records: int) -> list[str]:
-    """Return an alarm for each coverage figure far below its median over earlier runs."""
+                    drop: float, min_records: int, kind: tuple[Any, ...] | None = None
+                    ) -> list[str]:
+    """Return an alarm for each coverage figure far below its median over comparable earlier runs.
+
+    Field coverage, and the share of records some site template matched, are compared with the
+    earlier runs of the same ``kind`` (run_kind; all of them when ``kind`` is None). The share of
+    each field the site layer gave is compared template by template, with every earlier run
+    that met the template: a template's selectors either still work or not, whatever the era;
+    a redesign shows as records no template matches. (A coverage without ``by_template``, from
+    an older report, is compared field by field as a whole.)"""
     if current["records"] < min_records:
         return []
-    earlier = [run["coverage"] for run in previous if run["coverage"]["records"] >= min_records]
-    if not earlier:
-        return []
-    alarms = []
-    figures = [("field", name) for name in COVERAGE_FIELDS] + [("site", n) for n in LAYER_FIELDS]
-    for kind, name in figures:
-        table = "fields" if kind == "field" else "site_layer"
-        values = [run.get(table, {}).get(name) for run in earlier]
-        values = [v for v in values if v is not None]
-        now = current[table].get(name)
-        if not values or now is None:
+    comparable = [run for run in previous if run["coverage"]["records"] >= min_records]
+    same_kind = [run["coverage"] for run in comparable if kind is None or run_kind(run) == kind]
+    alarms: list[str | None] = []
+    for name in COVERAGE_FIELDS:
+        alarms.append(_drop_alarm(f"coverage of {name}",
+                                  [run.get("fields", {}).get(name) for run in same_kind],
+                                  current["fields"].get(name), drop))
+    if "by_template" not in current:
+        for name in LAYER_FIELDS:
+            alarms.append(_drop_alarm(
+                f"site-profile share of {name}",
+                [run.get("site_layer", {}).get(name) for run in same_kind],
+                current["site_layer"].get(name), drop))
+        return [a for a in alarms if a]
+    alarms.append(_drop_alarm("share of records a site template matched",
+                              [run.get("templates_matched") for run in same_kind],
+                              current.get("templates_matched"), drop))
+    for template, now in sorted(current["by_template"].items()):
+        if template == NO_TEMPLATE or now["records"] < min_records:
             continue
-        baseline = statistics.median(values)
-        if baseline - now >= drop:
-            what = f"coverage of {name}" if kind == "field" else f"site-profile share of {name}"
-            alarms.append(f"{what} fell from {baseline:.0%} (median of {len(values)} earlier "
-                          f"runs) to {now:.0%}")
-    return alarms
+        earlier = [run["coverage"].get("by_template", {}).get(template) for run in comparable]
+        earlier = [e for e in earlier if e and e["records"] >= min_records]
+        for name in LAYER_FIELDS:
+            alarms.append(_drop_alarm(
+                f"site-profile share of {name} on {template} pages",
+                [e["site_layer"].get(name) for e in earlier], now["site_layer"].get(name), drop))
+    return [a for a in alarms if a]
 
 
 class RunReport:
@@ -71,10 +125,16 @@ class RunReport:
         self.interval = settings.getfloat("REPORT_PROGRESS_INTERVAL")
         self.drop = settings.getfloat("REPORT_COVERAGE_DROP")
         self.min_records = settings.getint("REPORT_MIN_RECORDS")
+        self.max_dropped = settings.getint("REPORT_LINKS_DROPPED_MAX")
+        self.reserve_bytes = settings.getint("REPORT_RESERVE_BYTES")
+        self.reserve: Path | None = None
+        self.previous: list[dict[str, Any]] = []
+        self.db_timeout = settings.getfloat("ARCHIVE_DB_TIMEOUT")
         self.records = 0
         self.present: Counter[str] = Counter()
         self.layers: dict[str, Counter[str]] = defaultdict(Counter)
         self.templates: Counter[str] = Counter()
+        self.template_layers: dict[str, Counter[str]] = defaultdict(Counter)
         self.started = time.monotonic()
         self.started_at = dt.datetime.now(VN_TZ).replace(microsecond=0)
         self.progress: task.LoopingCall | None = None
@@ -89,6 +149,10 @@ class RunReport:
         return ext
 
     def spider_opened(self, spider: Any) -> None:
+        # The baseline of the coverage alarms, read while the disk is sound (the end of a run
+        # may find it full).
+        self.previous = self._previous_runs()
+        self._reserve()
         if self.interval > 0:
             self.progress = task.LoopingCall(self.log_progress, spider)
             self.progress.start(self.interval, now=False)
@@ -105,7 +169,11 @@ class RunReport:
             layer = item.provenance.get(name)
             if layer:
                 self.layers[name][layer] += 1
-        self.templates[item.site_template or NO_TEMPLATE] += 1
+        template = item.site_template or NO_TEMPLATE
+        self.templates[template] += 1
+        for name in LAYER_FIELDS:
+            if item.provenance.get(name) == "site":
+                self.template_layers[template][name] += 1
 
     def coverage(self) -> dict[str, Any]:
         """Return per-field coverage and per-field layer counts of this run so far."""
@@ -120,6 +188,13 @@ class RunReport:
             # Records by the site template that applied (crawler/extract/profile.py), "none"
             # when none did: the eras of the site's markup a run met.
             "site_templates": dict(sorted(self.templates.items())),
+            "templates_matched": round(1 - self.templates[NO_TEMPLATE] / n, 4) if n else None,
+            # Per template, the share of each field its selectors gave: what the alarm compares.
+            "by_template": {
+                template: {"records": count, "site_layer": {
+                    name: round(self.template_layers[template][name] / count, 4)
+                    for name in LAYER_FIELDS}}
+                for template, count in sorted(self.templates.items())},
         }
 
     def log_progress(self, spider: Any) -> None:
@@ -152,33 +227,112 @@ class RunReport:
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.progress and self.progress.running:
             self.progress.stop()
+        self._release_reserve()
         report = self.build(spider, reason)
-        state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"))
-        try:
-            previous = state.previous_runs()
-            report["alarms"] = coverage_alarms(report["coverage"], previous, drop=self.drop,
-                                               min_records=self.min_records)
-            if report["counts"]["failed"] + report["counts"]["rejected"] > 0 and \
-                    report["coverage"]["records"] == 0 and report["requests"]["articles"] > 0:
-                report["alarms"].append("no article could be extracted: every article page "
-                                        "was rejected")
-            report["exit_code"] = EXIT_COVERAGE_ALARM if report["alarms"] else 0
-            state.add_run(report["started_at"], report["mode"], report)
-        finally:
-            state.close()
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        path = self.runs_dir / f"{self.started_at.strftime('%Y%m%dT%H%M%S')}-{spider.name}.json"
-        path.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", "utf-8")
-        self.stats.set_value("archive/run/report", str(path))
+        report["alarms"] = coverage_alarms(report["coverage"], self.previous, drop=self.drop,
+                                           min_records=self.min_records, kind=run_kind(report))
+        if report["counts"]["failed"] + report["counts"]["rejected"] > 0 and \
+                report["coverage"]["records"] == 0 and report["requests"]["articles"] > 0:
+            report["alarms"].append("no article could be extracted: every article page "
+                                    "was rejected")
+        self._judge(report, reason)
+        report["problems"] = problems_of(self.stats)
+        signum = self.stats.get_value(SIGNAL_KEY)
+        report["exit_code"] = exit_status(report["problems"], signum)
+        report["exit_reason"] = next(
+            (p["message"] for p in report["problems"] if p["status"] == report["exit_code"]
+             or (p["status"] == ExitStatus.INTERRUPTED and report["exit_code"] > 128)), None)
+        # The status first: whatever happens to the disk below, the exit status tells.
         self.stats.set_value("archive/run/exit_code", report["exit_code"])
+        path = self._keep(report)
         for alarm in report["alarms"]:
             logger.error("COVERAGE ALARM: %s (the site's markup may have changed; see %s)",
-                         alarm, path)
+                         alarm, path or "the log")
         counts = report["counts"]
         logger.info("run report %s: %s new, %s updated, %s unchanged, %s failed, %s rejected, "
-                    "%s requests, stop reason %s", path, counts["new"], counts["updated"],
-                    counts["unchanged"], counts["failed"], counts["rejected"],
-                    report["requests"]["total"], reason)
+                    "%s requests, stop reason %s, exit status %s", path or "(not written)",
+                    counts["new"], counts["updated"], counts["unchanged"], counts["failed"],
+                    counts["rejected"], report["requests"]["total"], reason, report["exit_code"])
+        if report["exit_code"]:
+            logger.error("exit status %s: %s", report["exit_code"], report["exit_reason"])
+
+    def _judge(self, report: dict[str, Any], reason: str) -> None:
+        """Record this run's own problems: alarms, links dropped, interrupted, nothing fetched."""
+        for alarm in report["alarms"]:
+            report_problem(self.stats, ExitStatus.COVERAGE_ALARM, f"coverage alarm: {alarm}")
+        dropped = report["links_dropped"]
+        if dropped["count"] > self.max_dropped:
+            hosts = ", ".join(f"{host} ({n})" for host, n in dropped["by_host"].items())
+            report_problem(self.stats, ExitStatus.LINKS_DROPPED,
+                           f"{dropped['count']} article links on hosts that are not aliases of "
+                           f"the site were not followed (more than REPORT_LINKS_DROPPED_MAX="
+                           f"{self.max_dropped}): {hosts}; add the host to SITE_HOST_ALIASES "
+                           "if it serves the site")
+        if reason == SHUTDOWN_REASON:
+            name = signal_name(self.stats.get_value(SIGNAL_KEY))
+            report_problem(self.stats, ExitStatus.INTERRUPTED,
+                           f"interrupted by {name}; run the same command again to resume")
+        fetched = self.stats.get_value("archive/site/home_fetched")
+        if reason == "finished" and not fetched and not problems_of(self.stats):
+            report_problem(self.stats, ExitStatus.SITE_UNREACHABLE,
+                           f"nothing was fetched from {report['site_url']}: the home page never "
+                           "answered")
+
+    def _reserve(self) -> None:
+        """Set disk space aside for the report (a run killed earlier may have left its own)."""
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            for old in self.runs_dir.glob(".reserve-*"):
+                old.unlink(missing_ok=True)
+            if self.reserve_bytes <= 0:
+                return
+            path = self.runs_dir / f".reserve-{os.getpid()}"
+            with path.open("wb") as fh:
+                os.posix_fallocate(fh.fileno(), 0, self.reserve_bytes)
+            self.reserve = path
+        except OSError as exc:
+            logger.warning("no disk space could be set aside for the run report: %s", exc)
+
+    def _release_reserve(self) -> None:
+        if self.reserve is not None:
+            self.reserve.unlink(missing_ok=True)
+            self.reserve = None
+
+    def _previous_runs(self) -> list[dict[str, Any]]:
+        try:
+            state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"), timeout=self.db_timeout,
+                               reconcile=False)
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            logger.error("run report: the state cannot be read (%s): no coverage comparison", exc)
+            return []
+        try:
+            return state.previous_runs()
+        finally:
+            state.close()
+
+    def _keep(self, report: dict[str, Any]) -> Path | None:
+        """Write the report to runs/ (a new file, never over another) and into the run history;
+        return its path, or None when the disk would not take it."""
+        path = None
+        try:
+            path = write_report(self.runs_dir, self.started_at, report["spider"], report)
+            self.stats.set_value("archive/run/report", str(path))
+        except OSError as exc:
+            logger.error("the run report could not be written to %s: %s", self.runs_dir, exc)
+        try:
+            state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"), timeout=self.db_timeout,
+                               reconcile=False)
+            try:
+                state.add_run(report["started_at"], report["mode"], report)
+            finally:
+                state.close()
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            logger.error("the run report could not be added to the run history: %s", exc)
+        return path
 
     def build(self, spider: Any, reason: str) -> dict[str, Any]:
         """Return the run report as a JSON-ready dict (alarms are added by the caller)."""
@@ -211,5 +365,45 @@ class RunReport:
             "coverage": self.coverage(),
             "dates": {k.removeprefix("archive/dates/"): v for k, v in
                       self.stats.get_stats().items() if k.startswith("archive/dates/")},
+            "links_dropped": {
+                "count": self._get("archive/links/dropped"),
+                "by_host": {k.rsplit("/", 1)[-1]: v for k, v in self.stats.get_stats().items()
+                            if k.startswith("archive/links/dropped_host/")},
+                "examples": list(self.stats.get_value("archive/links/dropped_examples") or []),
+            },
+            "listings": {name: self._get(f"archive/listings/{name}") for name in
+                         ("walked_to_end", "stopped_early", "failed", "complete", "open",
+                          "reopened")},
+            "reconciled": {k.removeprefix("archive/reconcile/"): v for k, v in
+                           self.stats.get_stats().items() if k.startswith("archive/reconcile/")},
+            "storage": {k.removeprefix("archive/storage/"): v for k, v in
+                        self.stats.get_stats().items() if k.startswith("archive/storage/")},
             "elapsed_seconds": round(time.monotonic() - self.started, 1),
         }
+
+
+def write_report(runs_dir: Path, started_at: dt.datetime, spider: str, report: dict[str, Any]
+                 ) -> Path:
+    """Write a report as a new file ``<start>-<spider>.json`` (``<start>_N-...`` when taken).
+
+    Written whole to a temporary file first, then linked under its name: a reader never sees a
+    half report, and a name already taken is never overwritten."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    stamp = started_at.strftime("%Y%m%dT%H%M%S")
+    tmp = runs_dir / f".{stamp}-{spider}.{os.getpid()}.tmp"
+    data = (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    try:
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        n = 1
+        while True:
+            path = runs_dir / (f"{stamp}-{spider}.json" if n == 1 else f"{stamp}_{n}-{spider}.json")
+            try:
+                os.link(tmp, path)
+                return path
+            except FileExistsError:
+                n += 1
+    finally:
+        tmp.unlink(missing_ok=True)

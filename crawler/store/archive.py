@@ -4,17 +4,24 @@ Layout under ARCHIVE_DIR:
     articles/YYYY-MM.jsonl   one record a line, partitioned by publication month
     rejects/YYYY-MM-DD.jsonl pages that could not become a record, by fetch date, with the reason
     state.sqlite3            what is archived (id, content hash, version) and how far each file
-                             is known to be whole
+                             is known to be whole (crawler/store/statedb.py)
+    quarantine/              damaged lines moved aside (crawler/store/reconcile.py)
+    lock                     held by the one process writing the archive (crawler/store/lock.py)
 
-A record counts as archived only once its line is on disk (flushed, fsynced) and the state says
-so in the same SQLite transaction that advances the file's committed size. On open, anything past
-a file's committed size is reconciled: whole lines are adopted (the process died between the write
-and the commit), a torn last line is cut off. So a SIGKILL at any moment loses and duplicates
+A record counts as archived only once its line is on disk (written, fsynced) and the state says
+so in the same SQLite transaction that advances the file's committed size. The transaction is
+opened before the line is written, so the state's write lock is held first: a database locked
+from outside fails the write before anything reaches the file. A write that fails (a full disk,
+an I/O error) cuts the file back to where the line began, so no torn line is left; a line whose
+commit then failed is adopted by the next write to that file or the next start, never written
+twice. On open the state is reconciled with the files (crawler/store/reconcile.py), and only one
+process at a time opens an archive for writing. So a SIGKILL at any moment loses and duplicates
 nothing, and no reader ever sees a torn line once the archive has been reopened.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -23,9 +30,12 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from crawler.store import lock as archive_lock
 from crawler.store.exporter import ArchiveItemExporter
+from crawler.store.reconcile import Reconciliation, open_archive_db, settle_tail
+from crawler.store.statedb import DEFAULT_TIMEOUT, SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -38,31 +48,8 @@ CONTENT_FIELDS = ("title", "kicker", "lead", "body", "authors", "byline", "sourc
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
-STATE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
-    content_hash TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    published_date TEXT,
-    url TEXT,
-    file TEXT NOT NULL,
-    archived_at TEXT
-);
-CREATE INDEX IF NOT EXISTS articles_published ON articles(published_date);
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY,
-    committed_size INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS rejects (
-    url TEXT PRIMARY KEY,
-    id TEXT,
-    reason TEXT NOT NULL,
-    stage TEXT,
-    retryable INTEGER NOT NULL,
-    count INTEGER NOT NULL DEFAULT 1,
-    last_at TEXT
-);
-"""
+# The state's tables (kept under this name for older imports).
+STATE_SCHEMA = SCHEMA
 
 
 def content_hash(record: dict[str, Any]) -> str:
@@ -80,9 +67,10 @@ def partition_of(record: dict[str, Any]) -> str:
 
 
 class Archive:
-    """Exactly-once writer and reader of an archive directory."""
+    """Exactly-once writer and reader of an archive directory (one writing process at a time)."""
 
-    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True, max_open: int = 16):
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True, max_open: int = 16,
+                 timeout: float = DEFAULT_TIMEOUT, lock_wait: float = 0.0):
         self.root = Path(root)
         self.articles_dir = self.root / "articles"
         self.rejects_dir = self.root / "rejects"
@@ -90,55 +78,30 @@ class Archive:
         self.max_open = max_open
         # Exporters serialise, the archive decides where a line goes and when it counts.
         self.exporter = ArchiveItemExporter()
-        self._files: OrderedDict[Path, BinaryIO] = OrderedDict()
+        self._fds: OrderedDict[str, int] = OrderedDict()
         self.articles_dir.mkdir(parents=True, exist_ok=True)
         self.rejects_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.root / "state.sqlite3", isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(STATE_SCHEMA)
-        self.reconcile()
+        self._lock = archive_lock.acquire(self.root, wait=lock_wait)
+        try:
+            self.db, self.reconciliation = open_archive_db(self.root, timeout=timeout)
+        except BaseException:
+            archive_lock.release(self._lock)
+            raise
 
-    # --- opening ---------------------------------------------------------------------------
+    def reconcile(self) -> Reconciliation:
+        """Reconcile the state with the files again (crawler/store/reconcile.py)."""
+        from crawler.store.reconcile import reconcile
 
-    def reconcile(self) -> None:
-        """Adopt whole lines written past the committed size of each file; cut torn tails."""
-        committed = dict(self.db.execute("SELECT path, committed_size FROM files"))
-        for directory in (self.articles_dir, self.rejects_dir):
-            for path in sorted(directory.glob("*.jsonl")):
-                rel = str(path.relative_to(self.root))
-                self._reconcile_file(path, rel, committed.get(rel, 0))
+        return reconcile(self.root, self.db)
 
-    def _reconcile_file(self, path: Path, rel: str, committed: int) -> None:
-        size = path.stat().st_size
-        if size == committed:
-            return
-        if size < committed:
-            logger.warning("%s is shorter (%s) than its committed size (%s)", rel, size, committed)
-            self._commit_size(rel, size)
-            return
-        with path.open("rb+") as fh:
-            fh.seek(committed)
-            tail = fh.read()
-            whole_end = tail.rfind(b"\n") + 1
-            if whole_end < len(tail):
-                logger.warning("%s: cutting a torn last line of %s bytes left by an interrupted "
-                               "write", rel, len(tail) - whole_end)
-                fh.truncate(committed + whole_end)
-        adopted = 0
-        for line in tail[:whole_end].splitlines():
-            if line.strip() and rel.startswith("articles/"):
-                self._register(json.loads(line), rel)
-                adopted += 1
-        if adopted:
-            logger.info("%s: adopted %s record(s) written before an interruption", rel, adopted)
-        self._commit_size(rel, committed + whole_end)
+    # --- state rows ------------------------------------------------------------------------
 
-    def _commit_size(self, rel: str, size: int) -> None:
+    def _commit_size(self, rel: str, size: int, mtime_ns: int | None) -> None:
         self.db.execute(
-            "INSERT INTO files(path, committed_size) VALUES(?, ?) "
-            "ON CONFLICT(path) DO UPDATE SET committed_size = excluded.committed_size",
-            (rel, size),
+            "INSERT INTO files(path, committed_size, mtime_ns) VALUES(?, ?, ?) "
+            "ON CONFLICT(path) DO UPDATE SET committed_size = excluded.committed_size,"
+            " mtime_ns = excluded.mtime_ns",
+            (rel, size, mtime_ns),
         )
 
     def _register(self, record: dict[str, Any], rel: str) -> None:
@@ -154,27 +117,72 @@ class Archive:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def _handle(self, path: Path) -> BinaryIO:
-        fh = self._files.get(path)
-        if fh is None:
-            if len(self._files) >= self.max_open:
-                _, oldest = self._files.popitem(last=False)
-                oldest.close()
-            fh = path.open("ab")
-            self._files[path] = fh
+    def _fd(self, rel: str) -> int:
+        fd = self._fds.get(rel)
+        if fd is None:
+            if len(self._fds) >= self.max_open:
+                _, oldest = self._fds.popitem(last=False)
+                os.close(oldest)
+            fd = os.open(self.root / rel, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fds[rel] = fd
         else:
-            self._files.move_to_end(path)
-        return fh
+            self._fds.move_to_end(rel)
+        return fd
 
-    def _append(self, path: Path, record: dict[str, Any]) -> tuple[str, int]:
-        data = self.exporter.serialize_item(record)
-        fh = self._handle(path)
-        offset = fh.tell()
-        fh.write(data)  # one write of one whole line
-        fh.flush()
-        if self.fsync:
-            os.fsync(fh.fileno())
-        return str(path.relative_to(self.root)), offset + len(data)
+    def _settle(self, rel: str) -> None:
+        """In the open transaction: adopt lines of ``rel`` written past its committed size."""
+        row = self.db.execute("SELECT committed_size FROM files WHERE path = ?",
+                              (rel,)).fetchone()
+        committed = row[0] if row else 0
+        path = self.root / rel
+        size = path.stat().st_size if path.exists() else 0
+        if size == committed:
+            return
+        if size < committed:
+            raise OSError(errno.EIO, f"{rel} is {size} bytes, shorter than the {committed} bytes "
+                          "committed: it was changed behind the archive's back")
+        self._commit_size(rel, *settle_tail(self.root, self.db, rel, committed))
+
+    def _append(self, rel: str, data: bytes) -> tuple[int, int]:
+        """Append one whole line; return the file's size and mtime. A failed write leaves none."""
+        fd = self._fd(rel)
+        start = os.fstat(fd).st_size
+        try:
+            view, done = memoryview(data), 0
+            while done < len(data):
+                done += os.write(fd, view[done:])
+            if self.fsync:
+                os.fsync(fd)
+        except BaseException:
+            self._cut(rel, fd, start)
+            raise
+        st = os.fstat(fd)
+        return st.st_size, st.st_mtime_ns
+
+    def _cut(self, rel: str, fd: int, size: int) -> None:
+        """Cut a file back to ``size`` after a failed write, so no part of the line stays."""
+        try:
+            os.ftruncate(fd, size)
+            if self.fsync:
+                os.fsync(fd)
+        except OSError as exc:
+            logger.error("%s: could not cut back a partial line at offset %s (%s); the next "
+                         "start moves it aside", rel, size, exc)
+
+    def _transaction(self, work: Any) -> Any:
+        """Run ``work()`` in one IMMEDIATE transaction (the state's write lock taken first)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error as exc:
+                    logger.error("state rollback failed: %s", exc)
+            raise
+        return result
 
     def lookup(self, article_id: str) -> tuple[str, int] | None:
         """Return (content_hash, version) of the archived article, or None."""
@@ -192,55 +200,85 @@ class Archive:
             return UNCHANGED, known[1]
         return UPDATED, known[1] + 1
 
+    def _write_article(self, record: dict[str, Any], rel: str) -> None:
+        size, mtime_ns = self._append(rel, self.exporter.serialize_item(record))
+        self._register(record, rel)
+        self._commit_size(rel, size, mtime_ns)
+        self._forget_rejects(record)
+
+    def _forget_rejects(self, record: dict[str, Any]) -> None:
+        # Rejects of every URL variant of the article, and of the canonical URL, are done with.
+        self.db.execute("DELETE FROM rejects WHERE id = ? OR url = ?",
+                        (record["id"], record.get("url")))
+
+    def store_article(self, record: dict[str, Any]) -> tuple[str, int]:
+        """Archive a record (content_hash set) unless held unchanged; set and return its version.
+
+        Returns (new | updated | unchanged, version). Classifying and writing happen in one
+        transaction, after lines left uncommitted in the file are adopted, so an article is
+        never written twice."""
+        rel = f"articles/{partition_of(record)}.jsonl"
+
+        def work() -> tuple[str, int]:
+            self._settle(rel)
+            status, version = self.classify(record)
+            record["version"] = version
+            if status != UNCHANGED:
+                self._write_article(record, rel)
+            else:  # fetched and archived as it is: whatever made it a reject has passed
+                self._forget_rejects(record)
+            return status, version
+
+        return self._transaction(work)
+
     def put_article(self, record: dict[str, Any]) -> str:
         """Write a record (content_hash and version already set) and mark it archived."""
-        path = self.articles_dir / f"{partition_of(record)}.jsonl"
-        rel, size = self._append(path, record)
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self._register(record, rel)
-            self._commit_size(rel, size)
-            # Rejects of every URL variant of the article, and of the canonical URL, are done with.
-            self.db.execute("DELETE FROM rejects WHERE id = ? OR url = ?",
-                            (record["id"], record.get("url")))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        return rel
+        rel = f"articles/{partition_of(record)}.jsonl"
+
+        def work() -> str:
+            self._settle(rel)
+            self._write_article(record, rel)
+            return rel
+
+        return self._transaction(work)
 
     def put_reject(self, record: dict[str, Any]) -> str:
         """Append a reject record with its reason, and remember it for a retry when retryable."""
         day = (record.get("fetched_at") or "undated")[:10]
-        rel, size = self._append(self.rejects_dir / f"{day}.jsonl", record)
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self._commit_size(rel, size)
+        rel = f"rejects/{day}.jsonl"
+
+        def work() -> str:
+            self._settle(rel)
+            size, mtime_ns = self._append(rel, self.exporter.serialize_item(record))
+            self._commit_size(rel, size, mtime_ns)
             self.db.execute(
-                "INSERT INTO rejects(url, id, reason, stage, retryable, last_at)"
-                " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
+                "INSERT INTO rejects(url, id, reason, stage, retryable, last_at, listing_raw)"
+                " VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
                 " reason = excluded.reason, stage = excluded.stage,"
                 " retryable = excluded.retryable, count = rejects.count + 1,"
-                " last_at = excluded.last_at",
+                " last_at = excluded.last_at,"
+                " listing_raw = COALESCE(excluded.listing_raw, rejects.listing_raw)",
                 (record["url"], record.get("id"), record["reason"], record.get("stage"),
-                 int(bool(record.get("retryable"))), record.get("fetched_at")),
+                 int(bool(record.get("retryable"))), record.get("fetched_at"),
+                 record.get("listing_raw")),
             )
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        return rel
+            return rel
+
+        return self._transaction(work)
 
     def count(self) -> int:
         """Return the number of distinct articles archived."""
         return self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
 
     def close(self) -> None:
-        """Close every open file and the state database."""
-        for fh in self._files.values():
-            fh.close()
-        self._files.clear()
-        self.db.close()
+        """Close every open file and the state database, and let go of the archive's lock."""
+        try:
+            for fd in self._fds.values():
+                os.close(fd)
+            self._fds.clear()
+            self.db.close()
+        finally:
+            archive_lock.release(self._lock)
 
     def __enter__(self) -> Archive:
         return self
@@ -253,9 +291,13 @@ def iter_records(root: str | os.PathLike[str], kind: str = "articles") -> Iterat
     """Yield every record of an archive directory (``articles`` or ``rejects``), file by file."""
     for path in sorted((Path(root) / kind).glob("*.jsonl")):
         with path.open(encoding="utf-8") as fh:
-            for line in fh:
+            for number, line in enumerate(fh, 1):
                 if line.strip():
-                    yield json.loads(line)
+                    try:
+                        yield json.loads(line)
+                    except ValueError as exc:
+                        raise ValueError(f"{path} line {number}: not a JSON record ({exc}); "
+                                         "opening the archive moves it aside") from None
 
 
 def latest_records(root: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:

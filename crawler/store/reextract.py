@@ -47,7 +47,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from crawler.extract.listings import listing_key, parse_listing
 from crawler.extract.response import item_from_response
-from crawler.extract.urls import host_of, parse_article_url
+from crawler.extract.urls import host_of, parse_article_url, site_hosts
 from crawler.items import ArticleItem, RejectItem
 from crawler.run.processing import ItemProcessor
 from crawler.store.warc import fetched_at_of
@@ -122,8 +122,7 @@ class Reextractor:
         self.stats = processor.stats
         settings = processor.crawler.settings
         self.site_url = settings.get("SITE_URL").rstrip("/")
-        self.hosts = frozenset({host_of(self.site_url)} | {
-            h.lower().removeprefix("www.") for h in settings.getlist("SITE_HOST_ALIASES")})
+        self.hosts = site_hosts(self.site_url, settings.getlist("SITE_HOST_ALIASES"))
         self.archive_dir = Path(archive_dir)
         try:
             self.decoder: HttpCompressionMiddleware | None = build_from_crawler(
@@ -274,7 +273,7 @@ class Reextractor:
         item = item_from_response(response, fetched_at=info["fetched_at"],
                                   site_url=self.site_url,
                                   listing_raw=self._listing_raw(record, ref.id, capture.date),
-                                  capture=info)
+                                  capture=info, hosts=self.hosts)
         if (isinstance(item, RejectItem) and item.retryable
                 and seen[ref.id] < self.article_captures[ref.id]):
             self._skip("superseded")

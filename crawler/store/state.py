@@ -1,10 +1,12 @@
 """Crawl state the spider keeps beside the archive: listings walked to their end, run history.
 
 The archive's own state (crawler/store/archive.py) says which articles are safely on disk. This
-module adds what the spider needs to decide what to fetch: whether a listing has ever been walked
-to its end (only then may a nightly run stop early at articles it already holds), and the reports
-of earlier runs (to notice coverage falling after a site redesign). Same SQLite file, other
-tables.
+module adds what the spider needs to decide what to fetch: whether a listing has been walked to
+its end with every article it listed archived or finally rejected (only then may a nightly run
+stop early at articles it already holds), the rejects to fetch again (with the listing time they
+were found with), and the reports of earlier runs (to notice coverage falling after a site
+redesign). Same SQLite file (crawler/store/statedb.py), other tables; opening it takes the
+archive's lock and reconciles the state with the files (crawler/store/reconcile.py).
 """
 
 from __future__ import annotations
@@ -14,40 +16,27 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from crawler.store.archive import STATE_SCHEMA
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS listings (
-    key TEXT PRIMARY KEY,
-    complete INTEGER NOT NULL DEFAULT 0,
-    walked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT
-);
-CREATE TABLE IF NOT EXISTS rechecks (
-    id TEXT PRIMARY KEY,
-    at TEXT
-);
-CREATE TABLE IF NOT EXISTS runs (
-    started_at TEXT PRIMARY KEY,
-    mode TEXT,
-    report TEXT NOT NULL
-);
-"""
+from crawler.store import lock as archive_lock
+from crawler.store.reconcile import Reconciliation, open_archive_db
+from crawler.store.statedb import DEFAULT_TIMEOUT, open_state
 
 
 class CrawlState:
     """The spider's view of ARCHIVE_DIR/state.sqlite3 (the pipelines write articles there)."""
 
-    def __init__(self, archive_dir: str | Path):
+    def __init__(self, archive_dir: str | Path, *, timeout: float = DEFAULT_TIMEOUT,
+                 reconcile: bool = True):
         root = Path(archive_dir)
-        root.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(root / "state.sqlite3", isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        # The spider may open the file before the archive pipeline does: same tables either way.
-        self.db.executescript(STATE_SCHEMA + _SCHEMA)
+        self._lock = archive_lock.acquire(root)
+        try:
+            if reconcile:
+                self.db, self.reconciliation = open_archive_db(root, timeout=timeout)
+            else:  # only the run history is wanted (the run report, at the end of a run)
+                self.db, _ = open_state(root, timeout=timeout)
+                self.reconciliation = Reconciliation()
+        except BaseException:
+            archive_lock.release(self._lock)
+            raise
 
     def archived_date(self, article_id: str) -> str | None:
         """Return the publication date of an archived article ('' if unknown), or None if absent."""
@@ -68,6 +57,48 @@ class CrawlState:
             " DO UPDATE SET complete = 1, walked_at = excluded.walked_at",
             (key, when),
         )
+
+    def reopen_listing(self, key: str) -> None:
+        """Forget that this listing was walked: the next nightly walks it to its end again."""
+        self.db.execute("UPDATE listings SET complete = 0 WHERE key = ?", (key,))
+
+    def unresolved(self, ids: set[str]) -> tuple[set[str], set[str]]:
+        """Return the ids neither archived nor finally rejected, and those of them with no reject
+        at all (lost: nothing would fetch them again but a listing walked to its end)."""
+        open_ids, lost = set(), set()
+        for article_id in ids:
+            if self.archived_date(article_id) is not None:
+                continue
+            rows = self.db.execute("SELECT retryable FROM rejects WHERE id = ?",
+                                   (article_id,)).fetchall()
+            if any(row[0] == 0 for row in rows):
+                continue
+            open_ids.add(article_id)
+            if not rows:
+                lost.add(article_id)
+        return open_ids, lost
+
+    def settle_listings(self, listed: dict[str, set[str]], walked: set[str], when: str, *,
+                        finished: bool, keep_open: frozenset[str] = frozenset()
+                        ) -> dict[str, list[str]]:
+        """Record what a run learnt of its listings; return the keys by outcome.
+
+        A listing walked to its end counts as walked (``complete``) only when the run finished
+        and every article it listed is archived or finally rejected. A listing with an article
+        that is neither and has no reject either (lost), or one in ``keep_open``, is opened
+        again, so the next nightly walks it to its end."""
+        outcome: dict[str, list[str]] = {"complete": [], "reopened": [], "open": []}
+        for key in sorted(set(listed) | walked | keep_open):
+            open_ids, lost = self.unresolved(listed.get(key, set()))
+            if lost or key in keep_open:
+                self.reopen_listing(key)
+                outcome["reopened"].append(key)
+            elif finished and key in walked and not open_ids:
+                self.mark_listing_complete(key, when)
+                outcome["complete"].append(key)
+            elif key in walked:
+                outcome["open"].append(key)
+        return outcome
 
     def rechecked(self, article_id: str) -> bool:
         """True when a nightly run has already re-fetched this archived article for edits."""
@@ -96,17 +127,24 @@ class CrawlState:
         ).fetchone()
         return row[0] if row else None
 
-    def retryable_rejects(self) -> list[str]:
-        """Return URLs rejected for a cause that may have passed (5xx, timeouts, truncation)."""
-        rows = self.db.execute("SELECT url FROM rejects WHERE retryable = 1 ORDER BY url")
-        return [row[0] for row in rows]
+    def retryable_rejects(self) -> list[tuple[str, str | None]]:
+        """Return (URL, listing time it was found with) of each page rejected for a cause that
+        may have passed (5xx, timeouts, truncation, a future date, a line lost from the files)."""
+        rows = self.db.execute(
+            "SELECT url, listing_raw FROM rejects WHERE retryable = 1 ORDER BY url")
+        return [(row[0], row[1]) for row in rows]
 
-    def add_run(self, started_at: str, mode: str, report: dict[str, Any]) -> None:
-        """Keep a run's report for later comparisons."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO runs(started_at, mode, report) VALUES(?, ?, ?)",
-            (started_at, mode, json.dumps(report, ensure_ascii=False)),
-        )
+    def add_run(self, started_at: str, mode: str | None, report: dict[str, Any]) -> str:
+        """Keep a run's report for later comparisons (never over another's); return its key."""
+        key, n = started_at, 1
+        while True:
+            try:
+                self.db.execute("INSERT INTO runs(started_at, mode, report) VALUES(?, ?, ?)",
+                                (key, mode, json.dumps(report, ensure_ascii=False)))
+                return key
+            except sqlite3.IntegrityError:
+                n += 1
+                key = f"{started_at}#{n}"
 
     def previous_runs(self, limit: int = 5) -> list[dict[str, Any]]:
         """Return the reports of the latest runs, newest first."""
@@ -116,5 +154,8 @@ class CrawlState:
         return [json.loads(row[0]) for row in rows]
 
     def close(self) -> None:
-        """Close the database."""
-        self.db.close()
+        """Close the database and let go of the archive's lock."""
+        try:
+            self.db.close()
+        finally:
+            archive_lock.release(self._lock)

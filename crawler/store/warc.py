@@ -8,6 +8,10 @@ Layout under ARCHIVE_DIR/raw/:
     index.cdxj                                  one line per response: SURT, timestamp, JSON;
                                                 appended while crawling, sorted when the crawl ends
 
+A write that fails (a full disk, an I/O error) is cut back so that no half record stays, and stops
+the run with a storage failure (crawler/run/outcome.py); the response is then dropped, and the
+next run fetches it again.
+
 The middleware sits at 950, next to the download handler, so its process_response sees each
 response before retry (550), HTTP compression (590) and redirect (600) touch it: 3xx and 5xx are
 captured, and bodies are kept with their Content-Encoding as received. Each record is built in
@@ -30,12 +34,13 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.normalise.dates import VN_TZ
+from crawler.run.outcome import stop_for_storage
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +109,8 @@ class WarcWriterFiles:
         self.serial = -1
         self.fh: IO[bytes] | None = None
         self.path: Path | None = None
-        self.index: IO[str] = (self.raw_dir / INDEX_NAME).open("a", encoding="utf-8")
+        # Unbuffered: a failed write is cut back at once, never retried by a later flush.
+        self.index: IO[bytes] = (self.raw_dir / INDEX_NAME).open("ab", buffering=0)
 
     def _open_next(self) -> None:
         if self.fh is not None:
@@ -113,7 +119,7 @@ class WarcWriterFiles:
             self.serial += 1
             path = self.raw_dir / f"{self.prefix}-{self.stamp}-{self.serial:05d}.warc.gz"
             try:
-                self.fh = path.open("xb")
+                self.fh = path.open("xb", buffering=0)
                 break
             except FileExistsError:
                 continue
@@ -132,8 +138,7 @@ class WarcWriterFiles:
         WARCWriter(buffer, gzip=True, warc_version="1.1").write_record(record)
         data = buffer.getvalue()
         offset = self.fh.tell()
-        self.fh.write(data)
-        self.fh.flush()
+        _write_whole(self.fh, data, offset)
         return offset, len(data)
 
     def write_pair(self, response_record: Any, request_record: Any | None) -> tuple[Path, int, int]:
@@ -147,9 +152,9 @@ class WarcWriterFiles:
         return self.path, offset, length
 
     def add_index_line(self, line: str) -> None:
-        """Append one CDXJ line to the index, flushed."""
-        self.index.write(line + "\n")
-        self.index.flush()
+        """Append one CDXJ line to the index, whole or not at all."""
+        end = os.fstat(self.index.fileno()).st_size
+        _write_whole(self.index, (line + "\n").encode("utf-8"), end)
 
     def close(self) -> None:
         """Close the current WARC file and sort the index (so pywb can binary-search it)."""
@@ -160,19 +165,42 @@ class WarcWriterFiles:
         index = self.raw_dir / INDEX_NAME
         lines = sorted(set(index.read_text(encoding="utf-8").splitlines()))
         tmp = index.with_suffix(".cdxj.tmp")
-        tmp.write_text("".join(line + "\n" for line in lines if line.strip()), encoding="utf-8")
-        os.replace(tmp, index)
+        try:
+            tmp.write_text("".join(line + "\n" for line in lines if line.strip()),
+                           encoding="utf-8")
+            os.replace(tmp, index)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            logger.error("the WARC index %s could not be sorted (%s); it is whole, unsorted: "
+                         "LC_ALL=C sort -o index.cdxj index.cdxj sorts it", index, exc)
+
+
+def _write_whole(fh: IO[bytes], data: bytes, offset: int) -> None:
+    """Write all of ``data`` to an unbuffered file at its end (``offset``); cut back on failure."""
+    try:
+        view, done = memoryview(data), 0
+        while done < len(data):
+            done += fh.write(view[done:]) or 0
+    except OSError:
+        try:
+            os.ftruncate(fh.fileno(), offset)
+        except OSError as exc:
+            logger.error("could not cut back a partial WARC write at offset %s: %s", offset, exc)
+        raise
 
 
 class WarcCaptureMiddleware:
     """Downloader middleware: each response from the site, raw, into WARC; its capture in meta."""
 
-    def __init__(self, archive_dir: str, *, max_size: int, capture_images: bool, stats: Any):
+    def __init__(self, archive_dir: str, *, max_size: int, capture_images: bool, stats: Any,
+                 crawler: Any = None):
         self.archive_dir = Path(archive_dir)
         self.max_size = max_size
         self.capture_images = capture_images
         self.stats = stats
+        self.crawler = crawler
         self.files: WarcWriterFiles | None = None
+        self.failed = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> WarcCaptureMiddleware:
@@ -181,7 +209,7 @@ class WarcCaptureMiddleware:
             raise NotConfigured("WARC_ENABLED is off")
         middleware = cls(settings.get("ARCHIVE_DIR"), max_size=settings.getint("WARC_MAX_SIZE"),
                          capture_images=settings.getbool("WARC_CAPTURE_IMAGES"),
-                         stats=crawler.stats)
+                         stats=crawler.stats, crawler=crawler)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
@@ -196,21 +224,29 @@ class WarcCaptureMiddleware:
         if not self.capture_images and is_image(response):
             self.stats.inc_value("archive/warc/skipped_images")
             return response
-        if self.files is None:
-            self.files = WarcWriterFiles(self.archive_dir, max_size=self.max_size)
+        if self.failed:
+            raise IgnoreRequest("not captured: the archive's storage failed earlier in this run")
         fetched = dt.datetime.now(VN_TZ).replace(microsecond=0)
         response_record, request_record = self._records(request, response, warc_date(fetched))
-        path, offset, length = self.files.write_pair(response_record, request_record)
-        record_id = response_record.rec_headers.get_header("WARC-Record-ID").strip("<>")
-        capture = {
-            "warc_file": str(path.relative_to(self.archive_dir)),
-            "record_id": record_id,
-            "offset": offset,
-            "length": length,
-            "status": response.status,
-            "fetched_at": fetched.isoformat(),
-        }
-        self.files.add_index_line(self._cdxj(response, response_record, capture, path.name))
+        try:
+            if self.files is None:
+                self.files = WarcWriterFiles(self.archive_dir, max_size=self.max_size)
+            path, offset, length = self.files.write_pair(response_record, request_record)
+            record_id = response_record.rec_headers.get_header("WARC-Record-ID").strip("<>")
+            capture = {
+                "warc_file": str(path.relative_to(self.archive_dir)),
+                "record_id": record_id,
+                "offset": offset,
+                "length": length,
+                "status": response.status,
+                "fetched_at": fetched.isoformat(),
+            }
+            self.files.add_index_line(self._cdxj(response, response_record, capture, path.name))
+        except OSError as exc:
+            self.failed = True
+            if self.crawler is not None:
+                stop_for_storage(self.crawler, exc, f"writing the WARC capture of {request.url}")
+            raise IgnoreRequest(f"not captured: {exc}") from exc
         request.meta["archive_capture"] = capture
         self.stats.inc_value("archive/warc/records", 2)
         self.stats.inc_value("archive/warc/responses")

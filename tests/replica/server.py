@@ -35,6 +35,8 @@ HOST = "127.0.0.1"
 ALIAS = "localhost"
 KINDS = ("article", "listing", "home", "robots", "image", "other")
 FAULTS = ("500", "503", "timeout", "drop", "truncated", "redirect")
+# What /robots.txt answers: the site's own file, or a failure of it (fault-injection tests).
+ROBOTS_MODES = ("normal", "disallow-all", "404", "500", "hang")
 HTML = "text/html; charset=utf-8"
 
 OLD_ARTICLE = re.compile(
@@ -195,7 +197,11 @@ class Site:
         fault_rate: float,
         crawl_delay: float,
         cache_size: int,
+        robots: str = "normal",
     ) -> None:
+        if robots not in ROBOTS_MODES:
+            raise ValueError(f"robots must be one of {', '.join(ROBOTS_MODES)} (got {robots!r})")
+        self.robots = robots
         self.ds = dataset
         self.base_url = f"http://{HOST}:{port}"
         self.alias_url = f"http://{ALIAS}:{port}"
@@ -248,6 +254,11 @@ class Site:
     def _route(self, path: str, query: str, now: datetime, now_minute: int) -> Page:
         kind = classify(path)
         if kind == "robots":
+            if self.robots == "disallow-all":
+                return Page(200, kind, b"User-agent: *\nDisallow: /\n", "text/plain")
+            if self.robots in ("404", "500"):
+                body = f"<html><body>{self.robots}</body></html>"
+                return self._html(int(self.robots), kind, body)
             return Page(
                 200, kind, robots_txt(self.crawl_delay).encode(), "text/plain; charset=utf-8"
             )
@@ -388,6 +399,8 @@ class _Handler(BaseHTTPRequestHandler):
         assert site is not None
         page = site.respond(self.path)
         fault = site.fault_for(self.path, page)
+        if page.kind == "robots" and site.robots == "hang":
+            fault = "timeout"
         status = page.status
         if fault == "timeout":
             self.server.stopping.wait(self.server.hang_seconds)
@@ -444,6 +457,7 @@ class Replica:
         hang_seconds: float = 10.0,
         crawl_delay: float = 1.0,
         cache_size: int = 2048,
+        robots: str = "normal",
     ) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within 0..1 (got {fault_rate})")
@@ -458,6 +472,7 @@ class Replica:
             fault_rate=fault_rate,
             crawl_delay=crawl_delay,
             cache_size=cache_size,
+            robots=robots,
         )
         self._server.site = self.site
         self._thread: threading.Thread | None = None
