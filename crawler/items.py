@@ -7,7 +7,7 @@ from typing import Any
 
 from crawler import EXTRACTOR_VERSION
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"
 
 # Fields of the archived record, in the order they are written. Everything else on an item is
 # working state of the pipelines and never reaches the archive.
@@ -32,6 +32,7 @@ RECORD_FIELDS = (
     "fetched_at",
     "http_status",
     "capture",
+    "origin",
     "provenance",
     "content_hash",
     "version",
@@ -64,6 +65,9 @@ class ArticleItem:
     listing_raw: str | None = None
     http_status: int | None = None
     capture: dict[str, Any] | None = None
+    # Where the page came from when not from the site itself: a web archive's capture
+    # (crawler/sources/__init__.py origin_of); None for a page fetched from the live site.
+    origin: dict[str, Any] | None = None
     provenance: dict[str, str] = field(default_factory=dict)
     content_hash: str | None = None
     version: int | None = None
@@ -90,6 +94,7 @@ class RejectItem:
     retryable: bool = False
     http_status: int | None = None
     capture: dict[str, Any] | None = None
+    origin: dict[str, Any] | None = None
     record: dict[str, Any] | None = None
     schema_version: str = SCHEMA_VERSION
 
@@ -111,5 +116,6 @@ class RejectItem:
             retryable=retryable,
             http_status=item.http_status,
             capture=item.capture,
+            origin=item.origin,
             record=item.to_record(),
         )

@@ -11,6 +11,9 @@ NEWSPIDER_MODULE = "spiders"
 SITE_URL = "https://baonamdinh.vn"
 # Hosts that serve the same site; the host of SITE_URL is always added.
 SITE_HOST_ALIASES = ["baonamdinh.vn", "baonamdinh.com.vn"]
+# Where the site's images are still served now that its host is gone: path prefix on the site ->
+# prefix elsewhere (crawler/normalise/images.py); each image keeps its url and gains mirror_url.
+IMAGE_MIRRORS = {"/file/": "https://img.baoninhbinh.org.vn/namdinh/file/"}
 
 # --- The archive ----------------------------------------------------------------------------
 ARCHIVE_DIR = "archive"
@@ -33,6 +36,7 @@ ITEM_PIPELINES = {
     "pipelines.text.TextCleanupPipeline": 100,
     "pipelines.boilerplate.BoilerplatePipeline": 200,
     "pipelines.captions.CaptionPipeline": 300,
+    "pipelines.images.ImageMirrorPipeline": 350,
     "pipelines.bylines.BylinePipeline": 400,
     "pipelines.dates.DateNormalisationPipeline": 500,
     "pipelines.validation.ValidationPipeline": 600,

@@ -79,8 +79,11 @@ def item_from_response(
     site_url: str | None = None,
     listing_raw: str | None = None,
     capture: dict | None = None,
+    origin: dict | None = None,
 ) -> ArticleItem | RejectItem:
-    """Return the article of an article page's response, or a reject saying why there is none."""
+    """Return the article of an article page's response, or a reject saying why there is none.
+
+    ``origin`` says where a page from a web archive came from (None: the live site)."""
 
     # The id lets a later run know the article's fate whatever URL variant it meets next.
     ref = parse_article_url(response.url)
@@ -88,7 +91,7 @@ def item_from_response(
     def reject(reason: str, stage: str = "extract", retryable: bool = False) -> RejectItem:
         return RejectItem(url=response.url, reason=reason, stage=stage, fetched_at=fetched_at,
                           id=ref.id if ref else None, retryable=retryable,
-                          http_status=response.status, capture=capture)
+                          http_status=response.status, capture=capture, origin=origin)
 
     if response.status != 200:
         return reject(f"HTTP {response.status}", stage="fetch",
@@ -110,6 +113,7 @@ def item_from_response(
     item.listing_raw = listing_raw
     item.http_status = response.status
     item.capture = capture
+    item.origin = origin
     if decoding:
         logger.warning("%s: wrong encoding declared: %s", response.url, decoding)
     bad, in_title = _replacement_chars(item)

@@ -30,9 +30,13 @@ from crawler.store.exporter import ArchiveItemExporter
 logger = logging.getLogger(__name__)
 
 # Fields that make up an article's content: a change in any of them is a new version.
-# Fetch time, capture pointers, provenance and the (listing-dependent) time of day are not content.
+# Fetch time, capture pointers, origin, provenance and the (listing-dependent) time of day are
+# not content.
 CONTENT_FIELDS = ("title", "kicker", "lead", "body", "authors", "byline", "source", "images",
                   "published_date")
+# An image's content is its URL and caption; where it is mirrored (mirror_url) changes with
+# the mirrors, not with the article.
+IMAGE_CONTENT_KEYS = ("url", "caption")
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
@@ -66,6 +70,9 @@ CREATE TABLE IF NOT EXISTS rejects (
 def content_hash(record: dict[str, Any]) -> str:
     """Return a stable hash of a record's content fields."""
     content = {name: record.get(name) for name in CONTENT_FIELDS}
+    if isinstance(content["images"], list):
+        content["images"] = [{key: image.get(key) for key in IMAGE_CONTENT_KEYS}
+                             if isinstance(image, dict) else image for image in content["images"]]
     blob = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -207,12 +214,19 @@ class Archive:
         return rel
 
     def put_reject(self, record: dict[str, Any]) -> str:
-        """Append a reject record with its reason, and remember it for a retry when retryable."""
+        """Append a reject record with its reason, and remember it for a retry when retryable.
+
+        A reject of a web archive's capture (with an ``origin``) is written but not remembered:
+        the rejects table decides what the live crawl retries or skips, and an archive's bad copy
+        says nothing about the page on the site."""
         day = (record.get("fetched_at") or "undated")[:10]
         rel, size = self._append(self.rejects_dir / f"{day}.jsonl", record)
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self._commit_size(rel, size)
+            if record.get("origin"):
+                self.db.execute("COMMIT")
+                return rel
             self.db.execute(
                 "INSERT INTO rejects(url, id, reason, stage, retryable, last_at)"
                 " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
