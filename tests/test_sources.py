@@ -295,7 +295,8 @@ def test_rss_and_atom_feeds():
       <item><title>B</title><link>https://facebook.com/x</link></item></channel></rss>""".encode()
     page = sitemaps.parse_sitemap(rss, "https://baonamdinh.vn/rss", HOSTS)
     assert page is not None and page.kind == "rss"
-    assert [(e.ref.id, e.published) for e in page.entries] == [("8fb6d67", dt.date(2024, 2, 6))]
+    assert [(e.ref.id, e.published, e.lastmod) for e in page.entries] == [
+        ("8fb6d67", dt.date(2024, 2, 6), None)]
     atom = f"""<feed xmlns="http://www.w3.org/2005/Atom"><entry>
       <link rel="alternate" href="https://baonamdinh.vn{OLD}"/>
       <published>2019-05-14T17:30:00+07:00</published><updated>2019-05-20T08:00:00+07:00</updated>

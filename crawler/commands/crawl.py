@@ -23,7 +23,7 @@ class Command(ScrapyCrawl):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args and args[0] == BaoNamDinhSpider.name:
-            known = {k: opts.spargs.get(k) for k in ("mode", "since", "until", "channels")}
+            known = {k: opts.spargs.get(k) for k in CrawlOptions.ARGUMENTS}
             try:
                 CrawlOptions.parse(**known)
             except ValueError as exc:

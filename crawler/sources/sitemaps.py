@@ -176,7 +176,8 @@ def _items(root: etree._Element, kind: str):
         for item in root.iter():
             if _local(item) == "item":
                 published = _rfc822(_child_text(item, "pubdate"))
-                yield _child_text(item, "link") or _child_text(item, "guid"), published, published
+                # An RSS item tells when it was published, not when it last changed.
+                yield _child_text(item, "link") or _child_text(item, "guid"), None, published
     else:
         for item in root:
             if _local(item) != "entry":

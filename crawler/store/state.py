@@ -2,8 +2,9 @@
 
 The archive's own state (crawler/store/archive.py) says which articles are safely on disk. This
 module adds what the spider needs to decide what to fetch: whether a listing has ever been walked
-to its end (only then may a nightly run stop early at articles it already holds), and the reports
-of earlier runs (to notice coverage falling after a site redesign). Same SQLite file, other
+to its end (only then may a nightly run stop early at articles it already holds), each article's
+``lastmod`` as the site's sitemap last showed it (a later one means the page changed), and the
+reports of earlier runs (to notice coverage falling after a site redesign). Same SQLite file, other
 tables.
 """
 
@@ -30,6 +31,10 @@ CREATE TABLE IF NOT EXISTS rechecks (
     id TEXT PRIMARY KEY,
     at TEXT
 );
+CREATE TABLE IF NOT EXISTS sitemap_lastmods (
+    id TEXT PRIMARY KEY,
+    lastmod TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT PRIMARY KEY,
     mode TEXT,
@@ -55,6 +60,48 @@ class CrawlState:
             "SELECT published_date FROM articles WHERE id = ?", (article_id,)
         ).fetchone()
         return None if row is None else (row[0] or "")
+
+    def archived_fetched_at(self, article_id: str) -> str | None:
+        """Return when the archived version of an article was fetched, or None if absent."""
+        row = self.db.execute(
+            "SELECT archived_at FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def sitemap_lastmods(self, article_ids: list[str]) -> dict[str, str]:
+        """Return {id: lastmod} as a sitemap last showed them, for the ids it has seen."""
+        found: dict[str, str] = {}
+        for start in range(0, len(article_ids), 500):
+            chunk = article_ids[start:start + 500]
+            rows = self.db.execute(
+                f"SELECT id, lastmod FROM sitemap_lastmods WHERE id IN "
+                f"({','.join('?' * len(chunk))})", chunk)
+            found.update(dict(rows))
+        return found
+
+    def remember_sitemap_lastmods(self, pairs: list[tuple[str, str]]) -> None:
+        """Remember each article's latest lastmod a sitemap showed (UTC ISO strings, so that
+        they compare as text), in one transaction."""
+        if not pairs:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(
+                "INSERT INTO sitemap_lastmods(id, lastmod) VALUES(?, ?) ON CONFLICT(id)"
+                " DO UPDATE SET lastmod = excluded.lastmod"
+                " WHERE excluded.lastmod > sitemap_lastmods.lastmod", pairs)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def archived_by_month(self) -> dict[str, int]:
+        """Return {YYYY-MM: archived articles published that month}."""
+        rows = self.db.execute(
+            "SELECT substr(published_date, 1, 7), COUNT(*) FROM articles"
+            " WHERE published_date IS NOT NULL AND published_date != '' GROUP BY 1"
+        )
+        return {month: count for month, count in rows}
 
     def listing_complete(self, key: str) -> bool:
         """True when a run has walked this listing to its last page."""
