@@ -27,6 +27,8 @@ from crawler.store.state import CrawlState
 
 logger = logging.getLogger(__name__)
 
+# Months listed in a coverage table before it is cut (a backfill of 15 years has 180).
+MAX_MONTHS_LOGGED = 24
 COVERAGE_FIELDS = ("title", "lead", "body", "published_date", "published_at", "authors",
                    "images")
 LAYER_FIELDS = ("title", "published_raw", "lead", "body")
@@ -56,6 +58,41 @@ def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
             alarms.append(f"{what} fell from {baseline:.0%} (median of {len(values)} earlier "
                           f"runs) to {now:.0%}")
     return alarms
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    """Return every YYYY-MM from ``first`` to ``last``, both included."""
+    year, month = map(int, first.split("-"))
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def coverage_by_month(found: dict[tuple[str, str], int], archived: dict[str, int], *,
+                      since: dt.date | None, until: dt.date | None,
+                      backfill: bool) -> dict[str, dict[str, Any]]:
+    """Return, per month, the articles each source found in this run and what the archive holds.
+
+    ``found`` is {(source, YYYY-MM): articles}, by the month in the article URL; ``archived`` is
+    {YYYY-MM: articles archived}, by publication date. A backfill lists every month of its range
+    (from its first to its last month with anything when open-ended), holes included; another
+    run lists only the months it found something in."""
+    found_months = {month for _, month in found}
+    if backfill:
+        known = sorted(found_months | set(archived))
+        first = since.strftime("%Y-%m") if since else (known[0] if known else None)
+        last = until.strftime("%Y-%m") if until else (known[-1] if known else None)
+        if first and last and first <= last:
+            months = _months_between(first, max(first, last))
+        else:
+            months = sorted(found_months)
+    else:
+        months = sorted(found_months)
+    sources = sorted({source for source, _ in found})
+    return {month: {"found": {source: found.get((source, month), 0) for source in sources},
+                    "archived": archived.get(month, 0)} for month in months}
 
 
 class RunReport:
@@ -139,6 +176,17 @@ class RunReport:
         left = elapsed * max(total - done, 0) / done
         return str(dt.timedelta(seconds=int(left)))
 
+    def _source_stats(self) -> dict[str, Any]:
+        """Return what each source did (sitemaps, archives' index and captures), from stats."""
+        out: dict[str, Any] = {}
+        for key, value in self.stats.get_stats().items():
+            for prefix, name in (("archive/sources/", None), ("archive/sitemaps/", "sitemaps")):
+                if key.startswith(prefix):
+                    rest = key.removeprefix(prefix)
+                    source, _, what = rest.partition("/") if name is None else (name, "", rest)
+                    out.setdefault(source, {})[what] = value
+        return {source: dict(sorted(values.items())) for source, values in sorted(out.items())}
+
     def _get(self, key: str) -> int:
         return int(self.stats.get_value(key, 0))
 
@@ -148,6 +196,12 @@ class RunReport:
         report = self.build(spider, reason)
         state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"))
         try:
+            options = getattr(spider, "options", None)
+            report["by_month"] = coverage_by_month(
+                dict(getattr(spider, "found_by_month", {})), state.archived_by_month(),
+                since=options.since if options else None,
+                until=options.until if options else None,
+                backfill=bool(options and options.mode == "backfill"))
             previous = state.previous_runs()
             report["alarms"] = coverage_alarms(report["coverage"], previous, drop=self.drop,
                                                min_records=self.min_records)
@@ -167,11 +221,25 @@ class RunReport:
         for alarm in report["alarms"]:
             logger.error("COVERAGE ALARM: %s (the site's markup may have changed; see %s)",
                          alarm, path)
+        self._log_holes(report)
         counts = report["counts"]
         logger.info("run report %s: %s new, %s updated, %s unchanged, %s failed, %s rejected, "
                     "%s requests, stop reason %s", path, counts["new"], counts["updated"],
                     counts["unchanged"], counts["failed"], counts["rejected"],
                     report["requests"]["total"], reason)
+
+    @staticmethod
+    def _log_holes(report: dict[str, Any]) -> None:
+        """Say which months of a backfill's range the archive holds nothing for."""
+        if report.get("mode") != "backfill":
+            return
+        holes = [month for month, row in report["by_month"].items() if not row["archived"]]
+        if holes:
+            shown = ", ".join(holes[:MAX_MONTHS_LOGGED])
+            more = f" and {len(holes) - MAX_MONTHS_LOGGED} more" if \
+                len(holes) > MAX_MONTHS_LOGGED else ""
+            logger.info("no article archived for %s month(s) of the range: %s%s (report: "
+                        "by_month)", len(holes), shown, more)
 
     def build(self, spider: Any, reason: str) -> dict[str, Any]:
         """Return the run report as a JSON-ready dict (alarms are added by the caller)."""
@@ -182,6 +250,7 @@ class RunReport:
             "finished_at": dt.datetime.now(VN_TZ).replace(microsecond=0).isoformat(),
             "spider": spider.name,
             "mode": options.mode if options else None,
+            "source": getattr(options, "source", None),
             "since": options.since.isoformat() if options and options.since else None,
             "until": options.until.isoformat() if options and options.until else None,
             "site_url": self.crawler.settings.get("SITE_URL"),
@@ -202,6 +271,7 @@ class RunReport:
                               if k.startswith("downloader/response_status_count/")},
             },
             "coverage": self.coverage(),
+            "sources": self._source_stats(),
             "dates": {k.removeprefix("archive/dates/"): v for k, v in
                       self.stats.get_stats().items() if k.startswith("archive/dates/")},
             "elapsed_seconds": round(time.monotonic() - self.started, 1),
