@@ -26,8 +26,9 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import DownloadCancelledError
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from twisted.python.failure import Failure
@@ -165,8 +166,13 @@ class BaoNamDinhSpider(scrapy.Spider):
         spider.sitemap_locations = (settings.getlist("SITEMAP_LOCATIONS")
                                     if settings.getbool("SITEMAP_ENABLED") else [])
         spider.sitemap_floor = spider._sitemap_floor()
+        # Articles a sitemap or feed lists wait until the listings are done: a listing that shows
+        # the same article gives it its time of day, which the page may hide.
+        spider.sitemap_pending = []
         if spider.options.source != LIVE:
             spider._open_archive_source(settings)
+        else:
+            crawler.signals.connect(spider.sitemap_idle, signal=signals.spider_idle)
         return spider
 
     def _open_archive_source(self, settings: Any) -> None:
@@ -477,12 +483,22 @@ class BaoNamDinhSpider(scrapy.Spider):
             yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.sitemap_failed,
                                  meta={"handle_httpstatus_all": True})
         known = self.state.sitemap_lastmods([e.ref.id for e in page.entries if e.lastmod])
-        for entry in page.entries:
-            stats.inc_value("archive/sitemaps/entries")
-            yield from self._consider_sitemap_entry(entry, known.get(entry.ref.id))
+        stats.inc_value("archive/sitemaps/entries", len(page.entries))
+        self.sitemap_pending += [(entry, known.get(entry.ref.id)) for entry in page.entries]
         self.state.remember_sitemap_lastmods([
             (e.ref.id, e.lastmod.astimezone(dt.timezone.utc).isoformat())
             for e in page.entries if e.lastmod])
+
+    def sitemap_idle(self) -> None:
+        """Once listings are done, request what only the sitemaps and feeds listed."""
+        pending, self.sitemap_pending = self.sitemap_pending, []
+        requests = [request for entry, known in pending
+                    for request in self._consider_sitemap_entry(entry, known)]
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            self.crawler.stats.inc_value("archive/sitemaps/requested", len(requests))
+            raise DontCloseSpider
 
     def _changed(self, entry: sitemaps.SitemapEntry, known: str | None) -> bool:
         """True when a sitemap says an archived article changed since it was archived: its
