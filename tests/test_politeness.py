@@ -145,31 +145,31 @@ def backoff_middleware():
     return build_from_crawler(ArchiveBackoffMiddleware, crawler), slot
 
 
-def answer(status: int, retries: int = 0, headers: dict | None = None) -> tuple[Request, Response]:
+def answer(status: int, retries: int = 0, headers: dict | None = None) -> dict:
     request = Request("http://127.0.0.1:9000/ia/web/2019id_/x",
                       meta={"download_slot": "wayback", "retry_times": retries})
-    return request, Response(request.url, status=status, headers=headers or {}, request=request)
+    response = Response(request.url, status=status, headers=headers or {}, request=request)
+    return {"response": response, "request": request, "spider": None}
 
 
 def test_an_archive_rests_after_refusals_and_resumes_its_pace_after_an_answer():
     mw, slot = backoff_middleware()
-    mw.process_response(*answer(429, headers={"Retry-After": "30"}))
+    mw.response_downloaded(**answer(429, headers={"Retry-After": "30"}))
     assert slot.delay == 30.0  # Retry-After honoured
-    mw.process_response(*answer(503, retries=2))
+    mw.response_downloaded(**answer(503, retries=2))
     assert slot.delay == 30.0  # 5 * 2^2 = 20 is shorter than the rest already asked for
-    mw.process_response(*answer(200))
+    mw.response_downloaded(**answer(200))
     assert slot.delay == 2.0  # its own rate again
-    mw.process_response(*answer(502, retries=3))
+    mw.response_downloaded(**answer(502, retries=3))
     assert slot.delay == 40.0
-    mw.process_response(*answer(404))  # an answer, not a refusal
+    mw.response_downloaded(**answer(404))  # an answer, not a refusal
     assert slot.delay == 2.0
-    request, _ = answer(200, retries=1)
-    mw.process_exception(request, TimeoutError())
+    mw.process_exception(answer(200, retries=1)["request"], TimeoutError())
     assert slot.delay == 10.0
 
 
 def test_the_site_is_not_touched_by_archive_backoff():
     mw, slot = backoff_middleware()
     request = Request("http://127.0.0.1:8088/x", meta={"download_slot": SITE_SLOT})
-    mw.process_response(request, Response(request.url, status=503, request=request))
+    mw.response_downloaded(Response(request.url, status=503, request=request), request)
     assert slot.delay == 2.0

@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from scrapy.robotstxt import ProtegoRobotParser
@@ -190,8 +191,10 @@ class ArchiveBackoffMiddleware:
     else SOURCES_BACKOFF_BASE * 2^retries, at most SOURCES_BACKOFF_MAX) or a failed connection,
     and gets its pace back after an answer that is not a refusal.
 
-    It sits above RetryMiddleware (550), which sees answers after it and makes the retries; they
-    wait in the rested slot."""
+    Answers are judged on the response_downloaded signal, as AutoThrottle does: the downloader
+    sends it before it takes the slot's next request, so that request already waits. Failed
+    connections are judged in process_exception, above RetryMiddleware (550), which makes the
+    retries; they wait in the rested slot."""
 
     def __init__(self, crawler: Any, *, base: float, cap: float):
         self.crawler = crawler
@@ -203,8 +206,11 @@ class ArchiveBackoffMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchiveBackoffMiddleware:
         settings = crawler.settings
-        return cls(crawler, base=settings.getfloat("SOURCES_BACKOFF_BASE"),
-                   cap=settings.getfloat("SOURCES_BACKOFF_MAX"))
+        middleware = cls(crawler, base=settings.getfloat("SOURCES_BACKOFF_BASE"),
+                         cap=settings.getfloat("SOURCES_BACKOFF_MAX"))
+        crawler.signals.connect(middleware.response_downloaded,
+                                signal=signals.response_downloaded)
+        return middleware
 
     def _slot(self, request: Request) -> tuple[str | None, Any]:
         name = request.meta.get("download_slot")
@@ -223,17 +229,16 @@ class ArchiveBackoffMiddleware:
         logger.info("%s answered %s: %.1f s between its requests until it answers well", name,
                     why, slot.delay)
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    def response_downloaded(self, response: Response, request: Request, **kwargs: Any) -> None:
         """Rest the archive's slot after a refusal; restore its pace after a good answer."""
         name, slot = self._slot(request)
         if slot is None:
-            return response
+            return
         if response.status in BACKOFF_STATUSES:
             self._rest(request, retry_after_seconds(response.headers.get(b"Retry-After")),
                        f"HTTP {response.status}")
         elif slot.delay > self.slot_delays.get(name, 0.0):
             slot.delay = self.slot_delays.get(name, 0.0)
-        return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         """Rest the archive's slot after a timeout or a refused connection."""
