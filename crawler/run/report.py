@@ -202,7 +202,11 @@ class RunReport:
                 since=options.since if options else None,
                 until=options.until if options else None,
                 backfill=bool(options and options.mode == "backfill"))
-            previous = state.previous_runs()
+            # Pages from a web archive (old templates, no listing times) are judged against
+            # earlier runs from the same source only; a report without a source was live.
+            source = report.get("source") or "live"
+            previous = [run for run in state.previous_runs(limit=50)
+                        if (run.get("source") or "live") == source][:5]
             report["alarms"] = coverage_alarms(report["coverage"], previous, drop=self.drop,
                                                min_records=self.min_records)
             if report["counts"]["failed"] + report["counts"]["rejected"] > 0 and \
