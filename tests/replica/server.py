@@ -27,13 +27,22 @@ from tests.replica.dataset import (
     stable_hash,
     to_minute,
 )
-from tests.replica.render import PAGE_SIZE, Renderer, robots_txt, tiny_jpeg
+from tests.replica.render import (
+    PAGE_SIZE,
+    Renderer,
+    last_changed,
+    robots_txt,
+    rss_feed,
+    sitemap_index,
+    sitemap_month,
+    tiny_jpeg,
+)
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 ALIAS = "localhost"
-KINDS = ("article", "listing", "home", "robots", "image", "other")
+KINDS = ("article", "listing", "home", "robots", "image", "sitemap", "other")
 FAULTS = ("500", "503", "timeout", "drop", "truncated", "redirect")
 HTML = "text/html; charset=utf-8"
 
@@ -48,6 +57,10 @@ NEW_ARTICLE = re.compile(
 )
 CHANNEL_LISTING = re.compile(r"^/channel/(?P<section>\d{4})/?$")
 CATEGORY_LISTING = re.compile(r"^/(?P<section>[a-z0-9-]+(?:/[a-z0-9-]+)?)/?$", re.IGNORECASE)
+SITEMAP_MONTH = re.compile(r"^/sitemaps/(?P<month>\d{4}-\d{2})\.xml$")
+# Where crawlers look for sitemaps and feeds; served only when the replica has a sitemap.
+SITEMAP_PATHS = ("/sitemap.xml", "/sitemap_index.xml", "/rss", "/feed")
+XML = "application/xml; charset=utf-8"
 
 
 def parse_now(value: str | datetime | None) -> datetime:
@@ -68,6 +81,8 @@ def classify(path: str) -> str:
         return "robots"
     if path.startswith("/file/"):
         return "image"
+    if path in SITEMAP_PATHS or SITEMAP_MONTH.match(path):
+        return "sitemap"
     if OLD_ARTICLE.match(path) or NEW_ARTICLE.match(path):
         return "article"
     if CHANNEL_LISTING.match(path):
@@ -195,8 +210,12 @@ class Site:
         fault_rate: float,
         crawl_delay: float,
         cache_size: int,
+        sitemap: bool = False,
+        listing_pages: int | None = None,
     ) -> None:
         self.ds = dataset
+        self.sitemap = sitemap
+        self.listing_pages = listing_pages
         self.base_url = f"http://{HOST}:{port}"
         self.alias_url = f"http://{ALIAS}:{port}"
         self.renderer = Renderer(dataset, self.base_url, self.alias_url)
@@ -248,9 +267,17 @@ class Site:
     def _route(self, path: str, query: str, now: datetime, now_minute: int) -> Page:
         kind = classify(path)
         if kind == "robots":
+            sitemap_url = f"{self.base_url}/sitemap.xml" if self.sitemap else None
             return Page(
-                200, kind, robots_txt(self.crawl_delay).encode(), "text/plain; charset=utf-8"
+                200,
+                kind,
+                robots_txt(self.crawl_delay, sitemap_url).encode(),
+                "text/plain; charset=utf-8",
             )
+        if kind == "sitemap":
+            page = self._sitemap(path, now_minute)
+            if page is not None:
+                return page
         if kind == "image":
             if path.lower().endswith(".jpg"):
                 return Page(200, kind, self._jpeg, "image/jpeg")
@@ -265,6 +292,30 @@ class Site:
             if page is not None:
                 return page
         return self._html(404, kind, self.renderer.not_found(now))
+
+    def _sitemap(self, path: str, now_minute: int) -> Page | None:
+        """Return the sitemap index, a month's sitemap or the RSS feed (None: no sitemap here)."""
+        if not self.sitemap or path in ("/sitemap_index.xml", "/feed"):
+            return None
+        if path == "/rss":
+            body = rss_feed(self.ds, self.base_url, self.ds.newest(now_minute, PAGE_SIZE))
+            return Page(200, "sitemap", body.encode(), "application/rss+xml; charset=utf-8")
+        months: dict[str, list[Meta]] = {}
+        for meta in self.ds.metas:
+            if meta.exists(now_minute):
+                months.setdefault(f"{meta.published:%Y-%m}", []).append(meta)
+        if path == "/sitemap.xml":
+            latest = {
+                month: max(last_changed(m, now_minute) for m in metas)
+                for month, metas in months.items()
+            }
+            return Page(200, "sitemap", sitemap_index(self.base_url, latest).encode(), XML)
+        match = SITEMAP_MONTH.match(path)
+        metas = months.get(match["month"]) if match else None
+        if not metas:
+            return None
+        body = sitemap_month(self.ds, self.base_url, metas, now_minute)
+        return Page(200, "sitemap", body.encode(), XML)
 
     def _article(self, path: str) -> Meta | None:
         match = OLD_ARTICLE.match(path)
@@ -291,6 +342,9 @@ class Site:
             return None
         page = int(values[0])
         metas = self._listing_metas(section, now_minute)
+        if self.listing_pages is not None:
+            # A site whose listings only show recent articles: older pages are gone.
+            metas = metas[: self.listing_pages * PAGE_SIZE]
         if page > 1 and (page - 1) * PAGE_SIZE >= len(metas):
             return None
         return self._html(200, "listing", self.renderer.listing(section, page, metas, now))
@@ -444,6 +498,8 @@ class Replica:
         hang_seconds: float = 10.0,
         crawl_delay: float = 1.0,
         cache_size: int = 2048,
+        sitemap: bool = False,
+        listing_pages: int | None = None,
     ) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within 0..1 (got {fault_rate})")
@@ -458,6 +514,8 @@ class Replica:
             fault_rate=fault_rate,
             crawl_delay=crawl_delay,
             cache_size=cache_size,
+            sitemap=sitemap,
+            listing_pages=listing_pages,
         )
         self._server.site = self.site
         self._thread: threading.Thread | None = None
