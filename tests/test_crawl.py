@@ -170,6 +170,8 @@ def test_coverage_drop_against_earlier_runs_exits_non_zero(tmp_path):
     (["since=2024-13-01"], "expected a date as YYYY-MM-DD"),
     (["since=2024-02-01", "until=2024-01-01"], "is after"),
     (["channels=,"], "is empty"),
+    (["mode=backfill", "source=archive.today"], "expected one of live, wayback, commoncrawl"),
+    (["source=wayback"], "give -a mode=backfill too"),
 ])
 def test_bad_spider_arguments_are_a_usage_error(tmp_path, args, message):
     done = subprocess.run(crawl_command("http://127.0.0.1:9", tmp_path, *args), cwd=REPO,
