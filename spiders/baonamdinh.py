@@ -550,19 +550,22 @@ class BaoNamDinhSpider(scrapy.Spider):
         await self.index_done.wait()
         source = self.options.source
         stats = self.crawler.stats
-        wanted = 0
-        for article_id in self.captures.ids():
-            if article_id in self.seen_ids:
-                continue
+        found = self.captures.ids()
+        stats.set_value(f"archive/sources/{source}/articles_found", len(found))
+        if self.captures.skipped:
+            # One page under many articles' URLs is an error or parked-domain page.
+            stats.set_value(f"archive/sources/{source}/captures_shared_digest",
+                            self.captures.skipped)
+        wanted = []
+        for article_id in found:
+            self._count_found(source, self.captures.ranked(article_id)[0].ref)
             if self.state.archived_date(article_id) is not None:
                 stats.inc_value(f"archive/sources/{source}/already_archived")
-                continue
-            wanted += 1
+            elif article_id not in self.seen_ids:
+                wanted.append(article_id)
         self.logger.info("%s: %s articles with captures in range, %s not archived yet: fetching "
-                         "them", source, len(self.captures), wanted)
-        for article_id in self.captures.ids():
-            if article_id in self.seen_ids or self.state.archived_date(article_id) is not None:
-                continue
+                         "them", source, len(found), len(wanted))
+        for article_id in wanted:
             self.seen_ids.add(article_id)
             ranked = self.captures.ranked(article_id)
             # Handed over as the downloader has room, so a large backfill is not all in memory.
@@ -606,8 +609,7 @@ class BaoNamDinhSpider(scrapy.Spider):
                     and self.options.month_in_range(ref.month)):
                 stats.inc_value("archive/articles/skipped_out_of_range")
                 continue
-            if self.captures.add(capture):
-                self._count_found(source, ref)
+            self.captures.add(capture)
 
     def _wayback_index(self, prefix: str, resume_key: str | None) -> scrapy.Request:
         url = wayback.cdx_url(self.wayback_url, prefix, since=self.options.since,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gzip
 import io
@@ -68,6 +69,19 @@ def test_picker_keeps_the_newest_first_across_url_variants():
         "20180101000000", "20190601000000", "20200101000000"]
     with pytest.raises(ValueError):
         CapturePicker("best")
+
+
+def test_a_page_under_several_articles_urls_is_no_article():
+    picker = CapturePicker("newest", keep=3)
+    other = f"http://baonamdinh.vn{NEW}"
+    for ts, url, digest in [("20190601000000", f"http://baonamdinh.vn{OLD}", "GOOD"),
+                            ("20251001000000", f"http://baonamdinh.vn{OLD}", "PARKED"),
+                            ("20251002000000", other, "PARKED"),
+                            ("20251003000000", other, "PARKED2")]:
+        picker.add(dataclasses.replace(capture(ts, url), digest=digest))
+    assert [c.digest for c in picker.ranked("2531234")] == ["GOOD"]
+    assert [c.digest for c in picker.ranked("8fb6d67")] == ["PARKED2"]  # seen under one URL
+    assert picker.skipped == 2 and picker.ids() == ["2531234", "8fb6d67"]
 
 
 def test_origin_is_valid_in_a_record():

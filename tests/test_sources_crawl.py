@@ -80,6 +80,10 @@ def test_a_backfill_from_an_archive_holds_what_the_archive_holds(source, archive
     assert found == len(truth) + len({r["id"] for r in rejects})
     assert all(r["origin"]["source"] == source and r["reason"].startswith("no article body")
                for r in rejects)  # the parked domain's pages at article URLs
+    # Parked-domain pages: one shared by several articles' URLs is never fetched; one of its
+    # own is fetched, found to be no article, and the next capture is tried.
+    counts = report["sources"][source]
+    assert counts["captures_shared_digest"] > 0 and counts["next_capture"] > 0, counts
     archived_by_month = Counter(t["published_date"][:7] for t in truth)
     assert {m: row["archived"] for m, row in report["by_month"].items() if row["archived"]} == \
         dict(archived_by_month)

@@ -105,7 +105,9 @@ class CapturePicker:
     """Keeps, per article id, the best few captures: newest first (or oldest first).
 
     The first is fetched; the others stand by in case it turns out not to be the article (a
-    parked domain's page, an error page archived with status 200)."""
+    parked domain's page, an error page archived with status 200). A capture whose content
+    digest the index also shows under another article's URL is no article page (two articles
+    never have the same page) and is never fetched."""
 
     def __init__(self, prefer: str = "newest", keep: int = 3):
         if prefer not in PICKS:
@@ -113,9 +115,15 @@ class CapturePicker:
         self.newest = prefer == "newest"
         self.keep = max(1, keep)
         self.by_id: dict[str, list[Capture]] = {}
+        self._digest_owner: dict[str, str] = {}
+        self.shared: set[str] = set()
 
     def add(self, capture: Capture) -> bool:
         """Offer a capture; return True when its article id was not seen before."""
+        if capture.digest:
+            owner = self._digest_owner.setdefault(capture.digest, capture.ref.id)
+            if owner != capture.ref.id:
+                self.shared.add(capture.digest)
         ranked = self.by_id.get(capture.ref.id)
         if ranked is None:
             self.by_id[capture.ref.id] = [capture]
@@ -132,12 +140,19 @@ class CapturePicker:
         return False
 
     def ranked(self, article_id: str) -> list[Capture]:
-        """Return the kept captures of an article, best first."""
-        return list(self.by_id.get(article_id, ()))
+        """Return the kept captures of an article that may hold it, best first."""
+        return [c for c in self.by_id.get(article_id, ()) if c.digest not in self.shared]
+
+    @property
+    def skipped(self) -> int:
+        """How many kept captures are left out as pages shared by several articles' URLs."""
+        return sum(1 for ranked in self.by_id.values() for c in ranked if c.digest in self.shared)
 
     def __len__(self) -> int:
-        return len(self.by_id)
+        return len(self.ids())
 
     def ids(self) -> list[str]:
-        """Return every article id with a capture, in a stable order (by URL month, then id)."""
-        return sorted(self.by_id, key=lambda i: (self.by_id[i][0].ref.month, i))
+        """Return every article id with a capture that may hold it, in a stable order (by URL
+        month, then id)."""
+        return sorted((i for i in self.by_id if self.ranked(i)),
+                      key=lambda i: (self.by_id[i][0].ref.month, i))

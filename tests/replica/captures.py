@@ -177,11 +177,16 @@ def _page_2019(ds: Dataset, meta: Meta, moment: datetime) -> str:
     )
 
 
-PARKED = (
-    "<!DOCTYPE html><html><head><title>baonamdinh.vn</title></head><body>"
-    "<h1>Tên miền baonamdinh.vn đang chờ gia hạn</h1>"
-    "<p>Liên hệ nhà đăng ký tên miền để biết thêm chi tiết.</p></body></html>\n"
-)
+def parked(url: str, rng: random.Random) -> bytes:
+    """Return a parked domain's page as served at ``url``: the same for every URL of a host,
+    except that some carry an advertisement of their own."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    ad = f"<!-- quảng cáo {rng.getrandbits(32):08x} -->" if rng.random() < 0.3 else ""
+    return (
+        f"<!DOCTYPE html><html><head><title>{host}</title></head><body>"
+        f"<h1>Tên miền {host} đang chờ gia hạn</h1>{ad}"
+        "<p>Liên hệ nhà đăng ký tên miền để biết thêm chi tiết.</p></body></html>\n"
+    ).encode()
 
 
 class Holdings:
@@ -315,19 +320,10 @@ class Holdings:
                         "deleted",
                     )
                 )
-        if rng.random() < 0.04:  # the parked domain, captured at an article URL
+        if rng.random() < 0.06:  # the parked domain, captured at an article URL
             moment = DEAD_FROM + timedelta(days=rng.randrange(30, 180))
-            self._add(
-                Snapshot(
-                    WAYBACK,
-                    moment,
-                    _variant(self.ds, meta, rng),
-                    200,
-                    "text/html",
-                    PARKED.encode(),
-                    "parked",
-                )
-            )
+            url = _variant(self.ds, meta, rng)
+            self._add(Snapshot(WAYBACK, moment, url, 200, "text/html", parked(url, rng), "parked"))
 
     def _crawl(self, crawl: str, start: datetime, end: datetime) -> None:
         days = max(1, (end - start).days)
@@ -339,16 +335,10 @@ class Holdings:
             url = _variant(self.ds, meta, rng)
             if moment >= DEAD_FROM:
                 if rng.random() < 0.3:
+                    body = parked(url, rng)
                     self._add(
                         Snapshot(
-                            COMMONCRAWL,
-                            moment,
-                            url,
-                            200,
-                            "text/html",
-                            PARKED.encode(),
-                            "parked",
-                            crawl=crawl,
+                            COMMONCRAWL, moment, url, 200, "text/html", body, "parked", crawl=crawl
                         )
                     )
             elif meta.deleted is not None and at_minute(meta.deleted) <= moment:
