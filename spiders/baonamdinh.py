@@ -17,7 +17,6 @@ file only decides what to fetch.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -29,8 +28,7 @@ import scrapy
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import DontCloseSpider, DownloadCancelledError
-from scrapy.http import Headers, Response
-from scrapy.responsetypes import responsetypes
+from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.extract.html import looks_truncated
@@ -52,6 +50,7 @@ from crawler.sources import (
     sitemaps,
     wayback,
 )
+from crawler.sources.pages import page_of
 from crawler.store.state import CrawlState
 
 MODES = ("nightly", "backfill")
@@ -703,35 +702,11 @@ class BaoNamDinhSpider(scrapy.Spider):
                               cb_kwargs={"capture": capture, "rest": rest},
                               meta={"handle_httpstatus_list": [403, 404, 410, 451]})
 
-    def _page_of(self, response: Response, capture: Capture
-                 ) -> tuple[Response | None, Capture, str]:
-        """Return the page a capture's response holds (as the site sent it), the capture it
-        turned out to be, and why there is no page when there is none."""
-        if capture.source == WAYBACK:
-            replayed = wayback.parse_replay_url(response.url)
-            if replayed and replayed[0] != capture.timestamp:
-                # The archive answered with its nearest capture instead.
-                capture = dataclasses.replace(capture, timestamp=replayed[0])
-            return response.replace(url=capture.original_url), capture, ""
-        if response.status not in (200, 206):
-            return None, capture, f"HTTP {response.status} from Common Crawl"
-        try:
-            record = commoncrawl.read_record(response.body)
-        except ValueError as exc:
-            return None, capture, f"Common Crawl record unreadable: {exc}"
-        headers = Headers()
-        for name, value in record.headers:
-            headers.appendlist(name, value)
-        cls = responsetypes.from_args(headers=headers, url=capture.original_url, body=record.body)
-        page = cls(url=capture.original_url, status=record.status, headers=headers,
-                   body=record.body, request=response.request)
-        return page, capture, ""
-
     def parse_capture(self, response: Response, capture: Capture,
                       rest: tuple[Capture, ...]) -> Iterator[Any]:
         """Extract the article of an archived page; try the next capture when it is not one."""
         self.crawler.stats.inc_value(f"archive/sources/{capture.source}/captures_fetched")
-        page, capture, trouble = self._page_of(response, capture)
+        page, capture, trouble = page_of(response, capture)
         origin = origin_of(capture, response.url)
         fetched_at = fetched_at_of(capture)
         warc = response.meta.get("archive_capture")

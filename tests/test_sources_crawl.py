@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from crawler import settings as defaults
 from crawler.extract.urls import parse_article_url
 from crawler.sources import timestamp_time
 from crawler.store.archive import iter_records, latest_records
-from tests.crawling import archive_lines, last_report, run_crawl
+from tests.crawling import REPO, archive_lines, last_report, run_crawl
 from tests.replica import Replica
 from tests.replica.archives import ArchiveReplica
 from tests.replica.captures import COMMONCRAWL, WAYBACK
@@ -249,3 +251,22 @@ def test_the_coverage_table_is_in_the_report_file(tmp_path, archives):
     report = json.loads(sorted((tmp_path / "runs").glob("*.json"))[-1].read_text("utf-8"))
     assert list(report["by_month"]) == [f"2015-{m:02d}" for m in range(1, 13)]
     assert report["source"] == WAYBACK and report["mode"] == "backfill"
+
+
+@pytest.mark.parametrize("source", [WAYBACK, COMMONCRAWL])
+def test_reextraction_of_an_archive_backfills_warc_gives_the_same_records(source, archives,
+                                                                          tmp_path):
+    crawled, again = tmp_path / "crawl", tmp_path / "again"
+    backfill(archives, crawled, source)
+    command = [sys.executable, "-m", "crawler", "reextract",
+               *map(str, sorted((crawled / "raw").glob("*.warc.gz"))),
+               "--archive-dir", str(again), "-s", f"SITE_URL={SITE}"]
+    for name, value in archive_settings(archives).items():
+        command += ["-s", f"{name}={value}"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "archive-index" in done.stderr  # the index answers are not pages
+    first, second = latest_records(crawled), latest_records(again)
+    assert first and first == second
+    assert [r["id"] for r in iter_records(crawled, "rejects")] == \
+        [r["id"] for r in iter_records(again, "rejects")]
