@@ -76,8 +76,8 @@ COMMONCRAWL_CRAWLS: list[str] = []
 # next ones (up to SOURCES_CAPTURE_TRIES in all) are tried when one is not the article.
 SOURCES_CAPTURE_PICK = "newest"
 SOURCES_CAPTURE_TRIES = 3
-# After a 429 or 5xx from an archive, its slot waits Retry-After, else BASE * 2^retries seconds
-# (at most MAX), until an answer comes back well.
+# After a 429 or 5xx from an archive, its slot waits Retry-After (as asked), else
+# BASE * 2^retries seconds (at most MAX), until an answer comes back well.
 SOURCES_BACKOFF_BASE = 5.0
 SOURCES_BACKOFF_MAX = 300.0
 # The archives' query APIs are meant for programs; their robots.txt speaks to search crawlers.

@@ -270,3 +270,15 @@ def test_reextraction_of_an_archive_backfills_warc_gives_the_same_records(source
     assert first and first == second
     assert [r["id"] for r in iter_records(crawled, "rejects")] == \
         [r["id"] for r in iter_records(again, "rejects")]
+
+
+@pytest.mark.parametrize("source", [WAYBACK, COMMONCRAWL])
+def test_an_index_that_keeps_failing_ends_the_run_with_errors_said(source, tmp_path):
+    with ArchiveReplica(20, 1, fault_rate=1.0) as archives:
+        done = backfill(archives, tmp_path, source, RETRY_TIMES="1", SOURCES_BACKOFF_BASE="0.05",
+                        SOURCES_BACKOFF_MAX="0.2")
+    report = last_report(tmp_path)
+    failed = report["sources"][source]["index_failed"]
+    assert failed == (3 if source == WAYBACK else 1)  # three hosts; or collinfo.json
+    assert f"{source} index query" in done.stderr and "failed" in done.stderr
+    assert report["counts"]["new"] == 0 and report["stop_reason"] == "finished"

@@ -135,9 +135,11 @@ def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> 
 
 
 def backoff_seconds(retry_after: float | None, retries: int, *, base: float, cap: float) -> float:
-    """Return how long an archive rests after a refusal: Retry-After, else base * 2^retries."""
-    wait = retry_after if retry_after is not None else base * (2 ** max(0, retries))
-    return min(max(wait, 0.0), cap)
+    """Return how long an archive rests after a refusal: Retry-After as asked, else
+    base * 2^retries, at most ``cap``."""
+    if retry_after is not None:
+        return max(retry_after, 0.0)
+    return min(base * (2 ** max(0, retries)), cap)
 
 
 def archive_prefixes(settings: Any) -> dict[str, str]:
