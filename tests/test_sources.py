@@ -10,6 +10,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from scrapy.http import HtmlResponse, Response
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -26,6 +27,7 @@ from crawler.sources import (
     timestamp_time,
     wayback,
 )
+from crawler.sources.pages import capture_of_answer, page_of
 
 HOSTS = frozenset({"baonamdinh.vn", "baonamdinh.com.vn", "beta.baonamdinh.vn"})
 OLD = "/channel/5083/201905/mot-bai-bao-2531234/"
@@ -341,3 +343,53 @@ def test_what_is_not_a_sitemap_or_feed_is_none_or_empty(body):
 def test_lastmod(text, want):
     got = sitemaps.parse_lastmod(text)
     assert (got.isoformat() if got else None) == want
+
+
+# --- an archive's answer to the page ------------------------------------------------------------
+
+def cc_capture(data: bytes, url: str = f"https://baonamdinh.vn{NEW}") -> Capture:
+    return dataclasses.replace(capture("20240301000000", url, source="commoncrawl"),
+                               filename="crawl-data/x.warc.gz", offset=100, length=len(data))
+
+
+def test_a_common_crawl_answer_becomes_the_page_at_its_original_url():
+    html = "<html><body><p>Tiếng Việt</p></body></html>".encode()
+    data = warc_record(html, [("Content-Type", "text/html; charset=utf-8")])
+    answer = Response("https://data.commoncrawl.org/crawl-data/x.warc.gz", status=206, body=data,
+                      headers={"Content-Range": f"bytes 100-{99 + len(data)}/9999"})
+    page, _, trouble = page_of(answer, cc_capture(data))
+    assert trouble == "" and isinstance(page, HtmlResponse)
+    assert (page.url, page.status, page.text) == (f"https://baonamdinh.vn{NEW}", 200,
+                                                  "<html><body><p>Tiếng Việt</p></body></html>")
+    found = capture_of_answer(answer, HOSTS, wayback_url="https://web.archive.org",
+                              data_url="https://data.commoncrawl.org")
+    assert (found.ref.id, found.offset, found.length, found.timestamp, found.filename) == (
+        "8fb6d67", 100, len(data), "20240301000000", "crawl-data/x.warc.gz")
+
+
+@pytest.mark.parametrize(("status", "extra", "url", "why"), [
+    (206, b"", f"https://baonamdinh.vn{OLD}", "is of https://baonamdinh.vn/van-hoa"),
+    (200, b"the rest of the file", f"https://baonamdinh.vn{NEW}", "without the byte range"),
+    (503, b"", f"https://baonamdinh.vn{NEW}", "HTTP 503"),
+])
+def test_a_common_crawl_answer_that_is_not_the_capture_asked_for(status, extra, url, why):
+    data = warc_record(b"<html></html>", [("Content-Type", "text/html")])
+    answer = Response("https://data.commoncrawl.org/crawl-data/x.warc.gz", status=status,
+                      body=data + extra)
+    page, _, trouble = page_of(answer, cc_capture(data, url))
+    assert page is None and why in trouble
+
+
+def test_a_wayback_answer_is_the_page_and_a_redirect_names_the_capture_it_gave():
+    asked = capture("20190514173000")
+    answer = HtmlResponse(f"https://web.archive.org/web/20190601000000id_/http://baonamdinh.vn{OLD}",
+                          body=b"<html></html>", encoding="utf-8")
+    page, got, trouble = page_of(answer, asked)
+    assert trouble == "" and page.url == f"http://baonamdinh.vn{OLD}"
+    assert got.timestamp == "20190601000000"
+    found = capture_of_answer(answer, HOSTS, wayback_url="https://web.archive.org",
+                              data_url="https://data.commoncrawl.org")
+    assert (found.source, found.timestamp, found.ref.id) == ("wayback", "20190601000000", "2531234")
+    other = HtmlResponse("https://web.archive.org/web/2019id_/https://example.com/", body=b"")
+    assert capture_of_answer(other, HOSTS, wayback_url="https://web.archive.org",
+                             data_url="https://data.commoncrawl.org") is None

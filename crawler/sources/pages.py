@@ -30,10 +30,17 @@ def page_of(answer: Response, capture: Capture) -> tuple[Response | None, Captur
         return answer.replace(url=capture.original_url), capture, ""
     if answer.status not in (200, 206):
         return None, capture, f"HTTP {answer.status} from Common Crawl"
+    if answer.status == 200 and len(answer.body) != capture.length:
+        # A server that ignored the Range header sent the whole file: its first record is not
+        # this capture.
+        return None, capture, "Common Crawl answered without the byte range asked for"
     try:
         record = commoncrawl.read_record(answer.body)
     except ValueError as exc:
         return None, capture, f"Common Crawl record unreadable: {exc}"
+    if record.url != capture.original_url:
+        return None, capture, (f"the Common Crawl record at offset {capture.offset} is of "
+                               f"{record.url}, not {capture.original_url}")
     headers = Headers()
     for name, value in record.headers:
         headers.appendlist(name, value)
