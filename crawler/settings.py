@@ -76,6 +76,10 @@ COMMONCRAWL_CRAWLS: list[str] = []
 # next ones (up to SOURCES_CAPTURE_TRIES in all) are tried when one is not the article.
 SOURCES_CAPTURE_PICK = "newest"
 SOURCES_CAPTURE_TRIES = 3
+# Only captures made up to this day (YYYY-MM-DD; the index queries' "to"), e.g. 2025-06-30 to
+# leave out whatever the paper's hosts served after its end; empty: no limit. (Not -a until:
+# an article is often captured long after it was published.)
+SOURCES_CAPTURED_UNTIL = ""
 # After a 429 or 5xx from an archive, its slot waits Retry-After (as asked), else
 # BASE * 2^retries seconds (at most MAX), until an answer comes back well.
 SOURCES_BACKOFF_BASE = 5.0

@@ -184,6 +184,12 @@ class BaoNamDinhSpider(scrapy.Spider):
         self.cc_crawls = [c.strip() for c in settings.getlist("COMMONCRAWL_CRAWLS") if c.strip()]
         self.captures = CapturePicker(prefer=settings.get("SOURCES_CAPTURE_PICK"),
                                       keep=settings.getint("SOURCES_CAPTURE_TRIES"))
+        until = (settings.get("SOURCES_CAPTURED_UNTIL") or "").strip()
+        try:
+            self.captured_until = dt.date.fromisoformat(until) if until else None
+        except ValueError:
+            raise ValueError(f"SOURCES_CAPTURED_UNTIL={until!r}: expected a date as "
+                             "YYYY-MM-DD") from None
         archive_hosts = {urlsplit(u).hostname or "" for u in
                          (self.wayback_url, self.cc_index_url, self.cc_data_url)}
         self.allowed_domains = sorted(set(self.allowed_domains) | archive_hosts - {""})
@@ -613,7 +619,7 @@ class BaoNamDinhSpider(scrapy.Spider):
     def _wayback_index(self, prefix: str, resume_key: str | None) -> scrapy.Request:
         url = wayback.cdx_url(self.wayback_url, prefix, since=self.options.since,
                               limit=self.wayback_page_size, collapse=self.wayback_collapse,
-                              resume_key=resume_key)
+                              resume_key=resume_key, captured_until=self.captured_until)
         return self._index_request(url, self.parse_wayback_index, prefix=prefix)
 
     def parse_wayback_index(self, response: Response, prefix: str) -> Iterator[scrapy.Request]:
@@ -643,7 +649,8 @@ class BaoNamDinhSpider(scrapy.Spider):
             try:
                 crawls = commoncrawl.parse_collinfo(response.body, self.cc_index_url)
                 chosen = commoncrawl.choose_crawls(crawls, since=self.options.since,
-                                                   wanted=self.cc_crawls)
+                                                   wanted=self.cc_crawls,
+                                                   captured_until=self.captured_until)
             except ValueError as exc:
                 self._index_error(response.url, exc)
                 return
@@ -653,7 +660,8 @@ class BaoNamDinhSpider(scrapy.Spider):
             for crawl in chosen:
                 for prefix in query_prefixes(self.hosts, self.options.channels):
                     url = commoncrawl.index_url(crawl, prefix, since=self.options.since,
-                                                num_pages=True)
+                                                num_pages=True,
+                                                captured_until=self.captured_until)
                     yield self._index_request(url, self.parse_cc_pages, crawl=crawl,
                                               prefix=prefix)
         finally:
@@ -671,7 +679,8 @@ class BaoNamDinhSpider(scrapy.Spider):
                 self._index_error(response.url, exc)
                 return
             for page in range(pages):
-                url = commoncrawl.index_url(crawl, prefix, since=self.options.since, page=page)
+                url = commoncrawl.index_url(crawl, prefix, since=self.options.since, page=page,
+                                            captured_until=self.captured_until)
                 yield self._index_request(url, self.parse_cc_index)
         finally:
             self._index_finished()

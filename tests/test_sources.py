@@ -116,6 +116,9 @@ def test_cdx_query_asks_for_200_html_captures_from_since_with_a_resume_key():
     assert resumed.endswith("&resumeKey=vn%2Cbaonamdinh%29%2F+20190101000000%21")
     with pytest.raises(ValueError):
         wayback.cdx_url("https://web.archive.org", "x/", since=None, limit=5, collapse="month")
+    until = parse_qs(urlsplit(wayback.cdx_url("https://web.archive.org", "x/", since=None,
+                                              limit=5, captured_until=dt.date(2025, 6, 30))).query)
+    assert until["to"] == ["20250630"] and "from" not in until
 
 
 CDX_ROWS = [
@@ -181,6 +184,9 @@ def test_crawls_that_cover_the_range_oldest_first():
     assert [c.id for c in everything] == ["CC-MAIN-2012", "CC-MAIN-2015-14", "CC-MAIN-2024-10"]
     since_2016 = commoncrawl.choose_crawls(crawls, since=dt.date(2016, 1, 1))
     assert [c.id for c in since_2016] == ["CC-MAIN-2012", "CC-MAIN-2024-10"]  # 2012: end unknown
+    before_2020 = commoncrawl.choose_crawls(crawls, since=None,
+                                            captured_until=dt.date(2019, 12, 31))
+    assert [c.id for c in before_2020] == ["CC-MAIN-2012", "CC-MAIN-2015-14"]
     assert [c.id for c in commoncrawl.choose_crawls(crawls, since=None,
                                                      wanted=["CC-MAIN-2015-14"])] == [
         "CC-MAIN-2015-14"]

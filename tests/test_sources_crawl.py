@@ -282,3 +282,18 @@ def test_an_index_that_keeps_failing_ends_the_run_with_errors_said(source, tmp_p
     assert failed == (3 if source == WAYBACK else 1)  # three hosts; or collinfo.json
     assert f"{source} index query" in done.stderr and "failed" in done.stderr
     assert report["counts"]["new"] == 0 and report["stop_reason"] == "finished"
+
+
+@pytest.mark.parametrize("source", [WAYBACK, COMMONCRAWL])
+def test_captures_after_a_day_can_be_left_out(source, archives, tmp_path):
+    archives.requests.reset()
+    backfill(archives, tmp_path, source, SOURCES_CAPTURED_UNTIL="2025-06-30")
+    result = score_archive(tmp_path, archives.truth(source))
+    assert result.perfect, result.summary()
+    targets = [target for _, target, _ in archives.requests.log]
+    queries = [t for t in targets if "/cdx/" in t or "-index?" in t]
+    assert queries and all("to=20250630" in q for q in queries)
+    assert not any("CC-MAIN-2025-38" in t for t in targets)  # the crawl after the paper's end
+    report = last_report(tmp_path)["sources"][source]
+    # Nothing the parked domain served was even listed, so nothing had to be tried twice.
+    assert "next_capture" not in report and "captures_shared_digest" not in report

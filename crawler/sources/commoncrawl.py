@@ -86,12 +86,14 @@ def parse_collinfo(body: bytes | str, index_url: str) -> list[Crawl]:
 
 
 def choose_crawls(crawls: list[Crawl], *, since: dt.date | None,
-                  wanted: list[str] | None = None) -> list[Crawl]:
+                  wanted: list[str] | None = None,
+                  captured_until: dt.date | None = None) -> list[Crawl]:
     """Return the crawls to query, oldest first: the ``wanted`` ids, else all that cover the range.
 
     A crawl covers the range when it ended on or after ``since`` (it may hold any article
-    published by then); its end is unknown for a few old crawls, which are kept. Raise
-    ValueError naming the ids that no crawl has."""
+    published by then) and, with ``captured_until``, began on or before it; its dates are
+    unknown for a few old crawls, which are kept. Raise ValueError naming the ids that no crawl
+    has."""
     if wanted:
         by_id = {c.id: c for c in crawls}
         missing = [w for w in wanted if w not in by_id]
@@ -100,13 +102,16 @@ def choose_crawls(crawls: list[Crawl], *, since: dt.date | None,
                              f"{', '.join(missing)}")
         chosen = [by_id[w] for w in dict.fromkeys(wanted)]
     else:
-        chosen = [c for c in crawls if since is None or c.end is None or c.end.date() >= since]
+        chosen = [c for c in crawls
+                  if (since is None or c.end is None or c.end.date() >= since)
+                  and (captured_until is None or c.start is None
+                       or c.start.date() <= captured_until)]
     earliest = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
     return sorted(chosen, key=lambda c: (c.start or earliest, c.id))
 
 
 def index_url(crawl: Crawl, prefix: str, *, since: dt.date | None, page: int | None = None,
-              num_pages: bool = False) -> str:
+              num_pages: bool = False, captured_until: dt.date | None = None) -> str:
     """Return the index query of a crawl for the 200 HTML captures under ``prefix``.
 
     With ``num_pages`` it asks how many pages the answer has; else it asks for ``page``."""
@@ -116,6 +121,8 @@ def index_url(crawl: Crawl, prefix: str, *, since: dt.date | None, page: int | N
     ]
     if since is not None:
         params.append(("from", since.strftime("%Y%m%d")))
+    if captured_until is not None:
+        params.append(("to", captured_until.strftime("%Y%m%d")))
     if num_pages:
         params.append(("showNumPages", "true"))
     elif page is not None:

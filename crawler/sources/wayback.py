@@ -38,11 +38,13 @@ class CdxPage:
 
 
 def cdx_url(wayback_url: str, prefix: str, *, since: dt.date | None, limit: int,
-            collapse: str = "digest", resume_key: str | None = None) -> str:
+            collapse: str = "digest", resume_key: str | None = None,
+            captured_until: dt.date | None = None) -> str:
     """Return the CDX query listing the 200 HTML captures under ``prefix`` (``host/path/``).
 
-    ``from`` is ``since``: a page captured before an article was published cannot hold it. No
-    ``to``: an article is often captured for the first time years after it was published."""
+    ``from`` is ``since``: a page captured before an article was published cannot hold it.
+    ``to`` is not ``until``: an article is often captured for the first time years after it was
+    published; it is ``captured_until`` when one is given (SOURCES_CAPTURED_UNTIL)."""
     if collapse not in COLLAPSES:
         raise ValueError(f"WAYBACK_COLLAPSE={collapse!r}: expected one of {', '.join(COLLAPSES)}")
     params: list[tuple[str, str]] = [
@@ -52,6 +54,8 @@ def cdx_url(wayback_url: str, prefix: str, *, since: dt.date | None, limit: int,
     ]
     if since is not None:
         params.append(("from", since.strftime("%Y%m%d")))
+    if captured_until is not None:
+        params.append(("to", captured_until.strftime("%Y%m%d")))
     params += [("limit", str(limit)), ("showResumeKey", "true")]
     query = urlencode(params)
     if resume_key:
