@@ -179,6 +179,9 @@ class BaoNamDinhSpider(scrapy.Spider):
         self.wayback_url = settings.get("WAYBACK_URL").rstrip("/")
         self.wayback_page_size = settings.getint("WAYBACK_PAGE_SIZE")
         self.wayback_collapse = settings.get("WAYBACK_COLLAPSE")
+        if self.wayback_collapse not in wayback.COLLAPSES:
+            raise ValueError(f"WAYBACK_COLLAPSE={self.wayback_collapse!r}: expected one of "
+                             f"{', '.join(wayback.COLLAPSES)}")
         self.cc_index_url = settings.get("COMMONCRAWL_INDEX_URL").rstrip("/")
         self.cc_data_url = settings.get("COMMONCRAWL_DATA_URL").rstrip("/")
         self.cc_crawls = [c.strip() for c in settings.getlist("COMMONCRAWL_CRAWLS") if c.strip()]
