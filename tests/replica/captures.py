@@ -6,7 +6,9 @@ its seed, deterministically, under the paper's real host names (``baonamdinh.vn`
 Machine (some never), and by about a third of the Common Crawl crawls that ran while they existed;
 each page in the template of the capture's day (old-CMS pages before 2020 in the 2019 markup the
 "docbao" configuration describes: ``#content`` with the lead as its first paragraph,
-``.date span``, ``table.image.center`` with the caption in ``tr[2]/td/em``), with the edited text
+``.date span``, ``table.image.center`` with the caption in ``tr[2]/td/em``, no kicker line;
+leader articles, whose author's name that markup has no place for, keep the other template), with
+the edited text
 when captured after an edit, articles the site has since deleted among them. Besides: duplicate
 captures (the same answer archived twice, minutes apart), non-200 captures (404 after a
 deletion, 301 to https, 503), other pages (home page, a listing, robots.txt, an image) and, after
@@ -151,15 +153,8 @@ def _page_2019(ds: Dataset, meta: Meta, moment: datetime) -> str:
                     f'<img src="{photo.src}" alt="{e(photo.alt)}"></td></tr>'
                     f"<tr><td><em>{e(photo.caption)}</em></td></tr></tbody></table>\n"
                 )
-    if body.byline and not body.leader_title:
+    if body.byline:
         parts.append(f'<p style="text-align:right"><strong>{e(body.byline)}</strong></p>\n')
-    author = ""
-    if body.leader_title:
-        author = (
-            f'<div class="author-top"><strong>{e(body.authors[0])}</strong><br>'
-            f"{e(body.leader_title)}</div>\n"
-        )
-    kicker = f'<p class="sub-title">{e(head.kicker)}</p>\n' if head.kicker else ""
     menu = "".join(f'<li><a href="/channel/{c}/">{e(n)}</a></li>' for c, n in CHANNELS.items())
     footer = "".join(f"<p>{e(line)}</p>" for line in masthead(moment, False))
     return (
@@ -169,8 +164,8 @@ def _page_2019(ds: Dataset, meta: Meta, moment: datetime) -> str:
         f'<meta property="og:title" content="{e(head.title)}">\n</head>\n<body>\n'
         '<div id="header"><a href="/"><img src="/common/v1/image/logo-namdinh.png"></a>\n'
         f'<ul class="menu">{menu}</ul></div>\n<div id="main"><div class="detail">\n'
-        f'{kicker}<h1 class="title">{e(head.title)}</h1>\n'
-        f'<div class="date"><span>{e(ds.date_line(meta))}</span></div>\n{author}'
+        f'<h1 class="title">{e(head.title)}</h1>\n'
+        f'<div class="date"><span>{e(ds.date_line(meta))}</span></div>\n'
         f'<div id="content">\n{"".join(parts)}</div>\n'
         '<div class="other-news"><h3>Tin khác</h3></div>\n</div></div>\n'
         f'<div id="footer">{footer}</div>\n</body>\n</html>\n'
@@ -226,7 +221,9 @@ class Holdings:
         """Return an article page as the site served it at ``moment``, in that day's template."""
         key = (meta.index, moment.isoformat())
         if key not in self._pages:
-            if meta.cms == "old" and moment < TEMPLATE_2019_BEFORE:
+            # Leader articles keep the other template: the 2019 markup has no place for the
+            # author's name at the top.
+            if meta.cms == "old" and not meta.leader and moment < TEMPLATE_2019_BEFORE:
                 html = _page_2019(self.ds, meta, moment)
             else:
                 html = self.renderer.article(meta, moment, to_minute(moment))
