@@ -33,6 +33,7 @@ RECORD_FIELDS = (
     "fetched_at",
     "http_status",
     "capture",
+    "origin",
     "provenance",
     "content_hash",
     "version",
@@ -66,6 +67,9 @@ class ArticleItem:
     listing_raw: str | None = None
     http_status: int | None = None
     capture: dict[str, Any] | None = None
+    # Where the page came from when not from the site itself: a web archive's capture
+    # (crawler/sources/__init__.py origin_of); None for a page fetched from the live site.
+    origin: dict[str, Any] | None = None
     provenance: dict[str, str] = field(default_factory=dict)
     content_hash: str | None = None
     version: int | None = None
@@ -97,6 +101,7 @@ class RejectItem:
     retryable: bool = False
     http_status: int | None = None
     capture: dict[str, Any] | None = None
+    origin: dict[str, Any] | None = None
     record: dict[str, Any] | None = None
     schema_version: str = SCHEMA_VERSION
     # The time a listing printed for the article: a retry of the reject is fetched with it.
@@ -120,6 +125,7 @@ class RejectItem:
             retryable=retryable,
             http_status=item.http_status,
             capture=item.capture,
+            origin=item.origin,
             record=item.to_record(),
             listing_raw=item.listing_raw,
         )

@@ -9,8 +9,13 @@ NEWSPIDER_MODULE = "spiders"
 # --- The site -------------------------------------------------------------------------------
 # Base URL of the site to crawl; the replica's is http://127.0.0.1:PORT.
 SITE_URL = "https://baonamdinh.vn"
-# Hosts that serve the same site; the host of SITE_URL is always added.
-SITE_HOST_ALIASES = ["baonamdinh.vn", "baonamdinh.com.vn"]
+# Hosts that serve the same site; the host of SITE_URL is always added. A leading "www." is the
+# same host to the crawler (and to web archives' indexes); beta. showed new-CMS listings.
+SITE_HOST_ALIASES = ["baonamdinh.vn", "www.baonamdinh.vn", "baonamdinh.com.vn",
+                     "www.baonamdinh.com.vn", "beta.baonamdinh.vn"]
+# Where the site's images are still served now that its host is gone: path prefix on the site ->
+# prefix elsewhere (crawler/normalise/images.py); each image keeps its url and gains mirror_url.
+IMAGE_MIRRORS = {"/file/": "https://img.baoninhbinh.org.vn/namdinh/file/"}
 
 # --- The archive ----------------------------------------------------------------------------
 ARCHIVE_DIR = "archive"
@@ -39,6 +44,7 @@ ITEM_PIPELINES = {
     "pipelines.text.TextCleanupPipeline": 100,
     "pipelines.boilerplate.BoilerplatePipeline": 200,
     "pipelines.captions.CaptionPipeline": 300,
+    "pipelines.images.ImageMirrorPipeline": 350,
     "pipelines.bylines.BylinePipeline": 400,
     "pipelines.dates.DateNormalisationPipeline": 500,
     "pipelines.validation.ValidationPipeline": 600,
@@ -60,6 +66,41 @@ NIGHTLY_RECHECK_DAYS = 2
 # Seconds a printed date may lie ahead of the fetch time and still be taken as printed (the
 # site's clock runs ahead of ours); later ones are a retryable "future date" reject.
 DATES_CLOCK_SKEW = 3600
+
+# --- Where articles are found besides the listings (crawler/sources/) ---------------------
+# The live crawl also reads robots.txt's Sitemap: lines and these locations (sitemaps and feeds).
+SITEMAP_ENABLED = True
+SITEMAP_LOCATIONS = ["/sitemap.xml", "/sitemap_index.xml", "/rss", "/feed"]
+# -a source=wayback: the Internet Archive (CDX API at /cdx/search/cdx, raw captures at
+# /web/{timestamp}id_/{url}).
+WAYBACK_URL = "https://web.archive.org"
+# Requests per second to the Wayback Machine (one at a time).
+WAYBACK_RATE = 0.5
+# CDX rows per page (the server's resumption key fetches the next page).
+WAYBACK_PAGE_SIZE = 5000
+# "digest": one row per distinct content of a URL; "urlkey": one row (the oldest) per URL.
+WAYBACK_COLLAPSE = "digest"
+# -a source=commoncrawl: collinfo.json and each crawl's pywb CDX index; WARC records by range.
+COMMONCRAWL_INDEX_URL = "https://index.commoncrawl.org"
+COMMONCRAWL_DATA_URL = "https://data.commoncrawl.org"
+# Requests per second to Common Crawl's index and data hosts together (one at a time).
+COMMONCRAWL_RATE = 0.5
+# Crawl ids to query (e.g. CC-MAIN-2024-10); empty: every crawl that ended on or after since.
+COMMONCRAWL_CRAWLS: list[str] = []
+# Which capture of an article to archive when an archive holds several: newest or oldest. The
+# next ones (up to SOURCES_CAPTURE_TRIES in all) are tried when one is not the article.
+SOURCES_CAPTURE_PICK = "newest"
+SOURCES_CAPTURE_TRIES = 3
+# Only captures made up to this day (YYYY-MM-DD; the index queries' "to"), e.g. 2025-06-30 to
+# leave out whatever the paper's hosts served after its end; empty: no limit. (Not -a until:
+# an article is often captured long after it was published.)
+SOURCES_CAPTURED_UNTIL = ""
+# After a 429 or 5xx from an archive, its slot waits Retry-After (as asked), else
+# BASE * 2^retries seconds (at most MAX), until an answer comes back well.
+SOURCES_BACKOFF_BASE = 5.0
+SOURCES_BACKOFF_MAX = 300.0
+# The archives' query APIs are meant for programs; their robots.txt speaks to search crawlers.
+SOURCES_OBEY_ROBOTSTXT = False
 
 # --- Run report (crawler/run/report.py) ---------------------------------------------------------
 REPORT_PROGRESS_INTERVAL = 60.0
@@ -102,13 +143,19 @@ ROBOTSTXT_RETRY_TIMES = 1
 # not honour by itself (capped).
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    # Before RobotsPolicyMiddleware (100): it decides whether an archive's robots.txt applies.
+    "crawler.run.politeness.ArchiveSlotMiddleware": 90,
     "crawler.run.politeness.RobotsPolicyMiddleware": 100,
     "crawler.run.politeness.SiteSlotMiddleware": 140,
     "crawler.run.politeness.CrawlDelayMiddleware": 150,
+    # Above RetryMiddleware (550): sees an archive's 429/5xx before it is retried.
+    "crawler.run.politeness.ArchiveBackoffMiddleware": 560,
     # Above 590/600/550: sees each raw response before decompression, redirects and retries.
     "crawler.store.warc.WarcCaptureMiddleware": 950,
 }
 CRAWL_DELAY_MAX = 30.0
+# One download slot per web archive, paced by WAYBACK_RATE / COMMONCRAWL_RATE (DOWNLOAD_SLOTS).
+ADDONS = {"crawler.run.politeness.ArchiveSlots": 0}
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 

@@ -306,3 +306,31 @@ def test_an_unchanged_refetch_forgets_the_reject_it_retried(tmp_path):
                             "fetched_at": "2022-01-16T08:00:00+07:00"})  # a re-check failed
         assert archive.store_article(record("7"))[0] == UNCHANGED  # the retry
         assert archive.db.execute("SELECT COUNT(*) FROM rejects").fetchone()[0] == 0
+
+
+def test_image_mirror_and_origin_are_not_content():
+    base = record("1")
+    base["images"] = [{"url": "https://baonamdinh.vn/file/h/a.jpg", "caption": "Ảnh"}]
+    mirrored = dict(base, images=[dict(base["images"][0],
+                                       mirror_url="https://img.example/namdinh/file/h/a.jpg")],
+                    origin={"source": "wayback", "timestamp": "20190514083000",
+                            "original_url": "http://baonamdinh.vn/a-1"})
+    assert content_hash(mirrored) == content_hash(base)
+    recaptioned = dict(base, images=[{"url": base["images"][0]["url"], "caption": "Ảnh khác"}])
+    assert content_hash(recaptioned) != content_hash(base)
+
+
+def test_a_reject_of_an_archive_capture_is_written_but_not_retried_or_skipped(tmp_path):
+    live = {"url": "https://baonamdinh.vn/a-1/", "id": "1", "reason": "HTTP 404",
+            "stage": "fetch", "retryable": False, "fetched_at": "2025-06-01T08:00:00+07:00"}
+    archived = {"url": "http://baonamdinh.vn/a-2/", "id": "2", "reason": "HTTP 503",
+                "stage": "fetch", "retryable": True, "fetched_at": "2019-05-14T15:30:00+07:00",
+                "origin": {"source": "wayback", "timestamp": "20190514083000",
+                           "original_url": "http://baonamdinh.vn/a-2/"}}
+    with Archive(tmp_path, fsync=False) as archive:
+        archive.put_reject(live)
+        archive.put_reject(archived)
+        rows = archive.db.execute("SELECT id FROM rejects").fetchall()
+    assert rows == [("1",)]
+    written = [r["id"] for r in iter_records(tmp_path, "rejects")]
+    assert sorted(written) == ["1", "2"]

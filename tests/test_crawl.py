@@ -181,6 +181,8 @@ def test_coverage_drop_against_earlier_runs_exits_non_zero(tmp_path):
     (["channels=,"], "is empty"),
     (["chanels=5083"], "-a chanels=5083: unknown argument (did you mean -a channels=?)"),
     (["mode=backfill", "sinse=2024-01-01"], "unknown argument"),
+    (["mode=backfill", "source=archive.today"], "expected one of live, wayback, commoncrawl"),
+    (["source=wayback"], "give -a mode=backfill too"),
 ])
 def test_bad_spider_arguments_are_a_usage_error(tmp_path, args, message):
     done = subprocess.run(crawl_command("http://127.0.0.1:9", tmp_path, *args), cwd=REPO,

@@ -133,7 +133,8 @@ def test_parquet_holds_the_latest_version_of_every_article_with_the_schemas_type
     assert schema.field("published_at").type == pa.timestamp("us", "Asia/Ho_Chi_Minh")
     assert schema.field("authors").type == pa.list_(pa.string())
     assert schema.field("images").type == pa.list_(pa.struct([("url", pa.string()),
-                                                              ("caption", pa.string())]))
+                                                              ("caption", pa.string()),
+                                                              ("mirror_url", pa.string())]))
     assert pa.types.is_struct(schema.field("provenance").type)
     assert pa.types.is_struct(schema.field("capture").type)
     latest = latest_by_id(archive)

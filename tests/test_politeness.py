@@ -1,14 +1,25 @@
-"""Politeness middlewares: one slot for all host aliases, and robots.txt's Crawl-delay as a floor."""
+"""Politeness: one slot for all host aliases, robots.txt's Crawl-delay as a floor, archives at their rate."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from scrapy.http import Request, Response, TextResponse
+from scrapy.settings import Settings
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.run.politeness import SITE_SLOT, CrawlDelayMiddleware, SiteSlotMiddleware
+from crawler.run.politeness import (
+    SITE_SLOT,
+    ArchiveBackoffMiddleware,
+    ArchiveSlotMiddleware,
+    ArchiveSlots,
+    CrawlDelayMiddleware,
+    SiteSlotMiddleware,
+    backoff_seconds,
+    retry_after_seconds,
+)
 
 SETTINGS = {"SITE_URL": "https://baonamdinh.vn", "SITE_HOST_ALIASES": ["baonamdinh.com.vn"],
             "ROBOTSTXT_OBEY": True, "CRAWL_DELAY_MAX": 30.0, "USER_AGENT": "bnd-test"}
@@ -66,3 +77,99 @@ def test_no_crawl_delay_leaves_the_slot_alone():
     mw, downloader = crawl_delay_middleware()
     mw.process_response(*robots(b"User-agent: *\nDisallow: /search/\n"))
     assert downloader.slots[SITE_SLOT].delay == 0.0
+
+
+# --- web archives ---------------------------------------------------------------------------------
+
+ARCHIVES = {**SETTINGS, "SITE_URL": "http://127.0.0.1:8088", "SITE_HOST_ALIASES": ["localhost"],
+            "WAYBACK_URL": "http://127.0.0.1:9000/ia", "COMMONCRAWL_INDEX_URL":
+            "http://127.0.0.1:9000/cc-index", "COMMONCRAWL_DATA_URL": "http://127.0.0.1:9000/cc",
+            "WAYBACK_RATE": 0.5, "COMMONCRAWL_RATE": 4.0, "SOURCES_OBEY_ROBOTSTXT": False,
+            "SOURCES_BACKOFF_BASE": 5.0, "SOURCES_BACKOFF_MAX": 60.0}
+
+
+def test_each_archive_gets_one_slot_at_its_rate():
+    settings = Settings(ARCHIVES)
+    ArchiveSlots().update_settings(settings)
+    slots = settings.getdict("DOWNLOAD_SLOTS")
+    assert slots["wayback"] == {"concurrency": 1, "delay": 2.0, "jitter": 0.0}
+    assert slots["commoncrawl"]["delay"] == 0.25
+    with pytest.raises(ValueError, match="WAYBACK_RATE"):
+        ArchiveSlots().update_settings(Settings({**ARCHIVES, "WAYBACK_RATE": 0}))
+
+
+def test_archive_requests_are_routed_to_their_slot_and_the_site_keeps_its_own():
+    crawler = get_crawler(settings_dict=ARCHIVES)
+    archive_mw = build_from_crawler(ArchiveSlotMiddleware, crawler)
+    site_mw = build_from_crawler(SiteSlotMiddleware, crawler)
+    seen = {}
+    for url in ("http://127.0.0.1:9000/ia/cdx/search/cdx?url=baonamdinh.vn/",
+                "http://127.0.0.1:9000/cc-index/collinfo.json",
+                "http://127.0.0.1:9000/cc/crawl-data/x.warc.gz",
+                "http://127.0.0.1:8088/channel/5083/"):
+        request = Request(url)
+        archive_mw.process_request(request)
+        site_mw.process_request(request)  # the same host, another port: the site's slot
+        seen[url.split("/")[3]] = (request.meta.get("download_slot"),
+                                   request.meta.get("dont_obey_robotstxt"),
+                                   request.meta.get("autothrottle_dont_adjust_delay"))
+    assert seen == {"ia": ("wayback", True, True), "cc-index": ("commoncrawl", True, True),
+                    "cc": ("commoncrawl", True, True), "channel": (SITE_SLOT, None, None)}
+
+
+@pytest.mark.parametrize(("header", "want"), [
+    (b"7", 7.0), ("120", 120.0), (None, None), (b"", None), (b"soon", None),
+    (b"Wed, 21 Oct 2015 07:28:10 GMT", 10.0),
+])
+def test_retry_after(header, want):
+    now = 1445412480.0  # 2015-10-21T07:28:00Z
+    assert retry_after_seconds(header, now=now) == want
+
+
+@pytest.mark.parametrize(("retry_after", "retries", "want"), [
+    (None, 0, 5.0), (None, 1, 10.0), (None, 3, 40.0), (None, 9, 60.0), (7.0, 4, 7.0),
+    (600.0, 0, 600.0),  # the archive's own word, not capped
+])
+def test_backoff_doubles_and_is_capped(retry_after, retries, want):
+    assert backoff_seconds(retry_after, retries, base=5.0, cap=60.0) == want
+
+
+def backoff_middleware():
+    settings = Settings(ARCHIVES)
+    ArchiveSlots().update_settings(settings)
+    crawler = get_crawler(settings_dict={**ARCHIVES,
+                                         "DOWNLOAD_SLOTS": settings.getdict("DOWNLOAD_SLOTS")})
+    crawler.stats = SimpleNamespace(inc_value=lambda *a, **k: None)
+    slot = SimpleNamespace(delay=2.0)
+    crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={"wayback": slot}))
+    return build_from_crawler(ArchiveBackoffMiddleware, crawler), slot
+
+
+def answer(status: int, retries: int = 0, headers: dict | None = None) -> dict:
+    request = Request("http://127.0.0.1:9000/ia/web/2019id_/x",
+                      meta={"download_slot": "wayback", "retry_times": retries})
+    response = Response(request.url, status=status, headers=headers or {}, request=request)
+    return {"response": response, "request": request, "spider": None}
+
+
+def test_an_archive_rests_after_refusals_and_resumes_its_pace_after_an_answer():
+    mw, slot = backoff_middleware()
+    mw.response_downloaded(**answer(429, headers={"Retry-After": "30"}))
+    assert slot.delay == 30.0  # Retry-After honoured
+    mw.response_downloaded(**answer(503, retries=2))
+    assert slot.delay == 30.0  # 5 * 2^2 = 20 is shorter than the rest already asked for
+    mw.response_downloaded(**answer(200))
+    assert slot.delay == 2.0  # its own rate again
+    mw.response_downloaded(**answer(502, retries=3))
+    assert slot.delay == 40.0
+    mw.response_downloaded(**answer(404))  # an answer, not a refusal
+    assert slot.delay == 2.0
+    mw.process_exception(answer(200, retries=1)["request"], TimeoutError())
+    assert slot.delay == 10.0
+
+
+def test_the_site_is_not_touched_by_archive_backoff():
+    mw, slot = backoff_middleware()
+    request = Request("http://127.0.0.1:8088/x", meta={"download_slot": SITE_SLOT})
+    mw.response_downloaded(Response(request.url, status=503, request=request), request)
+    assert slot.delay == 2.0

@@ -436,7 +436,8 @@ def test_request_counter_counts_each_kind():
         ):
             get(url)
         assert site.requests.snapshot() == {
-            "total": 5, "article": 1, "listing": 1, "home": 1, "robots": 1, "image": 0, "other": 1
+            "total": 5, "article": 1, "listing": 1, "home": 1, "robots": 1, "image": 0,
+            "sitemap": 0, "other": 1,
         }  # fmt: skip
         assert site.requests["article"] == 1 and site.requests.by_status()[404] == 1
 

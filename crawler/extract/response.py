@@ -81,22 +81,26 @@ def item_from_response(
     listing_raw: str | None = None,
     capture: dict | None = None,
     hosts: frozenset[str] | None = None,
+    origin: dict | None = None,
 ) -> ArticleItem | RejectItem:
     """Return the article of an article page's response, or a reject saying why there is none.
 
     ``hosts`` are the site's host aliases: image URLs on any of them are made canonical.
+    ``origin`` says where a page from a web archive came from (None: the live site).
 
     Never raises: an exception while reading the page (a bug the page revealed) becomes a reject
     ``crash in extract: <type>: <message>``, logged with its traceback."""
     try:
         return _item_from_response(response, fetched_at=fetched_at, site_url=site_url,
-                                   listing_raw=listing_raw, capture=capture, hosts=hosts)
+                                   listing_raw=listing_raw, capture=capture, hosts=hosts,
+                                   origin=origin)
     except Exception as exc:  # noqa: BLE001 - the point: no page can crash extraction
         log_crash(response, "extract", exc, None)
         ref = parse_article_url(response.url)
         return RejectItem(url=response.url, reason=crash_reason("extract", exc), stage="extract",
                           fetched_at=fetched_at, id=ref.id if ref else None, retryable=False,
-                          http_status=response.status, capture=capture)
+                          http_status=response.status, capture=capture, listing_raw=listing_raw,
+                          origin=origin)
 
 
 def _item_from_response(
@@ -107,6 +111,7 @@ def _item_from_response(
     listing_raw: str | None,
     capture: dict | None,
     hosts: frozenset[str] | None,
+    origin: dict | None,
 ) -> ArticleItem | RejectItem:
     # The id lets a later run know the article's fate whatever URL variant it meets next.
     ref = parse_article_url(response.url)
@@ -114,7 +119,8 @@ def _item_from_response(
     def reject(reason: str, stage: str = "extract", retryable: bool = False) -> RejectItem:
         return RejectItem(url=response.url, reason=reason, stage=stage, fetched_at=fetched_at,
                           id=ref.id if ref else None, retryable=retryable,
-                          http_status=response.status, capture=capture, listing_raw=listing_raw)
+                          http_status=response.status, capture=capture, listing_raw=listing_raw,
+                          origin=origin)
 
     if response.status != 200:
         return reject(f"HTTP {response.status}", stage="fetch",
@@ -137,6 +143,7 @@ def _item_from_response(
     item.listing_raw = listing_raw
     item.http_status = response.status
     item.capture = capture
+    item.origin = origin
     if decoding:
         logger.warning("%s: wrong encoding declared: %s", response.url, decoding)
     bad, in_title = _replacement_chars(item)

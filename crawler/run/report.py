@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import logging
 import os
+import sqlite3
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -46,11 +47,17 @@ from crawler.store.state import CrawlState
 
 logger = logging.getLogger(__name__)
 
+# Months listed in a coverage table before it is cut (a backfill of 15 years has 180).
+MAX_MONTHS_LOGGED = 24
 COVERAGE_FIELDS = ("title", "lead", "body", "published_date", "published_month", "published_at",
                    "authors", "images")
 LAYER_FIELDS = ("title", "published_raw", "lead", "body")
 EXIT_COVERAGE_ALARM = int(ExitStatus.COVERAGE_ALARM)
 NO_TEMPLATE = "none"
+# Earlier runs a coverage figure is compared with (the median of the newest of them), and how
+# many are read to find them among runs of other kinds.
+PREVIOUS_RUNS_COMPARED = 5
+PREVIOUS_RUNS_READ = 50
 
 
 def run_kind(report: dict[str, Any]) -> tuple[Any, ...]:
@@ -86,7 +93,8 @@ def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
     if current["records"] < min_records:
         return []
     comparable = [run for run in previous if run["coverage"]["records"] >= min_records]
-    same_kind = [run["coverage"] for run in comparable if kind is None or run_kind(run) == kind]
+    same_kind = [run["coverage"] for run in comparable
+                 if kind is None or run_kind(run) == kind][:PREVIOUS_RUNS_COMPARED]
     alarms: list[str | None] = []
     for name in COVERAGE_FIELDS:
         alarms.append(_drop_alarm(f"coverage of {name}",
@@ -107,11 +115,47 @@ def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
             continue
         earlier = [run["coverage"].get("by_template", {}).get(template) for run in comparable]
         earlier = [e for e in earlier if e and e["records"] >= min_records]
+        earlier = earlier[:PREVIOUS_RUNS_COMPARED]
         for name in LAYER_FIELDS:
             alarms.append(_drop_alarm(
                 f"site-profile share of {name} on {template} pages",
                 [e["site_layer"].get(name) for e in earlier], now["site_layer"].get(name), drop))
     return [a for a in alarms if a]
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    """Return every YYYY-MM from ``first`` to ``last``, both included."""
+    year, month = map(int, first.split("-"))
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def coverage_by_month(found: dict[tuple[str, str], int], archived: dict[str, int], *,
+                      since: dt.date | None, until: dt.date | None,
+                      backfill: bool) -> dict[str, dict[str, Any]]:
+    """Return, per month, the articles each source found in this run and what the archive holds.
+
+    ``found`` is {(source, YYYY-MM): articles}, by the month in the article URL; ``archived`` is
+    {YYYY-MM: articles archived}, by publication date. A backfill lists every month of its range
+    (from its first to its last month with anything when open-ended), holes included; another
+    run lists only the months it found something in."""
+    found_months = {month for _, month in found}
+    if backfill:
+        known = sorted(found_months | set(archived))
+        first = since.strftime("%Y-%m") if since else (known[0] if known else None)
+        last = until.strftime("%Y-%m") if until else (known[-1] if known else None)
+        if first and last and first <= last:
+            months = _months_between(first, max(first, last))
+        else:
+            months = sorted(found_months)
+    else:
+        months = sorted(found_months)
+    sources = sorted({source for source, _ in found})
+    return {month: {"found": {source: found.get((source, month), 0) for source in sources},
+                    "archived": archived.get(month, 0)} for month in months}
 
 
 class RunReport:
@@ -221,14 +265,28 @@ class RunReport:
         left = elapsed * max(total - done, 0) / done
         return str(dt.timedelta(seconds=int(left)))
 
+    def _source_stats(self) -> dict[str, Any]:
+        """Return what each source did (sitemaps, archives' index and captures), from stats."""
+        out: dict[str, Any] = {}
+        for key, value in self.stats.get_stats().items():
+            for prefix, name in (("archive/sources/", None), ("archive/sitemaps/", "sitemaps")):
+                if key.startswith(prefix):
+                    rest = key.removeprefix(prefix)
+                    source, _, what = rest.partition("/") if name is None else (name, "", rest)
+                    out.setdefault(source, {})[what] = value
+        return {source: dict(sorted(values.items())) for source, values in sorted(out.items())}
+
     def _get(self, key: str) -> int:
         return int(self.stats.get_value(key, 0))
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.progress and self.progress.running:
             self.progress.stop()
+        # Read while the reserve still holds the disk space the report itself needs.
+        by_month = self._by_month(spider)
         self._release_reserve()
         report = self.build(spider, reason)
+        report["by_month"] = by_month
         report["alarms"] = coverage_alarms(report["coverage"], self.previous, drop=self.drop,
                                            min_records=self.min_records, kind=run_kind(report))
         if report["counts"]["failed"] + report["counts"]["rejected"] > 0 and \
@@ -248,6 +306,7 @@ class RunReport:
         for alarm in report["alarms"]:
             logger.error("COVERAGE ALARM: %s (the site's markup may have changed; see %s)",
                          alarm, path or "the log")
+        self._log_holes(report)
         counts = report["counts"]
         logger.info("run report %s: %s new, %s updated, %s unchanged, %s failed, %s rejected, "
                     "%s requests, stop reason %s, exit status %s", path or "(not written)",
@@ -272,6 +331,16 @@ class RunReport:
             name = signal_name(self.stats.get_value(SIGNAL_KEY))
             report_problem(self.stats, ExitStatus.INTERRUPTED,
                            f"interrupted by {name}; run the same command again to resume")
+        source = report.get("source") or "live"
+        if source != "live":
+            # A web archive's backfill fetches no home page: its index answering is the sign.
+            asked = self._get(f"archive/sources/{source}/index_requests")
+            failed = self._get(f"archive/sources/{source}/index_failed")
+            if reason == "finished" and asked and failed >= asked:
+                report_problem(self.stats, ExitStatus.SITE_UNREACHABLE,
+                               f"nothing was fetched from {source}: every one of its {asked} "
+                               "index queries failed")
+            return
         fetched = self.stats.get_value("archive/site/home_fetched")
         if reason == "finished" and not fetched and not problems_of(self.stats):
             report_problem(self.stats, ExitStatus.SITE_UNREACHABLE,
@@ -298,6 +367,37 @@ class RunReport:
             self.reserve.unlink(missing_ok=True)
             self.reserve = None
 
+    def _by_month(self, spider: Any) -> dict[str, Any] | None:
+        """Per month, what each source found and what the archive now holds (None: unreadable).
+
+        Read through the spider's own state connection while it is open (this handler runs
+        before the spider closes it), so that no new connection writes anything at the end of
+        a run that may have filled the disk."""
+        options = getattr(spider, "options", None)
+        try:
+            state = getattr(spider, "state", None)
+            try:
+                archived = state.archived_by_month() if state is not None else None
+            except sqlite3.ProgrammingError:  # already closed
+                archived = None
+            if archived is None:
+                state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"),
+                                   timeout=self.db_timeout, reconcile=False)
+                try:
+                    archived = state.archived_by_month()
+                finally:
+                    state.close()
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            logger.error("run report: the state cannot be read (%s): no table by month", exc)
+            return None
+        return coverage_by_month(
+            dict(getattr(spider, "found_by_month", {})), archived,
+            since=options.since if options else None,
+            until=options.until if options else None,
+            backfill=bool(options and options.mode == "backfill"))
+
     def _previous_runs(self) -> list[dict[str, Any]]:
         try:
             state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"), timeout=self.db_timeout,
@@ -308,7 +408,8 @@ class RunReport:
             logger.error("run report: the state cannot be read (%s): no coverage comparison", exc)
             return []
         try:
-            return state.previous_runs()
+            # Enough history that each kind of run (crawler/run/report.py run_kind) finds its own.
+            return state.previous_runs(limit=PREVIOUS_RUNS_READ)
         finally:
             state.close()
 
@@ -334,6 +435,19 @@ class RunReport:
             logger.error("the run report could not be added to the run history: %s", exc)
         return path
 
+    @staticmethod
+    def _log_holes(report: dict[str, Any]) -> None:
+        """Say which months of a backfill's range the archive holds nothing for."""
+        if report.get("mode") != "backfill" or not report.get("by_month"):
+            return
+        holes = [month for month, row in report["by_month"].items() if not row["archived"]]
+        if holes:
+            shown = ", ".join(holes[:MAX_MONTHS_LOGGED])
+            more = f" and {len(holes) - MAX_MONTHS_LOGGED} more" if \
+                len(holes) > MAX_MONTHS_LOGGED else ""
+            logger.info("no article archived for %s month(s) of the range: %s%s (report: "
+                        "by_month)", len(holes), shown, more)
+
     def build(self, spider: Any, reason: str) -> dict[str, Any]:
         """Return the run report as a JSON-ready dict (alarms are added by the caller)."""
         options = getattr(spider, "options", None)
@@ -343,6 +457,7 @@ class RunReport:
             "finished_at": dt.datetime.now(VN_TZ).replace(microsecond=0).isoformat(),
             "spider": spider.name,
             "mode": options.mode if options else None,
+            "source": getattr(options, "source", None),
             "since": options.since.isoformat() if options and options.since else None,
             "until": options.until.isoformat() if options and options.until else None,
             "site_url": self.crawler.settings.get("SITE_URL"),
@@ -363,6 +478,7 @@ class RunReport:
                               if k.startswith("downloader/response_status_count/")},
             },
             "coverage": self.coverage(),
+            "sources": self._source_stats(),
             "dates": {k.removeprefix("archive/dates/"): v for k, v in
                       self.stats.get_stats().items() if k.startswith("archive/dates/")},
             "links_dropped": {

@@ -40,11 +40,14 @@ from crawler.store.statedb import DEFAULT_TIMEOUT, SCHEMA
 logger = logging.getLogger(__name__)
 
 # Fields that make up an article's content: a change in any of them is a new version.
-# Fetch time, capture pointers, provenance and the (listing-dependent) time of day are not content;
-# nor is published_month, derived from published_date or the URL: counting it would make every
-# article archived before it existed a new version on its next fetch.
+# Fetch time, capture pointers, origin, provenance and the (listing-dependent) time of day are
+# not content; nor is published_month, derived from published_date or the URL: counting it would
+# make every article archived before it existed a new version on its next fetch.
 CONTENT_FIELDS = ("title", "kicker", "lead", "body", "authors", "byline", "source", "images",
                   "published_date")
+# An image's content is its URL and caption; where it is mirrored (mirror_url) changes with
+# the mirrors, not with the article.
+IMAGE_CONTENT_KEYS = ("url", "caption")
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
@@ -55,6 +58,9 @@ STATE_SCHEMA = SCHEMA
 def content_hash(record: dict[str, Any]) -> str:
     """Return a stable hash of a record's content fields."""
     content = {name: record.get(name) for name in CONTENT_FIELDS}
+    if isinstance(content["images"], list):
+        content["images"] = [{key: image.get(key) for key in IMAGE_CONTENT_KEYS}
+                             if isinstance(image, dict) else image for image in content["images"]]
     blob = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -243,7 +249,11 @@ class Archive:
         return self._transaction(work)
 
     def put_reject(self, record: dict[str, Any]) -> str:
-        """Append a reject record with its reason, and remember it for a retry when retryable."""
+        """Append a reject record with its reason, and remember it for a retry when retryable.
+
+        A reject of a web archive's capture (with an ``origin``) is written but not remembered:
+        the rejects table decides what the live crawl retries or skips, and an archive's bad copy
+        says nothing about the page on the site."""
         day = (record.get("fetched_at") or "undated")[:10]
         rel = f"rejects/{day}.jsonl"
 
@@ -251,6 +261,8 @@ class Archive:
             self._settle(rel)
             size, mtime_ns = self._append(rel, self.exporter.serialize_item(record))
             self._commit_size(rel, size, mtime_ns)
+            if record.get("origin"):
+                return rel
             self.db.execute(
                 "INSERT INTO rejects(url, id, reason, stage, retryable, last_at, listing_raw)"
                 " VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"

@@ -21,6 +21,11 @@ Decisions (also in the README, "Raw captures (WARC) and re-extraction"):
   pass ``-s SITE_URL=...`` when nothing else was found).
 - A damaged file (truncated, or not WARC past some point) is read up to the damage; a WARNING
   names the file and offset and the next file is read.
+- Answers of a web archive (a backfill with -a source=wayback or commoncrawl: a Wayback replay
+  under WAYBACK_URL, a Common Crawl range answer under COMMONCRAWL_DATA_URL) are read as the
+  crawl read them (crawler/sources/pages.py): the page they hold, with its ``origin`` and the
+  archive's capture time as ``fetched_at``. A capture that is no article is a reject only when
+  no other capture of the same article gave one, as the crawl's fallback did.
 """
 
 from __future__ import annotations
@@ -50,6 +55,9 @@ from crawler.extract.response import item_from_response
 from crawler.extract.urls import host_of, parse_article_url, site_hosts
 from crawler.items import ArticleItem, RejectItem
 from crawler.run.processing import ItemProcessor
+from crawler.sources import fetched_at_of as capture_time
+from crawler.sources import origin_of
+from crawler.sources.pages import capture_of_answer, page_of
 from crawler.store.warc import fetched_at_of
 from crawler.store.warc_reader import (
     Capture,
@@ -124,6 +132,11 @@ class Reextractor:
         self.site_url = settings.get("SITE_URL").rstrip("/")
         self.hosts = site_hosts(self.site_url, settings.getlist("SITE_HOST_ALIASES"))
         self.archive_dir = Path(archive_dir)
+        self.wayback_url = settings.get("WAYBACK_URL")
+        self.data_url = settings.get("COMMONCRAWL_DATA_URL")
+        self.index_url = settings.get("COMMONCRAWL_INDEX_URL")
+        # Rejects of archive captures wait: another capture of the same article may give it.
+        self.archive_rejects: dict[str, RejectItem] = {}
         try:
             self.decoder: HttpCompressionMiddleware | None = build_from_crawler(
                 HttpCompressionMiddleware, processor.crawler)
@@ -224,6 +237,10 @@ class Reextractor:
                 pass  # reported by the index pass
             except OSError:
                 pass
+        # Archive captures that gave no article, and no other capture of theirs did either.
+        for item in self.archive_rejects.values():
+            self._process(item, "response")
+        self.archive_rejects.clear()
 
     def _skip(self, reason: str) -> None:
         self.summary.skipped[reason] += 1
@@ -247,6 +264,8 @@ class Reextractor:
             capture = resolved
         else:
             capture = self._capture(record, where, length, payload, status, http_headers)
+        if self._archive_answer(capture):
+            return
         if host_of(uri) not in self.hosts:
             self._skip("offsite")
             return
@@ -262,14 +281,7 @@ class Reextractor:
         if response is None:
             self._skip("undecodable")
             return
-        info = {
-            "warc_file": capture_file_name(capture.location.path, self.archive_dir),
-            "record_id": capture.record_id,
-            "offset": capture.location.offset,
-            "length": capture.length,
-            "status": capture.status,
-            "fetched_at": fetched_at_of(capture.date),
-        }
+        info = self._info(capture)
         item = item_from_response(response, fetched_at=info["fetched_at"],
                                   site_url=self.site_url,
                                   listing_raw=self._listing_raw(record, ref.id, capture.date),
@@ -278,6 +290,51 @@ class Reextractor:
                 and seen[ref.id] < self.article_captures[ref.id]):
             self._skip("superseded")
             return
+        self._process(item, kind)
+
+    def _info(self, capture: Capture) -> dict[str, Any]:
+        return {
+            "warc_file": capture_file_name(capture.location.path, self.archive_dir),
+            "record_id": capture.record_id,
+            "offset": capture.location.offset,
+            "length": capture.length,
+            "status": capture.status,
+            "fetched_at": fetched_at_of(capture.date),
+        }
+
+    def _archive_answer(self, capture: Capture) -> bool:
+        """Re-extract a web archive's answer as the crawl did; False when it is none."""
+        prefixes = tuple(u.rstrip("/") + "/" for u in
+                         (self.wayback_url, self.data_url, self.index_url) if u)
+        if not prefixes or not capture.url.startswith(prefixes):
+            return False
+        response = self._response(capture)
+        archived = capture_of_answer(response, self.hosts, wayback_url=self.wayback_url,
+                                     data_url=self.data_url) if response is not None else None
+        if response is None or archived is None:
+            # The archive's index answers, and captures of other pages.
+            self._skip("archive-index")
+            return True
+        if capture.status not in (200, 206, *REJECTED_STATUSES):
+            self._skip(f"http-{capture.status // 100}xx")
+            return True
+        page, archived, trouble = page_of(response, archived)
+        info, origin = self._info(capture), origin_of(archived, response.url)
+        fetched_at = capture_time(archived)
+        item: ArticleItem | RejectItem = RejectItem(
+            url=archived.original_url, reason=trouble, stage="fetch", fetched_at=fetched_at,
+            id=archived.ref.id, retryable=True, http_status=capture.status, capture=info,
+            origin=origin) if page is None else item_from_response(
+            page, fetched_at=fetched_at, site_url=self.site_url, capture=info, origin=origin)
+        self.stats.inc_value(f"{STATS}/archive_answers")
+        if isinstance(item, RejectItem):
+            self.archive_rejects.setdefault(archived.ref.id, item)
+            return True
+        self.archive_rejects.pop(archived.ref.id, None)
+        self._process(item, "response")
+        return True
+
+    def _process(self, item: ArticleItem | RejectItem, kind: str) -> None:
         self.stats.inc_value(f"{STATS}/articles")
         if kind == "revisit":
             self.summary.revisits += 1

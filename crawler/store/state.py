@@ -4,7 +4,8 @@ The archive's own state (crawler/store/archive.py) says which articles are safel
 module adds what the spider needs to decide what to fetch: whether a listing has been walked to
 its end with every article it listed archived or finally rejected (only then may a nightly run
 stop early at articles it already holds), the rejects to fetch again (with the listing time they
-were found with), and the reports of earlier runs (to notice coverage falling after a site
+were found with), each article's ``lastmod`` as the site's sitemap last showed it (a later one
+means the page changed), and the reports of earlier runs (to notice coverage falling after a site
 redesign). Same SQLite file (crawler/store/statedb.py), other tables; opening it takes the
 archive's lock and reconciles the state with the files (crawler/store/reconcile.py).
 """
@@ -44,6 +45,50 @@ class CrawlState:
             "SELECT published_date FROM articles WHERE id = ?", (article_id,)
         ).fetchone()
         return None if row is None else (row[0] or "")
+
+    def archived_fetched_at(self, article_id: str) -> str | None:
+        """Return when the archived version of an article was fetched, or None if absent."""
+        row = self.db.execute(
+            "SELECT archived_at FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def sitemap_lastmods(self, article_ids: list[str]) -> dict[str, str]:
+        """Return {id: lastmod} as a sitemap last showed them, for the ids it has seen."""
+        found: dict[str, str] = {}
+        for start in range(0, len(article_ids), 500):
+            chunk = article_ids[start:start + 500]
+            rows = self.db.execute(
+                f"SELECT id, lastmod FROM sitemap_lastmods WHERE id IN "
+                f"({','.join('?' * len(chunk))})", chunk)
+            found.update(dict(rows))
+        return found
+
+    def remember_sitemap_lastmods(self, pairs: list[tuple[str, str]]) -> None:
+        """Remember each article's latest lastmod a sitemap showed (UTC ISO strings, so that
+        they compare as text), in one transaction."""
+        if not pairs:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(
+                "INSERT INTO sitemap_lastmods(id, lastmod) VALUES(?, ?) ON CONFLICT(id)"
+                " DO UPDATE SET lastmod = excluded.lastmod"
+                " WHERE excluded.lastmod > sitemap_lastmods.lastmod", pairs)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def archived_by_month(self) -> dict[str, int]:
+        """Return {YYYY-MM: archived articles published that month}."""
+        # A month-precision record has no published_date; its file is its month's partition.
+        rows = self.db.execute(
+            "SELECT month, COUNT(*) FROM (SELECT COALESCE(NULLIF(substr(published_date, 1, 7),"
+            " ''), substr(file, 10, 7)) AS month FROM articles)"
+            " WHERE month GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]' GROUP BY 1"
+        )
+        return {month: count for month, count in rows}
 
     def listing_complete(self, key: str) -> bool:
         """True when a run has walked this listing to its last page."""

@@ -64,6 +64,10 @@ CREATE TABLE IF NOT EXISTS rechecks (
     id TEXT PRIMARY KEY,
     at TEXT
 );
+CREATE TABLE IF NOT EXISTS sitemap_lastmods (
+    id TEXT PRIMARY KEY,
+    lastmod TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT PRIMARY KEY,
     mode TEXT,

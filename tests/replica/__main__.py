@@ -66,6 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--crawl-delay", type=float, default=1.0, help="Crawl-delay in robots.txt (default 1)"
     )
+    parser.add_argument(
+        "--sitemap",
+        action="store_true",
+        help="serve a sitemap index (named in robots.txt), monthly sitemaps and an RSS feed",
+    )
+    parser.add_argument(
+        "--listing-pages",
+        type=_positive_int,
+        default=None,
+        help="listings show only this many pages (default: every page)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     return parser
 
@@ -87,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             hang_seconds=args.hang_seconds,
             crawl_delay=args.crawl_delay,
+            sitemap=args.sitemap,
+            listing_pages=args.listing_pages,
         )
     except OSError as exc:
         logger.error("cannot listen on 127.0.0.1:%s: %s", args.port, exc)

@@ -429,10 +429,58 @@ class Renderer:
         )
 
 
-def robots_txt(crawl_delay: float) -> str:
-    """Return robots.txt with ``crawl_delay`` seconds and a disallowed search path."""
+def robots_txt(crawl_delay: float, sitemap_url: str | None = None) -> str:
+    """Return robots.txt with ``crawl_delay`` seconds, a disallowed search path, and the sitemap."""
     delay = f"{crawl_delay:g}"
-    return f"User-agent: *\nCrawl-delay: {delay}\nDisallow: /search/\nDisallow: /admin/\n"
+    text = f"User-agent: *\nCrawl-delay: {delay}\nDisallow: /search/\nDisallow: /admin/\n"
+    return text + (f"\nSitemap: {sitemap_url}\n" if sitemap_url else "")
+
+
+def last_changed(meta: Meta, now_minute: int) -> datetime:
+    """Return when an article's page last changed, as seen at ``now_minute`` (edit or publication)."""
+    return at_minute(meta.edited if meta.is_edited(now_minute) and meta.edited else meta.minute)
+
+
+def sitemap_index(base_url: str, months: dict[str, datetime]) -> str:
+    """Return the sitemap index: one sitemap per month (``/sitemaps/YYYY-MM.xml``), with lastmod."""
+    items = "".join(
+        f"<sitemap><loc>{base_url}/sitemaps/{month}.xml</loc>"
+        f"<lastmod>{iso(lastmod)}</lastmod></sitemap>\n"
+        for month, lastmod in sorted(months.items())
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{items}</sitemapindex>\n"
+    )
+
+
+def sitemap_month(dataset: Dataset, base_url: str, metas: list[Meta], now_minute: int) -> str:
+    """Return one month's sitemap: each article's canonical URL and when it last changed."""
+    items = "".join(
+        f"<url><loc>{e(base_url + dataset.canonical_path(m))}</loc>"
+        f"<lastmod>{iso(last_changed(m, now_minute))}</lastmod></url>\n"
+        for m in metas
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{items}</urlset>\n"
+    )
+
+
+def rss_feed(dataset: Dataset, base_url: str, metas: list[Meta]) -> str:
+    """Return an RSS 2.0 feed of ``metas`` (the newest articles), with RFC 822 publication dates."""
+    items = "".join(
+        f"<item><title>{e(dataset.head(m.index).title)}</title>"
+        f"<link>{e(base_url + dataset.path(m))}</link>"
+        f"<pubDate>{m.published:%a, %d %b %Y %H:%M:%S %z}</pubDate></item>\n"
+        for m in metas
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>\n'
+        f"<title>Báo Nam Định</title><link>{base_url}/</link>\n{items}</channel></rss>\n"
+    )
 
 
 def tiny_jpeg() -> bytes:

@@ -27,13 +27,22 @@ from tests.replica.dataset import (
     stable_hash,
     to_minute,
 )
-from tests.replica.render import PAGE_SIZE, Renderer, robots_txt, tiny_jpeg
+from tests.replica.render import (
+    PAGE_SIZE,
+    Renderer,
+    last_changed,
+    robots_txt,
+    rss_feed,
+    sitemap_index,
+    sitemap_month,
+    tiny_jpeg,
+)
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 ALIAS = "localhost"
-KINDS = ("article", "listing", "home", "robots", "image", "other")
+KINDS = ("article", "listing", "home", "robots", "image", "sitemap", "other")
 FAULTS = ("500", "503", "timeout", "drop", "truncated", "redirect")
 # What /robots.txt answers: the site's own file, or a failure of it (fault-injection tests).
 ROBOTS_MODES = ("normal", "disallow-all", "404", "500", "hang")
@@ -50,6 +59,10 @@ NEW_ARTICLE = re.compile(
 )
 CHANNEL_LISTING = re.compile(r"^/channel/(?P<section>\d{4})/?$")
 CATEGORY_LISTING = re.compile(r"^/(?P<section>[a-z0-9-]+(?:/[a-z0-9-]+)?)/?$", re.IGNORECASE)
+SITEMAP_MONTH = re.compile(r"^/sitemaps/(?P<month>\d{4}-\d{2})\.xml$")
+# Where crawlers look for sitemaps and feeds; served only when the replica has a sitemap.
+SITEMAP_PATHS = ("/sitemap.xml", "/sitemap_index.xml", "/rss", "/feed")
+XML = "application/xml; charset=utf-8"
 
 
 def parse_now(value: str | datetime | None) -> datetime:
@@ -70,6 +83,8 @@ def classify(path: str) -> str:
         return "robots"
     if path.startswith("/file/"):
         return "image"
+    if path in SITEMAP_PATHS or SITEMAP_MONTH.match(path):
+        return "sitemap"
     if OLD_ARTICLE.match(path) or NEW_ARTICLE.match(path):
         return "article"
     if CHANNEL_LISTING.match(path):
@@ -198,11 +213,15 @@ class Site:
         crawl_delay: float,
         cache_size: int,
         robots: str = "normal",
+        sitemap: bool = False,
+        listing_pages: int | None = None,
     ) -> None:
         if robots not in ROBOTS_MODES:
             raise ValueError(f"robots must be one of {', '.join(ROBOTS_MODES)} (got {robots!r})")
         self.robots = robots
         self.ds = dataset
+        self.sitemap = sitemap
+        self.listing_pages = listing_pages
         self.base_url = f"http://{HOST}:{port}"
         self.alias_url = f"http://{ALIAS}:{port}"
         self.renderer = Renderer(dataset, self.base_url, self.alias_url)
@@ -259,9 +278,17 @@ class Site:
             if self.robots in ("404", "500"):
                 body = f"<html><body>{self.robots}</body></html>"
                 return self._html(int(self.robots), kind, body)
+            sitemap_url = f"{self.base_url}/sitemap.xml" if self.sitemap else None
             return Page(
-                200, kind, robots_txt(self.crawl_delay).encode(), "text/plain; charset=utf-8"
+                200,
+                kind,
+                robots_txt(self.crawl_delay, sitemap_url).encode(),
+                "text/plain; charset=utf-8",
             )
+        if kind == "sitemap":
+            page = self._sitemap(path, now_minute)
+            if page is not None:
+                return page
         if kind == "image":
             if path.lower().endswith(".jpg"):
                 return Page(200, kind, self._jpeg, "image/jpeg")
@@ -276,6 +303,30 @@ class Site:
             if page is not None:
                 return page
         return self._html(404, kind, self.renderer.not_found(now))
+
+    def _sitemap(self, path: str, now_minute: int) -> Page | None:
+        """Return the sitemap index, a month's sitemap or the RSS feed (None: no sitemap here)."""
+        if not self.sitemap or path in ("/sitemap_index.xml", "/feed"):
+            return None
+        if path == "/rss":
+            body = rss_feed(self.ds, self.base_url, self.ds.newest(now_minute, PAGE_SIZE))
+            return Page(200, "sitemap", body.encode(), "application/rss+xml; charset=utf-8")
+        months: dict[str, list[Meta]] = {}
+        for meta in self.ds.metas:
+            if meta.exists(now_minute):
+                months.setdefault(f"{meta.published:%Y-%m}", []).append(meta)
+        if path == "/sitemap.xml":
+            latest = {
+                month: max(last_changed(m, now_minute) for m in metas)
+                for month, metas in months.items()
+            }
+            return Page(200, "sitemap", sitemap_index(self.base_url, latest).encode(), XML)
+        match = SITEMAP_MONTH.match(path)
+        metas = months.get(match["month"]) if match else None
+        if not metas:
+            return None
+        body = sitemap_month(self.ds, self.base_url, metas, now_minute)
+        return Page(200, "sitemap", body.encode(), XML)
 
     def _article(self, path: str) -> Meta | None:
         match = OLD_ARTICLE.match(path)
@@ -302,6 +353,9 @@ class Site:
             return None
         page = int(values[0])
         metas = self._listing_metas(section, now_minute)
+        if self.listing_pages is not None:
+            # A site whose listings only show recent articles: older pages are gone.
+            metas = metas[: self.listing_pages * PAGE_SIZE]
         if page > 1 and (page - 1) * PAGE_SIZE >= len(metas):
             return None
         return self._html(200, "listing", self.renderer.listing(section, page, metas, now))
@@ -458,6 +512,8 @@ class Replica:
         crawl_delay: float = 1.0,
         cache_size: int = 2048,
         robots: str = "normal",
+        sitemap: bool = False,
+        listing_pages: int | None = None,
     ) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within 0..1 (got {fault_rate})")
@@ -473,6 +529,8 @@ class Replica:
             crawl_delay=crawl_delay,
             cache_size=cache_size,
             robots=robots,
+            sitemap=sitemap,
+            listing_pages=listing_pages,
         )
         self._server.site = self.site
         self._thread: threading.Thread | None = None
