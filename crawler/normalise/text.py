@@ -12,6 +12,7 @@ import html
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 import ftfy
 from bs4 import BeautifulSoup, Comment
@@ -164,12 +165,26 @@ def _move_tone(m: re.Match[str]) -> str:
     return m["v1"] + m["t"] + m["v2"]
 
 
+# In NFC text, what _TONE_MOVE can act on: o/u before a, e or y carrying one tone mark and no
+# other mark (those compose to these characters). Text without it comes out of the NFD round
+# trip unchanged, so normalise_tone returns NFC text without it as it is.
+_TONED_AEY = "àáãảạèéẽẻẹỳýỹỷỵ"
+_TONE_CANDIDATE = re.compile(f"[oOuU][{_TONED_AEY}{_TONED_AEY.upper()}]")
+# Keys are asked for again and again on the same few strings (each stage compares the same
+# lines, titles and captions): remember the latest ones.
+KEY_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=KEY_CACHE_SIZE)
 def normalise_tone(s: str) -> str:
     """Return `s` (NFC) with oa/oe/uy tone marks in one placement: "hoà"->"hòa", "uỷ"->"ủy"."""
+    if unicodedata.is_normalized("NFC", s) and not _TONE_CANDIDATE.search(s):
+        return s
     nfd = unicodedata.normalize("NFD", s)
     return unicodedata.normalize("NFC", _TONE_MOVE.sub(_move_tone, nfd))
 
 
+@lru_cache(maxsize=KEY_CACHE_SIZE)
 def loose_key(s: str) -> str:
     """Return `s` NFC, casefolded, with one tone placement and single spaces; punctuation kept."""
     s = normalise_tone(unicodedata.normalize("NFC", s)).casefold()
@@ -180,6 +195,7 @@ def loose_key(s: str) -> str:
 _PUNCT_TO_SPACE = _CharTable(lambda ch: " " if unicodedata.category(ch)[0] in "PS" else ch)
 
 
+@lru_cache(maxsize=KEY_CACHE_SIZE)
 def fold(s: str) -> str:
     """Return a comparison key: casefolded, one tone placement, no punctuation, single spaces."""
     return " ".join(loose_key(s).translate(_PUNCT_TO_SPACE).split())
