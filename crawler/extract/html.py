@@ -184,12 +184,17 @@ def parse_html(html: str) -> etree._Element:
         return lxml.html.fromstring(html.encode("utf-8"), parser=_UTF8_HTML_PARSER)
 
 
+def _has_img(el: etree._Element) -> bool:
+    """True when an element holds an <img> (lxml's own iteration: no XPath per element)."""
+    return next(el.iter("img"), None) is not None
+
+
 def _is_image_block(el: etree._Element) -> bool:
     tag = el.tag.lower()
     if tag == "img":
         return True
     # A figure without an <img> (a video, an embed, a pull quote) is not a photo.
-    if tag in ("figure", "table", "div", "p", "span", "li") and css("img")(el):
+    if tag in ("figure", "table", "div", "p", "span", "li") and _has_img(el):
         if tag == "figure":
             return True
         # A container of a photo and at most a caption-sized text (its caption elements may
@@ -209,7 +214,7 @@ def _is_image_block(el: etree._Element) -> bool:
 
 
 def _image(el: etree._Element, page_url: str) -> dict[str, str | None]:
-    img = el if el.tag.lower() == "img" else css("img")(el)[0]
+    img = el if el.tag.lower() == "img" else next(el.iter("img"))
     src = img.get("src") or img.get("data-src") or img.get("data-original")
     caption_el = first(el, ("figcaption", ".caption", ".image-caption", "td.caption", ".desc",
                             '[class*="caption"]'))
@@ -230,11 +235,13 @@ def _is_widget_form(el: etree._Element) -> bool:
 def body_blocks(
     containers: etree._Element | list[etree._Element], page_url: str,
     junk: Callable[[etree._Element], bool] | None = None,
+    sizes: list[int] | None = None,
 ) -> tuple[list[str], list[dict]]:
     """Split content containers (whichever layer found them) into paragraphs and photos.
 
     Inside them, what is not shown, page chrome (by the element's own class or id, unless it
-    holds the bulk of the text), widget forms and whatever ``junk`` says are left out."""
+    holds the bulk of the text), widget forms and whatever ``junk`` says are left out. ``sizes``
+    are the containers' ``len(element_text(...))`` when the caller has them already."""
     if not isinstance(containers, list):
         containers = [containers]
     paragraphs: list[str] = []
@@ -287,8 +294,8 @@ def body_blocks(
         if el.tail:
             pending.append(el.tail)
 
-    for container in containers:
-        total = len(element_text(container))
+    for index, container in enumerate(containers):
+        total = sizes[index] if sizes is not None else len(element_text(container))
         flush()
         if container.text:
             pending.append(container.text)

@@ -83,6 +83,8 @@ class TemplateMatch:
 
     template: SiteTemplate
     body: etree._Element
+    # The length of the body container's visible text, measured when the template was matched.
+    body_chars: int
 
     def text(self, root: etree._Element, field: str) -> str | None:
         """Return the visible text of the first element the template's selectors for ``field``
@@ -101,8 +103,9 @@ def match_template(root: etree._Element) -> TemplateMatch | None:
             continue
         for selector in template.body:
             for container in css(selector)(root):
-                if len(element_text(container)) >= MIN_BODY_CHARS:
-                    return TemplateMatch(template, container)
+                chars = len(element_text(container))
+                if chars >= MIN_BODY_CHARS:
+                    return TemplateMatch(template, container, chars)
     return None
 
 

@@ -100,6 +100,10 @@ _CHARS = _CharTable(_char_rule)
 
 
 def _normalise_chars(s: str) -> str:
+    # Everything below changes only what Python calls unprintable (Unicode "Other" and
+    # "Separator" but the space): text of printable lines is returned as it is.
+    if s.replace("\n", " ").isprintable():
+        return s
     s = s.replace("\r\n", "\n").replace("\r", "\n")
     s = s.replace("\u2029", "\n\n").replace("\u2028", "\n").replace("\x85", "\n")
     return s.translate(_ZERO_WIDTH).translate(_CHARS)
