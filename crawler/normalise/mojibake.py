@@ -5,9 +5,10 @@ the case for nearly every text of the site; ``is_bad`` is one search of ``BADNES
 alternatives tried at every character. ``looks_bad`` runs the same alternatives, rewritten so
 that each begins with the one character of its match that is never ASCII (what came before it
 becomes a look-behind): the search then skips in C to the few characters that can be part of
-mojibake and tries the alternatives only there. The rewrite is built from the ftfy pattern that
-is installed and only for the version it was checked against (its text's SHA-256); any other
-version is used as it is.
+mojibake and tries the alternatives only there. Common Vietnamese letters (à, â, đ, ...) are
+such characters, but every alternative they can start needs a rare character next: that one
+check comes first. The rewrite is built from the ftfy pattern that is installed and only for the
+version it was checked against (its text's SHA-256); any other version is used as it is.
 """
 
 from __future__ import annotations
@@ -66,8 +67,8 @@ def _never_ascii(token: str) -> bool:
     return re.compile(token).search(_ASCII) is None
 
 
-def _branches(alternative: str) -> list[tuple[str, str]]:
-    """Return the alternative as (look-behind, anchor, rest) branches: the anchor is its first
+def _branches(alternative: str) -> list[tuple[str, str, list[str]]]:
+    """Return the alternative as (anchor, look-behind, rest) branches: the anchor is its first
     element that is never ASCII, what comes before it is checked behind the anchor."""
     tokens = _tokens(alternative)
     variants = [tokens]
@@ -84,22 +85,46 @@ def _branches(alternative: str) -> list[tuple[str, str]]:
             # The anchor is the string's character number len(before) - 1.
             before = before[1:]
             behind = f"(?<![\\s\\S]{{{len(before) + 2}}})"
-        assert all(not t.endswith("?") and t not in ("^",) for t in before), alternative
+        assert all(not t.endswith("?") and t != "^" for t in before), alternative
         behind += f"(?<={''.join(before)}{variant[k]})"
-        branches.append((variant[k], behind + "".join(variant[k + 1 :])))
+        branches.append((variant[k], behind, variant[k + 1 :]))
     return branches
+
+
+def _plain_non_ascii(token: str) -> bool:
+    """True when an element is one character or a plain class, and never matches ASCII."""
+    return not token.startswith(("\\", "[^")) and token not in (".", "^") and \
+        re.compile(token).search(_ASCII) is None
+
+
+def _interior(token: str) -> str:
+    """Return what a class holds (or the character itself), to be joined into one class."""
+    return token[1:-1] if token.startswith("[") else token
+
+
+# Letters of everyday Vietnamese that can anchor an alternative: checking the next character
+# first lets the search pass them at once (a match needs a character that is rarely there).
+COMMON_LETTERS = "àáâãèéêìíòóôõùúýăđÀÁÈÉÊÌÍÒÓÔÕÙÚÝĂĐ"
 
 
 def _rewrite(alternatives: list[str]) -> re.Pattern[str]:
     """Return one pattern that finds a match exactly when one of ``alternatives`` does: a
     character that can anchor one of them, then each alternative checked around it."""
-    anchors: list[str] = []
-    branches: list[str] = []
-    for alternative in alternatives:
-        for anchor, branch in _branches(alternative):
-            anchors.append(anchor[1:-1] if anchor.startswith("[") else anchor)
-            branches.append(branch)
-    return re.compile(f"[{''.join(anchors)}](?:" + "|".join(branches) + ")", re.VERBOSE)
+    branches = [b for alternative in alternatives for b in _branches(alternative)]
+    anchors = "".join(_interior(a) for a, _, _ in branches)
+    # The common letters whose every branch needs a next character from a plain class, and
+    # the union of those classes: after such a letter, a character outside it ends the try.
+    letters, following = set(), set()
+    for letter in COMMON_LETTERS:
+        nexts = [rest[0] if rest else "." for anchor, _, rest in branches
+                 if re.fullmatch(anchor, letter)]
+        if nexts and all(_plain_non_ascii(n) for n in nexts):
+            letters.add(letter)
+            following.update(map(_interior, nexts))
+    guard = (f"(?:(?<![{''.join(sorted(letters))}])|(?=[{''.join(sorted(following))}]))"
+             if letters else "")
+    body = "|".join(behind + "".join(rest) for _, behind, rest in branches)
+    return re.compile(f"[{anchors}]{guard}(?:{body})", re.VERBOSE)
 
 
 def _build() -> re.Pattern[str] | None:

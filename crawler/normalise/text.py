@@ -125,12 +125,19 @@ def clean_text(s: str | None) -> str | None:
     None when empty."""
     if s is None:
         return None
-    s = _unescape(str(s))
+    return _clean_text(str(s))
+
+
+# Captions, authors and bylines come back to cleaning from later stages, already clean.
+@lru_cache(maxsize=2048)
+def _clean_text(s: str) -> str | None:
+    s = _unescape(s)
     if _MARKUP.search(s):
         s = _strip_markup(s)
         s = _unescape(s)
     s = unicodedata.normalize("NFC", _normalise_chars(_fix_mojibake(s)))
-    lines = [_SPACES.sub(" ", line).strip() for line in s.split("\n")]
+    # _SPACES never spans a line break: one pass over the text, then each line trimmed.
+    lines = [line.strip() for line in _SPACES.sub(" ", s).split("\n")]
     s = _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip("\n")
     return s or None
 
