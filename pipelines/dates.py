@@ -37,6 +37,9 @@ GUESSES = frozenset({"metadata", "heuristic"})
 class DateNormalisationPipeline:
     """Normalise an article's date line, let a listing's time fill in what the page hides."""
 
+    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    worker_safe = True
+
     def __init__(self, stats: Any):
         self.stats = stats
 
