@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from urllib.parse import urljoin
 
 import lxml.html
@@ -72,8 +72,10 @@ def class_tokens(el: etree._Element) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}".lower()
 
 
+@lru_cache(maxsize=4096)
 def is_chrome_name(name: str) -> bool:
     """True when a (lower-case) class or id value names page chrome."""
+    # Pages repeat the same few class names on many elements: remembered.
     return _CHROME.search(name) is not None
 
 
@@ -169,7 +171,11 @@ def visible_text(root: etree._Element) -> str:
     return squash("".join(parts))
 
 
-_UTF8_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+# lxml.html's parsers give each element a Python class (a lookup run in Python for every
+# element the code touches); extraction uses only what every lxml element has, so it parses
+# with plain HTML parsers, through lxml.html.fromstring's same rules.
+_HTML_PARSER = etree.HTMLParser()
+_UTF8_HTML_PARSER = etree.HTMLParser(encoding="utf-8")
 
 
 def parse_html(html: str) -> etree._Element:
@@ -177,7 +183,7 @@ def parse_html(html: str) -> etree._Element:
     # A NUL carries nothing, and lxml would turn it into U+FFFD inside the text.
     html = html.replace("\x00", "")
     try:
-        return lxml.html.fromstring(html)
+        return lxml.html.fromstring(html, parser=_HTML_PARSER)
     except ValueError:
         # lxml refuses a str that opens with an XML declaration naming an encoding; the text is
         # decoded already, so hand it over as UTF-8 bytes with the parser told so.
@@ -189,12 +195,26 @@ def _has_img(el: etree._Element) -> bool:
     return next(el.iter("img"), None) is not None
 
 
-def _is_image_block(el: etree._Element) -> bool:
+def _img_holders(container: etree._Element) -> set[etree._Element]:
+    """Return the elements of a container (itself included) that hold an <img>: one pass."""
+    holders: set[etree._Element] = set()
+    for img in container.iter("img"):
+        for ancestor in img.iterancestors():
+            if ancestor in holders:
+                break
+            holders.add(ancestor)
+            if ancestor is container:
+                break
+    return holders
+
+
+def _is_image_block(el: etree._Element, holders: set[etree._Element] | None = None) -> bool:
     tag = el.tag.lower()
     if tag == "img":
         return True
     # A figure without an <img> (a video, an embed, a pull quote) is not a photo.
-    if tag in ("figure", "table", "div", "p", "span", "li") and _has_img(el):
+    if tag in ("figure", "table", "div", "p", "span", "li") and (
+            el in holders if holders is not None else _has_img(el)):
         if tag == "figure":
             return True
         # A container of a photo and at most a caption-sized text (its caption elements may
@@ -260,7 +280,7 @@ def body_blocks(
             return True
         # A figure holds media and its caption, never body text: without an <img> (a video,
         # an embed, a lazy-loaded photo, a pull quote) it is left out.
-        if tag == "figure" and not _is_image_block(el):
+        if tag == "figure" and not _is_image_block(el, holders):
             return True
         if is_chrome(el) and len(element_text(el)) < BULK_SHARE * total:
             return True
@@ -274,7 +294,7 @@ def body_blocks(
         tag = el.tag.lower()
         if pruned(el, tag):
             pass
-        elif _is_image_block(el):
+        elif _is_image_block(el, holders):
             flush()
             images.append(_image(el, page_url))
         elif tag == "br":
@@ -294,8 +314,10 @@ def body_blocks(
         if el.tail:
             pending.append(el.tail)
 
+    holders: set[etree._Element] = set()
     for index, container in enumerate(containers):
         total = sizes[index] if sizes is not None else len(element_text(container))
+        holders = _img_holders(container)
         flush()
         if container.text:
             pending.append(container.text)

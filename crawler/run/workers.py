@@ -33,11 +33,10 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
-from scrapy.statscollectors import MemoryStatsCollector
 
 from crawler.items import PageItem
 from crawler.run.guard import GuardedPipelineManager
-from crawler.run.processing import ItemProcessor, worker_safe_prefix
+from crawler.run.processing import ItemProcessor, OfflineStats, worker_safe_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -59,27 +58,26 @@ def worker_count(settings: Settings) -> int:
 # --- in a worker process ---------------------------------------------------------------------
 
 
-class RecordingStats(MemoryStatsCollector):
+class RecordingStats(OfflineStats):
     """A worker's stats: kept as usual, and every change recorded to be replayed by the crawl."""
 
-    def __init__(self, crawler: Any):
+    def __init__(self, crawler: Any = None):
         super().__init__(crawler)
         self.changes: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
 
-    def set_value(self, key: str, value: Any, *args: Any, **kwargs: Any) -> None:
+    def set_value(self, key: str, value: Any) -> None:
         self.changes.append(("set_value", (key, value), {}))
         super().set_value(key, value)
 
-    def inc_value(self, key: str, count: int = 1, start: int = 0, *args: Any,
-                  **kwargs: Any) -> None:
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
         self.changes.append(("inc_value", (key, count, start), {}))
         super().inc_value(key, count, start)
 
-    def max_value(self, key: str, value: Any, *args: Any, **kwargs: Any) -> None:
+    def max_value(self, key: str, value: Any) -> None:
         self.changes.append(("max_value", (key, value), {}))
         super().max_value(key, value)
 
-    def min_value(self, key: str, value: Any, *args: Any, **kwargs: Any) -> None:
+    def min_value(self, key: str, value: Any) -> None:
         self.changes.append(("min_value", (key, value), {}))
         super().min_value(key, value)
 
