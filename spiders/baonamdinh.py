@@ -34,6 +34,7 @@ MODES = ("nightly", "backfill")
 # reject instead of being dropped without a word by the offsite middleware or the dupefilter.
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MAX_ARTICLE_REDIRECTS = 5
+ARTICLE_PRIORITY = 1
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,8 @@ class BaoNamDinhSpider(scrapy.Spider):
             cb_kwargs={"listing_raw": listing_raw, "hops": hops},
             # A hop may revisit a URL the dupefilter has seen: the loop check below stops it.
             dont_filter=bool(hops),
+            # Before the next listing page: the queue holds a page's articles, not a backfill's.
+            priority=ARTICLE_PRIORITY,
             meta={"dont_redirect": True,
                   "handle_httpstatus_list": [*REDIRECT_STATUSES, *self.handle_httpstatus_list]},
         )
