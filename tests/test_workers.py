@@ -204,6 +204,7 @@ def test_a_worker_that_dies_loses_no_page(tmp_path: Path) -> None:
         _, stderr = proc.communicate(timeout=240)
     assert proc.returncode == 0, stderr[-3000:]
     assert "worker process" in stderr and "ended" in stderr
+    assert "Error processing" not in stderr  # Scrapy's word for an item lost in processing
     lines = archive_lines(tmp_path)
     assert max(Counter(line["id"] for line in lines).values()) == 1
     result = score_archive(tmp_path, truth)

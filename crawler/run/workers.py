@@ -237,12 +237,18 @@ class WorkerPool:
         if not alive:
             raise WorkerDied("no worker process is left")
         worker = min(alive, key=lambda w: len(w.pending))
+        data = pickle.dumps(page, PICKLE_PROTOCOL)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         worker.pending.append(future)
-        data = pickle.dumps(page, PICKLE_PROTOCOL)
         assert worker.writer is not None
-        worker.writer.write(HEADER.pack(len(data)) + data)
-        await worker.writer.drain()
+        try:
+            worker.writer.write(HEADER.pack(len(data)) + data)
+            await worker.writer.drain()
+        except (ConnectionError, OSError) as exc:  # it died before its end was read
+            worker.alive = False
+            future.cancel()
+            raise WorkerDied(f"worker process {worker.process.pid} could not take a page: "
+                             f"{exc}") from exc
         status, answer = await future
         if status != "done":
             raise WorkerDied(f"a worker could not process {page.url}: {answer}")
@@ -376,7 +382,7 @@ class ParallelPipelineManager(GuardedPipelineManager):
         if self.pool is not None:
             try:
                 return await self.pool.process(page)
-            except WorkerDied as exc:
+            except Exception as exc:  # noqa: BLE001 - a worker's trouble must lose no page
                 logger.error("item processing: %s; this page is processed in the crawl's "
                              "own process", exc)
         if self._local is None:

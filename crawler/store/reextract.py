@@ -59,7 +59,7 @@ from crawler.extract.response import item_from_response, read_page
 from crawler.extract.urls import host_of, parse_article_url
 from crawler.items import ArticleItem, RejectItem
 from crawler.run.processing import ItemProcessor, worker_safe_prefix
-from crawler.run.workers import InlinePool, WorkerDied, WorkerPool, make_pool, replay
+from crawler.run.workers import InlinePool, WorkerPool, make_pool, replay
 from crawler.store.warc import fetched_at_of
 from crawler.store.warc_reader import (
     Capture,
@@ -216,7 +216,7 @@ class Reextractor:
         if task is not None:
             try:
                 entry.outcome = await task
-            except WorkerDied as exc:
+            except Exception as exc:  # noqa: BLE001 - a worker's trouble must lose no page
                 logger.error("re-extraction: %s; %s is extracted in this process", exc,
                              entry.item.url)
                 entry.outcome = await self._inline().process(entry.item)
