@@ -45,7 +45,10 @@ PICKLE_PROTOCOL = 5
 
 
 def worker_count(settings: Settings) -> int:
-    """Return the number of worker processes: PROCESSING_WORKERS, else one per core."""
+    """Return the number of worker processes: PROCESSING_WORKERS, else one per core; none
+    where processes cannot be forked (Windows), since workers start as forks of the crawl."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
     value = settings.get(SETTING)
     if value is None or value == "":
         try:
