@@ -114,6 +114,27 @@ def test_the_archive_takes_items_in_arrival_order_whatever_order_workers_answer(
     assert crawler.stats.get_value("test/worker_items") == 6  # the workers' figures came back
 
 
+def test_an_item_the_spider_made_itself_goes_through_every_pipeline_in_order():
+    crawler = get_crawler(settings_dict={"ITEM_PIPELINES": {}, "PROCESSING_WORKERS": 0})
+    manager = ParallelPipelineManager.from_crawler(crawler)
+    early, late = _Recorder(), _Recorder()
+    early.worker_safe = True  # as pipelines 100-600: a page's runs in a worker
+    manager._add_middleware(early)
+    manager._add_middleware(late)
+    manager.main_methods = [late.process_item]
+    manager.pool = _SlowFirstPool(2)
+    page = PageItem(url="https://baonamdinh.vn/a-0", html="", fetched_at=FETCHED_AT)
+    article = ArticleItem(url="https://baonamdinh.vn/a-1", fetched_at=FETCHED_AT)
+
+    async def both() -> list[Any]:
+        return await asyncio.gather(manager.process_item_async(page),
+                                    manager.process_item_async(article))
+
+    asyncio.run(both())
+    assert early.order == [article.url]  # the page's early stages ran in the (stand-in) worker
+    assert late.order == [page.url, article.url]
+
+
 def test_a_workers_figures_are_replayed_as_made():
     crawler = get_crawler(settings_dict={})
     worker = RecordingStats(crawler)

@@ -371,12 +371,17 @@ class ParallelPipelineManager(GuardedPipelineManager):
             outcome = await self._in_worker(page) if page is not None else None
             if previous is not None:
                 await previous  # the archive takes items in the order they came
+            methods = self.main_methods
             if page is not None:
                 item, dropped = replay(outcome, self.crawler.stats if self.crawler else None)
                 if dropped is not None:
                     page.outcome = item
                     raise DropItem(dropped)
-            return await self.run_guarded(item, self.main_methods, page)
+            else:
+                # An item the spider made itself (a reject, an article from elsewhere): every
+                # pipeline, here.
+                methods = list(self.methods["process_item"])
+            return await self.run_guarded(item, methods, page)
         finally:
             done.set_result(None)
 
