@@ -6,6 +6,7 @@ import json
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench.stats import summary, token_f1
@@ -108,3 +109,40 @@ def run(pages: list[Page], *, fetched_at: str, site_url: str) -> dict[str, Any]:
         "ours_rejected": sum(out is None for _page, out in ours_out),
         "ref_empty": sum(out is None for _page, out in ref_out),
     }
+
+
+def rate_on_warcs(warcs: list[Path], *, site_url: str) -> dict[str, Any]:
+    """Time our extraction + normalisation alone, in this one process, on the article pages a
+    crawl captured: each page as the crawl's spider received it (read from the WARC as
+    ``reextract`` reads it), ``item_from_response`` then every pipeline but the archive, one
+    call per page; the time of the calls only, not of reading the WARC."""
+    from crawler.extract.urls import parse_article_url
+    from crawler.store.reextract import Reextractor
+    from crawler.store.warc import fetched_at_of
+    from crawler.store.warc_reader import Location, http_of, iter_warc
+
+    settings = project_settings({"ARCHIVE_ENABLED": False, "SITE_URL": site_url,
+                                 "SITE_HOST_ALIASES": "localhost"})
+    seconds, pages, articles = 0.0, 0, 0
+    with ItemProcessor(settings) as processor:
+        reader = Reextractor(processor, archive_dir=".")
+        for warc in warcs:
+            for record, offset, length, payload in iter_warc(warc):
+                uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+                status, headers = http_of(record)
+                if record.rec_type != "response" or status != 200 or not parse_article_url(uri):
+                    continue
+                capture = reader._capture(record, Location(warc, offset), length, payload,
+                                          status, headers)
+                response = reader._response(capture)
+                if response is None:
+                    continue
+                started = time.perf_counter()
+                item = item_from_response(response, fetched_at=fetched_at_of(capture.date),
+                                          site_url=site_url)
+                result, _dropped = processor.process(item)
+                seconds += time.perf_counter() - started
+                pages += 1
+                articles += isinstance(result, ArticleItem)
+    return {"pages": pages, "articles": articles, "seconds": seconds,
+            "pages_per_second": pages / seconds if seconds else None}

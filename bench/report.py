@@ -86,7 +86,9 @@ def markdown(rows: list[Row], info: dict[str, Any], notes: list[str]) -> str:
     lines = [
         f"Measured {info['date']} on {info['machine']}, {info['cpu']}, {info['cores']} cores; "
         f"Python {info['python']}, Scrapy {info['scrapy']}, trafilatura {info['trafilatura']}, "
-        f"dateparser {info['dateparser']}. Benchmark wall time {info['wall_seconds']:.0f} s.",
+        f"dateparser {info['dateparser']}. Benchmark wall time {info['wall_seconds']:.0f} s."
+        + (f" Load average (1 min) {info['load'][0]:.1f} at the start, {info['load'][1]:.1f} at "
+           "the end: other processes shared the cores." if info.get("load") else ""),
         "",
         "| Figure | Unit | Ours | Reference | Ours / reference | Note |",
         "| --- | --- | ---: | ---: | ---: | --- |",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import sys
 import time
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run every benchmark; return the exit status."""
     args = _parser().parse_args(argv)
     clock = Clock(args.budget)
+    load_at_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     WORK.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
     notes: list[str] = []
@@ -176,40 +178,25 @@ def main(argv: list[str] | None = None) -> int:
         bare = crawls.bare(site.url, log, timeout=clock.left())
         _check(bare, "bare spider", log, notes)
         bare_req = site.requests.snapshot()
+        _say(clock, "extraction + normalisation alone, one process, on the crawl's pages")
+        alone = extraction.rate_on_warcs(full_warcs, site_url=site.url)
         details["full_crawl"] = {"run": vars(full), "requests": full_req, "archived": archived}
         details["bare_crawl"] = {"run": vars(bare), "requests": bare_req}
+        details["extraction_alone"] = alone
         crawl_aps = full_req["article"] / full.seconds
+        bare_aps = bare_req["article"] / bare.seconds
+        alone_aps = alone["pages_per_second"]
+        slowest = min((bare_aps, "bare spider"), (alone_aps or bare_aps, "extraction alone"))
         rows += [
             Row("Full crawl, pages/s (wall, incl. start-up)", "pages/s",
                 full_req["total"] / full.seconds, bare_req["total"] / bare.seconds,
                 "bare spider", f"{full_req['total']:,} vs {bare_req['total']:,} requests"),
-            Row("Full crawl, articles/s", "articles/s", crawl_aps,
-                bare_req["article"] / bare.seconds, "bare spider",
+            Row("Full crawl, articles/s", "articles/s", crawl_aps, bare_aps, "bare spider",
                 f"{archived:,} archived of {len(truth):,}"),
-        ]
-
-        _say(clock, "nightly run, nothing new")
-        site.requests.reset()
-        log = WORK / "nightly-0.log"
-        run0 = crawls.crawl(site.url, full_dir, log, timeout=clock.left())
-        _check(run0, "nightly run (nothing new)", log, notes)
-        req0 = site.requests.snapshot()
-        new = _new_between(site, NOW_FULL, NOW_NEXT)
-        site.set_now(NOW_NEXT)
-        _say(clock, f"nightly run, {new} new")
-        site.requests.reset()
-        log = WORK / "nightly-1.log"
-        run1 = crawls.crawl(site.url, full_dir, log, timeout=clock.left())
-        _check(run1, "nightly run (~1% new)", log, notes)
-        req1 = site.requests.snapshot()
-        details["nightly"] = {"no_new": {"run": vars(run0), "requests": req0},
-                              "some_new": {"run": vars(run1), "requests": req1, "new": new}}
-        rows += [
-            Row("Nightly run, no new articles: requests", "requests", req0["total"],
-                full_req["total"], "full crawl", f"{req0['article']} article requests"),
-            Row(f"Nightly run, {new} new ({new / len(truth):.1%}): requests", "requests",
-                req1["total"], full_req["total"], "full crawl",
-                f"{req1['article']} article requests"),
+            Row("Full crawl vs extraction + normalisation alone", "articles/s", crawl_aps,
+                alone_aps, "one process", f"{alone['pages']:,} article pages of the crawl's WARC"),
+            Row("Full crawl vs its slowest necessary part", "articles/s", crawl_aps,
+                slowest[0], slowest[1], "the smaller of the two rates above"),
         ]
 
         help_text = crawls.reextract_help()
@@ -236,6 +223,30 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(Row("Re-extraction from WARC", "articles/s",
                             warc_articles / rrun.seconds if warcs else None, crawl_aps,
                             "crawl", note))
+
+        _say(clock, "nightly run, nothing new")
+        site.requests.reset()
+        log = WORK / "nightly-0.log"
+        run0 = crawls.crawl(site.url, full_dir, log, timeout=clock.left())
+        _check(run0, "nightly run (nothing new)", log, notes)
+        req0 = site.requests.snapshot()
+        new = _new_between(site, NOW_FULL, NOW_NEXT)
+        site.set_now(NOW_NEXT)
+        _say(clock, f"nightly run, {new} new")
+        site.requests.reset()
+        log = WORK / "nightly-1.log"
+        run1 = crawls.crawl(site.url, full_dir, log, timeout=clock.left())
+        _check(run1, "nightly run (~1% new)", log, notes)
+        req1 = site.requests.snapshot()
+        details["nightly"] = {"no_new": {"run": vars(run0), "requests": req0},
+                              "some_new": {"run": vars(run1), "requests": req1, "new": new}}
+        rows += [
+            Row("Nightly run, no new articles: requests", "requests", req0["total"],
+                full_req["total"], "full crawl", f"{req0['article']} article requests"),
+            Row(f"Nightly run, {new} new ({new / len(truth):.1%}): requests", "requests",
+                req1["total"], full_req["total"], "full crawl",
+                f"{req1['article']} article requests"),
+        ]
 
         _say(clock, f"backfill of {args.articles} articles")
         log = WORK / "backfill-small.log"
@@ -278,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
 
     info = report.machine()
     info["wall_seconds"] = round(clock.elapsed(), 1)
+    if load_at_start is not None:
+        info["load"] = [round(load_at_start, 2), round(os.getloadavg()[0], 2)]
     text = report.write(rows, info, notes, details, HERE / "results.json", HERE / "results.md")
     print(text)
     print(f"total {clock.elapsed():.0f} s; wrote {HERE / 'results.json'} and "

@@ -1,4 +1,5 @@
-"""Items that flow through the pipelines: ArticleItem per article, RejectItem per failure."""
+"""Items that flow through the pipelines: ArticleItem per article, RejectItem per failure, and
+PageItem, an article page the item processor has yet to extract."""
 
 from __future__ import annotations
 
@@ -129,3 +130,28 @@ class RejectItem:
             record=item.to_record(),
             listing_raw=item.listing_raw,
         )
+
+
+@dataclass
+class PageItem:
+    """An article page fetched and decoded but not yet extracted (``read_page``'s result).
+
+    What the spider yields for an article page: the item processor turns it into an
+    ArticleItem or a RejectItem (``item_from_page``) before the pipelines, in a worker process
+    when the crawl has some (crawler/run/workers.py), and sets ``outcome`` to what it became."""
+
+    url: str
+    html: str = field(repr=False)
+    fetched_at: str
+    site_url: str | None = None
+    listing_raw: str | None = None
+    http_status: int = 200
+    capture: dict[str, Any] | None = None
+    # The encoding the response declares, and how the page was read when that was wrong.
+    encoding: str = "utf-8"
+    decoding: str | None = None
+    # The site's host aliases (image URLs on them are made canonical), and where a page from a
+    # web archive came from (None: the live site).
+    hosts: frozenset[str] | None = None
+    origin: dict[str, Any] | None = None
+    outcome: Any = field(default=None, repr=False, compare=False)

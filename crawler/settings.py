@@ -52,8 +52,19 @@ ITEM_PIPELINES = {
 }
 
 # An exception in a pipeline becomes a reject naming the stage, never a lost item
-# (crawler/run/guard.py); the same pipelines, in the same order.
-ITEM_PROCESSOR = "crawler.run.guard.GuardedPipelineManager"
+# (crawler/run/guard.py); the same pipelines, in the same order. Pages are extracted, and the
+# pipelines up to validation run, in PROCESSING_WORKERS worker processes; the archive runs in
+# the crawl's own process, in arrival order (crawler/run/workers.py).
+ITEM_PROCESSOR = "crawler.run.workers.ParallelPipelineManager"
+# Worker processes for extraction and pipelines 100-600: None is one per core; 0 or 1 runs
+# everything in the crawl's process (for tests and debugging).
+PROCESSING_WORKERS = None
+# A response gives one item at most (an article page) or requests: Scrapy's default of 100
+# starts 100 tasks per response to take them, which cost the engine a quarter of its time.
+CONCURRENT_ITEMS = 1
+# Scrapy's check that a generator callback returns no value reads the callback's source with
+# ast on every response (its cache is keyed by the bound method, new each time).
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 # --- Crawl modes (spiders/baonamdinh.py) ---------------------------------------------------
 # Nightly: stop paging a listing walked before once a page holds this many archived articles.

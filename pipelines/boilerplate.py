@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 class BoilerplatePipeline:
     """Apply strip_boilerplate to body and lead; patterns live in crawler/data/boilerplate.json."""
 
+    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    worker_safe = True
+
     def __init__(self, stats: Any) -> None:
         self.stats = stats
 

@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 class BylinePipeline:
     """Take the byline after the end mark (or trust the extractor's) and credit its authors."""
 
+    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    worker_safe = True
+
     def __init__(self, stats: Any) -> None:
         self.stats = stats
 

@@ -40,6 +40,9 @@ GUESSES = frozenset({"metadata", "heuristic"})
 class DateNormalisationPipeline:
     """Normalise an article's date line, let a listing's time fill in what the page hides."""
 
+    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    worker_safe = True
+
     def __init__(self, stats: Any, clock_skew: datetime.timedelta = FUTURE_TOLERANCE):
         self.stats = stats
         self.clock_skew = clock_skew

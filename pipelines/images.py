@@ -10,13 +10,16 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.extract.urls import host_of
+from crawler.extract.urls import site_hosts
 from crawler.items import ArticleItem
 from crawler.normalise.images import with_mirrors
 
 
 class ImageMirrorPipeline:
     """Add ``mirror_url`` to every image of an article (None where no mirror is known)."""
+
+    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    worker_safe = True
 
     def __init__(self, mirrors: dict[str, str], hosts: frozenset[str], stats: Any) -> None:
         self.mirrors = mirrors
@@ -26,8 +29,7 @@ class ImageMirrorPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ImageMirrorPipeline:
         settings = crawler.settings
-        hosts = frozenset({host_of(settings.get("SITE_URL"))} | {
-            h.lower().removeprefix("www.") for h in settings.getlist("SITE_HOST_ALIASES")})
+        hosts = site_hosts(settings.get("SITE_URL"), settings.getlist("SITE_HOST_ALIASES"))
         mirrors = {str(k): str(v) for k, v in settings.getdict("IMAGE_MIRRORS").items()}
         return cls(mirrors, hosts, crawler.stats)
 

@@ -29,6 +29,9 @@ _FIELDS = (
 class TextCleanupPipeline:
     """Decode entities, strip markup, normalise Unicode and whitespace in every text field."""
 
+    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    worker_safe = True
+
     def __init__(self, stats: Any) -> None:
         self.stats = stats
 

@@ -40,7 +40,7 @@ from twisted.python.failure import Failure
 
 from crawler.extract.html import looks_truncated
 from crawler.extract.listings import ListingEntry, listing_key, parse_listing
-from crawler.extract.response import item_from_response, now_iso
+from crawler.extract.response import item_from_response, now_iso, read_page
 from crawler.extract.urls import ArticleRef, host_of, is_site_url, parse_article_url, site_hosts
 from crawler.items import RejectItem
 from crawler.normalise.dates import VN_TZ, DateError, parse_published
@@ -68,6 +68,7 @@ DROPPED_LINK_EXAMPLES = 5
 # reject instead of being dropped without a word by the offsite middleware or the dupefilter.
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MAX_ARTICLE_REDIRECTS = 5
+ARTICLE_PRIORITY = 1
 
 
 @dataclass(frozen=True)
@@ -499,6 +500,8 @@ class BaoNamDinhSpider(scrapy.Spider):
             cb_kwargs={"listing_raw": listing_raw, "hops": hops},
             # A hop may revisit a URL the dupefilter has seen: the loop check below stops it.
             dont_filter=bool(hops),
+            # Before the next listing page: the queue holds a page's articles, not a backfill's.
+            priority=ARTICLE_PRIORITY,
             meta={"dont_redirect": True,
                   "handle_httpstatus_list": [*REDIRECT_STATUSES, *self.handle_httpstatus_list]},
         )
@@ -532,7 +535,8 @@ class BaoNamDinhSpider(scrapy.Spider):
 
     def parse_article(self, response: Response, listing_raw: str | None,
                       hops: tuple[str, ...] = ()) -> Iterator[Any]:
-        """Yield the article of a page, or a reject with its reason (retrying a truncated page)."""
+        """Yield the page to extract (the item processor makes it an article), or a reject with
+        its reason (retrying a truncated page)."""
         if response.status in REDIRECT_STATUSES:
             yield from self._follow_redirect(response, listing_raw, hops)
             return
@@ -540,8 +544,9 @@ class BaoNamDinhSpider(scrapy.Spider):
         capture = response.meta.get("archive_capture")
         # With a raw capture, its time is the fetch time: re-extraction then reproduces the record.
         fetched_at = (capture or {}).get("fetched_at") or now_iso()
-        item = item_from_response(response, fetched_at=fetched_at, site_url=self.site_url,
-                                  listing_raw=listing_raw, capture=capture, hosts=self.hosts)
+        # Extraction itself is the item processor's (crawler/run/workers.py), off this process.
+        item = read_page(response, fetched_at=fetched_at, site_url=self.site_url,
+                         listing_raw=listing_raw, capture=capture, hosts=self.hosts)
         if isinstance(item, RejectItem) and item.reason.startswith("truncated"):
             retry = get_retry_request(response.request, spider=self, reason="truncated_html",
                                       max_retry_times=self.max_truncated_retries)

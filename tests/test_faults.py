@@ -70,7 +70,9 @@ def wait_for_lines(archive: Path, proc: subprocess.Popen, count: int) -> None:
 def test_overlapping_runs_refuse_or_wait_and_write_each_article_once(tmp_path):
     with Replica(articles=100, seed=3, crawl_delay=0) as site:
         truth = site.truth()
-        first = popen_crawl(site.url, tmp_path, settings=DURABLE)
+        # The first run is paced (about 10 s) so that the others surely start while it runs.
+        first = popen_crawl(site.url, tmp_path, settings={
+            **DURABLE, "DOWNLOAD_DELAY": "0.08", "CONCURRENT_REQUESTS_PER_DOMAIN": "1"})
         wait_for_lines(tmp_path, first, 5)
         refused = [popen_crawl(site.url, tmp_path, settings=DURABLE) for _ in range(2)]
         waiting = popen_crawl(site.url, tmp_path, settings={**DURABLE,

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 from urllib.parse import urljoin
 
+import cssselect
 import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
@@ -58,10 +60,78 @@ def css(selector: str) -> CSSSelector:
     return CSSSelector(selector, translator="html")
 
 
+@cache
+def required_names(selector: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """Return (class names, ids) that some element of the page must carry for ``selector`` to
+    find anything (``.a``, ``#b``, ``[class="c"]`` anywhere in it), or None when the selector is
+    not that simple (a group, a negation, a pseudo-class: no such shortcut then)."""
+    parsed = cssselect.parse(selector)
+    if len(parsed) != 1:
+        return None
+    classes: set[str] = set()
+    ids: set[str] = set()
+    stack = [parsed[0].parsed_tree]
+    while stack:
+        node = stack.pop()
+        kind = type(node).__name__
+        if kind == "Element":
+            continue
+        if kind == "Class":
+            classes.add(node.class_name)
+            stack.append(node.selector)
+        elif kind == "Hash":
+            ids.add(node.id)
+            stack.append(node.selector)
+        elif kind == "Attrib":
+            if node.attrib == "class" and node.operator == "=" and node.value is not None:
+                value = getattr(node.value, "value", node.value)  # a Token in cssselect >= 1.2
+                classes.update(str(value).split())
+            stack.append(node.selector)
+        elif kind == "CombinedSelector":
+            stack += [node.selector, node.subselector]
+        else:
+            return None
+    return frozenset(classes), frozenset(ids)
+
+
+# The names of the page last asked about: (its root, class names, ids). Template selectors
+# are a whole-page XPath each (20 us on these pages), and most name a class the page does not
+# have: one look at every class and id of the page answers those. The page is held until the
+# next one, so its root is still the same Python object when asked again.
+_PAGE_NAMES: list[Any] = [None, frozenset(), frozenset()]
+_CLASS_AND_ID = etree.XPath("//@class | //@id")
+
+
+def _page_names(el: etree._Element) -> tuple[frozenset[str], frozenset[str]]:
+    root = el.getroottree().getroot()
+    if _PAGE_NAMES[0] is not root:
+        classes: set[str] = set()
+        ids: set[str] = set()
+        for value in _CLASS_AND_ID(root):
+            if value.attrname == "class":
+                # Split on any white space: a superset of the class names XPath sees.
+                classes.update(value.split())
+            else:
+                ids.add(str(value))
+        _PAGE_NAMES[:] = [root, frozenset(classes), frozenset(ids)]
+    return _PAGE_NAMES[1], _PAGE_NAMES[2]
+
+
+def select(el: etree._Element, selector: str) -> list[etree._Element]:
+    """Return what a CSS selector finds under ``el`` (itself included), as ``css(selector)``
+    does; without searching when the page lacks a class or id the selector needs."""
+    needed = required_names(selector)
+    if needed is not None and (needed[0] or needed[1]):
+        classes, ids = _page_names(el)
+        if not (needed[0] <= classes and needed[1] <= ids):
+            return []
+    return css(selector)(el)
+
+
 def first(root: etree._Element, selectors: tuple[str, ...]) -> etree._Element | None:
     """Return the first element any of `selectors` finds, trying them in order."""
     for selector in selectors:
-        found = css(selector)(root)
+        found = select(root, selector)
         if found:
             return found[0]
     return None
@@ -72,8 +142,10 @@ def class_tokens(el: etree._Element) -> str:
     return f"{el.get('class', '')} {el.get('id', '')}".lower()
 
 
+@lru_cache(maxsize=4096)
 def is_chrome_name(name: str) -> bool:
     """True when a (lower-case) class or id value names page chrome."""
+    # Pages repeat the same few class names on many elements: remembered.
     return _CHROME.search(name) is not None
 
 
@@ -169,7 +241,11 @@ def visible_text(root: etree._Element) -> str:
     return squash("".join(parts))
 
 
-_UTF8_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+# lxml.html's parsers give each element a Python class (a lookup run in Python for every
+# element the code touches); extraction uses only what every lxml element has, so it parses
+# with plain HTML parsers, through lxml.html.fromstring's same rules.
+_HTML_PARSER = etree.HTMLParser()
+_UTF8_HTML_PARSER = etree.HTMLParser(encoding="utf-8")
 
 
 def parse_html(html: str) -> etree._Element:
@@ -177,19 +253,38 @@ def parse_html(html: str) -> etree._Element:
     # A NUL carries nothing, and lxml would turn it into U+FFFD inside the text.
     html = html.replace("\x00", "")
     try:
-        return lxml.html.fromstring(html)
+        return lxml.html.fromstring(html, parser=_HTML_PARSER)
     except ValueError:
         # lxml refuses a str that opens with an XML declaration naming an encoding; the text is
         # decoded already, so hand it over as UTF-8 bytes with the parser told so.
         return lxml.html.fromstring(html.encode("utf-8"), parser=_UTF8_HTML_PARSER)
 
 
-def _is_image_block(el: etree._Element) -> bool:
+def _has_img(el: etree._Element) -> bool:
+    """True when an element holds an <img> (lxml's own iteration: no XPath per element)."""
+    return next(el.iter("img"), None) is not None
+
+
+def _img_holders(container: etree._Element) -> set[etree._Element]:
+    """Return the elements of a container (itself included) that hold an <img>: one pass."""
+    holders: set[etree._Element] = set()
+    for img in container.iter("img"):
+        for ancestor in img.iterancestors():
+            if ancestor in holders:
+                break
+            holders.add(ancestor)
+            if ancestor is container:
+                break
+    return holders
+
+
+def _is_image_block(el: etree._Element, holders: set[etree._Element] | None = None) -> bool:
     tag = el.tag.lower()
     if tag == "img":
         return True
     # A figure without an <img> (a video, an embed, a pull quote) is not a photo.
-    if tag in ("figure", "table", "div", "p", "span", "li") and css("img")(el):
+    if tag in ("figure", "table", "div", "p", "span", "li") and (
+            el in holders if holders is not None else _has_img(el)):
         if tag == "figure":
             return True
         # A container of a photo and at most a caption-sized text (its caption elements may
@@ -209,7 +304,7 @@ def _is_image_block(el: etree._Element) -> bool:
 
 
 def _image(el: etree._Element, page_url: str) -> dict[str, str | None]:
-    img = el if el.tag.lower() == "img" else css("img")(el)[0]
+    img = el if el.tag.lower() == "img" else next(el.iter("img"))
     src = img.get("src") or img.get("data-src") or img.get("data-original")
     caption_el = first(el, ("figcaption", ".caption", ".image-caption", "td.caption", ".desc",
                             '[class*="caption"]'))
@@ -230,11 +325,13 @@ def _is_widget_form(el: etree._Element) -> bool:
 def body_blocks(
     containers: etree._Element | list[etree._Element], page_url: str,
     junk: Callable[[etree._Element], bool] | None = None,
+    sizes: list[int] | None = None,
 ) -> tuple[list[str], list[dict]]:
     """Split content containers (whichever layer found them) into paragraphs and photos.
 
     Inside them, what is not shown, page chrome (by the element's own class or id, unless it
-    holds the bulk of the text), widget forms and whatever ``junk`` says are left out."""
+    holds the bulk of the text), widget forms and whatever ``junk`` says are left out. ``sizes``
+    are the containers' ``len(element_text(...))`` when the caller has them already."""
     if not isinstance(containers, list):
         containers = [containers]
     paragraphs: list[str] = []
@@ -253,7 +350,7 @@ def body_blocks(
             return True
         # A figure holds media and its caption, never body text: without an <img> (a video,
         # an embed, a lazy-loaded photo, a pull quote) it is left out.
-        if tag == "figure" and not _is_image_block(el):
+        if tag == "figure" and not _is_image_block(el, holders):
             return True
         if is_chrome(el) and len(element_text(el)) < BULK_SHARE * total:
             return True
@@ -267,7 +364,7 @@ def body_blocks(
         tag = el.tag.lower()
         if pruned(el, tag):
             pass
-        elif _is_image_block(el):
+        elif _is_image_block(el, holders):
             flush()
             images.append(_image(el, page_url))
         elif tag == "br":
@@ -287,8 +384,10 @@ def body_blocks(
         if el.tail:
             pending.append(el.tail)
 
-    for container in containers:
-        total = len(element_text(container))
+    holders: set[etree._Element] = set()
+    for index, container in enumerate(containers):
+        total = sizes[index] if sizes is not None else len(element_text(container))
+        holders = _img_holders(container)
         flush()
         if container.text:
             pending.append(container.text)

@@ -38,13 +38,30 @@ def _json_ld_articles(root: etree._Element) -> Iterator[dict]:
                     stack.append(node["@graph"])
 
 
-def meta_content(root: etree._Element, *names: str) -> str | None:
-    """Return the content of the first non-empty meta tag of `names` (property, name, itemprop)."""
+META_ATTRIBUTES = ("property", "name", "itemprop")
+
+
+def meta_tags(root: etree._Element) -> dict[tuple[str, str], str]:
+    """Return, for each (attribute, value) of the page's meta tags, the content of the first
+    tag that has it (empty when that tag has none): one pass over the page for every name."""
+    tags: dict[tuple[str, str], str] = {}
+    for meta in root.iter("meta"):
+        for attr in META_ATTRIBUTES:
+            value = meta.get(attr)
+            if value is not None:
+                tags.setdefault((attr, value), meta.get("content") or "")
+    return tags
+
+
+def meta_content(root: etree._Element | dict[tuple[str, str], str], *names: str) -> str | None:
+    """Return the content of the first non-empty meta tag of `names` (property, name, itemprop);
+    ``root`` may be the page or its ``meta_tags``."""
+    tags = root if isinstance(root, dict) else meta_tags(root)
     for name in names:
-        for attr in ("property", "name", "itemprop"):
-            found = css(f'meta[{attr}="{name}"]')(root)
-            if found and (found[0].get("content") or "").strip():
-                return found[0].get("content").strip()
+        for attr in META_ATTRIBUTES:
+            content = tags.get((attr, name), "").strip()
+            if content:
+                return content
     return None
 
 
@@ -76,6 +93,7 @@ class Metadata:
 def read_metadata(root: etree._Element) -> Metadata:
     """Return what JSON-LD, OpenGraph and ``article:*`` meta tags say about the article."""
     meta = Metadata()
+    tags = meta_tags(root)
     dates: list[str | None] = []
     for article in _json_ld_articles(root):
         meta.title = meta.title or _ld_text(article.get("headline"))
@@ -87,15 +105,15 @@ def read_metadata(root: etree._Element) -> Metadata:
         authors = authors if isinstance(authors, list) else [authors]
         names = tuple(filter(None, (_ld_text(a) for a in authors)))
         meta.authors = meta.authors or names
-    meta.title = meta.title or meta_content(root, "og:title", "twitter:title")
-    dates += [meta_content(root, name) for name in DATE_META_NAMES]
+    meta.title = meta.title or meta_content(tags, "og:title", "twitter:title")
+    dates += [meta_content(tags, name) for name in DATE_META_NAMES]
     meta.dates = tuple(dict.fromkeys(d for d in dates if d))
     meta.date = meta.dates[0] if meta.dates else None
-    meta.lead = meta.lead or meta_content(root, "og:description", "description",
+    meta.lead = meta.lead or meta_content(tags, "og:description", "description",
                                           "twitter:description")
-    meta.section = meta.section or meta_content(root, "article:section")
-    meta.site_name = meta_content(root, "og:site_name", "application-name")
+    meta.section = meta.section or meta_content(tags, "article:section")
+    meta.site_name = meta_content(tags, "og:site_name", "application-name")
     canonical = css('link[rel="canonical"]')(root)
     meta.canonical = ((canonical[0].get("href") if canonical else None)
-                      or meta_content(root, "og:url"))
+                      or meta_content(tags, "og:url"))
     return meta

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.extract.html import css, element_text, first
+from crawler.extract.html import element_text, first, select
 
 # A body container with less text than this is not the article (a gallery, a video page).
 MIN_BODY_CHARS = 200
@@ -83,6 +83,8 @@ class TemplateMatch:
 
     template: SiteTemplate
     body: etree._Element
+    # The length of the body container's visible text, measured when the template was matched.
+    body_chars: int
 
     def text(self, root: etree._Element, field: str) -> str | None:
         """Return the visible text of the first element the template's selectors for ``field``
@@ -97,12 +99,13 @@ class TemplateMatch:
 def match_template(root: etree._Element) -> TemplateMatch | None:
     """Return the first template that applies to the page, or None."""
     for template in SITE_TEMPLATES:
-        if not all(css(selector)(root) for selector in template.requires):
+        if not all(select(root, selector) for selector in template.requires):
             continue
         for selector in template.body:
-            for container in css(selector)(root):
-                if len(element_text(container)) >= MIN_BODY_CHARS:
-                    return TemplateMatch(template, container)
+            for container in select(root, selector):
+                chars = len(element_text(container))
+                if chars >= MIN_BODY_CHARS:
+                    return TemplateMatch(template, container, chars)
     return None
 
 

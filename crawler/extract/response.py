@@ -1,4 +1,10 @@
-"""From a fetched response to an item: the one path of the spider, the CLI and re-extraction."""
+"""From a fetched response to an item: the one path of the spider, the CLI and re-extraction.
+
+Two halves: ``read_page`` (status, content type, decoding, truncation: cheap, and what the
+spider needs to decide on a retry) gives a ``PageItem``; ``item_from_page`` extracts it (costly,
+needs nothing but the page, so a crawl runs it in worker processes). ``item_from_response`` is
+both.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 
 from crawler.extract.article import ExtractionError, extract_article, looks_truncated
 from crawler.extract.urls import parse_article_url
-from crawler.items import ArticleItem, RejectItem
+from crawler.items import ArticleItem, PageItem, RejectItem
 from crawler.normalise.dates import VN_TZ
 from crawler.run.guard import crash_reason, log_crash
 
@@ -57,7 +63,9 @@ def decode_page(response: TextResponse) -> tuple[str, str | None]:
         text = body.decode("utf-8", errors="baonamdinh-utf8-else-cp1258")
         return unicodedata.normalize("NFC", text), f"declared {declared}, read as Windows-1258"
     if declared == "utf-8":
-        return response.text, None
+        # What response.text is for valid UTF-8 declared as such (w3lib drops a BOM), without
+        # decoding the page a second time.
+        return text.removeprefix("\ufeff") if body.startswith(codecs.BOM_UTF8) else text, None
     return text.removeprefix("\ufeff"), f"declared {declared}, read as UTF-8"
 
 
@@ -88,12 +96,30 @@ def item_from_response(
     ``hosts`` are the site's host aliases: image URLs on any of them are made canonical.
     ``origin`` says where a page from a web archive came from (None: the live site).
 
-    Never raises: an exception while reading the page (a bug the page revealed) becomes a reject
-    ``crash in extract: <type>: <message>``, logged with its traceback."""
+    ``read_page`` then ``item_from_page``. Never raises: an exception while reading the page (a
+    bug the page revealed) becomes a reject ``crash in extract: <type>: <message>``, logged with
+    its traceback."""
+    page = read_page(response, fetched_at=fetched_at, site_url=site_url, listing_raw=listing_raw,
+                     capture=capture, hosts=hosts, origin=origin)
+    return page if isinstance(page, RejectItem) else item_from_page(page)
+
+
+def read_page(
+    response: Response,
+    *,
+    fetched_at: str,
+    site_url: str | None = None,
+    listing_raw: str | None = None,
+    capture: dict | None = None,
+    hosts: frozenset[str] | None = None,
+    origin: dict | None = None,
+) -> PageItem | RejectItem:
+    """Return an article page's response decoded, to be extracted by ``item_from_page``, or a
+    reject saying why it is no page to extract (status, type, empty, truncated). The cheap
+    half of extraction: what the spider needs to decide on a retry. Never raises."""
     try:
-        return _item_from_response(response, fetched_at=fetched_at, site_url=site_url,
-                                   listing_raw=listing_raw, capture=capture, hosts=hosts,
-                                   origin=origin)
+        return _read_page(response, fetched_at=fetched_at, site_url=site_url,
+                          listing_raw=listing_raw, capture=capture, hosts=hosts, origin=origin)
     except Exception as exc:  # noqa: BLE001 - the point: no page can crash extraction
         log_crash(response, "extract", exc, None)
         ref = parse_article_url(response.url)
@@ -103,7 +129,7 @@ def item_from_response(
                           origin=origin)
 
 
-def _item_from_response(
+def _read_page(
     response: Response,
     *,
     fetched_at: str,
@@ -112,7 +138,7 @@ def _item_from_response(
     capture: dict | None,
     hosts: frozenset[str] | None,
     origin: dict | None,
-) -> ArticleItem | RejectItem:
+) -> PageItem | RejectItem:
     # The id lets a later run know the article's fate whatever URL variant it meets next.
     ref = parse_article_url(response.url)
 
@@ -135,23 +161,49 @@ def _item_from_response(
     html, decoding = decode_page(response)
     if looks_truncated(html):
         return reject("truncated HTML: the page ends before </html>", retryable=True)
+    return PageItem(url=response.url, html=html, fetched_at=fetched_at, site_url=site_url,
+                    listing_raw=listing_raw, http_status=response.status, capture=capture,
+                    encoding=response.encoding, decoding=decoding, hosts=hosts, origin=origin)
+
+
+def item_from_page(page: PageItem) -> ArticleItem | RejectItem:
+    """Return the article of a page ``read_page`` gave, or a reject saying why there is none.
+
+    The costly half of extraction, which needs nothing but the page: a crawl runs it in a worker
+    process (crawler/run/workers.py). Never raises, as ``item_from_response``."""
     try:
-        item = extract_article(html, response.url, fetched_at=fetched_at, site_url=site_url,
-                               hosts=hosts)
+        return _item_from_page(page)
+    except Exception as exc:  # noqa: BLE001 - the point: no page can crash extraction
+        log_crash(page, "extract", exc, None)
+        ref = parse_article_url(page.url)
+        return RejectItem(url=page.url, reason=crash_reason("extract", exc), stage="extract",
+                          fetched_at=page.fetched_at, id=ref.id if ref else None,
+                          retryable=False, http_status=page.http_status, capture=page.capture,
+                          listing_raw=page.listing_raw, origin=page.origin)
+
+
+def _item_from_page(page: PageItem) -> ArticleItem | RejectItem:
+    try:
+        item = extract_article(page.html, page.url, fetched_at=page.fetched_at,
+                               site_url=page.site_url, hosts=page.hosts)
     except ExtractionError as exc:
-        return reject(str(exc))
-    item.listing_raw = listing_raw
-    item.http_status = response.status
-    item.capture = capture
-    item.origin = origin
-    if decoding:
-        logger.warning("%s: wrong encoding declared: %s", response.url, decoding)
+        ref = parse_article_url(page.url)
+        return RejectItem(url=page.url, reason=str(exc), stage="extract",
+                          fetched_at=page.fetched_at, id=ref.id if ref else None,
+                          retryable=False, http_status=page.http_status, capture=page.capture,
+                          listing_raw=page.listing_raw, origin=page.origin)
+    item.listing_raw = page.listing_raw
+    item.http_status = page.http_status
+    item.capture = page.capture
+    item.origin = page.origin
+    if page.decoding:
+        logger.warning("%s: wrong encoding declared: %s", page.url, page.decoding)
     bad, in_title = _replacement_chars(item)
     if in_title or bad > MAX_REPLACEMENT_CHARS:
         return RejectItem.from_article(
             item, stage="extract",
             reason=f"encoding: {bad} undecodable character(s) (U+FFFD) in the text"
-                   f"{' and the title' if in_title else ''}; the page declares {response.encoding}")
+                   f"{' and the title' if in_title else ''}; the page declares {page.encoding}")
     return item
 
 

@@ -12,9 +12,12 @@ import html
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 import ftfy
 from bs4 import BeautifulSoup, Comment
+
+from crawler.normalise.mojibake import looks_bad
 
 __all__ = [
     "clean_line",
@@ -97,6 +100,10 @@ _CHARS = _CharTable(_char_rule)
 
 
 def _normalise_chars(s: str) -> str:
+    # Everything below changes only what Python calls unprintable (Unicode "Other" and
+    # "Separator" but the space): text of printable lines is returned as it is.
+    if s.replace("\n", " ").isprintable():
+        return s
     s = s.replace("\r\n", "\n").replace("\r", "\n")
     s = s.replace("\u2029", "\n\n").replace("\u2028", "\n").replace("\x85", "\n")
     return s.translate(_ZERO_WIDTH).translate(_CHARS)
@@ -106,8 +113,10 @@ def _fix_mojibake(s: str) -> str:
     """Undo UTF-8 text that was decoded in a Western code page ("Ä‘Æ°á»£c" -> "được").
 
     ftfy only changes text that its badness heuristic flags and whose repair round-trips, so
-    Vietnamese that merely holds Ã or Â ("Ãm") is left alone. Unrepairable text stays as is."""
-    return ftfy.fix_encoding(s) if not s.isascii() else s
+    Vietnamese that merely holds Ã or Â ("Ãm") is left alone. Unrepairable text stays as is.
+    Text the heuristic does not flag is returned by ftfy unchanged: ``looks_bad`` is the same
+    heuristic, faster, so ftfy only sees the text it may change."""
+    return ftfy.fix_encoding(s) if not s.isascii() and looks_bad(s) else s
 
 
 def clean_text(s: str | None) -> str | None:
@@ -116,12 +125,19 @@ def clean_text(s: str | None) -> str | None:
     None when empty."""
     if s is None:
         return None
-    s = _unescape(str(s))
+    return _clean_text(str(s))
+
+
+# Captions, authors and bylines come back to cleaning from later stages, already clean.
+@lru_cache(maxsize=2048)
+def _clean_text(s: str) -> str | None:
+    s = _unescape(s)
     if _MARKUP.search(s):
         s = _strip_markup(s)
         s = _unescape(s)
     s = unicodedata.normalize("NFC", _normalise_chars(_fix_mojibake(s)))
-    lines = [_SPACES.sub(" ", line).strip() for line in s.split("\n")]
+    # _SPACES never spans a line break: one pass over the text, then each line trimmed.
+    lines = [line.strip() for line in _SPACES.sub(" ", s).split("\n")]
     s = _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip("\n")
     return s or None
 
@@ -164,12 +180,26 @@ def _move_tone(m: re.Match[str]) -> str:
     return m["v1"] + m["t"] + m["v2"]
 
 
+# In NFC text, what _TONE_MOVE can act on: o/u before a, e or y carrying one tone mark and no
+# other mark (those compose to these characters). Text without it comes out of the NFD round
+# trip unchanged, so normalise_tone returns NFC text without it as it is.
+_TONED_AEY = "àáãảạèéẽẻẹỳýỹỷỵ"
+_TONE_CANDIDATE = re.compile(f"[oOuU][{_TONED_AEY}{_TONED_AEY.upper()}]")
+# Keys are asked for again and again on the same few strings (each stage compares the same
+# lines, titles and captions): remember the latest ones.
+KEY_CACHE_SIZE = 8192
+
+
+@lru_cache(maxsize=KEY_CACHE_SIZE)
 def normalise_tone(s: str) -> str:
     """Return `s` (NFC) with oa/oe/uy tone marks in one placement: "hoà"->"hòa", "uỷ"->"ủy"."""
+    if unicodedata.is_normalized("NFC", s) and not _TONE_CANDIDATE.search(s):
+        return s
     nfd = unicodedata.normalize("NFD", s)
     return unicodedata.normalize("NFC", _TONE_MOVE.sub(_move_tone, nfd))
 
 
+@lru_cache(maxsize=KEY_CACHE_SIZE)
 def loose_key(s: str) -> str:
     """Return `s` NFC, casefolded, with one tone placement and single spaces; punctuation kept."""
     s = normalise_tone(unicodedata.normalize("NFC", s)).casefold()
@@ -180,6 +210,7 @@ def loose_key(s: str) -> str:
 _PUNCT_TO_SPACE = _CharTable(lambda ch: " " if unicodedata.category(ch)[0] in "PS" else ch)
 
 
+@lru_cache(maxsize=KEY_CACHE_SIZE)
 def fold(s: str) -> str:
     """Return a comparison key: casefolded, one tone placement, no punctuation, single spaces."""
     return " ".join(loose_key(s).translate(_PUNCT_TO_SPACE).split())

@@ -19,7 +19,7 @@ from scrapy.exceptions import DropItem
 from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.defer import ensure_awaitable
 
-from crawler.items import ArticleItem, RejectItem
+from crawler.items import ArticleItem, PageItem, RejectItem
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +74,26 @@ def log_crash(item: Any, stage: str, exc: BaseException, stats: Any | None) -> N
 
 
 class GuardedPipelineManager(ItemPipelineManager):
-    """Scrapy's item pipeline manager, with an exception in a pipeline turned into a reject."""
+    """Scrapy's item pipeline manager, with an exception in a pipeline turned into a reject.
+
+    A PageItem (an article page the spider has not extracted) is extracted first, and its
+    ``outcome`` set to what it became, for the signal receivers that get the page back."""
 
     async def process_item_async(self, item: Any) -> Any:
         """Run every pipeline in order; a crash becomes a reject that the later ones receive."""
-        methods = list(self.methods["process_item"])
+        page = item if isinstance(item, PageItem) else None
+        if page is not None:
+            # Imported here: crawler.extract.response imports this module.
+            from crawler.extract.response import item_from_page
+
+            item = page.outcome = item_from_page(page)
+        return await self.run_guarded(item, list(self.methods["process_item"]), page)
+
+    async def run_guarded(self, item: Any, methods: list[Any], page: PageItem | None = None
+                          ) -> Any:
+        """Run ``methods`` (process_item of pipelines, the last being the archive) on ``item``
+        in order; a crash becomes a reject the later ones receive. ``page``, if given, gets the
+        final item (or the one dropped) as its ``outcome``."""
         stats = self.crawler.stats if self.crawler is not None else None
         index = 0
         retried_last = False
@@ -91,6 +106,8 @@ class GuardedPipelineManager(ItemPipelineManager):
                     result = method(item)
                 item = await ensure_awaitable(result)
             except DropItem:
+                if page is not None:
+                    page.outcome = item
                 raise
             except Exception as exc:  # noqa: BLE001 - the point: no exception loses a page
                 stage = stage_of(method.__self__) if hasattr(method, "__self__") else "pipeline"
@@ -101,4 +118,6 @@ class GuardedPipelineManager(ItemPipelineManager):
                     retried_last = True
                     continue
             index += 1
+        if page is not None:
+            page.outcome = item
         return item

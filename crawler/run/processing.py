@@ -15,10 +15,11 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.settings import Settings
-from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy.utils.project import get_project_settings
 
+from crawler.extract.response import item_from_page
+from crawler.items import PageItem
 from crawler.run.guard import log_crash, reject_for_crash, stage_of
 
 logger = logging.getLogger(__name__)
@@ -35,12 +36,52 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
     return settings
 
 
-class ItemProcessor:
-    """The item pipelines of a crawl, run synchronously on items made without the engine."""
+class OfflineStats:
+    """Stats of pipelines run without the engine: what they count, in a dict (Scrapy's
+    collector hooks every attribute access, which cost more than the counting itself)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, crawler: Any = None):
+        self._stats: dict[str, Any] = {}
+
+    def get_value(self, key: str, default: Any = None) -> Any:
+        return self._stats.get(key, default)
+
+    def get_stats(self) -> dict[str, Any]:
+        return self._stats
+
+    def set_value(self, key: str, value: Any) -> None:
+        self._stats[key] = value
+
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
+        self._stats[key] = self._stats.setdefault(key, start) + count
+
+    def max_value(self, key: str, value: Any) -> None:
+        self._stats[key] = max(self._stats.setdefault(key, value), value)
+
+    def min_value(self, key: str, value: Any) -> None:
+        self._stats[key] = min(self._stats.setdefault(key, value), value)
+
+
+def worker_safe_prefix(pipelines: list[Any]) -> int:
+    """Return how many of the first pipelines, in order, may run in a worker process: those
+    whose class says ``worker_safe = True`` (they need nothing but the item), up to the first
+    that does not (the archive)."""
+    count = 0
+    while count < len(pipelines) and getattr(pipelines[count], "worker_safe", False):
+        count += 1
+    return count
+
+
+class ItemProcessor:
+    """The item pipelines of a crawl, run synchronously on items made without the engine.
+
+    With ``worker_part``, only the pipelines a worker process runs (``worker_safe_prefix``):
+    what crawler/run/workers.py runs in its workers, with stats of its ``stats_class``."""
+
+    def __init__(self, settings: Settings, *, worker_part: bool = False,
+                 stats_class: type[Any] = OfflineStats):
         self.crawler = Crawler(_OfflineSpider, settings)
-        self.crawler.stats = MemoryStatsCollector(self.crawler)
+        self.crawler.stats = stats_class(self.crawler)
         self.stats = self.crawler.stats
         self.pipelines: list[Any] = []
         for path, _order in sorted(settings.getwithbase("ITEM_PIPELINES").items(),
@@ -49,6 +90,11 @@ class ItemProcessor:
                 self.pipelines.append(build_from_crawler(load_object(path), self.crawler))
             except NotConfigured as exc:
                 logger.debug("pipeline %s is off: %s", path, exc)
+        # The last stage (the archive) is offered a reject once when it fails; a worker's part
+        # ends before it.
+        self.retry_last = not worker_part
+        if worker_part:
+            self.pipelines = self.pipelines[: worker_safe_prefix(self.pipelines)]
 
     def open(self) -> None:
         """Open every pipeline, as the engine does when a spider opens."""
@@ -62,12 +108,16 @@ class ItemProcessor:
             if hasattr(pipeline, "close_spider"):
                 pipeline.close_spider()
 
-    def process(self, item: Any) -> tuple[Any | None, str | None]:
+    def process(self, item: Any, start: int = 0) -> tuple[Any | None, str | None]:
         """Return (item after every pipeline, None), or (None, reason) when one dropped it.
 
-        As in a crawl (crawler/run/guard.py), a pipeline that raises turns the item into a
-        reject naming the stage and the exception, which the later pipelines receive."""
-        index, retried_last = 0, False
+        A PageItem is extracted first (``item_from_page``). As in a crawl (crawler/run/guard.py),
+        a pipeline that raises turns the item into a reject naming the stage and the exception,
+        which the later pipelines receive. ``start`` skips the first pipelines (a worker process
+        ran them: ``worker_safe_prefix``)."""
+        if isinstance(item, PageItem):
+            item = item_from_page(item)
+        index, retried_last = start, not self.retry_last
         while index < len(self.pipelines):
             pipeline = self.pipelines[index]
             try:

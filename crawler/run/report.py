@@ -31,7 +31,7 @@ from typing import Any
 from scrapy import signals
 from twisted.internet import task
 
-from crawler.items import ArticleItem
+from crawler.items import ArticleItem, PageItem
 from crawler.normalise.dates import VN_TZ
 from crawler.run.outcome import (
     SHUTDOWN_REASON,
@@ -203,6 +203,8 @@ class RunReport:
 
     def item_seen(self, item: Any, **kwargs: Any) -> None:
         """Count an extracted article's fields (archived or unchanged alike)."""
+        if isinstance(item, PageItem):  # a dropped page: what it was made into is its outcome
+            item = item.outcome
         if not isinstance(item, ArticleItem):
             return
         self.records += 1

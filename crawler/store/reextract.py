@@ -1,13 +1,19 @@
 """Re-extraction: rebuilds the articles of WARC captures into an archive, offline, through the
 crawl's own pipelines.
 
-Two passes over the given WARC files, in the order given:
-1. index: where each response is (for revisits), which request each response answered (its
-   Referer), and what every captured home or listing page lists (article id -> the time text the
-   listing printed), so a time of day the crawl recovered from a listing is recovered again;
-2. extract: each captured article page becomes a Scrapy response exactly as the crawl's spider
-   received it (transfer coding undone, then Scrapy's own HttpCompressionMiddleware), then
-   ``item_from_response`` with the capture's time as ``fetched_at``, then ITEM_PIPELINES.
+Each WARC file is read once, in the order given. Every record is indexed as it is read: where
+each response is (for revisits), which request each response answered (its Referer), and what
+every captured home or listing page lists (article id -> the time text the listing printed), so
+a time of day the crawl recovered from a listing is recovered again. Each captured article page
+becomes a Scrapy response exactly as the crawl's spider received it (transfer coding undone,
+then Scrapy's own HttpCompressionMiddleware), then ``item_from_response`` with the capture's
+time as ``fetched_at``, then ITEM_PIPELINES: the extraction and the pipelines up to validation
+in PROCESSING_WORKERS worker processes while the files are read (crawler/run/workers.py), with
+the listing text known so far; their results wait, in capture order, in a temporary file.
+Once every file is read and the index is whole, the results go to the archive in capture
+order (a later capture of an article is its newer version), as if the index had been whole
+from the start: a page whose listing text the rest of the files changed, and every revisit
+record (its original may come later), is read again from its file and extracted here.
 
 Decisions (also in the README, "Raw captures (WARC) and re-extraction"):
 - 200 pages become articles (or rejects, as in a crawl); 404/410 of an article URL become the same
@@ -25,17 +31,21 @@ Decisions (also in the README, "Raw captures (WARC) and re-extraction"):
   under WAYBACK_URL, a Common Crawl range answer under COMMONCRAWL_DATA_URL) are read as the
   crawl read them (crawler/sources/pages.py): the page they hold, with its ``origin`` and the
   archive's capture time as ``fetched_at``. A capture that is no article is a reject only when
-  no other capture of the same article gave one, as the crawl's fallback did.
+  no other capture of the same article gave one, as the crawl's fallback did. (They are
+  extracted in this process, in capture order, once every file is read.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import datetime as dt
 import logging
 import os
+import pickle
+import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,10 +61,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 
 from crawler.extract.listings import listing_key, parse_listing
-from crawler.extract.response import item_from_response
+from crawler.extract.response import item_from_response, read_page
 from crawler.extract.urls import host_of, parse_article_url, site_hosts
 from crawler.items import ArticleItem, RejectItem
-from crawler.run.processing import ItemProcessor
+from crawler.run.processing import ItemProcessor, worker_safe_prefix
+from crawler.run.workers import InlinePool, WorkerPool, make_pool, replay
 from crawler.sources import fetched_at_of as capture_time
 from crawler.sources import origin_of
 from crawler.sources.pages import capture_of_answer, page_of
@@ -122,6 +133,27 @@ def capture_file_name(path: Path, archive_dir: Path) -> str:
     return str(resolved)
 
 
+# Pages read ahead of the oldest one a worker has not answered: enough to keep every worker
+# busy, few enough to hold in memory.
+READ_AHEAD = 64
+
+
+@dataclass
+class _Entry:
+    """An article capture as the read left it, in capture order: what was decided then, and
+    what waits for the whole index (its rank among the article's captures, the listing text)."""
+
+    kind: str  # "skip" (reason), "reject" (item), "page" (outcome), "again" (read it again)
+    article_id: str | None = None
+    where: Location | None = None
+    reason: str | None = None
+    item: Any = None  # the reject; the page until a worker has answered for it
+    record_id: str = ""
+    date: str = ""
+    listing_raw: str | None = None  # the listing text the page was extracted with
+    outcome: Any = None  # what the workers made of the page (crawler/run/workers.py)
+
+
 class Reextractor:
     """Re-extracts the article captures of WARC files through an ItemProcessor."""
 
@@ -135,6 +167,8 @@ class Reextractor:
         self.wayback_url = settings.get("WAYBACK_URL")
         self.data_url = settings.get("COMMONCRAWL_DATA_URL")
         self.index_url = settings.get("COMMONCRAWL_INDEX_URL")
+        self.archive_prefixes = tuple(u.rstrip("/") + "/" for u in
+                                      (self.wayback_url, self.data_url, self.index_url) if u)
         # Rejects of archive captures wait: another capture of the same article may give it.
         self.archive_rejects: dict[str, RejectItem] = {}
         try:
@@ -152,18 +186,34 @@ class Reextractor:
         self.listings: dict[str, list[tuple[str, dict[str, str | None]]]] = {}
         self.first_listed: dict[str, str | None] = {}
         self.article_captures: Counter = Counter()
-        self.unreadable: dict[Path, int] = {}
+        # The pipelines the workers run before the archive (crawler/run/workers.py).
+        self.split = worker_safe_prefix(processor.pipelines)
+        self._fallback: InlinePool | None = None
 
-    # --- pass 1 ----------------------------------------------------------------------------
+    # --- reading: every file once, each record indexed, each article page sent to a worker ---
 
-    def index(self, paths: list[Path]) -> None:
-        """Index responses, request referers and listing entries of every file."""
+    async def read(self, paths: list[Path], pool: WorkerPool | InlinePool, spill: Any) -> int:
+        """Index every record of the files and plan each article capture, in order, into
+        ``spill`` (pickles); return how many entries it holds."""
+        window: deque[tuple[_Entry, asyncio.Future[Any] | None]] = deque()
+        count = 0
         for path in paths:
             try:
-                for record, offset, _length, payload in iter_warc(path):
-                    self._index_record(record, Location(path, offset), payload)
+                for record, offset, length, payload in iter_warc(path):
+                    where = Location(path, offset)
+                    self._index_record(record, where, payload)
+                    entry = self._plan(record, where, length, payload)
+                    if entry is None:
+                        continue
+                    task = asyncio.ensure_future(pool.process(entry.item)) \
+                        if entry.kind == "page" else None
+                    window.append((entry, task))
+                    await asyncio.sleep(0)  # let the page go out to its worker
+                    while window and (window[0][1] is None or window[0][1].done()
+                                      or len(window) > READ_AHEAD):
+                        await self._keep(*window.popleft(), spill)
+                        count += 1
             except DamagedWarc as exc:
-                self.unreadable[path] = exc.offset
                 self.summary.damaged.append((str(path), exc.offset))
                 self.stats.inc_value(f"{STATS}/damaged_files")
                 logger.warning("WARC file %s is damaged at offset %s (%s): records before it are "
@@ -171,6 +221,133 @@ class Reextractor:
             except OSError as exc:
                 self.summary.damaged.append((str(path), 0))
                 logger.warning("cannot read WARC file %s: %s", path, exc)
+        while window:
+            await self._keep(*window.popleft(), spill)
+            count += 1
+        return count
+
+    async def _keep(self, entry: _Entry, task: asyncio.Future[Any] | None, spill: Any) -> None:
+        """Write an entry to the spill file once its worker has answered."""
+        if task is not None:
+            try:
+                entry.outcome = await task
+            except Exception as exc:  # noqa: BLE001 - a worker's trouble must lose no page
+                logger.error("re-extraction: %s; %s is extracted in this process", exc,
+                             entry.item.url)
+                entry.outcome = await self._inline().process(entry.item)
+            entry.item = None
+        pickle.dump(entry, spill, pickle.HIGHEST_PROTOCOL)
+
+    def _inline(self) -> InlinePool:
+        if self._fallback is None:
+            self._fallback = InlinePool(self.processor.crawler.settings)
+        return self._fallback
+
+    def _plan(self, record: ArcWarcRecord, where: Location, length: int,
+              payload: bytes) -> _Entry | None:
+        """Decide what can be decided about a record while reading (the rest waits for the
+        whole index: see ``settle``); return its entry, or None when it is no article capture."""
+        kind = record.rec_type
+        if kind not in ("response", "revisit"):
+            return None
+        uri = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<>")
+        status, http_headers = http_of(record)
+        if status is None:
+            self._skip("not-http")
+            return None
+        if kind == "revisit":
+            # Its original may be in a file not read yet: taken up once every file is read.
+            return _Entry("again", where=where)
+        if self.archive_prefixes and uri.startswith(self.archive_prefixes):
+            # A web archive's answer: read as the crawl read it, here, once the index is whole.
+            return _Entry("again", where=where)
+        capture = self._capture(record, where, length, payload, status, http_headers)
+        if host_of(uri) not in self.hosts:
+            self._skip("offsite")
+            return None
+        ref = parse_article_url(uri)
+        if ref is None:
+            self._skip("listing" if self._is_listing(uri) else "not-article")
+            return None
+        if capture.status != 200 and capture.status not in REJECTED_STATUSES:
+            return _Entry("skip", ref.id, reason=f"http-{capture.status // 100}xx")
+        response = self._response(capture)
+        if response is None:
+            return _Entry("skip", ref.id, reason="undecodable")
+        listing_raw = self._listing_raw(record, ref.id, capture.date)
+        page = read_page(response, fetched_at=fetched_at_of(capture.date),
+                         site_url=self.site_url, listing_raw=listing_raw,
+                         capture=self._capture_info(capture), hosts=self.hosts)
+        if isinstance(page, RejectItem):
+            return _Entry("reject", ref.id, where=where, item=page)
+        return _Entry("page", ref.id, where=where, item=page, record_id=warc_record_id(record),
+                      date=capture.date, listing_raw=listing_raw)
+
+    # --- settling: in capture order, with the whole index ----------------------------------
+
+    def settle(self, spill: Any, count: int) -> None:
+        """Take the entries in capture order to the archive, now that the index is whole."""
+        spill.seek(0)
+        seen: Counter = Counter()
+        for _ in range(count):
+            entry: _Entry = pickle.load(spill)
+            if entry.kind == "page" and entry.listing_raw != self._listing_raw_of(
+                    entry.record_id, entry.article_id or "", entry.date):
+                entry.kind = "again"  # a listing read later tells another time: extract anew
+            if entry.kind == "again":
+                assert entry.where is not None
+                record, length, payload = self._read_record(entry.where)
+                self._extract_record(record, entry.where, length, payload, seen)
+                continue
+            seen[entry.article_id] += 1
+            if entry.kind == "skip":
+                self._skip(entry.reason or "")
+                continue
+            if entry.kind == "reject":
+                item = entry.item
+                if item.retryable and seen[entry.article_id] < \
+                        self.article_captures[entry.article_id]:
+                    self._skip("superseded")
+                    continue
+                self.stats.inc_value(f"{STATS}/articles")
+                self._tally(*self.processor.process(item))
+                continue
+            self.stats.inc_value(f"{STATS}/articles")
+            item, dropped = replay(entry.outcome, self.stats)
+            self._tally(*(self.processor.process(item, start=self.split) if dropped is None
+                          else (None, dropped)))
+        # Archive captures that gave no article, and no other capture of theirs did either.
+        for item in self.archive_rejects.values():
+            self._process(item, "response")
+        self.archive_rejects.clear()
+
+    def _tally(self, result: Any, dropped: str | None) -> None:
+        if dropped is not None:
+            self.summary.articles["unchanged"] += 1
+        elif isinstance(result, RejectItem):
+            self.summary.rejected += 1
+        elif isinstance(result, ArticleItem):
+            self.summary.articles["new" if result.version == 1 else "updated"] += 1
+
+    def _read_record(self, where: Location) -> tuple[ArcWarcRecord, int, bytes]:
+        """Return the record at a location again (a revisit, or a page to extract anew)."""
+        with where.path.open("rb") as fh:
+            fh.seek(where.offset)
+            iterator = ArchiveIterator(fh)
+            record = next(iter(iterator))
+            payload = record.raw_stream.read()
+            return record, iterator.get_record_length(), payload
+
+    def _capture_info(self, capture: Capture) -> dict[str, Any]:
+        """Return the record's ``capture``: where its raw response is, and when it was fetched."""
+        return {
+            "warc_file": capture_file_name(capture.location.path, self.archive_dir),
+            "record_id": capture.record_id,
+            "offset": capture.location.offset,
+            "length": capture.length,
+            "status": capture.status,
+            "fetched_at": fetched_at_of(capture.date),
+        }
 
     def _index_record(self, record: ArcWarcRecord, where: Location, payload: bytes) -> None:
         headers = record.rec_headers
@@ -221,33 +398,13 @@ class Reextractor:
         return host_of(url) in self.hosts and (
             (urlsplit(url).path or "/") == "/" or listing_key(url) is not None)
 
-    # --- pass 2 ----------------------------------------------------------------------------
-
-    def extract(self, paths: list[Path]) -> None:
-        """Turn every article capture of the files into records through the pipelines."""
-        seen: Counter = Counter()
-        for path in paths:
-            limit = self.unreadable.get(path)
-            try:
-                for record, offset, length, payload in iter_warc(path):
-                    if limit is not None and offset >= limit:
-                        break
-                    self._extract_record(record, Location(path, offset), length, payload, seen)
-            except DamagedWarc:
-                pass  # reported by the index pass
-            except OSError:
-                pass
-        # Archive captures that gave no article, and no other capture of theirs did either.
-        for item in self.archive_rejects.values():
-            self._process(item, "response")
-        self.archive_rejects.clear()
-
     def _skip(self, reason: str) -> None:
         self.summary.skipped[reason] += 1
         self.stats.inc_value(f"{STATS}/skipped/{reason}")
 
     def _extract_record(self, record: ArcWarcRecord, where: Location, length: int,
                         payload: bytes, seen: Counter) -> None:
+        """Extract one record here, from start to archive, with the whole index."""
         kind = record.rec_type
         if kind not in ("response", "revisit"):
             return
@@ -281,7 +438,7 @@ class Reextractor:
         if response is None:
             self._skip("undecodable")
             return
-        info = self._info(capture)
+        info = self._capture_info(capture)
         item = item_from_response(response, fetched_at=info["fetched_at"],
                                   site_url=self.site_url,
                                   listing_raw=self._listing_raw(record, ref.id, capture.date),
@@ -292,21 +449,17 @@ class Reextractor:
             return
         self._process(item, kind)
 
-    def _info(self, capture: Capture) -> dict[str, Any]:
-        return {
-            "warc_file": capture_file_name(capture.location.path, self.archive_dir),
-            "record_id": capture.record_id,
-            "offset": capture.location.offset,
-            "length": capture.length,
-            "status": capture.status,
-            "fetched_at": fetched_at_of(capture.date),
-        }
+    def _process(self, item: ArticleItem | RejectItem, kind: str) -> None:
+        """Take one item through every pipeline here, and count it."""
+        self.stats.inc_value(f"{STATS}/articles")
+        if kind == "revisit":
+            self.summary.revisits += 1
+            self.stats.inc_value(f"{STATS}/revisits")
+        self._tally(*self.processor.process(item))
 
     def _archive_answer(self, capture: Capture) -> bool:
         """Re-extract a web archive's answer as the crawl did; False when it is none."""
-        prefixes = tuple(u.rstrip("/") + "/" for u in
-                         (self.wayback_url, self.data_url, self.index_url) if u)
-        if not prefixes or not capture.url.startswith(prefixes):
+        if not self.archive_prefixes or not capture.url.startswith(self.archive_prefixes):
             return False
         response = self._response(capture)
         archived = capture_of_answer(response, self.hosts, wayback_url=self.wayback_url,
@@ -319,13 +472,14 @@ class Reextractor:
             self._skip(f"http-{capture.status // 100}xx")
             return True
         page, archived, trouble = page_of(response, archived)
-        info, origin = self._info(capture), origin_of(archived, response.url)
+        info, origin = self._capture_info(capture), origin_of(archived, response.url)
         fetched_at = capture_time(archived)
         item: ArticleItem | RejectItem = RejectItem(
             url=archived.original_url, reason=trouble, stage="fetch", fetched_at=fetched_at,
             id=archived.ref.id, retryable=True, http_status=capture.status, capture=info,
             origin=origin) if page is None else item_from_response(
-            page, fetched_at=fetched_at, site_url=self.site_url, capture=info, origin=origin)
+            page, fetched_at=fetched_at, site_url=self.site_url, capture=info, origin=origin,
+            hosts=self.hosts)
         self.stats.inc_value(f"{STATS}/archive_answers")
         if isinstance(item, RejectItem):
             self.archive_rejects.setdefault(archived.ref.id, item)
@@ -333,19 +487,6 @@ class Reextractor:
         self.archive_rejects.pop(archived.ref.id, None)
         self._process(item, "response")
         return True
-
-    def _process(self, item: ArticleItem | RejectItem, kind: str) -> None:
-        self.stats.inc_value(f"{STATS}/articles")
-        if kind == "revisit":
-            self.summary.revisits += 1
-            self.stats.inc_value(f"{STATS}/revisits")
-        result, dropped = self.processor.process(item)
-        if dropped is not None:
-            self.summary.articles["unchanged"] += 1
-        elif isinstance(result, RejectItem):
-            self.summary.rejected += 1
-        elif isinstance(result, ArticleItem):
-            self.summary.articles["new" if result.version == 1 else "updated"] += 1
 
     def _capture(self, record: ArcWarcRecord, where: Location, length: int, payload: bytes,
                  status: int, headers: list[tuple[str, str]]) -> Capture:
@@ -418,7 +559,9 @@ class Reextractor:
 
     def _listing_raw(self, record: ArcWarcRecord, article_id: str, date: str) -> str | None:
         """Return the time text the listing that led to this capture printed for the article."""
-        record_id = warc_record_id(record)
+        return self._listing_raw_of(warc_record_id(record), article_id, date)
+
+    def _listing_raw_of(self, record_id: str, article_id: str, date: str) -> str | None:
         referer = self.referers.get(record_id) or self.referers.get(
             self.request_of.get(record_id, ""))
         captures = self.listings.get(referer or "")
@@ -430,17 +573,29 @@ class Reextractor:
         return self.first_listed.get(article_id)
 
     def run(self, paths: list[Path]) -> Summary:
-        """Index then extract the files; return the summary."""
+        """Read the files (extracting in worker processes), then archive; return the summary."""
         started = time.perf_counter()
         self.summary.files = len(paths)
-        self.index(paths)
-        self.extract(paths)
+        with tempfile.TemporaryFile(prefix="reextract-") as spill:
+            count = asyncio.run(self._read_with_pool(paths, spill))
+            self.settle(spill, count)
+        if self._fallback is not None:
+            asyncio.run(self._fallback.close())
         self.summary.seconds = time.perf_counter() - started
         if self.summary.skipped.get("offsite") and not self.summary.extracted \
                 and not self.summary.rejected:
             logger.warning("every capture was outside %s (and SITE_HOST_ALIASES): pass "
                            "-s SITE_URL=<the captured site's base URL>", self.site_url)
         return self.summary
+
+
+    async def _read_with_pool(self, paths: list[Path], spill: Any) -> int:
+        pool = make_pool(self.processor.crawler.settings)
+        await pool.start()
+        try:
+            return await self.read(paths, pool, spill)
+        finally:
+            await pool.close()
 
 
 def reextract(paths: list[Path], settings: Any) -> Summary:
