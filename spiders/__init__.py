@@ -1,1 +1,3 @@
-"""Spiders: they decide what to fetch; extraction lives in crawler.extract.article."""
+"""Spiders decide what to fetch: ``baonamdinh`` (the one spider), with its arguments
+(``options``), the live site's sitemaps (``sitemaps``) and web-archive backfills (``webarchive``).
+Extraction lives in crawler/extract/."""

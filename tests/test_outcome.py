@@ -12,7 +12,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.extract.listings import parse_listing
 from crawler.run.outcome import ExitStatus, exit_status, is_storage_error, report_problem
-from spiders.baonamdinh import CrawlOptions
+from spiders.options import CrawlOptions
 
 S = ExitStatus
 

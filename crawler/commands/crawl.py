@@ -18,7 +18,8 @@ from scrapy.exceptions import UsageError
 
 from crawler.run.outcome import EXIT_CODE_KEY, SIGNAL_KEY, ExitStatus, exit_status, problems_of
 from crawler.store import lock as archive_lock
-from spiders.baonamdinh import BaoNamDinhSpider, CrawlOptions
+from spiders.baonamdinh import BaoNamDinhSpider
+from spiders.options import CrawlOptions
 
 logger = logging.getLogger(__name__)
 
