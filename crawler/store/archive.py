@@ -35,7 +35,7 @@ from typing import Any
 from crawler.store import lock as archive_lock
 from crawler.store.exporter import ArchiveItemExporter
 from crawler.store.reconcile import Reconciliation, open_archive_db, settle_tail
-from crawler.store.statedb import DEFAULT_TIMEOUT, SCHEMA
+from crawler.store.statedb import DEFAULT_TIMEOUT, SCHEMA, register_reject
 
 logger = logging.getLogger(__name__)
 
@@ -261,19 +261,7 @@ class Archive:
             self._settle(rel)
             size, mtime_ns = self._append(rel, self.exporter.serialize_item(record))
             self._commit_size(rel, size, mtime_ns)
-            if record.get("origin"):
-                return rel
-            self.db.execute(
-                "INSERT INTO rejects(url, id, reason, stage, retryable, last_at, listing_raw)"
-                " VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
-                " reason = excluded.reason, stage = excluded.stage,"
-                " retryable = excluded.retryable, count = rejects.count + 1,"
-                " last_at = excluded.last_at,"
-                " listing_raw = COALESCE(excluded.listing_raw, rejects.listing_raw)",
-                (record["url"], record.get("id"), record["reason"], record.get("stage"),
-                 int(bool(record.get("retryable"))), record.get("fetched_at"),
-                 record.get("listing_raw")),
-            )
+            register_reject(self.db, record)
             return rel
 
         return self._transaction(work)

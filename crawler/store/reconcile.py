@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawler.store.statedb import DEFAULT_TIMEOUT, open_state
+from crawler.store.statedb import DEFAULT_TIMEOUT, open_state, register_reject
 
 logger = logging.getLogger(__name__)
 
@@ -400,17 +400,8 @@ def _upsert_reject(db: sqlite3.Connection, record: dict[str, Any]) -> None:
     """Register a reject line written before an interruption, as put_reject would have."""
     archived = record.get("id") and db.execute(
         "SELECT 1 FROM articles WHERE id = ?", (record["id"],)).fetchone()
-    if archived:
-        return
-    db.execute(
-        "INSERT INTO rejects(url, id, reason, stage, retryable, last_at, listing_raw)"
-        " VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET reason = excluded.reason,"
-        " stage = excluded.stage, retryable = excluded.retryable, count = rejects.count + 1,"
-        " last_at = excluded.last_at,"
-        " listing_raw = COALESCE(excluded.listing_raw, rejects.listing_raw)",
-        (record["url"], record.get("id"), record["reason"], record.get("stage"),
-         int(bool(record.get("retryable"))), record.get("fetched_at"),
-         record.get("listing_raw")))
+    if not archived:
+        register_reject(db, record)
 
 
 def _rebuild_rejects_and_runs(root: Path, db: sqlite3.Connection) -> None:

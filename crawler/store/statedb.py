@@ -16,6 +16,7 @@ import logging
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -149,3 +150,21 @@ def open_state(root: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT
             db.close()
         aside = set_aside(root, str(exc))
     return connect(path, timeout=timeout), aside
+
+
+def register_reject(db: sqlite3.Connection, record: dict[str, Any]) -> None:
+    """Remember a reject record in the ``rejects`` table (what the live crawl retries or skips).
+
+    A reject of a web archive's capture (with an ``origin``) is not remembered: an archive's bad
+    copy says nothing about the page on the site. Call inside the caller's transaction."""
+    if record.get("origin"):
+        return
+    db.execute(
+        "INSERT INTO rejects(url, id, reason, stage, retryable, last_at, listing_raw)"
+        " VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET reason = excluded.reason,"
+        " stage = excluded.stage, retryable = excluded.retryable, count = rejects.count + 1,"
+        " last_at = excluded.last_at,"
+        " listing_raw = COALESCE(excluded.listing_raw, rejects.listing_raw)",
+        (record["url"], record.get("id"), record["reason"], record.get("stage"),
+         int(bool(record.get("retryable"))), record.get("fetched_at"),
+         record.get("listing_raw")))
