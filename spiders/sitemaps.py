@@ -22,18 +22,14 @@ from twisted.python.failure import Failure
 from crawler.extract.listings import ListingEntry
 from crawler.extract.urls import is_site_url
 from crawler.sources import LIVE, sitemaps
+from spiders.part import SpiderPart
 
 
-class SitemapReader:
+class SitemapReader(SpiderPart):
     """Reads the site's sitemaps and feeds for the spider; requests what the listings missed."""
 
     def __init__(self, spider: Any, settings: Any):
-        self.spider = spider
-        self.crawler = spider.crawler
-        self.options = spider.options
-        self.hosts = spider.hosts
-        self.state = spider.state
-        self.logger = spider.logger
+        super().__init__(spider)
         self.locations = (settings.getlist("SITEMAP_LOCATIONS")
                           if settings.getbool("SITEMAP_ENABLED") else [])
         self.robots_timeout = settings.getfloat("ROBOTSTXT_TIMEOUT")

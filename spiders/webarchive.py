@@ -34,18 +34,14 @@ from crawler.sources import (
     wayback,
 )
 from crawler.sources.pages import page_of
+from spiders.part import SpiderPart
 
 
-class WebArchiveBackfill:
+class WebArchiveBackfill(SpiderPart):
     """Lists an archive's captures of the site, then fetches one per article not yet archived."""
 
     def __init__(self, spider: Any, settings: Any):
-        self.spider = spider
-        self.crawler = spider.crawler
-        self.options = spider.options
-        self.hosts = spider.hosts
-        self.state = spider.state
-        self.logger = spider.logger
+        super().__init__(spider)
         self.wayback_url = settings.get("WAYBACK_URL").rstrip("/")
         self.wayback_page_size = settings.getint("WAYBACK_PAGE_SIZE")
         self.wayback_collapse = settings.get("WAYBACK_COLLAPSE")

@@ -456,3 +456,10 @@ def test_url_month(yyyymm, result):
         with pytest.raises(DateError) as caught:
             parse_url_month(yyyymm, now=NOW)
         assert caught.value.kind == result
+
+
+def test_month_range_crosses_years_and_includes_both_ends() -> None:
+    from crawler.normalise.dates import month_range
+    assert month_range("2021-11", "2022-02") == ["2021-11", "2021-12", "2022-01", "2022-02"]
+    assert month_range("2022-01", "2022-01") == ["2022-01"]
+    assert month_range("2022-02", "2022-01") == []

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.analysis.promises import missing_by_month, promised_missing, reason_kind
-from crawler.normalise.dates import VN_TZ
+from crawler.normalise.dates import VN_TZ, month_range
 from crawler.store.archive import iter_records, partition_of
 
 REPORT = "report.html"
@@ -65,16 +65,6 @@ class ReportData:
     def holes(self) -> list[MonthCount]:
         """The months the archive holds fewer articles than promised."""
         return [m for m in self.months if m.hole]
-
-
-def month_range(first: str, last: str) -> list[str]:
-    """Return every ``YYYY-MM`` from ``first`` to ``last``, both included."""
-    year, month = map(int, first.split("-"))
-    out = []
-    while f"{year:04d}-{month:02d}" <= last:
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
 
 
 def load_runs(root: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -379,3 +379,13 @@ def looks_like_date_line(line: str) -> bool:
     match = found[1]
     rest = text[: match.start()] + " " + text[match.end() :]
     return not _DATE_LINE_NOISE.sub("", rest)
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Return every ``YYYY-MM`` from ``first`` to ``last``, both included (none if last < first)."""
+    year, month = map(int, first.split("-"))
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months

@@ -32,7 +32,7 @@ from scrapy import signals
 from twisted.internet import task
 
 from crawler.items import ArticleItem, PageItem
-from crawler.normalise.dates import VN_TZ
+from crawler.normalise.dates import VN_TZ, month_range
 from crawler.run.outcome import (
     SHUTDOWN_REASON,
     SIGNAL_KEY,
@@ -123,16 +123,6 @@ def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
     return [a for a in alarms if a]
 
 
-def _months_between(first: str, last: str) -> list[str]:
-    """Return every YYYY-MM from ``first`` to ``last``, both included."""
-    year, month = map(int, first.split("-"))
-    months = []
-    while f"{year:04d}-{month:02d}" <= last:
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
-
-
 def coverage_by_month(found: dict[tuple[str, str], int], archived: dict[str, int], *,
                       since: dt.date | None, until: dt.date | None,
                       backfill: bool) -> dict[str, dict[str, Any]]:
@@ -148,7 +138,7 @@ def coverage_by_month(found: dict[tuple[str, str], int], archived: dict[str, int
         first = since.strftime("%Y-%m") if since else (known[0] if known else None)
         last = until.strftime("%Y-%m") if until else (known[-1] if known else None)
         if first and last and first <= last:
-            months = _months_between(first, max(first, last))
+            months = month_range(first, max(first, last))
         else:
             months = sorted(found_months)
     else:
