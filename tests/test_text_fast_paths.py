@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import re
 import sys
 import unicodedata
 
+from crawler.extract.html import squash
 from crawler.normalise import text
 from crawler.normalise.text import _CHARS, _TONE_MOVE, _ZERO_WIDTH, _move_tone, normalise_tone
 
@@ -41,3 +44,55 @@ def test_normalise_tone_shortcut_agrees_with_the_full_round_trip():
     for s in samples:
         assert normalise_tone(s) == _full_normalise_tone(s), repr(s)
     assert normalise_tone("Đảng uỷ khối hoà") == "Đảng ủy khối hòa"
+
+
+# --- the str-method paths against the regexes they replace (issue 13) ---------------------------
+
+_ALPHABET = [" ", "  ", "\t", "\r", "\f", "\v", "\u00a0", "\n", "\n\n\n", "a", "ệ", "B", "7",
+             "\u2003", "\u3000", "\x85", "\u2028", "\x1c", "q", "o", "u", "à", "ỷ", "\u0301",
+             "\u0323", "ô", ".", "!", "«", "₫", "🙂", "_", "ß", "\u1dc4", "한"]
+
+
+def _samples(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 14)))
+            for _ in range(count)]
+
+
+def test_squash_collapses_as_the_regex_did():
+    spaces = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+    def reference(s: str) -> str:
+        lines = (line.strip() for line in spaces.sub(" ", s).split("\n"))
+        return "\n".join(line for line in lines if line)
+
+    for s in _samples(1, 50_000):
+        assert squash(s) == reference(s), repr(s)
+
+
+def test_clean_text_collapses_spaces_as_the_regex_did():
+    spaces, blank_run = re.compile(r"[^\S\n]+"), re.compile(r"\n{3,}")
+
+    def reference(s: str) -> str | None:
+        s = unicodedata.normalize("NFC", text._normalise_chars(text._fix_mojibake(
+            text._unescape(s))))
+        lines = [line.strip() for line in spaces.sub(" ", s).split("\n")]
+        return blank_run.sub("\n\n", "\n".join(lines)).strip("\n") or None
+
+    for s in _samples(2, 50_000):
+        assert text._clean_text.__wrapped__(s) == reference(s), repr(s)
+
+
+def test_normalise_tone_on_nfc_text_agrees_with_the_round_trip():
+    for s in _samples(3, 50_000):
+        for form in (s, unicodedata.normalize("NFC", s)):
+            assert normalise_tone.__wrapped__(form) == _full_normalise_tone(form), repr(form)
+
+
+def test_fold_maps_punctuation_as_the_table_did():
+    rng = random.Random(4)
+    samples = _samples(5, 20_000) + ["".join(chr(rng.randrange(0x20, 0x30000)) for _ in range(8))
+                                     for _ in range(20_000)]
+    for s in samples:
+        expected = " ".join(text.loose_key(s).translate(text._PUNCT_TO_SPACE).split())
+        assert text.fold.__wrapped__(s) == expected, repr(s)

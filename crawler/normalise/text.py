@@ -44,7 +44,6 @@ _BLOCK_TAGS = (
     "blockquote", "pre", "ul", "ol", "li", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
 )  # fmt: skip
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
-_SPACES = re.compile(r"[^\S\n]+")
 _BLANK_RUN = re.compile(r"\n{3,}")
 
 
@@ -136,10 +135,12 @@ def _clean_text(s: str) -> str | None:
         s = _strip_markup(s)
         s = _unescape(s)
     s = unicodedata.normalize("NFC", _normalise_chars(_fix_mojibake(s)))
-    # _SPACES never spans a line break: one pass over the text, then each line trimmed.
-    lines = [line.strip() for line in _SPACES.sub(" ", s).split("\n")]
-    s = _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip("\n")
-    return s or None
+    # Each line's spaces collapsed and trimmed: what _SPACES.sub(" ", ...) then strip() did,
+    # in a third of the time (tests/test_text_fast_paths.py checks they agree).
+    s = "\n".join([" ".join(line.split()) for line in s.split("\n")])
+    if "\n\n\n" in s:
+        s = _BLANK_RUN.sub("\n\n", s)
+    return s.strip("\n") or None
 
 
 def clean_line(s: str | None) -> str | None:
@@ -185,6 +186,23 @@ def _move_tone(m: re.Match[str]) -> str:
 # trip unchanged, so normalise_tone returns NFC text without it as it is.
 _TONED_AEY = "àáãảạèéẽẻẹỳýỹỷỵ"
 _TONE_CANDIDATE = re.compile(f"[oOuU][{_TONED_AEY}{_TONED_AEY.upper()}]")
+# The same rule as _TONE_MOVE, read on NFC text (no NFD round trip: most Vietnamese lines hold a
+# candidate, and the round trip was most of a key's cost): each matched pair "oà" has its
+# replacement "òa" ready, or itself where the pair is not oa/oe/uy.
+_TONE_MOVE_NFC = re.compile(
+    rf"(?<![qQ])[oOuU][{_TONED_AEY}{_TONED_AEY.upper()}](?![\u0300-\u036f])(?![^\W\d_])"
+)
+
+
+def _moved_pair(pair: str) -> str:
+    v1, (v2, tone) = pair[0], unicodedata.normalize("NFD", pair[1])
+    if (v1.lower(), v2.lower()) not in _PAIRS:
+        return pair
+    return unicodedata.normalize("NFC", v1 + tone) + v2
+
+
+_MOVED_PAIRS = {v1 + v2: _moved_pair(v1 + v2) for v1 in "oOuU"
+                for v2 in _TONED_AEY + _TONED_AEY.upper()}
 # Keys are asked for again and again on the same few strings (each stage compares the same
 # lines, titles and captions): remember the latest ones.
 KEY_CACHE_SIZE = 8192
@@ -193,10 +211,17 @@ KEY_CACHE_SIZE = 8192
 @lru_cache(maxsize=KEY_CACHE_SIZE)
 def normalise_tone(s: str) -> str:
     """Return `s` (NFC) with oa/oe/uy tone marks in one placement: "hoà"->"hòa", "uỷ"->"ủy"."""
-    if unicodedata.is_normalized("NFC", s) and not _TONE_CANDIDATE.search(s):
-        return s
+    if unicodedata.is_normalized("NFC", s):
+        if not _TONE_CANDIDATE.search(s):
+            return s
+        # Equal to the NFD round trip below, which tests/test_text_fast_paths.py checks.
+        return unicodedata.normalize("NFC", _TONE_MOVE_NFC.sub(_moved, s))
     nfd = unicodedata.normalize("NFD", s)
     return unicodedata.normalize("NFC", _TONE_MOVE.sub(_move_tone, nfd))
+
+
+def _moved(m: re.Match[str]) -> str:
+    return _MOVED_PAIRS[m[0]]
 
 
 @lru_cache(maxsize=KEY_CACHE_SIZE)
@@ -210,10 +235,35 @@ def loose_key(s: str) -> str:
 _PUNCT_TO_SPACE = _CharTable(lambda ch: " " if unicodedata.category(ch)[0] in "PS" else ch)
 
 
+def _punct_class(last: int) -> str:
+    """Return a regex character class body of every punctuation or symbol up to ``last``."""
+    ranges: list[list[int]] = []
+    for code in range(last + 1):
+        if unicodedata.category(chr(code))[0] in "PS":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "")
+                   for a, b in ranges)
+
+
+# The same mapping as one regex over the Basic Multilingual Plane (a fifth of translate's time
+# on Vietnamese text, which str.translate looks up character by character); built in about 8 ms.
+_PUNCT_BMP = re.compile(f"[{_punct_class(0xFFFF)}]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _punct_to_space(s: str) -> str:
+    if _ASTRAL.search(s):  # emoji and the like: the table knows every plane
+        return s.translate(_PUNCT_TO_SPACE)
+    return _PUNCT_BMP.sub(" ", s)
+
+
 @lru_cache(maxsize=KEY_CACHE_SIZE)
 def fold(s: str) -> str:
     """Return a comparison key: casefolded, one tone placement, no punctuation, single spaces."""
-    return " ".join(loose_key(s).translate(_PUNCT_TO_SPACE).split())
+    return " ".join(_punct_to_space(loose_key(s)).split())
 
 
 _CREDIT_TAIL = re.compile(
