@@ -182,13 +182,11 @@ def _move_tone(m: re.Match[str]) -> str:
 
 
 # In NFC text, what _TONE_MOVE can act on: o/u before a, e or y carrying one tone mark and no
-# other mark (those compose to these characters). Text without it comes out of the NFD round
-# trip unchanged, so normalise_tone returns NFC text without it as it is.
+# other mark (those compose to these characters). The same rule read on NFC text, without the
+# NFD round trip (most Vietnamese lines hold such a pair, and the round trip was most of a key's
+# cost): each matched pair "oà" has its replacement "òa" ready, or itself where the pair is not
+# oa/oe/uy.
 _TONED_AEY = "àáãảạèéẽẻẹỳýỹỷỵ"
-_TONE_CANDIDATE = re.compile(f"[oOuU][{_TONED_AEY}{_TONED_AEY.upper()}]")
-# The same rule as _TONE_MOVE, read on NFC text (no NFD round trip: most Vietnamese lines hold a
-# candidate, and the round trip was most of a key's cost): each matched pair "oà" has its
-# replacement "òa" ready, or itself where the pair is not oa/oe/uy.
 _TONE_MOVE_NFC = re.compile(
     rf"(?<![qQ])[oOuU][{_TONED_AEY}{_TONED_AEY.upper()}](?![\u0300-\u036f])(?![^\W\d_])"
 )
@@ -212,10 +210,9 @@ KEY_CACHE_SIZE = 8192
 def normalise_tone(s: str) -> str:
     """Return `s` (NFC) with oa/oe/uy tone marks in one placement: "hoà"->"hòa", "uỷ"->"ủy"."""
     if unicodedata.is_normalized("NFC", s):
-        if not _TONE_CANDIDATE.search(s):
-            return s
         # Equal to the NFD round trip below, which tests/test_text_fast_paths.py checks.
-        return unicodedata.normalize("NFC", _TONE_MOVE_NFC.sub(_moved, s))
+        moved, count = _TONE_MOVE_NFC.subn(_moved, s)
+        return unicodedata.normalize("NFC", moved) if count else s
     nfd = unicodedata.normalize("NFD", s)
     return unicodedata.normalize("NFC", _TONE_MOVE.sub(_move_tone, nfd))
 
