@@ -373,12 +373,8 @@ class RunReport:
             except sqlite3.ProgrammingError:  # already closed
                 archived = None
             if archived is None:
-                state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"),
-                                   timeout=self.db_timeout, reconcile=False)
-                try:
-                    archived = state.archived_by_month()
-                finally:
-                    state.close()
+                with self._history() as history:
+                    archived = history.archived_by_month()
         except Exception as exc:
             if not is_storage_error(exc):
                 raise
@@ -390,20 +386,22 @@ class RunReport:
             until=options.until if options else None,
             backfill=bool(options and options.mode == "backfill"))
 
+    def _history(self) -> CrawlState:
+        """Open the archive's state for the run history only (no reconciling); close it after."""
+        return CrawlState(self.crawler.settings.get("ARCHIVE_DIR"), timeout=self.db_timeout,
+                          reconcile=False)
+
     def _previous_runs(self) -> list[dict[str, Any]]:
         try:
-            state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"), timeout=self.db_timeout,
-                               reconcile=False)
+            history = self._history()
         except Exception as exc:
             if not is_storage_error(exc):
                 raise
             logger.error("run report: the state cannot be read (%s): no coverage comparison", exc)
             return []
-        try:
+        with history:
             # Enough history that each kind of run (crawler/run/report.py run_kind) finds its own.
-            return state.previous_runs(limit=PREVIOUS_RUNS_READ)
-        finally:
-            state.close()
+            return history.previous_runs(limit=PREVIOUS_RUNS_READ)
 
     def _keep(self, report: dict[str, Any]) -> Path | None:
         """Write the report to runs/ (a new file, never over another) and into the run history;
@@ -415,12 +413,8 @@ class RunReport:
         except OSError as exc:
             logger.error("the run report could not be written to %s: %s", self.runs_dir, exc)
         try:
-            state = CrawlState(self.crawler.settings.get("ARCHIVE_DIR"), timeout=self.db_timeout,
-                               reconcile=False)
-            try:
-                state.add_run(report["started_at"], report["mode"], report)
-            finally:
-                state.close()
+            with self._history() as history:
+                history.add_run(report["started_at"], report["mode"], report)
         except Exception as exc:
             if not is_storage_error(exc):
                 raise

@@ -204,3 +204,9 @@ class CrawlState:
             self.db.close()
         finally:
             archive_lock.release(self._lock)
+
+    def __enter__(self) -> CrawlState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
