@@ -180,21 +180,29 @@ def test_a_crawl_with_workers_is_the_crawl_without_them(tmp_path: Path) -> None:
     assert "Traceback" in with_workers.stderr
 
 
+def _crawl_with_two_workers(site_url: str, archive: Path, stderr: int
+                            ) -> tuple[subprocess.Popen[str], list[int]]:
+    """Start a crawl with two worker processes; return it once both run and an article is
+    archived (or after two minutes), with the workers' pids."""
+    command = crawl_command(site_url, archive, settings={
+        "PROCESSING_WORKERS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
+                            text=True)
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = _children(proc.pid)
+        if len(workers) == 2 and list((archive / "articles").glob("*.jsonl")):
+            break
+        time.sleep(0.05)
+    return proc, workers
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_killed_crawl_leaves_no_worker_behind(tmp_path: Path) -> None:
     with Replica(articles=300, seed=4, crawl_delay=0) as site:
-        command = crawl_command(site.url, tmp_path, settings={
-            "PROCESSING_WORKERS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
-        proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        workers: list[int] = []
-        while time.monotonic() < deadline and proc.poll() is None:
-            workers = _children(proc.pid)
-            if len(workers) == 2 and list((tmp_path / "articles").glob("*.jsonl")):
-                break
-            time.sleep(0.05)
+        proc, workers = _crawl_with_two_workers(site.url, tmp_path, subprocess.DEVNULL)
         assert len(workers) == 2 and proc.poll() is None, "the crawl ended before it was killed"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -209,17 +217,7 @@ def test_a_killed_crawl_leaves_no_worker_behind(tmp_path: Path) -> None:
 def test_a_worker_that_dies_loses_no_page(tmp_path: Path) -> None:
     with Replica(articles=200, seed=8, crawl_delay=0) as site:
         truth = site.truth()
-        command = crawl_command(site.url, tmp_path, settings={
-            "PROCESSING_WORKERS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
-        proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        workers: list[int] = []
-        while time.monotonic() < deadline and proc.poll() is None:
-            workers = _children(proc.pid)
-            if len(workers) == 2 and list((tmp_path / "articles").glob("*.jsonl")):
-                break
-            time.sleep(0.05)
+        proc, workers = _crawl_with_two_workers(site.url, tmp_path, subprocess.PIPE)
         assert len(workers) == 2 and proc.poll() is None, "the crawl ended too soon"
         os.kill(workers[0], signal.SIGKILL)
         _, stderr = proc.communicate(timeout=240)
