@@ -7,13 +7,10 @@ reader never sees became the lead and the body's first paragraph.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from crawler.extract.article import extract_article
-from crawler.extract.html import css, is_chrome, parse_html, required_names, select
-from crawler.extract.profile import SITE_TEMPLATES
+from crawler.extract.html import is_chrome, parse_html
 
 URL = "https://baonamdinh.vn/xa-hoi/202401/le-hoi-8fb6d67/"
 FETCHED_AT = "2024-01-20T10:00:00+07:00"
@@ -152,21 +149,3 @@ def test_a_short_block_at_the_end_of_the_container_is_kept_for_the_byline():
     assert paragraphs_of(item) == [*PARAGRAPHS, "Văn Trọng"]
 
 
-def test_select_finds_what_the_selector_finds_and_skips_only_what_the_page_lacks():
-    selectors = {s for t in SITE_TEMPLATES for f in ("body", "title", "kicker", "date", "lead",
-                                                     "byline", "top_author", "requires")
-                 for s in getattr(t, f)}
-    selectors |= {"figcaption, .caption", '[class*="caption"]', "img", ":not(.content) p",
-                  '[class="date x"]'}
-    pages = [p.read_text("utf-8") for p in
-             sorted(Path(__file__).parent.glob("fixtures/articles/*/page.html"))]
-    pages.append('<html><body><div class="date x"><span>a</span></div>'
-                 '<p class="content">b</p></body></html>')
-    roots = [parse_html(page) for page in pages]
-    # Pages asked about in turn, again and again: no page's names stand in for another's.
-    for root in roots + roots[::-1]:
-        for el in (root, *list(root.iter("div", "table"))[:5]):
-            for selector in sorted(selectors):
-                assert select(el, selector) == css(selector)(el), (selector, el.tag)
-    assert required_names(":not(.content) p") is None
-    assert required_names('[class="date x"] > span') == (frozenset({"date", "x"}), frozenset())

@@ -37,6 +37,7 @@ from crawler.extract.html import (
 )
 from crawler.extract.metadata import Metadata, read_metadata
 from crawler.extract.profile import MIN_BODY_CHARS, match_template
+from crawler.extract.selectors import index_page
 from crawler.extract.urls import canonical_site_url, host_of, parse_article_url
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import parse_byline, parse_top_author
@@ -84,6 +85,8 @@ def extract_article(
     # Scripts and styles are never text; without them the layers can count text with lxml's
     # own iteration.
     etree.strip_elements(root, *NEVER_TEXT, with_tail=False)
+    # The tree changes no more: the site layer's selectors are answered from one index of it.
+    index_page(root)
     ref = parse_article_url(url) or (meta.canonical and parse_article_url(meta.canonical))
     if not ref:
         raise ExtractionError(f"not an article URL: {url}")

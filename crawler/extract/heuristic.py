@@ -19,13 +19,13 @@ from crawler.extract.html import (
     BLOCK_TAGS,
     BULK_SHARE,
     SKIP_TAGS,
-    css,
     element_text,
     is_chrome,
     is_chrome_name,
     is_hidden,
     text_size,
 )
+from crawler.extract.selectors import css
 from crawler.normalise.dates import find_date_text
 
 SITE_TITLE_SUFFIX = re.compile(r"\s*[-|–]\s*(Báo|Bao)\s+Nam\s+(Định|Dinh).*$", re.IGNORECASE)

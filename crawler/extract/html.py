@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache, lru_cache
-from typing import Any
+from functools import lru_cache
 from urllib.parse import urljoin
 
-import cssselect
 import lxml.html
 from lxml import etree
-from lxml.cssselect import CSSSelector
+
+from crawler.extract.selectors import css, first
 
 # Elements whose content is never text (extraction drops them once metadata is read).
 NEVER_TEXT = ("script", "style", "noscript", "template")
@@ -52,89 +51,6 @@ BULK_SHARE = 0.5
 # A form inside a body container with less text than this is a widget (search, newsletter).
 WIDGET_FORM_CHARS = 500
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-
-
-@cache
-def css(selector: str) -> CSSSelector:
-    """Return the compiled CSS selector (HTML rules), once per selector."""
-    return CSSSelector(selector, translator="html")
-
-
-@cache
-def required_names(selector: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """Return (class names, ids) that some element of the page must carry for ``selector`` to
-    find anything (``.a``, ``#b``, ``[class="c"]`` anywhere in it), or None when the selector is
-    not that simple (a group, a negation, a pseudo-class: no such shortcut then)."""
-    parsed = cssselect.parse(selector)
-    if len(parsed) != 1:
-        return None
-    classes: set[str] = set()
-    ids: set[str] = set()
-    stack = [parsed[0].parsed_tree]
-    while stack:
-        node = stack.pop()
-        kind = type(node).__name__
-        if kind == "Element":
-            continue
-        if kind == "Class":
-            classes.add(node.class_name)
-            stack.append(node.selector)
-        elif kind == "Hash":
-            ids.add(node.id)
-            stack.append(node.selector)
-        elif kind == "Attrib":
-            if node.attrib == "class" and node.operator == "=" and node.value is not None:
-                value = getattr(node.value, "value", node.value)  # a Token in cssselect >= 1.2
-                classes.update(str(value).split())
-            stack.append(node.selector)
-        elif kind == "CombinedSelector":
-            stack += [node.selector, node.subselector]
-        else:
-            return None
-    return frozenset(classes), frozenset(ids)
-
-
-# The names of the page last asked about: (its root, class names, ids). Template selectors
-# are a whole-page XPath each (20 us on these pages), and most name a class the page does not
-# have: one look at every class and id of the page answers those. The page is held until the
-# next one, so its root is still the same Python object when asked again.
-_PAGE_NAMES: list[Any] = [None, frozenset(), frozenset()]
-_CLASS_AND_ID = etree.XPath("//@class | //@id")
-
-
-def _page_names(el: etree._Element) -> tuple[frozenset[str], frozenset[str]]:
-    root = el.getroottree().getroot()
-    if _PAGE_NAMES[0] is not root:
-        classes: set[str] = set()
-        ids: set[str] = set()
-        for value in _CLASS_AND_ID(root):
-            if value.attrname == "class":
-                # Split on any white space: a superset of the class names XPath sees.
-                classes.update(value.split())
-            else:
-                ids.add(str(value))
-        _PAGE_NAMES[:] = [root, frozenset(classes), frozenset(ids)]
-    return _PAGE_NAMES[1], _PAGE_NAMES[2]
-
-
-def select(el: etree._Element, selector: str) -> list[etree._Element]:
-    """Return what a CSS selector finds under ``el`` (itself included), as ``css(selector)``
-    does; without searching when the page lacks a class or id the selector needs."""
-    needed = required_names(selector)
-    if needed is not None and (needed[0] or needed[1]):
-        classes, ids = _page_names(el)
-        if not (needed[0] <= classes and needed[1] <= ids):
-            return []
-    return css(selector)(el)
-
-
-def first(root: etree._Element, selectors: tuple[str, ...]) -> etree._Element | None:
-    """Return the first element any of `selectors` finds, trying them in order."""
-    for selector in selectors:
-        found = select(root, selector)
-        if found:
-            return found[0]
-    return None
 
 
 def class_tokens(el: etree._Element) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.extract.html import css
+from crawler.extract.selectors import css
 
 ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting",
                            "AnalysisNewsArticle", "OpinionNewsArticle"})

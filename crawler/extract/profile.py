@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.extract.html import element_text, first, select
+from crawler.extract.html import element_text
+from crawler.extract.selectors import first, select
 
 # A body container with less text than this is not the article (a gallery, a video page).
 MIN_BODY_CHARS = 200

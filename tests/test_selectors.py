@@ -1,0 +1,157 @@
+"""select() answers as lxml's compiled CSS selector does, from the page index or not.
+
+The index (crawler/extract/selectors.py) is a second implementation of a subset of cssselect's
+semantics; these tests hold it to the first on every page we have: the fixture pages, the 181
+real benchmark pages, and a page written to trip it (white space in class attributes, nested
+matches, repeated ids, exact class values, comments), with selectors taken from the site
+templates and from the real pages' own class names and structure.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from crawler.extract import selectors
+from crawler.extract.html import parse_html
+from crawler.extract.profile import SITE_TEMPLATES
+from crawler.extract.selectors import css, index_page, required_names, select
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_SELECTORS = sorted({s for t in SITE_TEMPLATES
+                             for f in ("body", "title", "kicker", "date", "lead", "byline",
+                                       "top_author", "requires")
+                             for s in getattr(t, f)})
+OTHER_SELECTORS = ["figcaption, .caption", '[class*="caption"]', "img", ":not(.content) p",
+                   '[class="date x"]', "figcaption", "td.caption", ".desc"]
+
+TRICKY = """<!DOCTYPE html><html><head><title>t</title></head><body class="top">
+<!-- a comment --><div class="a"><div class="a b"><span>1</span><p class="b">x</p></div>
+<span>2</span></div>
+<div class=" a\tb\n c\r"><span class="b">3</span><p>p</p></div>
+<div class="a&#160;b"><span>4</span></div>
+<div class="A"><span class="B">5</span></div>
+<p id="x" class="a">6</p><p id="x">7</p><p id="X">8</p>
+<div class="date"><span>9</span><b><span>10</span></b></div>
+<section class="date x"><span>11</span></section>
+<div class="outer"><div class="date"><span>12</span></div></div>
+<table class="image center"><tr><td>a</td></tr><tr><td><em>cap</em></td></tr></table>
+<div class="">empty</div><div class="b a b">dup</div>
+</body></html>"""
+TRICKY_SELECTORS = [
+    ".a", ".b", ".c", ".A", ".B", ".top", ".a.b", ".b.a", "div.a", "span.b", "p.b", "#x", "p#x",
+    "#X", "div#x", ".a .b", ".a > .b", ".a span", ".a > span", ".a > p", "div .a > p",
+    ".top .a .b", ".top > .a", '[class="a b"]', '[class="a"]', '[class="date"]',
+    '[class="date"] > span', '[class="date"] span', ".date > span", ".date span",
+    ".outer .date > span", ".a p", "body .b", "html .a", ".image.center", "table.image",
+    '[class=""]', ".x", "#nothing", ".nothing span", "p", "div", "span",
+]
+
+
+def _same(a: list[etree._Element], b: list[etree._Element]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
+def _check(root: etree._Element, selector_list: list[str], contexts: int = 5) -> None:
+    """Index the page, then ask every selector of its root (the index's answers) and of some
+    elements under it (XPath, after the index's look at the page's names)."""
+    index_page(root)
+    for el in [root, *list(root.iter("div", "table", "section"))[:contexts]]:
+        for selector in selector_list:
+            assert _same(select(el, selector), css(selector)(el)), (selector, el.tag)
+
+
+def _fixture_roots() -> list[etree._Element]:
+    pages = sorted((ROOT / "tests/fixtures/articles").glob("*/page.html"))
+    roots = []
+    for path in pages:
+        root = parse_html(path.read_text("utf-8"))
+        etree.strip_elements(root, "script", "style", with_tail=False)
+        roots.append(root)
+    return roots
+
+
+def _selectors_from(root: etree._Element) -> list[str]:
+    """Selectors built from a page's own names: each class and id, a tag with it, an ancestor
+    and descendant pair, a parent and child pair, a whole class value with its children."""
+    out: set[str] = set()
+    named = root.xpath("//*[@class or @id]")[:12]
+    for el in named:
+        tag = el.tag if isinstance(el.tag, str) else "div"
+        names = selectors.class_names(el.get("class") or "")
+        for name in names[:2]:
+            if name and name.isascii() and name.replace("-", "").replace("_", "").isalnum() \
+                    and not name[0].isdigit():
+                out |= {f".{name}", f"{tag}.{name}", f".{name} p", f".{name} > div"}
+                parent = el.getparent()
+                if parent is not None:
+                    for pname in selectors.class_names(parent.get("class") or "")[:1]:
+                        if pname.isascii() and pname.replace("-", "").isalnum() \
+                                and not pname[0].isdigit():
+                            out |= {f".{pname} > .{name}", f".{pname} .{name}"}
+        value = el.get("class")
+        if value and re.fullmatch(r"[A-Za-z0-9_ -]+", value):
+            out |= {f'[class="{value}"]', f'[class="{value}"] > span', f'[class="{value}"] a'}
+        ident = el.get("id")
+        if ident and ident.isascii() and ident.replace("-", "").replace("_", "").isalnum() \
+                and not ident[0].isdigit():
+            out |= {f"#{ident}", f"{tag}#{ident}", f"#{ident} p"}
+    return sorted(out)
+
+
+def test_select_answers_as_css_on_a_page_written_to_trip_it():
+    root = parse_html(TRICKY)
+    _check(root, TRICKY_SELECTORS + TEMPLATE_SELECTORS + OTHER_SELECTORS)
+
+
+def test_select_answers_as_css_on_every_fixture_page():
+    roots = _fixture_roots()
+    assert roots
+    # Pages asked about in turn, again and again: no page's index stands in for another's.
+    for root in roots + roots[::-1]:
+        _check(root, TEMPLATE_SELECTORS + OTHER_SELECTORS + _selectors_from(root))
+
+
+def test_select_answers_as_css_on_the_real_benchmark_pages():
+    pages = sorted((ROOT / "bench/realpages/html").glob("*.html.gz"))
+    assert len(pages) == 181
+    asked = 0
+    for path in pages:
+        root = parse_html(gzip.decompress(path.read_bytes()).decode("utf-8", "replace"))
+        own = _selectors_from(root)
+        asked += len(own)
+        _check(root, TEMPLATE_SELECTORS + own, contexts=1)
+    assert asked > 2000  # the pages' own names were really asked about
+
+
+def test_the_index_answers_simple_selectors_without_xpath(monkeypatch):
+    root = parse_html(TRICKY)
+    index_page(root)
+    expected = {s: css(s)(root) for s in TRICKY_SELECTORS}
+
+    def no_xpath(selector: str):
+        raise AssertionError(f"XPath asked for {selector!r}")
+
+    monkeypatch.setattr(selectors, "css", no_xpath)
+    # A bare tag with no left part, or after a left part that finds more than one element
+    # (their children's document order), is XPath's.
+    left_to_xpath = {"p", "div", "span", '[class="date"] > span', '[class="date"] span',
+                     ".a span", ".a > span", ".a > p", ".a p", ".date > span",
+                     ".date span"}
+    for selector in TRICKY_SELECTORS:
+        if selector in left_to_xpath:
+            with pytest.raises(AssertionError, match="XPath asked"):
+                select(root, selector)
+        else:
+            assert _same(select(root, selector), expected[selector]), selector
+    assert len(TRICKY_SELECTORS) - len(left_to_xpath) >= 30
+
+
+def test_required_names():
+    assert required_names(":not(.content) p") is None
+    assert required_names('[class="date x"] > span') == (frozenset({"date", "x"}), frozenset())
+    assert required_names("h2#title .a.b") == (frozenset({"a", "b"}), frozenset({"title"}))
