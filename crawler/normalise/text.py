@@ -222,11 +222,14 @@ def _moved(m: re.Match[str]) -> str:
     return _MOVED_PAIRS[m[0]]
 
 
+def _casefolded(s: str) -> str:
+    return normalise_tone(unicodedata.normalize("NFC", s)).casefold().replace("ð", "đ")
+
+
 @lru_cache(maxsize=KEY_CACHE_SIZE)
 def loose_key(s: str) -> str:
     """Return `s` NFC, casefolded, with one tone placement and single spaces; punctuation kept."""
-    s = normalise_tone(unicodedata.normalize("NFC", s)).casefold()
-    return " ".join(s.replace("ð", "đ").split())
+    return " ".join(_casefolded(s).split())
 
 
 # Punctuation and symbols to " ", everything else kept.
@@ -261,7 +264,9 @@ def _punct_to_space(s: str) -> str:
 @lru_cache(maxsize=KEY_CACHE_SIZE)
 def fold(s: str) -> str:
     """Return a comparison key: casefolded, one tone placement, no punctuation, single spaces."""
-    return " ".join(_punct_to_space(loose_key(s)).split())
+    # loose_key(s) with punctuation to spaces, collapsed once: a split of a long paragraph is
+    # a fifth of its key's cost, and loose_key's own would be undone by this one.
+    return " ".join(_punct_to_space(_casefolded(s)).split())
 
 
 _CREDIT_TAIL = re.compile(
