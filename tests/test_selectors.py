@@ -10,6 +10,7 @@ templates and from the real pages' own class names and structure.
 from __future__ import annotations
 
 import gzip
+import random
 import re
 from pathlib import Path
 
@@ -155,3 +156,12 @@ def test_required_names():
     assert required_names(":not(.content) p") is None
     assert required_names('[class="date x"] > span') == (frozenset({"date", "x"}), frozenset())
     assert required_names("h2#title .a.b") == (frozenset({"a", "b"}), frozenset({"title"}))
+
+
+def test_class_names_split_on_xml_white_space_only():
+    rng = random.Random(7)
+    alphabet = ["a", "b", "-", " ", "  ", "\t", "\n", "\r", "\u00a0", "\f", "\v", "\u2003", "é"]
+    for _ in range(20_000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        expected = re.split(r"[ \t\r\n]+", value.strip(" \t\r\n"))
+        assert selectors.class_names(value) == expected, repr(value)

@@ -323,5 +323,6 @@ def body_blocks(
 
 def looks_truncated(html: str) -> bool:
     """True when an HTML document stops before its end (no closing ``</html>``)."""
-    tail = html[-4096:].lower()
-    return "</html>" not in tail
+    tail = html[-4096:]
+    # Found as written (nearly every page) it is found lower-cased too: lower() only if not.
+    return "</html>" not in tail and "</html>" not in tail.lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 # Old CMS (2010-2022), shared with sister papers: /channel/5083/202201/some-slug-2548123/
@@ -49,6 +50,9 @@ def _clean_path(url: str) -> str:
     return re.sub(r"/{2,}", "/", path)
 
 
+# A page's URL is parsed when it is read and again when it is extracted, a listing's links when
+# the spider considers them and again when it asks for them: the latest are remembered.
+@lru_cache(maxsize=1024)
 def parse_article_url(url: str) -> ArticleRef | None:
     """Return the article a URL points to, or None when it is not an article URL of either CMS."""
     path = _clean_path(url)
