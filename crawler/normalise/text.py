@@ -136,11 +136,20 @@ def _clean_text(s: str) -> str | None:
         s = _unescape(s)
     s = unicodedata.normalize("NFC", _normalise_chars(_fix_mojibake(s)))
     # Each line's spaces collapsed and trimmed: what _SPACES.sub(" ", ...) then strip() did,
-    # in a third of the time (tests/test_text_fast_paths.py checks they agree).
-    s = "\n".join([" ".join(line.split()) for line in s.split("\n")])
+    # in a third of the time (tests/test_text_fast_paths.py checks they agree). Not needed when
+    # the only white space is single spaces inside lines and line breaks (printable text holds
+    # no other): the common case, extracted text comes squashed.
+    if not _spaced_as_collapsed(s):
+        s = "\n".join([" ".join(line.split()) for line in s.split("\n")])
     if "\n\n\n" in s:
         s = _BLANK_RUN.sub("\n\n", s)
     return s.strip("\n") or None
+
+
+def _spaced_as_collapsed(s: str) -> bool:
+    """True when collapsing each line's spaces would leave ``s`` as it is."""
+    return (s.replace("\n", " ").isprintable() and "  " not in s and " \n" not in s
+            and "\n " not in s and not s.startswith(" ") and not s.endswith(" "))
 
 
 def clean_line(s: str | None) -> str | None:
