@@ -100,3 +100,13 @@ def test_fold_maps_punctuation_as_the_table_did():
     for s in samples:
         expected = " ".join(text.loose_key(s).translate(text._PUNCT_TO_SPACE).split())
         assert text.fold.__wrapped__(s) == expected, repr(s)
+
+
+def test_quick_ratio_is_difflibs():
+    from difflib import SequenceMatcher
+
+    samples = [s for s in _samples(8, 4_000) if s]
+    for a, b in zip(samples, samples[1:] + samples[:1], strict=True):
+        expected = SequenceMatcher(None, a, b, autojunk=False).quick_ratio()
+        assert text._quick_ratio(a, b) == expected, (a, b)
+        assert text._quick_ratio(a, a) == 1.0

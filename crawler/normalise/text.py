@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections import Counter
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -303,9 +304,19 @@ def similar_keys(fa: str, fb: str, threshold: float = 0.85) -> bool:
     # The ratio cannot reach the threshold when the lengths are too far apart: skip the O(n*m).
     if 2 * len(short) / (len(short) + len(long_)) < threshold:
         return False
-    matcher = SequenceMatcher(None, fa, fb, autojunk=False)
     # quick_ratio() bounds ratio() from above at a fraction of its cost: most pairs stop there.
-    return matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+    return _quick_ratio(fa, fb) >= threshold and \
+        SequenceMatcher(None, fa, fb, autojunk=False).ratio() >= threshold
+
+
+def _quick_ratio(fa: str, fb: str) -> float:
+    """Return difflib's ``SequenceMatcher(None, fa, fb).quick_ratio()`` of two non-empty
+    strings: the characters they share as multisets, counted in C instead of a Python loop."""
+    ca, cb = Counter(fa), Counter(fb)
+    if len(ca) > len(cb):
+        ca, cb = cb, ca
+    matches = sum(min(n, cb[ch]) for ch, n in ca.items())
+    return 2.0 * matches / (len(fa) + len(fb))
 
 
 
