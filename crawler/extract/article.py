@@ -114,10 +114,10 @@ def extract_article(
     date_raw = _pick(provenance, "published_raw", *date_candidates)
 
     if match:
-        containers, body_layer, junk, sizes = [match.body], SITE, None, [match.body_chars]
+        containers, body_layer, junk = [match.body], SITE, None
     else:
-        containers, body_layer, junk, sizes = main_content(root), HEURISTIC, is_junk, None
-    paragraphs, images = body_blocks(containers, url, junk, sizes) if containers else ([], [])
+        containers, body_layer, junk = main_content(root), HEURISTIC, is_junk
+    paragraphs, images = body_blocks(containers, url, junk) if containers else ([], [])
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA

@@ -249,19 +249,24 @@ def _is_widget_form(el: etree._Element) -> bool:
 def body_blocks(
     containers: etree._Element | list[etree._Element], page_url: str,
     junk: Callable[[etree._Element], bool] | None = None,
-    sizes: list[int] | None = None,
 ) -> tuple[list[str], list[dict]]:
     """Split content containers (whichever layer found them) into paragraphs and photos.
 
     Inside them, what is not shown, page chrome (by the element's own class or id, unless it
-    holds the bulk of the text), widget forms and whatever ``junk`` says are left out. ``sizes``
-    are the containers' ``len(element_text(...))`` when the caller has them already."""
+    holds the bulk of the text), widget forms and whatever ``junk`` says are left out."""
     if not isinstance(containers, list):
         containers = [containers]
     paragraphs: list[str] = []
     images: list[dict] = []
     pending: list[str] = []
-    total = 0
+    # The container's text length, which only a chrome-named element inside it needs: measured
+    # the first time one is met (most containers hold none, and measuring is a pass of its own).
+    total: list[int | None] = [None]
+
+    def container_chars() -> int:
+        if total[0] is None:
+            total[0] = len(element_text(container))
+        return total[0]
 
     def flush() -> None:
         text = squash("".join(pending))
@@ -276,7 +281,7 @@ def body_blocks(
         # an embed, a lazy-loaded photo, a pull quote) it is left out.
         if tag == "figure" and not _is_image_block(el, holders):
             return True
-        if is_chrome(el) and len(element_text(el)) < BULK_SHARE * total:
+        if is_chrome(el) and len(element_text(el)) < BULK_SHARE * container_chars():
             return True
         return junk is not None and junk(el)
 
@@ -309,8 +314,8 @@ def body_blocks(
             pending.append(el.tail)
 
     holders: set[etree._Element] = set()
-    for index, container in enumerate(containers):
-        total = sizes[index] if sizes is not None else len(element_text(container))
+    for container in containers:
+        total[0] = None
         holders = _img_holders(container)
         flush()
         if container.text:

@@ -84,8 +84,6 @@ class TemplateMatch:
 
     template: SiteTemplate
     body: etree._Element
-    # The length of the body container's visible text, measured when the template was matched.
-    body_chars: int
 
     def text(self, root: etree._Element, field: str) -> str | None:
         """Return the visible text of the first element the template's selectors for ``field``
@@ -104,10 +102,23 @@ def match_template(root: etree._Element) -> TemplateMatch | None:
             continue
         for selector in template.body:
             for container in select(root, selector):
-                chars = len(element_text(container))
-                if chars >= MIN_BODY_CHARS:
-                    return TemplateMatch(template, container, chars)
+                if _holds_text(container, MIN_BODY_CHARS):
+                    return TemplateMatch(template, container)
     return None
+
+
+def _holds_text(el: etree._Element, chars: int) -> bool:
+    """True when ``len(element_text(el)) >= chars``; most often from a look at the start only.
+
+    The look (``limit``) reads some of the parts element_text reads, and squashing only ever
+    drops white space: the look's non-space characters are all in the whole text. When they
+    are not enough, the whole text is read."""
+    look = element_text(el, limit=_LOOK * chars)
+    return sum(map(len, look.split())) >= chars or len(element_text(el)) >= chars
+
+
+# How much raw text (times the characters wanted) the first look at a container reads.
+_LOOK = 2
 
 
 def site_text(root: etree._Element, selectors: tuple[str, ...]) -> str | None:
