@@ -6,6 +6,7 @@ import random
 import re
 import sys
 import unicodedata
+from pathlib import Path
 
 from crawler.extract.html import squash
 from crawler.normalise import text
@@ -110,3 +111,32 @@ def test_quick_ratio_is_difflibs():
         expected = SequenceMatcher(None, a, b, autojunk=False).quick_ratio()
         assert text._quick_ratio(a, b) == expected, (a, b)
         assert text._quick_ratio(a, a) == 1.0
+
+
+def test_the_joined_boilerplate_patterns_match_as_the_patterns_do():
+    from crawler.normalise.lexicon import load_boilerplate
+
+    bp = load_boilerplate()
+    assert bp.any_anchor is not None and bp.any_residue is not None
+    here = Path(__file__).parent
+    texts = [p.read_text("utf-8") for p in sorted((here / "fixtures").rglob("*"))
+             if p.suffix in (".txt", ".html", ".json") and p.is_file()]
+    lines = {line.strip() for t in texts for line in t.splitlines()}
+    # Lines cut to pieces, so the patterns' edges are met too.
+    lines |= {line[:n] for line in list(lines) for n in (5, 12, 30, 80)}
+    lines |= {"", " ", "...", "—", "[links()]", "Xem thêm", "Tin liên quan:", "Đóng",
+              "Tổng biên tập: Nguyễn Văn A", "Phó Tổng biên tập: Trần B, Lê C",
+              "Giấy phép số 123/GP-BTTTT cấp ngày 1/1/2020", "Điện thoại: 0228 3849 999",
+              "Email: toasoan@baonamdinh.vn", "© Báo Nam Định điện tử", "Bản quyền thuộc Báo X",
+              "Cơ quan chủ quản: Tỉnh ủy Nam Định", "Ghi rõ nguồn Báo Nam Định khi phát hành lại",
+              "Tòa soạn: 1 Trần Hưng Đạo", "Hotline: 0912", "BÁO NAM ĐỊNH ĐIỆN TỬ"}
+    matched = 0
+    for line in lines:
+        key = text.normalise_tone(line)
+        anchor = any(a.pattern.fullmatch(key) for a in bp.anchors)
+        residue = any(p.fullmatch(key) for _, p in bp.residue)
+        assert (bp.any_anchor.fullmatch(key) is not None) == anchor, line
+        assert (bp.any_residue.fullmatch(key) is not None) == residue, line
+        matched += anchor + residue
+    assert len(lines) > 500
+    assert matched > 20

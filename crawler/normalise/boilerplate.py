@@ -29,6 +29,8 @@ class Stripped:
 
 def _anchor(line: str, bp: Boilerplate) -> _Anchor | None:
     key = normalise_tone(line.strip())
+    if bp.any_anchor is not None and bp.any_anchor.fullmatch(key) is None:
+        return None
     for anchor in bp.anchors:
         m = anchor.pattern.fullmatch(key)
         if m is None:
@@ -41,6 +43,8 @@ def _anchor(line: str, bp: Boilerplate) -> _Anchor | None:
 
 def _is_residue(line: str, bp: Boilerplate) -> bool:
     key = normalise_tone(line.strip())
+    if bp.any_residue is not None:
+        return bp.any_residue.fullmatch(key) is not None
     return any(p.fullmatch(key) for _, p in bp.residue)
 
 

@@ -40,10 +40,24 @@ class Boilerplate:
     pseudonyms: dict[str, str]
     agencies: dict[str, str]
     not_names: frozenset[str]
+    # One pattern that fullmatches a line exactly when one of the anchors' (the residue's)
+    # does: most lines are prose that none matches, told in one call instead of one a pattern.
+    # None when the patterns cannot be joined (a back-reference).
+    any_anchor: re.Pattern[str] | None = None
+    any_residue: re.Pattern[str] | None = None
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(normalise_tone(pattern), re.IGNORECASE)
+
+
+def _any_of(patterns: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """Return the alternation of compiled patterns (their group names dropped), or None."""
+    sources = [p.pattern for p in patterns]
+    if not sources or any("(?P=" in s or re.search(r"\\\d", s) for s in sources):
+        return None
+    joined = "|".join(f"(?:{re.sub(r'[(][?]P<[^>]+>', '(?:', s)})" for s in sources)
+    return re.compile(joined, re.IGNORECASE)
 
 
 @cache
@@ -53,12 +67,14 @@ def load_boilerplate() -> Boilerplate:
         resources.files("crawler").joinpath("data/boilerplate.json").read_text(encoding="utf-8")
     )
     footer = raw["footer"]
+    anchors = tuple(_Anchor(a["name"], a["kind"], _compile(a["pattern"]), a.get("value"))
+                    for a in footer["anchors"])
+    residue = tuple((r["name"], _compile(r["pattern"])) for r in raw["residue"])
     return Boilerplate(
-        anchors=tuple(
-            _Anchor(a["name"], a["kind"], _compile(a["pattern"]), a.get("value"))
-            for a in footer["anchors"]
-        ),
-        residue=tuple((r["name"], _compile(r["pattern"])) for r in raw["residue"]),
+        anchors=anchors,
+        residue=residue,
+        any_anchor=_any_of([a.pattern for a in anchors]),
+        any_residue=_any_of([p for _, p in residue]),
         title_residue=tuple(_compile(p) for p in raw.get("title_residue", [])),
         window=int(footer["window"]),
         min_anchors=int(footer["min_anchors"]),
