@@ -8,6 +8,7 @@ mark.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -38,6 +39,10 @@ class Run:
     returncode: int
     seconds: float
     max_rss_mb: float | None  # None when the run was killed before it could be read
+    # CPU seconds of the run and the processes it waited for (its workers); None as above.
+    cpu_seconds: float | None = None
+    # CPU seconds this process (the replica's server threads) used meanwhile.
+    server_cpu_seconds: float | None = None
 
 
 def run_measured(cmd: list[str], log: Path, timeout: float) -> Run:
@@ -46,7 +51,7 @@ def run_measured(cmd: list[str], log: Path, timeout: float) -> Run:
     rss_file = log.with_suffix(".maxrss")
     rss_file.unlink(missing_ok=True)
     with open(log, "wb") as out:
-        started = time.monotonic()
+        started, server_started = time.monotonic(), _own_cpu()
         proc = subprocess.Popen([sys.executable, str(MAXRSS), str(rss_file), *cmd], stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -67,11 +72,23 @@ def run_measured(cmd: list[str], log: Path, timeout: float) -> Run:
         finally:
             timer.cancel()
         seconds = time.monotonic() - started
+        server_cpu = _own_cpu() - server_started
+    max_rss_mb: float | None = None
+    cpu_seconds: float | None = None
     try:
-        max_rss_mb: float | None = int(rss_file.read_text().strip()) / 1024  # Linux: KiB
-    except (OSError, ValueError):
-        max_rss_mb = None
-    return Run(returncode=returncode, seconds=seconds, max_rss_mb=max_rss_mb)
+        lines = rss_file.read_text().split()
+        max_rss_mb = int(lines[0]) / 1024  # Linux: KiB
+        cpu_seconds = float(lines[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return Run(returncode=returncode, seconds=seconds, max_rss_mb=max_rss_mb,
+               cpu_seconds=cpu_seconds, server_cpu_seconds=server_cpu)
+
+
+def _own_cpu() -> float:
+    """CPU seconds this process has used (every thread: the replica serves from threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _settings(values: dict[str, str]) -> list[str]:

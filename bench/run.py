@@ -92,6 +92,56 @@ def realpages_notes(real: dict[str, Any]) -> list[str]:
     return [f"Real pages without a record, by reason: {listed}."]
 
 
+def cpu_budget_rows(full: crawls.Run, full_articles: int, bare: crawls.Run, bare_articles: int,
+                    alone_aps: float | None, slowest: float, notes: list[str]) -> list[Row]:
+    """Rows that say where the crawl's CPU goes and what the machine's cores allow.
+
+    The crawl, its worker processes and the replica's server share the machine's cores, so no
+    crawl can beat cores / (CPU seconds per article). The least a crawl needs is what the bare
+    spider and its server use per article plus extraction + normalisation alone: with nothing
+    else (no WARC, no archive, no passing pages between processes) the cores allow that much."""
+    if full.cpu_seconds is None or bare.cpu_seconds is None or not full_articles \
+            or not bare_articles:
+        notes.append("CPU budget: not measured (a crawl's CPU time could not be read).")
+        return []
+    cores = _cores()
+    full_ms = (full.cpu_seconds + (full.server_cpu_seconds or 0.0)) / full_articles * 1e3
+    bare_ms = (bare.cpu_seconds + (bare.server_cpu_seconds or 0.0)) / bare_articles * 1e3
+    rows = [
+        Row("Full crawl, CPU per article (crawl, workers, replica server)", "ms", full_ms,
+            bare_ms, "bare spider",
+            f"crawl {full.cpu_seconds / full_articles * 1e3:.2f} + server "
+            f"{(full.server_cpu_seconds or 0) / full_articles * 1e3:.2f} vs "
+            f"{bare.cpu_seconds / bare_articles * 1e3:.2f} + "
+            f"{(bare.server_cpu_seconds or 0) / bare_articles * 1e3:.2f}"),
+        Row(f"Full crawl vs what {cores} cores allow it", "articles/s",
+            full_articles / full.seconds, cores / full_ms * 1e3, "its CPU per article",
+            "cores / CPU per article: how much of the machine the crawl keeps busy"),
+    ]
+    if alone_aps:
+        least_ms = bare_ms + 1e3 / alone_aps
+        rows.append(Row(f"Any crawl on {cores} cores vs issue 13's target", "articles/s",
+                        cores / least_ms * 1e3, 0.8 * slowest, "0.8 × slowest part",
+                        f"cores / (bare spider's {bare_ms:.2f} + extraction's "
+                        f"{1e3 / alone_aps:.2f} ms per article)"))
+        if cores / least_ms * 1e3 < 0.8 * slowest:
+            notes.append(
+                f"CPU budget: fetching (the bare spider and the replica serving it, "
+                f"{bare_ms:.2f} ms of CPU per article) and extraction + normalisation alone "
+                f"({1e3 / alone_aps:.2f} ms) need {least_ms:.2f} ms of CPU per article, so "
+                f"{cores} cores allow at most {cores / least_ms * 1e3:.0f} articles/s before "
+                f"the crawl's other work; issue 13's target, 0.8 × the slower of the two, is "
+                f"{0.8 * slowest:.0f}: not reachable on this machine.")
+    return rows
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=5000,
@@ -198,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
             Row("Full crawl vs its slowest necessary part", "articles/s", crawl_aps,
                 slowest[0], slowest[1], "the smaller of the two rates above"),
         ]
+        rows += cpu_budget_rows(full, full_req["article"], bare, bare_req["article"],
+                                alone_aps, slowest[0], notes)
 
         help_text = crawls.reextract_help()
         if help_text is None:
