@@ -165,3 +165,24 @@ def test_class_names_split_on_xml_white_space_only():
         value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
         expected = re.split(r"[ \t\r\n]+", value.strip(" \t\r\n"))
         assert selectors.class_names(value) == expected, repr(value)
+
+
+def test_the_metadata_pass_finds_what_the_selectors_find():
+    from crawler.extract.metadata import _head_tags
+
+    paths = sorted((ROOT / "bench/realpages/html").glob("*.html.gz"))
+    pages = [gzip.decompress(p.read_bytes()).decode("utf-8", "replace") for p in paths]
+    pages += [p.read_text("utf-8") for p in
+              sorted((ROOT / "tests/fixtures/articles").glob("*/page.html"))]
+    pages.append('<html><head><link rel="canonical" href="a"><link rel="Canonical" href="b">'
+                 '<script type="application/ld+json">{}</script></head><body><div>'
+                 '<link rel="canonical" href="c"><script type="application/ld+json ">[]</script>'
+                 '<script type="application/ld+json">[]</script></div></body></html>')
+    found = 0
+    for page in pages:
+        root = parse_html(page)
+        _tags, scripts, canonical = _head_tags(root)
+        assert _same(scripts, css('script[type="application/ld+json"]')(root))
+        assert _same(canonical, css('link[rel="canonical"]')(root))
+        found += len(scripts) + len(canonical)
+    assert found > 100

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.extract.selectors import css
-
 ARTICLE_TYPES = frozenset({"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting",
                            "AnalysisNewsArticle", "OpinionNewsArticle"})
 
@@ -18,8 +16,8 @@ DATE_META_NAMES = ("article:published_time", "datePublished", "pubdate", "publis
                    "og:published_time")
 
 
-def _json_ld_articles(root: etree._Element) -> Iterator[dict]:
-    for script in css('script[type="application/ld+json"]')(root):
+def _json_ld_articles(scripts: list[etree._Element]) -> Iterator[dict]:
+    for script in scripts:
         try:
             data = json.loads(script.text or "")
         except ValueError:
@@ -44,13 +42,29 @@ META_ATTRIBUTES = ("property", "name", "itemprop")
 def meta_tags(root: etree._Element) -> dict[tuple[str, str], str]:
     """Return, for each (attribute, value) of the page's meta tags, the content of the first
     tag that has it (empty when that tag has none): one pass over the page for every name."""
+    return _head_tags(root)[0]
+
+
+def _head_tags(root: etree._Element) -> tuple[dict[tuple[str, str], str], list[etree._Element],
+                                              list[etree._Element]]:
+    """Return the page's meta_tags, its JSON-LD scripts and its canonical links, in one pass
+    (lxml's own iteration over three tag names): what ``script[type="application/ld+json"]``
+    and ``link[rel="canonical"]`` find, in the same order."""
     tags: dict[tuple[str, str], str] = {}
-    for meta in root.iter("meta"):
-        for attr in META_ATTRIBUTES:
-            value = meta.get(attr)
-            if value is not None:
-                tags.setdefault((attr, value), meta.get("content") or "")
-    return tags
+    scripts: list[etree._Element] = []
+    canonical: list[etree._Element] = []
+    for el in root.iter("meta", "script", "link"):
+        if el.tag == "meta":
+            for attr in META_ATTRIBUTES:
+                value = el.get(attr)
+                if value is not None:
+                    tags.setdefault((attr, value), el.get("content") or "")
+        elif el.tag == "script":
+            if el.get("type") == "application/ld+json":
+                scripts.append(el)
+        elif el.get("rel") == "canonical":
+            canonical.append(el)
+    return tags, scripts, canonical
 
 
 def meta_content(root: etree._Element | dict[tuple[str, str], str], *names: str) -> str | None:
@@ -93,9 +107,9 @@ class Metadata:
 def read_metadata(root: etree._Element) -> Metadata:
     """Return what JSON-LD, OpenGraph and ``article:*`` meta tags say about the article."""
     meta = Metadata()
-    tags = meta_tags(root)
+    tags, scripts, canonical = _head_tags(root)
     dates: list[str | None] = []
-    for article in _json_ld_articles(root):
+    for article in _json_ld_articles(scripts):
         meta.title = meta.title or _ld_text(article.get("headline"))
         dates.append(_ld_text(article.get("datePublished")))
         meta.lead = meta.lead or _ld_text(article.get("description"))
@@ -113,7 +127,6 @@ def read_metadata(root: etree._Element) -> Metadata:
                                           "twitter:description")
     meta.section = meta.section or meta_content(tags, "article:section")
     meta.site_name = meta_content(tags, "og:site_name", "application-name")
-    canonical = css('link[rel="canonical"]')(root)
     meta.canonical = ((canonical[0].get("href") if canonical else None)
                       or meta_content(tags, "og:url"))
     return meta
