@@ -388,8 +388,11 @@ class BaoNamDinhSpider(scrapy.Spider):
         return scrapy.Request(
             url, callback=self.parse_article, errback=self.article_failed,
             cb_kwargs={"listing_raw": listing_raw, "hops": hops},
-            # A hop may revisit a URL the dupefilter has seen: the loop check below stops it.
-            dont_filter=bool(hops),
+            # Not through Scrapy's dupefilter: every caller asks only for an id not yet in
+            # seen_ids (one request per article, whatever its URL variant), and a redirect hop
+            # may revisit a URL, which the loop check below stops. Its fingerprints, about 100
+            # bytes an article held to the end, were the backfill's largest growing memory.
+            dont_filter=True,
             # Before the next listing page: the queue holds a page's articles, not a backfill's.
             priority=ARTICLE_PRIORITY,
             meta={"dont_redirect": True,
