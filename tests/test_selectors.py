@@ -125,7 +125,7 @@ def test_select_answers_as_css_on_the_real_benchmark_pages():
         root = parse_html(gzip.decompress(path.read_bytes()).decode("utf-8", "replace"))
         own = _selectors_from(root)
         asked += len(own)
-        _check(root, TEMPLATE_SELECTORS + own, contexts=1)
+        _check(root, TEMPLATE_SELECTORS + own, contexts=2)
     assert asked > 2000  # the pages' own names were really asked about
 
 
@@ -133,14 +133,15 @@ def test_the_index_answers_simple_selectors_without_xpath(monkeypatch):
     root = parse_html(TRICKY)
     index_page(root)
     expected = {s: css(s)(root) for s in TRICKY_SELECTORS}
+    expected_inner = css(".date > span")(root.find(".//div[@class='outer']"))
 
     def no_xpath(selector: str):
         raise AssertionError(f"XPath asked for {selector!r}")
 
     monkeypatch.setattr(selectors, "css", no_xpath)
-    # A bare tag with no left part, or after a left part that finds more than one element
-    # (their children's document order), is XPath's.
-    left_to_xpath = {"p", "div", "span", '[class="date"] > span', '[class="date"] span',
+    # A bare tag after a left part that finds more than one element (their children's
+    # document order) is XPath's.
+    left_to_xpath = {'[class="date"] > span', '[class="date"] span',
                      ".a span", ".a > span", ".a > p", ".a p", ".date > span",
                      ".date span"}
     for selector in TRICKY_SELECTORS:
@@ -150,6 +151,9 @@ def test_the_index_answers_simple_selectors_without_xpath(monkeypatch):
         else:
             assert _same(select(root, selector), expected[selector]), selector
     assert len(TRICKY_SELECTORS) - len(left_to_xpath) >= 30
+    # Under an element too (not the root).
+    inner = root.find(".//div[@class='outer']")
+    assert _same(select(inner, ".date > span"), expected_inner)
 
 
 def test_required_names():
@@ -185,4 +189,17 @@ def test_the_metadata_pass_finds_what_the_selectors_find():
         assert _same(scripts, css('script[type="application/ld+json"]')(root))
         assert _same(canonical, css('link[rel="canonical"]')(root))
         found += len(scripts) + len(canonical)
+    assert found > 100
+
+
+def test_the_caption_walk_finds_what_the_caption_selector_finds():
+    from crawler.extract.html import _CAPTIONS, CAPTION_SELECTOR
+
+    found = 0
+    for path in sorted((ROOT / "bench/realpages/html").glob("*.html.gz")):
+        root = parse_html(gzip.decompress(path.read_bytes()).decode("utf-8", "replace"))
+        for el in [root, *list(root.iter("div", "figure", "table", "p"))[:30]]:
+            expected = css(CAPTION_SELECTOR)(el)
+            assert _same(_CAPTIONS(el), expected), path.name
+            found += len(expected)
     assert found > 100

@@ -5,18 +5,19 @@ page per call. The site layer asks a page about a dozen selectors, almost all of
 id names, and on these pages each whole-page XPath costs about as much as one pass over every
 element. So ``extract_article`` indexes the page once it has finished changing the tree
 (``index_page``): every element with a class or an id, by class name, by whole class value and
-by id, in document order. ``select`` then answers from the index, exactly as ``css`` would:
+by id, in document order. ``select`` then answers from the index, exactly as ``css`` would, for
+the page's root or any element of it as the context:
 
 - the same elements in the same (document) order, the context element included as the XPath's
-  ``descendant-or-self`` includes it;
+  ``descendant-or-self`` includes it, and nothing above it;
 - a class name is a token of the class attribute split on XML white space (space, tab, CR, LF),
   as cssselect's ``normalize-space`` sees it; ``[class="x"]`` compares the whole value; ``#x``
   compares the id; names are case-sensitive, tag names lower case;
 - only selectors of that shape are answered: one compound selector or a chain of them joined by
-  descendant or child combinators, each with class names, an id or an exact class value (a bare
-  tag only at the end, after a left part that finds one element). Anything else (groups,
-  pseudo-classes, other attributes, a context that is not the page's root) is lxml's XPath, after
-  a look at the page's names when the selector needs a class or id the page lacks.
+  descendant or child combinators, each with class names, an id or an exact class value, or a
+  bare tag (lxml's own iteration; after a left part only when that finds one element).
+  Anything else (groups, pseudo-classes, other attributes) is lxml's XPath, after a look at the
+  page's names when the selector needs a class or id the page lacks.
 
 ``tests/test_selectors.py`` checks select against ``css`` on every fixture page, the 181 real
 benchmark pages and pages written to trip it.
@@ -209,18 +210,24 @@ class PageIndex:
         return all(name in self.by_class for name in classes) and \
             all(ident in self.by_id for ident in ids)
 
-    def find(self, chain: _Chain) -> list[etree._Element] | None:
-        """Return what the chain finds in the page (context: its root), or None when the
-        index cannot tell."""
+    def find(self, chain: _Chain, context: etree._Element) -> list[etree._Element] | None:
+        """Return what the chain finds under ``context`` (itself included), an element of the
+        page, or None when the index cannot tell."""
         combinator, last = chain[-1]
         if last.indexed:
+            inside = (lambda el: True) if context is self.root else \
+                (lambda el: el is context or context in el.iterancestors())
             return [el for el in self._candidates(last)
-                    if last.matches(el) and self._left_matches(el, chain, len(chain) - 1)]
+                    if last.matches(el) and inside(el)
+                    and self._left_matches(el, chain, len(chain) - 1, context)]
+        if last.tag is None:
+            return None
+        if combinator is None:
+            # A bare tag: lxml's own iteration, the context first when it is one.
+            return [el for el in context.iter(last.tag) if last.matches(el)]
         # A bare tag after a left part ("[class=date] > span", ".detail h1"): the elements of
         # that tag under the one element the left part finds.
-        if combinator is None or last.tag is None:
-            return None
-        holders = self.find(chain[:-1])
+        holders = self.find(chain[:-1], context)
         if holders is None or len(holders) > 1:
             return None  # nested holders would need document order restored: XPath's job
         if not holders:
@@ -239,18 +246,25 @@ class PageIndex:
         return min((self.by_class.get(name, []) for name in compound.classes), key=len)
 
     @staticmethod
-    def _left_matches(el: etree._Element, chain: _Chain, i: int) -> bool:
-        """True when chain[:i] finds an element from which chain[i]'s combinator reaches el."""
+    def _left_matches(el: etree._Element, chain: _Chain, i: int, top: etree._Element) -> bool:
+        """True when chain[:i] finds an element at or under ``top`` from which chain[i]'s
+        combinator reaches el."""
         if i == 0:
             return True
+        if el is top:
+            return False  # what the left part finds must be at or under the context
         combinator = chain[i][0]
         compound = chain[i - 1][1]
         if combinator == ">":
             parent = el.getparent()
             return parent is not None and compound.matches(parent) and \
-                PageIndex._left_matches(parent, chain, i - 1)
-        return any(compound.matches(ancestor) and PageIndex._left_matches(ancestor, chain, i - 1)
-                   for ancestor in el.iterancestors())
+                PageIndex._left_matches(parent, chain, i - 1, top)
+        for ancestor in el.iterancestors():
+            if compound.matches(ancestor) and PageIndex._left_matches(ancestor, chain, i - 1, top):
+                return True
+            if ancestor is top:
+                break
+        return False
 
 
 # The page being extracted. Held until the next page is indexed, so its root stays the same
@@ -271,12 +285,11 @@ def select(el: etree._Element, selector: str) -> list[etree._Element]:
     the selector is simple, else lxml's XPath (not run when the page lacks a name it needs)."""
     index = _INDEX[0]
     if index is not None and el.getroottree().getroot() is index.root:
-        if el is index.root:
-            chain = _chain(selector)
-            if chain is not None:
-                found = index.find(chain)
-                if found is not None:
-                    return found
+        chain = _chain(selector)
+        if chain is not None:
+            found = index.find(chain, el)
+            if found is not None:
+                return found
         if not index.may_find(selector):
             return []
     return css(selector)(el)
