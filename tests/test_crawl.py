@@ -31,6 +31,9 @@ def test_full_crawl_archives_every_article_once_with_the_right_fields(tmp_path):
     with Replica(articles=200, seed=7, crawl_delay=0) as site:
         truth = site.truth()
         run_crawl(site.url, tmp_path)
+        # One request an article, though the home page and the listings show many twice:
+        # the spider's marks do it (article requests skip Scrapy's dupefilter).
+        assert site.requests["article"] == len(truth), site.requests.snapshot()
     result = score_archive(tmp_path, truth)
     assert result.perfect, result.summary()
     lines = archive_lines(tmp_path)
