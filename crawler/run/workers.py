@@ -14,7 +14,8 @@ item and is replayed into the crawl's stats and log, so the run report sees ever
 forked when the spider opens, before the crawl has threads, and talk to it over socket pairs
 read by the crawl's own event loop (no thread, no lock). They ignore SIGINT and SIGTERM (the
 crawl ends them when it closes) and leave as soon as the crawl's process is gone: their socket
-then reads its end. A worker that dies leaves its pages to the crawl's own process.
+then reads its end. A worker that dies is logged (WARNING) and leaves its pages to the other
+workers and the crawl's own process.
 """
 
 from __future__ import annotations
@@ -208,6 +209,7 @@ class WorkerPool:
             self.workers.append(_Worker(process, mine))
         for _mine, theirs in pairs:
             theirs.close()
+        self.closing = False
 
     async def start(self) -> None:
         """Connect to the workers (from the event loop that will use the pool)."""
@@ -227,6 +229,11 @@ class WorkerPool:
             pass
         finally:
             worker.alive = False
+            if not self.closing:
+                # Said whether or not it had a page: a worker that dies is news to the operator.
+                logger.warning("item processing: worker process %s ended (exit code %s); the "
+                               "other workers and the crawl's own process take its pages",
+                               worker.process.pid, worker.process.exitcode)
             while worker.pending:
                 future = worker.pending.popleft()
                 if not future.done():
@@ -259,6 +266,7 @@ class WorkerPool:
 
     async def close(self, timeout: float = 30.0) -> None:
         """Let the workers answer what they have, end them, and wait for them."""
+        self.closing = True
         for worker in self.workers:
             if worker.writer is not None:
                 worker.writer.close()
