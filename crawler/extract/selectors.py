@@ -58,34 +58,17 @@ def required_names(selector: str) -> tuple[frozenset[str], frozenset[str]] | Non
     """Return (class names, ids) that some element of the page must carry for ``selector`` to
     find anything (``.a``, ``#b``, ``[class="c"]`` anywhere in it), or None when the selector is
     not that simple (a group, a negation, a pseudo-class: no such shortcut then)."""
-    parsed = cssselect.parse(selector)
-    if len(parsed) != 1:
+    chain = _chain(selector)
+    if chain is None:
         return None
     classes: set[str] = set()
     ids: set[str] = set()
-    stack = [parsed[0].parsed_tree]
-    while stack:
-        node = stack.pop()
-        kind = type(node).__name__
-        if kind == "Element":
-            continue
-        if kind == "Class":
-            classes.add(node.class_name)
-            stack.append(node.selector)
-        elif kind == "Hash":
-            ids.add(node.id)
-            stack.append(node.selector)
-        elif kind == "Attrib":
-            if node.attrib == "class" and node.operator == "=" and node.value is not None:
-                value = getattr(node.value, "value", node.value)  # a Token in cssselect >= 1.2
-                classes.update(class_names(str(value)))
-            stack.append(node.selector)
-        elif kind == "CombinedSelector":
-            stack += [node.selector, node.subselector]
-        else:
-            return None
-    if any(_XML_SPACE.search(name) or not name for name in classes):
-        return None  # a name the index does not hold as one token: no shortcut
+    for _combinator, compound in chain:
+        classes.update(compound.classes)
+        if compound.class_value is not None:
+            classes.update(class_names(compound.class_value))
+        if compound.id is not None:
+            ids.add(compound.id)
     return frozenset(classes), frozenset(ids)
 
 
