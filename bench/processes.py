@@ -100,11 +100,13 @@ def main(argv: list[str] | None = None) -> int:
           "(read every 0.2 s: the last fifth of a second of each process may be missed)")
     print(f"  {server / articles * 1e3:6.2f}  replica server (this process; sampler included)")
     total = server
-    for pid, cpu in sorted(seen.items()):
-        if "maxrss.py" in commands[pid] or cpu == 0:
+    # The maxrss.py wrapper starts the crawl, which forks its workers: the lowest other pid.
+    crawling = sorted(pid for pid in seen if "maxrss.py" not in commands[pid])
+    for pid in crawling:
+        cpu = seen[pid]
+        if cpu == 0:
             continue
-        role = "crawl's own process" if pid == min(p for p in seen if "maxrss.py"
-                                                    not in commands[p]) else "worker process"
+        role = "crawl's own process" if pid == crawling[0] else "worker process"
         print(f"  {cpu / articles * 1e3:6.2f}  {role} (pid {pid})")
         total += cpu
     print(f"  {total / articles * 1e3:6.2f}  in all")

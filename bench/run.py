@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import crawls, dates, extraction, realpages, report
 from bench.report import Row
+from crawler.run.workers import usable_cores
 from crawler.store.archive import latest_records
 from tests.replica import Replica
 
@@ -104,7 +105,7 @@ def cpu_budget_rows(full: crawls.Run, full_articles: int, bare: crawls.Run, bare
             or not bare_articles:
         notes.append("CPU budget: not measured (a crawl's CPU time could not be read).")
         return []
-    cores = _cores()
+    cores = usable_cores()
     full_ms = (full.cpu_seconds + (full.server_cpu_seconds or 0.0)) / full_articles * 1e3
     bare_ms = (bare.cpu_seconds + (bare.server_cpu_seconds or 0.0)) / bare_articles * 1e3
     rows = [
@@ -133,13 +134,6 @@ def cpu_budget_rows(full: crawls.Run, full_articles: int, bare: crawls.Run, bare
                 f"the crawl's other work; issue 13's target, 0.8 × the slower of the two, is "
                 f"{0.8 * slowest:.0f}: not reachable on this machine.")
     return rows
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _parser() -> argparse.ArgumentParser:

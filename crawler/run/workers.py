@@ -45,6 +45,14 @@ SETTING = "PROCESSING_WORKERS"
 PICKLE_PROTOCOL = 5
 
 
+def usable_cores() -> int:
+    """Return how many cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def worker_count(settings: Settings) -> int:
     """Return the number of worker processes: PROCESSING_WORKERS, else one per core; none
     where processes cannot be forked (Windows), since workers start as forks of the crawl."""
@@ -52,10 +60,7 @@ def worker_count(settings: Settings) -> int:
         return 0
     value = settings.get(SETTING)
     if value is None or value == "":
-        try:
-            return len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            return os.cpu_count() or 1
+        return usable_cores()
     return max(0, int(value))
 
 
