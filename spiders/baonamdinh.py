@@ -41,7 +41,7 @@ from crawler.items import RejectItem
 from crawler.normalise.dates import VN_TZ, DateError, parse_published
 from crawler.run.outcome import ExitStatus, is_storage_error, report_problem, stop_for_storage
 from crawler.sources import LIVE
-from crawler.store.state import CrawlState
+from crawler.store.state import CrawlState, ListedArticles
 from spiders.options import CrawlOptions
 from spiders.sitemaps import SitemapReader
 from spiders.webarchive import WebArchiveBackfill
@@ -117,9 +117,10 @@ class BaoNamDinhSpider(scrapy.Spider):
         spider.seen_ids = ArticleMarks()
         # Listings walked to their end in this run, and the articles each listing showed: at
         # the end a listing counts as walked only if all of those are archived or finally
-        # rejected (their articles may still be in flight when the last page is parsed).
+        # rejected (their articles may still be in flight when the last page is parsed). The
+        # ids are kept in a temporary table of the state database, not in memory.
         spider.walked_to_end = set()
-        spider.listed = {}
+        spider.listed = ListedArticles(spider.state.db)
         # Article links on hosts that are not aliases: URL -> the listing that showed it.
         spider.dropped_links = {}
         # After a killed run, no listing is trusted to stop early: walk them all (cheaply:
@@ -273,7 +274,7 @@ class BaoNamDinhSpider(scrapy.Spider):
             return
         page = parse_listing(response.text, response.url, self.hosts)
         self._count_dropped(page.dropped_links, key)
-        listed = self.listed.setdefault(key, set())
+        listed: list[str] = []
         known = older = 0
         for entry in page.entries:
             day = self._entry_date(entry)
@@ -282,7 +283,15 @@ class BaoNamDinhSpider(scrapy.Spider):
             outcome = yield from self.consider(entry, day)
             known += outcome == "known"
             if outcome not in ("other-section", "out-of-range"):
-                listed.add(entry.ref.id)  # wanted: it must end archived or finally rejected
+                listed.append(entry.ref.id)  # wanted: it must end archived or finally rejected
+        try:
+            self.listed.add(key, listed)
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            # Unremembered, the listing could not be settled: the run stops as on a full disk.
+            stop_for_storage(self.crawler, exc, f"remembering the articles of listing {key}")
+            return
         complete_before = not self.resuming and self.state.listing_complete(key)
         if page.entries and older == len(page.entries):
             self.logger.info("listing %s: reached %s, before since=%s; stop paging", key,

@@ -113,7 +113,10 @@ def stop_for_storage(crawler: Any, exc: BaseException, what: str) -> None:
         return
     logger.error("STORAGE FAILURE %s: %s; stopping the run (nothing is lost: what was not "
                  "committed is fetched again by the next run)", what, exc)
-    engine = getattr(crawler, "engine", None)
+    try:
+        engine = crawler.engine
+    except (AttributeError, RuntimeError):  # Scrapy 2.19 raises RuntimeError before the crawl
+        engine = None
     if engine is not None and getattr(engine, "spider", None) is not None:
         closing = deferred_from_coro(engine.close_spider_async(reason=STORAGE_REASON))
         closing.addErrback(lambda failure: logger.error("closing the run failed: %s",

@@ -123,8 +123,8 @@ class CrawlState:
                 lost.add(article_id)
         return open_ids, lost
 
-    def settle_listings(self, listed: dict[str, set[str]], walked: set[str], when: str, *,
-                        finished: bool, keep_open: frozenset[str] = frozenset()
+    def settle_listings(self, listed: ListedArticles | dict[str, set[str]], walked: set[str],
+                        when: str, *, finished: bool, keep_open: frozenset[str] = frozenset()
                         ) -> dict[str, list[str]]:
         """Record what a run learnt of its listings; return the keys by outcome.
 
@@ -133,7 +133,7 @@ class CrawlState:
         that is neither and has no reject either (lost), or one in ``keep_open``, is opened
         again, so the next nightly walks it to its end."""
         outcome: dict[str, list[str]] = {"complete": [], "reopened": [], "open": []}
-        for key in sorted(set(listed) | walked | keep_open):
+        for key in sorted(set(listed.keys()) | walked | keep_open):
             open_ids, lost = self.unresolved(listed.get(key, set()))
             if lost or key in keep_open:
                 self.reopen_listing(key)
@@ -210,3 +210,38 @@ class CrawlState:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ListedArticles:
+    """The articles each listing showed in this run, as ``{listing key: set of ids}`` reads.
+
+    Kept in a temporary table of the state database's connection, not in the crawl's memory:
+    a backfill lists every article of the site, and these sets were the largest structure
+    that grew with it. SQLite holds a temporary table in its page cache (2 MB by default) and
+    spills the rest to a temporary file; the table goes when the connection closes."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS listed_articles (key TEXT NOT NULL,"
+                   " id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID")
+
+    def add(self, key: str, ids: list[str]) -> None:
+        """Remember that listing ``key`` showed these articles (a listing with none counts too)."""
+        self.db.execute("INSERT OR IGNORE INTO listed_articles(key, id) VALUES(?, '')", (key,))
+        self.db.executemany("INSERT OR IGNORE INTO listed_articles(key, id) VALUES(?, ?)",
+                            [(key, article_id) for article_id in ids])
+
+    def keys(self) -> set[str]:
+        """Return the listings seen in this run."""
+        return {row[0] for row in self.db.execute("SELECT DISTINCT key FROM listed_articles")}
+
+    def get(self, key: str, default: set[str]) -> set[str]:
+        """Return the articles listing ``key`` showed, or ``default`` when it was not seen."""
+        rows = self.db.execute("SELECT id FROM listed_articles WHERE key = ?", (key,)).fetchall()
+        if not rows:
+            return default
+        return {row[0] for row in rows if row[0]}
+
+    def __contains__(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM listed_articles WHERE key = ? LIMIT 1",
+                               (key,)).fetchone() is not None
