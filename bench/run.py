@@ -17,7 +17,7 @@ from typing import Any
 
 from bench import crawls, dates, extraction, realpages, report
 from bench.report import Row
-from crawler.run.workers import usable_cores
+from crawler.run.forked import usable_cores
 from crawler.store.archive import latest_records
 from tests.replica import Replica
 

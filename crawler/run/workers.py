@@ -11,52 +11,36 @@ registered, exactly as before. What a worker's pipelines count and log comes bac
 item and is replayed into the crawl's stats and log, so the run report sees every figure.
 
 ``PROCESSING_WORKERS`` 0 or 1 runs everything in this process (tests, debugging). Workers are
-forked when the spider opens, before the crawl has threads, and talk to it over socket pairs
-read by the crawl's own event loop (no thread, no lock). They ignore SIGINT and SIGTERM (the
-crawl ends them when it closes) and leave as soon as the crawl's process is gone: their socket
-then reads its end. A worker that dies is logged (WARNING) and leaves its pages to the other
-workers and the crawl's own process.
+helper processes of crawler/run/forked.py: forked when the spider opens, before the crawl has
+threads, fed over socket pairs by the crawl's own event loop, gone with the crawl. A worker that
+dies is logged (WARNING) and leaves its pages to the other workers and the crawl's own process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
+import functools
 import logging
-import multiprocessing
-import os
-import pickle
-import signal
-import socket
-import struct
-import time
+from collections.abc import Callable
 from typing import Any
 
 from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 
 from crawler.items import PageItem
+from crawler.run.forked import ForkedPool, HelperDied, can_fork, usable_cores
 from crawler.run.guard import GuardedPipelineManager
 from crawler.run.processing import ItemProcessor, OfflineStats, worker_safe_prefix
 
 logger = logging.getLogger(__name__)
 
 SETTING = "PROCESSING_WORKERS"
-PICKLE_PROTOCOL = 5
-
-
-def usable_cores() -> int:
-    """Return how many cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def worker_count(settings: Settings) -> int:
     """Return the number of worker processes: PROCESSING_WORKERS, else one per core; none
     where processes cannot be forked (Windows), since workers start as forks of the crawl."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not can_fork():
         return 0
     value = settings.get(SETTING)
     if value is None or value == "":
@@ -117,16 +101,11 @@ class _RecordKeeper(logging.Handler):
 
 
 _worker: dict[str, Any] = {}
-# A message on a worker's socket: its length (8 bytes, big-endian), then a pickle.
-HEADER = struct.Struct(">Q")
 
 
-def _start_worker(settings: Settings, log_level: int) -> None:
-    """Initialise a worker: its own pipelines (the worker part), stats and log."""
-    # The crawl stops its workers itself; a signal to the whole process group is the crawl's.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.set_wakeup_fd(-1)  # the crawl's event loop's, not ours
+def _start_worker(settings: Settings, log_level: int) -> Callable[[PageItem], Any]:
+    """Initialise a worker: its own pipelines (the worker part), stats and log; return what it
+    does with each page."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -136,6 +115,7 @@ def _start_worker(settings: Settings, log_level: int) -> None:
     processor = ItemProcessor(settings, worker_part=True, stats_class=RecordingStats)
     processor.open()
     _worker.update(processor=processor, log=keeper)
+    return _work
 
 
 def _work(page: PageItem) -> tuple[Any, str | None, list[Any], list[logging.LogRecord]]:
@@ -146,144 +126,33 @@ def _work(page: PageItem) -> tuple[Any, str | None, list[Any], list[logging.LogR
     return item, dropped, processor.stats.take(), _worker["log"].take()
 
 
-def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
-    data = bytearray(size)
-    view, got = memoryview(data), 0
-    while got < size:
-        n = sock.recv_into(view[got:])
-        if not n:
-            return None
-        got += n
-    return bytes(data)
-
-
-def _serve(sock: socket.socket, inherited: list[socket.socket], settings: Settings,
-           log_level: int) -> None:
-    """A worker process: read pages from the socket until it closes, answer each in order."""
-    for other in inherited:
-        # Only the crawl may hold the other end: once it is gone, reading meets the end.
-        other.close()
-    _start_worker(settings, log_level)
-    while True:
-        header = _read_exactly(sock, HEADER.size)
-        if header is None:
-            break
-        payload = _read_exactly(sock, HEADER.unpack(header)[0])
-        if payload is None:
-            break
-        try:
-            answer = pickle.dumps(("done", _work(pickle.loads(payload))), PICKLE_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - the crawl does this page itself
-            answer = pickle.dumps(("failed", f"{type(exc).__name__}: {exc}"), PICKLE_PROTOCOL)
-        sock.sendall(HEADER.pack(len(answer)) + answer)
-    sock.close()
-
-
-class WorkerDied(Exception):
-    """A worker process could not answer (it died, or could not take the page)."""
-
-
-class _Worker:
-    """One worker process as the crawl sees it: its streams and the pages it has not answered."""
-
-    def __init__(self, process: multiprocessing.process.BaseProcess, sock: socket.socket):
-        self.process = process
-        self.sock = sock
-        self.writer: asyncio.StreamWriter | None = None
-        self.pending: collections.deque[asyncio.Future[Any]] = collections.deque()
-        self.reading: asyncio.Task[None] | None = None
-        self.alive = True
-
-
 class WorkerPool:
-    """``count`` worker processes running ``_work`` on pages, fed through socket pairs by the
-    asyncio event loop of the calling process: no thread here, each worker answers in order.
-
-    Forked at construction, so the workers have every module the crawl loaded; ``start`` (in
-    the event loop) connects to them, ``close`` lets them finish and waits for them."""
+    """``count`` worker processes running ``_work`` on pages (crawler/run/forked.py): forked at
+    construction, so the workers have every module the crawl loaded; ``start`` (in the event
+    loop) connects to them, ``close`` lets them finish and waits for them."""
 
     def __init__(self, count: int, settings: Settings, log_level: int):
-        context = multiprocessing.get_context("fork")
-        pairs = [socket.socketpair() for _ in range(count)]
-        self.workers: list[_Worker] = []
-        for mine, theirs in pairs:
-            inherited = [s for pair in pairs for s in pair if s is not theirs]
-            process = context.Process(target=_serve, name="item-worker", daemon=True,
-                                      args=(theirs, inherited, settings, log_level))
-            process.start()
-            self.workers.append(_Worker(process, mine))
-        for _mine, theirs in pairs:
-            theirs.close()
-        self.closing = False
+        self.helpers = ForkedPool(count, "item processing: worker process",
+                                  functools.partial(_start_worker, settings, log_level))
+
+    @property
+    def closing(self) -> bool:
+        return self.helpers.closing
 
     async def start(self) -> None:
         """Connect to the workers (from the event loop that will use the pool)."""
-        for worker in self.workers:
-            reader, worker.writer = await asyncio.open_connection(sock=worker.sock)
-            worker.reading = asyncio.ensure_future(self._read(worker, reader))
-
-    async def _read(self, worker: _Worker, reader: asyncio.StreamReader) -> None:
-        try:
-            while True:
-                size = HEADER.unpack(await reader.readexactly(HEADER.size))[0]
-                answer = pickle.loads(await reader.readexactly(size))
-                future = worker.pending.popleft()
-                if not future.done():
-                    future.set_result(answer)
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
-            pass
-        finally:
-            worker.alive = False
-            if not self.closing:
-                # Said whether or not it had a page: a worker that dies is news to the operator.
-                logger.warning("item processing: worker process %s ended (exit code %s); the "
-                               "other workers and the crawl's own process take its pages",
-                               worker.process.pid, worker.process.exitcode)
-            while worker.pending:
-                future = worker.pending.popleft()
-                if not future.done():
-                    future.set_exception(WorkerDied(
-                        f"worker process {worker.process.pid} ended "
-                        f"(exit code {worker.process.exitcode})"))
+        await self.helpers.start()
 
     async def process(self, page: PageItem) -> tuple[Any, str | None, list[Any], list[Any]]:
-        """Return what a worker made of a page; raise WorkerDied when none could."""
-        alive = [w for w in self.workers if w.alive and w.writer is not None]
-        if not alive:
-            raise WorkerDied("no worker process is left")
-        worker = min(alive, key=lambda w: len(w.pending))
-        data = pickle.dumps(page, PICKLE_PROTOCOL)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        worker.pending.append(future)
-        assert worker.writer is not None
+        """Return what a worker made of a page; raise HelperDied when none could."""
         try:
-            worker.writer.write(HEADER.pack(len(data)) + data)
-            await worker.writer.drain()
-        except (ConnectionError, OSError) as exc:  # it died before its end was read
-            worker.alive = False
-            future.cancel()
-            raise WorkerDied(f"worker process {worker.process.pid} could not take a page: "
-                             f"{exc}") from exc
-        status, answer = await future
-        if status != "done":
-            raise WorkerDied(f"a worker could not process {page.url}: {answer}")
-        return answer
+            return await self.helpers.call(page)
+        except HelperDied as exc:
+            raise HelperDied(f"{exc} (on {page.url})") from exc
 
     async def close(self, timeout: float = 30.0) -> None:
         """Let the workers answer what they have, end them, and wait for them."""
-        self.closing = True
-        for worker in self.workers:
-            if worker.writer is not None:
-                worker.writer.close()
-        deadline = time.monotonic() + timeout
-        for worker in self.workers:
-            while worker.process.is_alive() and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
-            if worker.process.is_alive():
-                worker.process.kill()
-            worker.process.join()
-            if worker.reading is not None:
-                await worker.reading
+        await self.helpers.close(timeout)
 
 
 class InlinePool:

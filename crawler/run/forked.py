@@ -1,0 +1,208 @@
+"""Helper processes forked from the crawl, each answering what it is sent, in order.
+
+The crawl's own process runs Scrapy's engine on one core; work that needs nothing from the
+engine can run beside it in helper processes: extraction and the pure pipelines
+(crawler/run/workers.py), WARC capture (crawler/store/warc.py). A ``ForkedPool`` forks its
+processes at once (call it before the crawl has threads, when the spider opens) and talks to
+them over socket pairs read by the crawl's own asyncio event loop: no thread, no lock. Each
+message is its length (8 bytes, big-endian), then a pickle; each process answers its messages
+in the order they came, so an answer is matched to the oldest question without an id.
+
+A helper ignores SIGINT and SIGTERM (the crawl ends its helpers when it closes) and leaves as
+soon as the crawl's process is gone: its socket then reads its end. A helper that dies is
+logged (WARNING) and its questions fail with ``HelperDied``, for the caller to do that work
+itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import socket
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+PICKLE_PROTOCOL = 5
+# A message on a helper's socket: its length (8 bytes, big-endian), then a pickle.
+HEADER = struct.Struct(">Q")
+
+
+def usable_cores() -> int:
+    """Return how many cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def can_fork() -> bool:
+    """True where helper processes can be forked (not Windows)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class HelperDied(Exception):
+    """A helper process could not answer (it died, or could not take the message)."""
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
+    data = bytearray(size)
+    view, got = memoryview(data), 0
+    while got < size:
+        n = sock.recv_into(view[got:])
+        if not n:
+            return None
+        got += n
+    return bytes(data)
+
+
+def _serve(sock: socket.socket, inherited: list[socket.socket],
+           setup: Callable[[], Callable[[Any], Any]], teardown: Callable[[], None] | None
+           ) -> None:
+    """A helper process: ``setup()`` gives the handler; answer each message until the socket
+    closes, then ``teardown()``."""
+    # The crawl stops its helpers itself; a signal to the whole process group is the crawl's.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.set_wakeup_fd(-1)  # the crawl's event loop's, not ours
+    for other in inherited:
+        # Only the crawl may hold the other end: once it is gone, reading meets the end.
+        other.close()
+    handle = setup()
+    try:
+        while True:
+            header = _read_exactly(sock, HEADER.size)
+            if header is None:
+                break
+            payload = _read_exactly(sock, HEADER.unpack(header)[0])
+            if payload is None:
+                break
+            try:
+                answer = pickle.dumps(("done", handle(pickle.loads(payload))), PICKLE_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001 - the crawl does this work itself
+                answer = pickle.dumps(("failed", f"{type(exc).__name__}: {exc}"),
+                                      PICKLE_PROTOCOL)
+            sock.sendall(HEADER.pack(len(answer)) + answer)
+    finally:
+        if teardown is not None:
+            teardown()
+        sock.close()
+
+
+class _Helper:
+    """One helper process as the crawl sees it: its streams and the questions not answered."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, sock: socket.socket):
+        self.process = process
+        self.sock = sock
+        self.writer: asyncio.StreamWriter | None = None
+        self.pending: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.reading: asyncio.Task[None] | None = None
+        self.alive = True
+
+
+class ForkedPool:
+    """``count`` helper processes, each running ``setup()``'s handler on what it is sent.
+
+    Forked at construction, so the helpers have every module the crawl loaded; ``start`` (in
+    the event loop) connects to them, ``call`` sends to the least busy one and awaits its
+    answer, ``close`` lets them finish and waits for them. ``what`` names them in the log."""
+
+    def __init__(self, count: int, what: str, setup: Callable[[], Callable[[Any], Any]],
+                 teardown: Callable[[], None] | None = None):
+        self.what = what
+        context = multiprocessing.get_context("fork")
+        pairs = [socket.socketpair() for _ in range(count)]
+        self.helpers: list[_Helper] = []
+        for mine, theirs in pairs:
+            inherited = [s for pair in pairs for s in pair if s is not theirs]
+            process = context.Process(target=_serve, name=what.replace(" ", "-"), daemon=True,
+                                      args=(theirs, inherited, setup, teardown))
+            process.start()
+            self.helpers.append(_Helper(process, mine))
+        for _mine, theirs in pairs:
+            theirs.close()
+        self.closing = False
+
+    @property
+    def pids(self) -> list[int]:
+        """The helpers' process ids."""
+        return [helper.process.pid for helper in self.helpers if helper.process.pid]
+
+    async def start(self) -> None:
+        """Connect to the helpers (from the event loop that will use the pool)."""
+        for helper in self.helpers:
+            reader, helper.writer = await asyncio.open_connection(sock=helper.sock)
+            helper.reading = asyncio.ensure_future(self._read(helper, reader))
+
+    async def _read(self, helper: _Helper, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                size = HEADER.unpack(await reader.readexactly(HEADER.size))[0]
+                answer = pickle.loads(await reader.readexactly(size))
+                future = helper.pending.popleft()
+                if not future.done():
+                    future.set_result(answer)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            helper.alive = False
+            if not self.closing:
+                # Said whether or not it was busy: a helper that dies is news to the operator.
+                logger.warning("%s %s ended (exit code %s); the crawl's own process takes its "
+                               "work", self.what, helper.process.pid, helper.process.exitcode)
+            while helper.pending:
+                future = helper.pending.popleft()
+                if not future.done():
+                    future.set_exception(HelperDied(
+                        f"{self.what} {helper.process.pid} ended "
+                        f"(exit code {helper.process.exitcode})"))
+
+    async def call(self, message: Any) -> Any:
+        """Return a helper's answer to ``message``; raise HelperDied when none could answer."""
+        alive = [h for h in self.helpers if h.alive and h.writer is not None]
+        if not alive:
+            raise HelperDied(f"no {self.what} is left")
+        helper = min(alive, key=lambda h: len(h.pending))
+        data = pickle.dumps(message, PICKLE_PROTOCOL)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        helper.pending.append(future)
+        assert helper.writer is not None
+        try:
+            helper.writer.write(HEADER.pack(len(data)) + data)
+            await helper.writer.drain()
+        except (ConnectionError, OSError) as exc:  # it died before its end was read
+            helper.alive = False
+            future.cancel()
+            raise HelperDied(f"{self.what} {helper.process.pid} could not take its work: "
+                             f"{exc}") from exc
+        status, answer = await future
+        if status != "done":
+            raise HelperDied(f"{self.what} {helper.process.pid} failed: {answer}")
+        return answer
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Let the helpers answer what they have, end them, and wait for them."""
+        self.closing = True
+        for helper in self.helpers:
+            if helper.writer is not None:
+                helper.writer.close()
+            else:  # never started: its socket is still ours to close
+                helper.sock.close()
+        deadline = time.monotonic() + timeout
+        for helper in self.helpers:
+            while helper.process.is_alive() and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            if helper.process.is_alive():
+                helper.process.kill()
+            helper.process.join()
+            if helper.reading is not None:
+                await helper.reading
