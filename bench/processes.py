@@ -58,17 +58,31 @@ def _command(pid: int) -> str:
         return ""
 
 
+def _name(pid: int) -> str:
+    """The process's name (the crawl's helpers name themselves: crawler/run/forked.py)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+ROLES = {"item-worker": "worker process", "warc-capture": "WARC capture process"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the crawl, print each process's CPU time per article."""
     parser = argparse.ArgumentParser(prog="python -m bench.processes", description=__doc__)
     parser.add_argument("--articles", type=int, default=5000, help="replica size")
     parser.add_argument("--bare", action="store_true", help="the bare spider instead")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting of the crawl, e.g. WARC_CAPTURE_PROCESS=False")
     args = parser.parse_args(argv)
     with Replica(articles=args.articles, seed=1, now=NOW, fault_rate=0.0) as site:
         archive = WORK / "processes-archive"
         shutil.rmtree(archive, ignore_errors=True)
         seen: dict[int, float] = {}
         commands: dict[int, str] = {}
+        names: dict[int, str] = {}
         done = threading.Event()
 
         def sample() -> None:
@@ -78,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                     if cpu is not None:
                         seen[pid] = max(seen.get(pid, 0.0), cpu)
                         commands.setdefault(pid, _command(pid))
+                        if names.get(pid) in (None, "", "python", "scrapy"):
+                            names[pid] = _name(pid)  # read again: a fork names itself after
                 time.sleep(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -88,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.bare:
             run = crawls.bare(site.url, log, timeout=1800)
         else:
+            extra = dict(item.split("=", 1) for item in args.set)
             run = crawls.crawl(site.url, archive, log, timeout=1800,
-                               extra={"WARC_ENABLED": "True"})
+                               extra={"WARC_ENABLED": "True", **extra})
         after = resource.getrusage(resource.RUSAGE_SELF)
         done.set()
         sampler.join()
@@ -106,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu = seen[pid]
         if cpu == 0:
             continue
-        role = "crawl's own process" if pid == crawling[0] else "worker process"
+        role = "crawl's own process" if pid == crawling[0] else \
+            ROLES.get(names.get(pid, ""), "helper process")
         print(f"  {cpu / articles * 1e3:6.2f}  {role} (pid {pid})")
         total += cpu
     print(f"  {total / articles * 1e3:6.2f}  in all")

@@ -37,6 +37,9 @@ WARC_ENABLED = True
 WARC_MAX_SIZE = 1024 * 1024 * 1024
 # Images are skipped unless this is on (pages, listings and robots.txt are always captured).
 WARC_CAPTURE_IMAGES = False
+# Records are built and written in one helper process beside the engine: None is on where the
+# crawl has more than one core; False captures in the crawl's own process.
+WARC_CAPTURE_PROCESS = None
 
 # Order matters: text is cleaned before boilerplate is matched, captions and bylines are taken
 # out before dates and validation, and only a valid record reaches the archive.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import io
 import json
@@ -50,9 +51,28 @@ def _settings(archive: Path, site_url: str, **extra: Any) -> Any:
 
 def _middleware(tmp_path: Path, **settings: Any) -> WarcCaptureMiddleware:
     crawler = get_crawler(settings_dict={"ARCHIVE_DIR": str(tmp_path), "WARC_ENABLED": True,
-                                         "WARC_MAX_SIZE": 10**9, **settings})
+                                         "WARC_MAX_SIZE": 10**9, "WARC_CAPTURE_PROCESS": False,
+                                         **settings})
     crawler._apply_settings()
     return WarcCaptureMiddleware.from_crawler(crawler)
+
+
+def _through(middleware: WarcCaptureMiddleware, exchanges: list[tuple[Request, Response]]
+             ) -> list[Response]:
+    """Open the middleware, pass each response through it, close it: in one event loop."""
+    async def run() -> list[Response]:
+        await middleware.spider_opened()
+        try:
+            return [await middleware.process_response(request, response)
+                    for request, response in exchanges]
+        finally:
+            await middleware.spider_closed()
+
+    return asyncio.run(run())
+
+
+# Capture in the crawl's own process, and in the capture process (crawler/run/forked.py).
+WHERE = pytest.mark.parametrize("where", [False, True], ids=["here", "capture-process"])
 
 
 def _read(path: Path) -> list[tuple[str, Any, bytes]]:
@@ -65,15 +85,16 @@ def test_middleware_is_off_when_disabled(tmp_path: Path) -> None:
         _middleware(tmp_path, WARC_ENABLED=False)
 
 
+@WHERE
 @pytest.mark.parametrize("status", [200, 301, 404, 503])
-def test_every_status_is_captured_with_its_request(tmp_path: Path, status: int) -> None:
-    middleware = _middleware(tmp_path)
+def test_every_status_is_captured_with_its_request(tmp_path: Path, status: int,
+                                                   where: bool) -> None:
+    middleware = _middleware(tmp_path, WARC_CAPTURE_PROCESS=where)
     request = Request("http://127.0.0.1:1/channel/5084/", headers={"Referer": "http://x/"})
     body = "<html><p>Nam Định</p></html>".encode()
     response = HtmlResponse(url=request.url, status=status, body=body, request=request,
                             headers={"Content-Type": "text/html; charset=utf-8"})
-    assert middleware.process_response(request, response) is response
-    middleware.spider_closed()
+    assert _through(middleware, [(request, response)]) == [response]
     capture = request.meta["archive_capture"]
     assert capture["status"] == status and capture["warc_file"].startswith("raw/baonamdinh-")
     records = _read(tmp_path / capture["warc_file"])
@@ -97,21 +118,20 @@ def test_every_status_is_captured_with_its_request(tmp_path: Path, status: int) 
 def test_images_are_skipped_unless_asked_for(tmp_path: Path) -> None:
     def capture(middleware: WarcCaptureMiddleware) -> dict | None:
         request = Request("http://127.0.0.1:1/file/a.jpg")
-        middleware.process_response(request, Response(
-            url=request.url, body=b"\xff\xd8", headers={"Content-Type": "image/jpeg"}))
-        middleware.spider_closed()
+        _through(middleware, [(request, Response(
+            url=request.url, body=b"\xff\xd8", headers={"Content-Type": "image/jpeg"}))])
         return request.meta.get("archive_capture")
 
     assert capture(_middleware(tmp_path / "off")) is None
     assert capture(_middleware(tmp_path / "on", WARC_CAPTURE_IMAGES=True)) is not None
 
 
-def test_files_roll_over_at_the_size_limit(tmp_path: Path) -> None:
-    middleware = _middleware(tmp_path, WARC_MAX_SIZE=2000)
-    for n in range(6):
-        request = Request(f"http://127.0.0.1:1/p{n}/")
-        middleware.process_response(request, HtmlResponse(url=request.url, body=os.urandom(1500)))
-    middleware.spider_closed()
+@WHERE
+def test_files_roll_over_at_the_size_limit(tmp_path: Path, where: bool) -> None:
+    middleware = _middleware(tmp_path, WARC_MAX_SIZE=2000, WARC_CAPTURE_PROCESS=where)
+    requests = [Request(f"http://127.0.0.1:1/p{n}/") for n in range(6)]
+    _through(middleware, [(request, HtmlResponse(url=request.url, body=os.urandom(1500)))
+                          for request in requests])
     names = sorted(p.name for p in (tmp_path / "raw").glob("*.warc.gz"))
     assert len(names) == 6 and names[0].endswith("-00000.warc.gz")
     assert len((tmp_path / "raw" / "index.cdxj").read_text().splitlines()) == 6

@@ -22,7 +22,7 @@ from crawler.items import ArticleItem, PageItem
 from crawler.run.processing import project_settings
 from crawler.run.workers import ParallelPipelineManager, RecordingStats, replay
 from crawler.store.reextract import reextract
-from crawler.store.warc_reader import iter_warc
+from crawler.store.warc_reader import DamagedWarc, iter_warc
 from tests.crashing import CRASH_MESSAGE, pipelines_with_crash
 from tests.crawling import REPO, archive_lines, crawl_command, last_report, run_crawl
 from tests.replica import Replica
@@ -50,16 +50,18 @@ def _records(archive: Path, kind: str = "articles", *, any_alias: bool = False) 
     return sorted(lines)
 
 
-def _children(pid: int) -> list[int]:
-    """Return the processes whose parent is ``pid`` (Linux /proc)."""
+def _children(pid: int, name: str | None = None) -> list[int]:
+    """Return the processes whose parent is ``pid`` (Linux /proc), those called ``name`` if
+    given (the helpers name themselves: item-worker, warc-capture)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(fields[1]) == pid:
+            command, fields = stat.split("(", 1)[1].rsplit(")", 1)
+            if int(fields.split()[1]) == pid and name in (None, command):
                 found.append(int(entry.name))
     return found
 
@@ -182,36 +184,39 @@ def test_a_crawl_with_workers_is_the_crawl_without_them(tmp_path: Path) -> None:
     assert "Traceback" in with_workers.stderr
 
 
-def _crawl_with_two_workers(site_url: str, archive: Path, stderr: int
-                            ) -> tuple[subprocess.Popen[str], list[int]]:
-    """Start a crawl with two worker processes; return it once both run and an article is
-    archived (or after two minutes), with the workers' pids."""
+def _crawl_with_helpers(site_url: str, archive: Path, stderr: int
+                        ) -> tuple[subprocess.Popen[str], dict[str, list[int]]]:
+    """Start a crawl with two worker processes and the WARC capture process; return it once
+    all three run and an article is archived (or after two minutes), with their pids."""
     command = crawl_command(site_url, archive, settings={
-        "PROCESSING_WORKERS": "2", "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
+        "PROCESSING_WORKERS": "2", "WARC_CAPTURE_PROCESS": "True",
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
                             text=True)
     deadline = time.monotonic() + 120
-    workers: list[int] = []
+    helpers: dict[str, list[int]] = {}
     while time.monotonic() < deadline and proc.poll() is None:
-        workers = _children(proc.pid)
-        if len(workers) == 2 and list((archive / "articles").glob("*.jsonl")):
+        helpers = {name: _children(proc.pid, name) for name in ("item-worker", "warc-capture")}
+        if len(helpers["item-worker"]) == 2 and len(helpers["warc-capture"]) == 1 and \
+                list((archive / "articles").glob("*.jsonl")):
             break
         time.sleep(0.05)
-    return proc, workers
+    return proc, helpers
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_a_killed_crawl_leaves_no_worker_behind(tmp_path: Path) -> None:
+def test_a_killed_crawl_leaves_no_helper_behind(tmp_path: Path) -> None:
     with Replica(articles=300, seed=4, crawl_delay=0) as site:
-        proc, workers = _crawl_with_two_workers(site.url, tmp_path, subprocess.DEVNULL)
-        assert len(workers) == 2 and proc.poll() is None, "the crawl ended before it was killed"
+        proc, helpers = _crawl_with_helpers(site.url, tmp_path, subprocess.DEVNULL)
+        pids = helpers["item-worker"] + helpers["warc-capture"]
+        assert len(pids) == 3 and proc.poll() is None, "the crawl ended before it was killed"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
             time.sleep(0.05)
-    assert not any(_alive(pid) for pid in workers)
+    assert not any(_alive(pid) for pid in pids)
 
 
 @pytest.mark.slow
@@ -219,7 +224,8 @@ def test_a_killed_crawl_leaves_no_worker_behind(tmp_path: Path) -> None:
 def test_a_worker_that_dies_loses_no_page(tmp_path: Path) -> None:
     with Replica(articles=200, seed=8, crawl_delay=0) as site:
         truth = site.truth()
-        proc, workers = _crawl_with_two_workers(site.url, tmp_path, subprocess.PIPE)
+        proc, helpers = _crawl_with_helpers(site.url, tmp_path, subprocess.PIPE)
+        workers = helpers["item-worker"]
         assert len(workers) == 2 and proc.poll() is None, "the crawl ended too soon"
         os.kill(workers[0], signal.SIGKILL)
         _, stderr = proc.communicate(timeout=240)
@@ -232,6 +238,43 @@ def test_a_worker_that_dies_loses_no_page(tmp_path: Path) -> None:
     assert max(Counter(line["id"] for line in lines).values()) == 1
     result = score_archive(tmp_path, truth)
     assert result.perfect, result.summary()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_capture_process_that_dies_loses_no_page(tmp_path: Path) -> None:
+    with Replica(articles=200, seed=9, crawl_delay=0) as site:
+        truth = site.truth()
+        proc, helpers = _crawl_with_helpers(site.url, tmp_path, subprocess.PIPE)
+        assert helpers["warc-capture"] and proc.poll() is None, "the crawl ended too soon"
+        os.kill(helpers["warc-capture"][0], signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr[-3000:]
+    assert re.search(r"WARNING: WARC capture: process \d+ ended \(exit code -9\)", stderr), \
+        stderr[-3000:]
+    lines = archive_lines(tmp_path)
+    assert max(Counter(line["id"] for line in lines).values()) == 1
+    result = score_archive(tmp_path, truth)
+    assert result.perfect, result.summary()
+    # Records before and after the kill point at whole captures, in the capture process's
+    # files and in the ones the crawl's own process went on with.
+    # The kill may tear the record being written: only one nothing points at.
+    ids: dict[str, dict[int, str]] = {}
+    for line in lines:
+        capture = line["capture"]
+        if capture["warc_file"] not in ids:
+            ids[capture["warc_file"]] = found = {}
+            try:
+                for record, offset, _length, _payload in iter_warc(tmp_path /
+                                                                    capture["warc_file"]):
+                    found[offset] = record.rec_headers.get_header("WARC-Record-ID")
+            except DamagedWarc:
+                pass
+        assert ids[capture["warc_file"]].get(capture["offset"]) == \
+            f"<{capture['record_id']}>", capture
+    assert len(ids) >= 2
+    index = (tmp_path / "raw" / "index.cdxj").read_text().splitlines()
+    assert index == sorted(index) and len(index) >= len(lines)
 
 
 def _split_warc(warc: Path, articles: Path, rest: Path) -> None:

@@ -27,6 +27,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 PICKLE_PROTOCOL = 5
 # A message on a helper's socket: its length (8 bytes, big-endian), then a pickle.
 HEADER = struct.Struct(">Q")
+# This process's ends of the sockets of its helpers that are not closed yet.
+_OURS: set[socket.socket] = set()
 
 
 def usable_cores() -> int:
@@ -47,6 +50,52 @@ def usable_cores() -> int:
 def can_fork() -> bool:
     """True where helper processes can be forked (not Windows)."""
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+def crawl_log_level(settings: Any) -> int:
+    """Return the level of what the crawl logs (helpers keep no record below it)."""
+    if not settings.getbool("LOG_ENABLED"):
+        return logging.CRITICAL + 1
+    level = settings.get("LOG_LEVEL")
+    return level if isinstance(level, int) else logging.getLevelName(str(level).upper())
+
+
+class LogKeeper(logging.Handler):
+    """A helper's log handler: keeps each record, made picklable, for the crawl to emit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    @classmethod
+    def install(cls, level: int) -> LogKeeper:
+        """Make a keeper the only handler of this process's root logger, at ``level``."""
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        keeper = cls()
+        root.addHandler(keeper)
+        root.setLevel(level)
+        return keeper
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # As logging.handlers.QueueHandler.prepare: the message (and traceback) as text.
+        record.msg = record.getMessage()
+        if record.exc_info:
+            record.msg += "\n" + logging.Formatter().formatException(record.exc_info)
+        record.args, record.exc_info, record.exc_text = None, None, None
+        self.records.append(record)
+
+    def take(self) -> list[logging.LogRecord]:
+        """Return the records since the last call, and forget them."""
+        records, self.records = self.records, []
+        return records
+
+
+def emit_records(records: list[logging.LogRecord]) -> None:
+    """Emit a helper's log records in this process, through their own loggers."""
+    for record in records:
+        logging.getLogger(record.name).handle(record)
 
 
 class HelperDied(Exception):
@@ -64,11 +113,15 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
     return bytes(data)
 
 
-def _serve(sock: socket.socket, inherited: list[socket.socket],
+def _serve(sock: socket.socket, inherited: list[socket.socket], name: str,
            setup: Callable[[], Callable[[Any], Any]], teardown: Callable[[], None] | None
            ) -> None:
     """A helper process: ``setup()`` gives the handler; answer each message until the socket
     closes, then ``teardown()``."""
+    try:  # the name ps and top show (Linux); the command line stays the crawl's
+        Path("/proc/self/comm").write_text(name[:15])
+    except OSError:
+        pass
     # The crawl stops its helpers itself; a signal to the whole process group is the crawl's.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -114,22 +167,26 @@ class ForkedPool:
 
     Forked at construction, so the helpers have every module the crawl loaded; ``start`` (in
     the event loop) connects to them, ``call`` sends to the least busy one and awaits its
-    answer, ``close`` lets them finish and waits for them. ``what`` names them in the log."""
+    answer, ``close`` lets them finish and waits for them. ``what`` names them in the log,
+    ``name`` (at most 15 characters) in the process table."""
 
     def __init__(self, count: int, what: str, setup: Callable[[], Callable[[Any], Any]],
-                 teardown: Callable[[], None] | None = None):
+                 teardown: Callable[[], None] | None = None, *, name: str = "crawl-helper"):
         self.what = what
         context = multiprocessing.get_context("fork")
         pairs = [socket.socketpair() for _ in range(count)]
         self.helpers: list[_Helper] = []
         for mine, theirs in pairs:
-            inherited = [s for pair in pairs for s in pair if s is not theirs]
-            process = context.Process(target=_serve, name=what.replace(" ", "-"), daemon=True,
-                                      args=(theirs, inherited, setup, teardown))
+            # Every other socket it inherits, this pool's and earlier pools', is closed in the
+            # helper: a helper must not keep another helper from reading its end.
+            inherited = [s for pair in pairs for s in pair if s is not theirs] + list(_OURS)
+            process = context.Process(target=_serve, name=name, daemon=True,
+                                      args=(theirs, inherited, name, setup, teardown))
             process.start()
             self.helpers.append(_Helper(process, mine))
-        for _mine, theirs in pairs:
+        for mine, theirs in pairs:
             theirs.close()
+            _OURS.add(mine)
         self.closing = False
 
     @property
@@ -206,3 +263,4 @@ class ForkedPool:
             helper.process.join()
             if helper.reading is not None:
                 await helper.reading
+            _OURS.discard(helper.sock)

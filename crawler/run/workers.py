@@ -28,7 +28,15 @@ from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 
 from crawler.items import PageItem
-from crawler.run.forked import ForkedPool, HelperDied, can_fork, usable_cores
+from crawler.run.forked import (
+    ForkedPool,
+    HelperDied,
+    LogKeeper,
+    can_fork,
+    crawl_log_level,
+    emit_records,
+    usable_cores,
+)
 from crawler.run.guard import GuardedPipelineManager
 from crawler.run.processing import ItemProcessor, OfflineStats, worker_safe_prefix
 
@@ -80,38 +88,13 @@ class RecordingStats(OfflineStats):
         return changes
 
 
-class _RecordKeeper(logging.Handler):
-    """A worker's log handler: keeps each record, made picklable, for the crawl to emit."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        # As logging.handlers.QueueHandler.prepare: the message (and traceback) as text.
-        record.msg = record.getMessage()
-        if record.exc_info:
-            record.msg += "\n" + logging.Formatter().formatException(record.exc_info)
-        record.args, record.exc_info, record.exc_text = None, None, None
-        self.records.append(record)
-
-    def take(self) -> list[logging.LogRecord]:
-        records, self.records = self.records, []
-        return records
-
-
 _worker: dict[str, Any] = {}
 
 
 def _start_worker(settings: Settings, log_level: int) -> Callable[[PageItem], Any]:
     """Initialise a worker: its own pipelines (the worker part), stats and log; return what it
     does with each page."""
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    keeper = _RecordKeeper()
-    root.addHandler(keeper)
-    root.setLevel(log_level)
+    keeper = LogKeeper.install(log_level)
     processor = ItemProcessor(settings, worker_part=True, stats_class=RecordingStats)
     processor.open()
     _worker.update(processor=processor, log=keeper)
@@ -133,7 +116,8 @@ class WorkerPool:
 
     def __init__(self, count: int, settings: Settings, log_level: int):
         self.helpers = ForkedPool(count, "item processing: worker process",
-                                  functools.partial(_start_worker, settings, log_level))
+                                  functools.partial(_start_worker, settings, log_level),
+                                  name="item-worker")
 
     @property
     def closing(self) -> bool:
@@ -184,14 +168,6 @@ def make_pool(settings: Settings) -> WorkerPool | InlinePool:
     return InlinePool(settings)
 
 
-def crawl_log_level(settings: Settings) -> int:
-    """Return the level of what the crawl logs (workers keep no record below it)."""
-    if not settings.getbool("LOG_ENABLED"):
-        return logging.CRITICAL + 1
-    level = settings.get("LOG_LEVEL")
-    return level if isinstance(level, int) else logging.getLevelName(str(level).upper())
-
-
 def replay(outcome: tuple[Any, str | None, list[Any], list[Any]], stats: Any
            ) -> tuple[Any, str | None]:
     """Apply a worker's stats changes to ``stats`` and emit its log records here; return
@@ -200,8 +176,7 @@ def replay(outcome: tuple[Any, str | None, list[Any], list[Any]], stats: Any
     if stats is not None:
         for name, args, kwargs in changes:
             getattr(stats, name)(*args, **kwargs)
-    for record in records:
-        logging.getLogger(record.name).handle(record)
+    emit_records(records)
     return item, dropped
 
 

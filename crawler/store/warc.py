@@ -19,15 +19,28 @@ memory and written with one write, then flushed, so a killed crawl leaves every 
 possibly the last one whole. The response record's id, offset, length, status and time go into
 ``response.meta["archive_capture"]``; the spider makes that time the record's ``fetched_at``, which
 is what lets ``python -m crawler reextract`` reproduce the crawl's records byte for byte.
+
+Building the records (warcio's headers, SHA-1 digests, gzip) and writing them is CPU work that
+needs nothing from the engine, so with ``WARC_CAPTURE_PROCESS`` (on by default where the crawl
+has more than one core) it runs in one helper process (crawler/run/forked.py), which owns the
+WARC files and the index: the middleware sends it each response as received (an ``Exchange``)
+and awaits its capture, so a response still reaches the spider only once its record is
+written, as before. The helper answers in order; what it logs comes back with each answer. If
+it dies, the crawl captures in its own process from then on (a WARNING says so); a storage
+failure there stops the run as one here does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import io
 import json
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import IO, Any
@@ -40,6 +53,15 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.normalise.dates import VN_TZ
+from crawler.run.forked import (
+    ForkedPool,
+    HelperDied,
+    LogKeeper,
+    can_fork,
+    crawl_log_level,
+    emit_records,
+    usable_cores,
+)
 from crawler.run.outcome import stop_for_storage
 
 logger = logging.getLogger(__name__)
@@ -189,17 +211,183 @@ def _write_whole(fh: IO[bytes], data: bytes, offset: int) -> None:
         raise
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """A response as it was received and its request: what a capture is made of, as plain
+    data (it may go to the capture process)."""
+
+    url: str
+    status: int
+    protocol: str
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    ip_address: str | None
+    request_url: str
+    method: str
+    request_headers: list[tuple[bytes, bytes]]
+    request_body: bytes
+    fetched_at: str  # Vietnam time, to the second: the record's ``fetched_at``
+
+    @classmethod
+    def of(cls, request: Request, response: Response, fetched: dt.datetime) -> Exchange:
+        """Return the exchange of a response received at ``fetched``."""
+        return cls(
+            url=response.url, status=response.status,
+            protocol=getattr(response, "protocol", None) or "HTTP/1.1",
+            headers=[(name, value) for name, values in response.headers.items()
+                     for value in values],
+            body=response.body,
+            ip_address=None if response.ip_address is None else str(response.ip_address),
+            request_url=request.url, method=request.method,
+            request_headers=[(name, value) for name, values in request.headers.items()
+                             for value in values],
+            request_body=request.body or b"", fetched_at=fetched.isoformat())
+
+
+def records_of(exchange: Exchange) -> tuple[Any, Any]:
+    """Return the WARC response record of an exchange and its request record."""
+    writer = WARCWriter(None, gzip=True, warc_version="1.1")
+    date = warc_date(dt.datetime.fromisoformat(exchange.fetched_at))
+    protocol = exchange.protocol
+    if not protocol.upper().startswith("HTTP/"):
+        protocol = "HTTP/1.1"
+    try:
+        reason = HTTPStatus(exchange.status).phrase
+    except ValueError:
+        reason = ""
+    headers = [(name.decode("latin-1"), value.decode("latin-1"))
+               for name, value in exchange.headers if name.lower() not in UNDONE_HEADERS]
+    http_headers = StatusAndHeaders(f"{exchange.status} {reason}".strip(), headers,
+                                    protocol=protocol)
+    warc_headers = {"WARC-Date": date}
+    if exchange.ip_address is not None:
+        warc_headers["WARC-IP-Address"] = exchange.ip_address
+    body = exchange.body
+    response_record = writer.create_warc_record(
+        exchange.url, "response", payload=io.BytesIO(body), length=len(body),
+        http_headers=http_headers, warc_headers_dict=warc_headers)
+
+    parts = urlsplit(exchange.request_url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    request_headers = [(name.decode("latin-1"), value.decode("latin-1"))
+                       for name, value in exchange.request_headers]
+    if not any(name.lower() == "host" for name, _ in request_headers):
+        request_headers.insert(0, ("Host", parts.netloc))
+    request_record = writer.create_warc_record(
+        exchange.request_url, "request", payload=io.BytesIO(exchange.request_body),
+        length=len(exchange.request_body),
+        http_headers=StatusAndHeaders(f"{exchange.method} {target} {protocol}",
+                                      request_headers, is_http_request=True),
+        warc_headers_dict={
+            "WARC-Date": date,
+            "WARC-Concurrent-To": response_record.rec_headers.get_header("WARC-Record-ID"),
+        })
+    return response_record, request_record
+
+
+def _cdxj(exchange: Exchange, record: Any, capture: dict[str, Any], filename: str) -> str:
+    mime = next((value for name, value in exchange.headers if name.lower() == b"content-type"),
+                b"").decode("latin-1").split(";")[0].strip()
+    digest = record.rec_headers.get_header("WARC-Payload-Digest") or ""
+    fields = {
+        "url": exchange.url,
+        "mime": mime or "unk",
+        "status": str(exchange.status),
+        "digest": digest.split(":", 1)[-1],
+        "length": str(capture["length"]),
+        "offset": str(capture["offset"]),
+        "filename": filename,
+    }
+    timestamp = cdx_timestamp(record.rec_headers.get_header("WARC-Date"))
+    return f"{surt(exchange.url)} {timestamp} {json.dumps(fields, ensure_ascii=False)}"
+
+
+class CaptureWriter:
+    """Captures of one process: each exchange as a response and a request record in the
+    rolling WARC files, and a line in the index; the files are opened at the first capture."""
+
+    def __init__(self, archive_dir: str | os.PathLike[str], *, max_size: int):
+        self.archive_dir = Path(archive_dir)
+        self.max_size = max_size
+        self.files: WarcWriterFiles | None = None
+
+    def capture(self, exchange: Exchange) -> dict[str, Any]:
+        """Write an exchange's records and index line; return its capture (raise OSError)."""
+        response_record, request_record = records_of(exchange)
+        if self.files is None:
+            self.files = WarcWriterFiles(self.archive_dir, max_size=self.max_size)
+        path, offset, length = self.files.write_pair(response_record, request_record)
+        capture = {
+            "warc_file": str(path.relative_to(self.archive_dir)),
+            "record_id": response_record.rec_headers.get_header("WARC-Record-ID").strip("<>"),
+            "offset": offset,
+            "length": length,
+            "status": exchange.status,
+            "fetched_at": exchange.fetched_at,
+        }
+        self.files.add_index_line(_cdxj(exchange, response_record, capture, path.name))
+        return capture
+
+    def close(self) -> None:
+        """Close the current WARC file and sort the index."""
+        if self.files is not None:
+            self.files.close()
+            self.files = None
+
+
+# --- the capture process --------------------------------------------------------------------
+
+_helper: dict[str, Any] = {}
+
+
+def _start_capture(archive_dir: str, max_size: int, log_level: int
+                   ) -> Callable[[Exchange], tuple[Any, ...]]:
+    """Initialise the capture process: its writer and its log; return what it does with each
+    exchange."""
+    _helper.update(writer=CaptureWriter(archive_dir, max_size=max_size),
+                   log=LogKeeper.install(log_level))
+    return _capture_here
+
+
+def _capture_here(exchange: Exchange) -> tuple[Any, ...]:
+    """("ok", capture, log) or ("oserror", errno, message, log): a storage failure is the
+    crawl's to report, so it travels back as data."""
+    try:
+        answer: tuple[Any, ...] = ("ok", _helper["writer"].capture(exchange))
+    except OSError as exc:
+        answer = ("oserror", exc.errno, exc.strerror or str(exc))
+    return (*answer, _helper["log"].take())
+
+
+def _end_capture() -> None:
+    writer = _helper.get("writer")
+    if writer is not None:
+        writer.close()
+
+
+def capture_process_wanted(settings: Any) -> bool:
+    """WARC_CAPTURE_PROCESS: True or False as set; unset, on where processes can be forked and
+    the crawl has more than one core."""
+    value = settings.get("WARC_CAPTURE_PROCESS")
+    if value is None or value == "":
+        return can_fork() and usable_cores() > 1
+    return settings.getbool("WARC_CAPTURE_PROCESS") and can_fork()
+
+
 class WarcCaptureMiddleware:
     """Downloader middleware: each response from the site, raw, into WARC; its capture in meta."""
 
     def __init__(self, archive_dir: str, *, max_size: int, capture_images: bool, stats: Any,
-                 crawler: Any = None):
+                 crawler: Any = None, in_process: bool = True):
         self.archive_dir = Path(archive_dir)
         self.max_size = max_size
         self.capture_images = capture_images
         self.stats = stats
         self.crawler = crawler
-        self.files: WarcWriterFiles | None = None
+        self.in_process = in_process
+        self.local: CaptureWriter | None = None
+        self.helper: ForkedPool | None = None
+        self._retired: asyncio.Future[None] | None = None
         self.failed = False
 
     @classmethod
@@ -209,39 +397,44 @@ class WarcCaptureMiddleware:
             raise NotConfigured("WARC_ENABLED is off")
         middleware = cls(settings.get("ARCHIVE_DIR"), max_size=settings.getint("WARC_MAX_SIZE"),
                          capture_images=settings.getbool("WARC_CAPTURE_IMAGES"),
-                         stats=crawler.stats, crawler=crawler)
+                         stats=crawler.stats, crawler=crawler,
+                         in_process=not capture_process_wanted(settings))
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
-    def spider_closed(self) -> None:
-        """Close the WARC file and sort the index."""
-        if self.files is not None:
-            self.files.close()
-            self.files = None
+    async def spider_opened(self) -> None:
+        """Fork the capture process (now, before the crawl has threads) and connect to it."""
+        if self.in_process or self.helper is not None:
+            return
+        level = crawl_log_level(self.crawler.settings) if self.crawler is not None \
+            else logging.INFO
+        self.helper = ForkedPool(1, "WARC capture: process",
+                                 functools.partial(_start_capture, str(self.archive_dir),
+                                                   self.max_size, level), _end_capture,
+                                 name="warc-capture")
+        await self.helper.start()
+        logger.info("WARC capture: in process %s (WARC_CAPTURE_PROCESS)", self.helper.pids[0])
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    async def spider_closed(self) -> None:
+        """Close the WARC files and sort the index (the capture process does so as it ends)."""
+        if self.helper is not None:
+            helper, self.helper = self.helper, None
+            await helper.close()
+        if self.local is not None:
+            self.local.close()
+            self.local = None
+
+    async def process_response(self, request: Request, response: Response) -> Response:
         """Write the response and its request as WARC records; put the capture into meta."""
         if not self.capture_images and is_image(response):
             self.stats.inc_value("archive/warc/skipped_images")
             return response
         if self.failed:
             raise IgnoreRequest("not captured: the archive's storage failed earlier in this run")
-        fetched = dt.datetime.now(VN_TZ).replace(microsecond=0)
-        response_record, request_record = self._records(request, response, warc_date(fetched))
+        exchange = Exchange.of(request, response, dt.datetime.now(VN_TZ).replace(microsecond=0))
         try:
-            if self.files is None:
-                self.files = WarcWriterFiles(self.archive_dir, max_size=self.max_size)
-            path, offset, length = self.files.write_pair(response_record, request_record)
-            record_id = response_record.rec_headers.get_header("WARC-Record-ID").strip("<>")
-            capture = {
-                "warc_file": str(path.relative_to(self.archive_dir)),
-                "record_id": record_id,
-                "offset": offset,
-                "length": length,
-                "status": response.status,
-                "fetched_at": fetched.isoformat(),
-            }
-            self.files.add_index_line(self._cdxj(response, response_record, capture, path.name))
+            capture = await self._capture(exchange)
         except OSError as exc:
             self.failed = True
             if self.crawler is not None:
@@ -251,59 +444,27 @@ class WarcCaptureMiddleware:
         self.stats.inc_value("archive/warc/records", 2)
         self.stats.inc_value("archive/warc/responses")
         self.stats.inc_value(f"archive/warc/status/{response.status}")
-        self.stats.inc_value("archive/warc/bytes", length)
+        self.stats.inc_value("archive/warc/bytes", capture["length"])
         return response
 
-    def _records(self, request: Request, response: Response, date: str) -> tuple[Any, Any]:
-        writer = WARCWriter(None, gzip=True, warc_version="1.1")
-        protocol = getattr(response, "protocol", None) or "HTTP/1.1"
-        if not protocol.upper().startswith("HTTP/"):
-            protocol = "HTTP/1.1"
-        try:
-            reason = HTTPStatus(response.status).phrase
-        except ValueError:
-            reason = ""
-        headers = [(name.decode("latin-1"), value.decode("latin-1"))
-                   for name, values in response.headers.items()
-                   if name.lower() not in UNDONE_HEADERS for value in values]
-        http_headers = StatusAndHeaders(f"{response.status} {reason}".strip(), headers,
-                                        protocol=protocol)
-        warc_headers = {"WARC-Date": date}
-        if response.ip_address is not None:
-            warc_headers["WARC-IP-Address"] = str(response.ip_address)
-        response_record = writer.create_warc_record(
-            response.url, "response", payload=io.BytesIO(response.body),
-            length=len(response.body), http_headers=http_headers, warc_headers_dict=warc_headers)
-
-        parts = urlsplit(request.url)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        request_headers = [(name.decode("latin-1"), value.decode("latin-1"))
-                           for name, values in request.headers.items() for value in values]
-        if not any(name.lower() == "host" for name, _ in request_headers):
-            request_headers.insert(0, ("Host", parts.netloc))
-        request_record = writer.create_warc_record(
-            request.url, "request", payload=io.BytesIO(request.body or b""),
-            length=len(request.body or b""),
-            http_headers=StatusAndHeaders(f"{request.method} {target} {protocol}",
-                                          request_headers, is_http_request=True),
-            warc_headers_dict={
-                "WARC-Date": date,
-                "WARC-Concurrent-To": response_record.rec_headers.get_header("WARC-Record-ID"),
-            })
-        return response_record, request_record
-
-    @staticmethod
-    def _cdxj(response: Response, record: Any, capture: dict[str, Any], filename: str) -> str:
-        mime = response.headers.get(b"Content-Type", b"").decode("latin-1").split(";")[0].strip()
-        digest = record.rec_headers.get_header("WARC-Payload-Digest") or ""
-        fields = {
-            "url": response.url,
-            "mime": mime or "unk",
-            "status": str(response.status),
-            "digest": digest.split(":", 1)[-1],
-            "length": str(capture["length"]),
-            "offset": str(capture["offset"]),
-            "filename": filename,
-        }
-        timestamp = cdx_timestamp(record.rec_headers.get_header("WARC-Date"))
-        return f"{surt(response.url)} {timestamp} {json.dumps(fields, ensure_ascii=False)}"
+    async def _capture(self, exchange: Exchange) -> dict[str, Any]:
+        """Return the capture of an exchange, written by the capture process or else here."""
+        helper = self.helper
+        if helper is not None:
+            try:
+                kind, *answer, records = await helper.call(exchange)
+            except HelperDied as exc:
+                if self.helper is helper:
+                    logger.error("WARC capture: %s; capturing in the crawl's own process from "
+                                 "now on", exc)
+                    self.helper = None
+                    self._retired = asyncio.ensure_future(helper.close())
+                await self._retired  # one writer of the files at a time
+            else:
+                emit_records(records)
+                if kind == "oserror":
+                    raise OSError(*answer)
+                return answer[0]
+        if self.local is None:
+            self.local = CaptureWriter(self.archive_dir, max_size=self.max_size)
+        return self.local.capture(exchange)
