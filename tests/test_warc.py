@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gzip
 import io
 import json
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
@@ -25,7 +26,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.extract.urls import parse_article_url
+from crawler.run.outcome import PROBLEMS_KEY, ExitStatus
 from crawler.run.processing import project_settings
+from crawler.store import warc
 from crawler.store.reextract import reextract
 from crawler.store.warc import WarcCaptureMiddleware, fetched_at_of, surt
 from crawler.store.warc_reader import DamagedWarc, iter_warc
@@ -124,6 +127,23 @@ def test_images_are_skipped_unless_asked_for(tmp_path: Path) -> None:
 
     assert capture(_middleware(tmp_path / "off")) is None
     assert capture(_middleware(tmp_path / "on", WARC_CAPTURE_IMAGES=True)) is not None
+
+
+@WHERE
+def test_a_full_disk_stops_the_run_and_the_response_goes_no_further(
+        tmp_path: Path, where: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fh: Any, data: bytes, offset: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device (injected)")
+
+    # Patched before the capture process is forked, so there too.
+    monkeypatch.setattr(warc, "_write_whole", full)
+    middleware = _middleware(tmp_path, WARC_CAPTURE_PROCESS=where)
+    request = Request("http://127.0.0.1:1/channel/5084/")
+    with pytest.raises(IgnoreRequest, match="No space left"):
+        _through(middleware, [(request, HtmlResponse(url=request.url, body=b"<p>x</p>"))])
+    assert middleware.failed and "archive_capture" not in request.meta
+    (problem,) = middleware.crawler.stats.get_value(PROBLEMS_KEY)
+    assert problem["status"] == ExitStatus.STORAGE_FAILURE and "5084" in problem["message"]
 
 
 @WHERE
