@@ -26,6 +26,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.extract.urls import parse_article_url
+from crawler.run.forked import LogKeeper
 from crawler.run.outcome import PROBLEMS_KEY, ExitStatus
 from crawler.run.processing import project_settings
 from crawler.store import warc
@@ -144,6 +145,24 @@ def test_a_full_disk_stops_the_run_and_the_response_goes_no_further(
     assert middleware.failed and "archive_capture" not in request.meta
     (problem,) = middleware.crawler.stats.get_value(PROBLEMS_KEY)
     assert problem["status"] == ExitStatus.STORAGE_FAILURE and "5084" in problem["message"]
+
+
+@pytest.mark.parametrize("crawl_alive", [True, False])
+def test_the_capture_process_sorts_the_index_only_when_the_crawl_closes_it(
+        tmp_path: Path, crawl_alive: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = warc.CaptureWriter(tmp_path, max_size=10**9)
+    monkeypatch.setattr(warc, "_helper", {"writer": writer, "log": LogKeeper(),
+                                          "crawl": os.getppid() if crawl_alive else -1})
+    for path in ("/z/", "/a/"):  # captured out of SURT order
+        request = Request(f"http://127.0.0.1:1{path}")
+        warc._capture_here(warc.Exchange.of(request, HtmlResponse(url=request.url, body=b"x"),
+                                            warc.dt.datetime.now(warc.VN_TZ)))
+    warc._end_capture()  # what the capture process does as it ends
+    keys = [line.split(" ")[0] for line in
+            (tmp_path / "raw" / "index.cdxj").read_text().splitlines()]
+    # A killed crawl's index is left as appended (its archive is free at once), as before.
+    assert keys == (["1,0,0,127:1)/a", "1,0,0,127:1)/z"] if crawl_alive else
+                    ["1,0,0,127:1)/z", "1,0,0,127:1)/a"])
 
 
 @WHERE

@@ -178,12 +178,14 @@ class WarcWriterFiles:
         end = os.fstat(self.index.fileno()).st_size
         _write_whole(self.index, (line + "\n").encode("utf-8"), end)
 
-    def close(self) -> None:
+    def close(self, *, sort: bool = True) -> None:
         """Close the current WARC file and sort the index (so pywb can binary-search it)."""
         if self.fh is not None:
             self.fh.close()
             self.fh = None
         self.index.close()
+        if not sort:
+            return
         index = self.raw_dir / INDEX_NAME
         lines = sorted(set(index.read_text(encoding="utf-8").splitlines()))
         tmp = index.with_suffix(".cdxj.tmp")
@@ -328,10 +330,10 @@ class CaptureWriter:
         self.files.add_index_line(_cdxj(exchange, response_record, capture, path.name))
         return capture
 
-    def close(self) -> None:
+    def close(self, *, sort: bool = True) -> None:
         """Close the current WARC file and sort the index."""
         if self.files is not None:
-            self.files.close()
+            self.files.close(sort=sort)
             self.files = None
 
 
@@ -345,7 +347,7 @@ def _start_capture(archive_dir: str, max_size: int, log_level: int
     """Initialise the capture process: its writer and its log; return what it does with each
     exchange."""
     _helper.update(writer=CaptureWriter(archive_dir, max_size=max_size),
-                   log=LogKeeper.install(log_level))
+                   log=LogKeeper.install(log_level), crawl=os.getppid())
     return _capture_here
 
 
@@ -360,9 +362,11 @@ def _capture_here(exchange: Exchange) -> tuple[Any, ...]:
 
 
 def _end_capture() -> None:
+    """Close the files; sort the index only when the crawl closed us (a killed crawl leaves it
+    unsorted, as it did when it captured itself, and its archive free at once)."""
     writer = _helper.get("writer")
     if writer is not None:
-        writer.close()
+        writer.close(sort=os.getppid() == _helper["crawl"])
 
 
 def capture_process_wanted(settings: Any) -> bool:
