@@ -147,6 +147,16 @@ def test_a_full_disk_stops_the_run_and_the_response_goes_no_further(
     assert problem["status"] == ExitStatus.STORAGE_FAILURE and "5084" in problem["message"]
 
 
+def test_the_index_gives_the_last_content_type_as_scrapy_does(tmp_path: Path) -> None:
+    request = Request("http://127.0.0.1:1/p/")
+    response = HtmlResponse(url=request.url, body=b"x", headers={
+        "Content-Type": ["text/plain", "text/html; charset=utf-8"]})
+    assert response.headers.get("Content-Type") == b"text/html; charset=utf-8"
+    _through(_middleware(tmp_path), [(request, response)])
+    line = (tmp_path / "raw" / "index.cdxj").read_text()
+    assert json.loads(line.split(" ", 2)[2])["mime"] == "text/html"
+
+
 @pytest.mark.parametrize("crawl_alive", [True, False])
 def test_the_capture_process_sorts_the_index_only_when_the_crawl_closes_it(
         tmp_path: Path, crawl_alive: bool, monkeypatch: pytest.MonkeyPatch) -> None:

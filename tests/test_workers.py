@@ -162,13 +162,18 @@ def test_a_crawl_with_workers_is_the_crawl_without_them(tmp_path: Path) -> None:
         victim = truth[len(truth) // 3]["id"]
         crash = {"ITEM_PIPELINES": pipelines_with_crash(), "CRASH_TEST_IDS": victim}
         runs = {}
-        for workers in ("0", "2"):
+        for workers in ("0", "2"):  # everything in one process; the workers and WARC capture
             done = run_crawl(site.url, tmp_path / workers,
-                             settings={**crash, "PROCESSING_WORKERS": workers})
+                             settings={**crash, "PROCESSING_WORKERS": workers,
+                                       "WARC_CAPTURE_PROCESS": str(workers == "2")})
             runs[workers] = (done, last_report(tmp_path / workers))
     assert "2 worker processes" in runs["2"][0].stderr
     assert "ended (exit code" not in runs["2"][0].stderr  # closing its workers is no news
+    # Each helper ends as soon as the crawl closes it: none holds another's socket open.
+    assert "did not end within" not in runs["2"][0].stderr
+    assert "WARC capture: in process" in runs["2"][0].stderr
     assert "worker processes" not in runs["0"][0].stderr
+    assert "WARC capture: in process" not in runs["0"][0].stderr
     for kind in ("articles", "rejects"):
         assert _records(tmp_path / "0", kind, any_alias=True) == \
             _records(tmp_path / "2", kind, any_alias=True)
@@ -219,43 +224,40 @@ def test_a_killed_crawl_leaves_no_helper_behind(tmp_path: Path) -> None:
     assert not any(_alive(pid) for pid in pids)
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
-def test_a_worker_that_dies_loses_no_page(tmp_path: Path) -> None:
-    with Replica(articles=200, seed=8, crawl_delay=0) as site:
+def _kill_mid_crawl(tmp_path: Path, helper: str, seed: int) -> str:
+    """Crawl a replica, SIGKILL one helper process (``helper``: its name) once an article is
+    archived; check the crawl still ends well with every article archived once; return its log."""
+    with Replica(articles=200, seed=seed, crawl_delay=0) as site:
         truth = site.truth()
         proc, helpers = _crawl_with_helpers(site.url, tmp_path, subprocess.PIPE)
-        workers = helpers["item-worker"]
-        assert len(workers) == 2 and proc.poll() is None, "the crawl ended too soon"
-        os.kill(workers[0], signal.SIGKILL)
+        assert helpers.get(helper) and proc.poll() is None, "the crawl ended too soon"
+        os.kill(helpers[helper][0], signal.SIGKILL)
         _, stderr = proc.communicate(timeout=240)
     assert proc.returncode == 0, stderr[-3000:]
-    # Said once the worker is gone, whether or not a page was in it at that moment.
-    assert re.search(r"WARNING: item processing: worker process \d+ ended \(exit code -9\)",
-                     stderr), stderr[-3000:]
     assert "Error processing" not in stderr  # Scrapy's word for an item lost in processing
     lines = archive_lines(tmp_path)
     assert max(Counter(line["id"] for line in lines).values()) == 1
     result = score_archive(tmp_path, truth)
     assert result.perfect, result.summary()
+    return stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_worker_that_dies_loses_no_page(tmp_path: Path) -> None:
+    stderr = _kill_mid_crawl(tmp_path, "item-worker", seed=8)
+    # Said once the worker is gone, whether or not a page was in it at that moment.
+    assert re.search(r"WARNING: item processing: worker process \d+ ended \(exit code -9\)",
+                     stderr), stderr[-3000:]
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_a_capture_process_that_dies_loses_no_page(tmp_path: Path) -> None:
-    with Replica(articles=200, seed=9, crawl_delay=0) as site:
-        truth = site.truth()
-        proc, helpers = _crawl_with_helpers(site.url, tmp_path, subprocess.PIPE)
-        assert helpers["warc-capture"] and proc.poll() is None, "the crawl ended too soon"
-        os.kill(helpers["warc-capture"][0], signal.SIGKILL)
-        _, stderr = proc.communicate(timeout=240)
-    assert proc.returncode == 0, stderr[-3000:]
+    stderr = _kill_mid_crawl(tmp_path, "warc-capture", seed=9)
     assert re.search(r"WARNING: WARC capture: process \d+ ended \(exit code -9\)", stderr), \
         stderr[-3000:]
     lines = archive_lines(tmp_path)
-    assert max(Counter(line["id"] for line in lines).values()) == 1
-    result = score_archive(tmp_path, truth)
-    assert result.perfect, result.summary()
     # Records before and after the kill point at whole captures, in the capture process's
     # files and in the ones the crawl's own process went on with.
     # The kill may tear the record being written: only one nothing points at.

@@ -259,6 +259,8 @@ class ForkedPool:
             while helper.process.is_alive() and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             if helper.process.is_alive():
+                logger.warning("%s %s did not end within %s s of its socket closing; killed",
+                               self.what, helper.process.pid, timeout)
                 helper.process.kill()
             helper.process.join()
             if helper.reading is not None:

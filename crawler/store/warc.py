@@ -53,15 +53,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.normalise.dates import VN_TZ
-from crawler.run.forked import (
-    ForkedPool,
-    HelperDied,
-    LogKeeper,
-    can_fork,
-    crawl_log_level,
-    emit_records,
-    usable_cores,
-)
+from crawler.run import forked
 from crawler.run.outcome import stop_for_storage
 
 logger = logging.getLogger(__name__)
@@ -288,8 +280,9 @@ def records_of(exchange: Exchange) -> tuple[Any, Any]:
 
 
 def _cdxj(exchange: Exchange, record: Any, capture: dict[str, Any], filename: str) -> str:
-    mime = next((value for name, value in exchange.headers if name.lower() == b"content-type"),
-                b"").decode("latin-1").split(";")[0].strip()
+    # The last Content-Type, as Scrapy's Headers.get gives it.
+    types = [value for name, value in exchange.headers if name.lower() == b"content-type"]
+    mime = (types[-1] if types else b"").decode("latin-1").split(";")[0].strip()
     digest = record.rec_headers.get_header("WARC-Payload-Digest") or ""
     fields = {
         "url": exchange.url,
@@ -347,7 +340,7 @@ def _start_capture(archive_dir: str, max_size: int, log_level: int
     """Initialise the capture process: its writer and its log; return what it does with each
     exchange."""
     _helper.update(writer=CaptureWriter(archive_dir, max_size=max_size),
-                   log=LogKeeper.install(log_level), crawl=os.getppid())
+                   log=forked.LogKeeper.install(log_level), crawl=os.getppid())
     return _capture_here
 
 
@@ -374,8 +367,8 @@ def capture_process_wanted(settings: Any) -> bool:
     the crawl has more than one core."""
     value = settings.get("WARC_CAPTURE_PROCESS")
     if value is None or value == "":
-        return can_fork() and usable_cores() > 1
-    return settings.getbool("WARC_CAPTURE_PROCESS") and can_fork()
+        return forked.can_fork() and forked.usable_cores() > 1
+    return settings.getbool("WARC_CAPTURE_PROCESS") and forked.can_fork()
 
 
 class WarcCaptureMiddleware:
@@ -390,7 +383,7 @@ class WarcCaptureMiddleware:
         self.crawler = crawler
         self.in_process = in_process
         self.local: CaptureWriter | None = None
-        self.helper: ForkedPool | None = None
+        self.helper: forked.ForkedPool | None = None
         self._retired: asyncio.Future[None] | None = None
         self.failed = False
 
@@ -411,9 +404,9 @@ class WarcCaptureMiddleware:
         """Fork the capture process (now, before the crawl has threads) and connect to it."""
         if self.in_process or self.helper is not None:
             return
-        level = crawl_log_level(self.crawler.settings) if self.crawler is not None \
+        level = forked.crawl_log_level(self.crawler.settings) if self.crawler is not None \
             else logging.INFO
-        self.helper = ForkedPool(1, "WARC capture: process",
+        self.helper = forked.ForkedPool(1, "WARC capture: process",
                                  functools.partial(_start_capture, str(self.archive_dir),
                                                    self.max_size, level), _end_capture,
                                  name="warc-capture")
@@ -457,7 +450,7 @@ class WarcCaptureMiddleware:
         if helper is not None:
             try:
                 kind, *answer, records = await helper.call(exchange)
-            except HelperDied as exc:
+            except forked.HelperDied as exc:
                 if self.helper is helper:
                     logger.error("WARC capture: %s; capturing in the crawl's own process from "
                                  "now on", exc)
@@ -465,7 +458,7 @@ class WarcCaptureMiddleware:
                     self._retired = asyncio.ensure_future(helper.close())
                 await self._retired  # one writer of the files at a time
             else:
-                emit_records(records)
+                forked.emit_records(records)
                 if kind == "oserror":
                     raise OSError(*answer)
                 return answer[0]
