@@ -59,6 +59,8 @@ ITEM_PIPELINES = {
 # pipelines up to validation run, in PROCESSING_WORKERS worker processes; the archive runs in
 # the crawl's own process, in arrival order (crawler/run/workers.py).
 ITEM_PROCESSOR = "crawler.run.workers.ParallelPipelineManager"
+# Scrapy's stats collector without its per-access deprecation hook (crawler/run/stats.py).
+STATS_CLASS = "crawler.run.stats.CrawlStats"
 # Worker processes for extraction and pipelines 100-600: None is one per core; 0 or 1 runs
 # everything in the crawl's process (for tests and debugging).
 PROCESSING_WORKERS = None
