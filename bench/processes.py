@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                     if cpu is not None:
                         seen[pid] = max(seen.get(pid, 0.0), cpu)
                         commands.setdefault(pid, _command(pid))
-                        if names.get(pid) in (None, "", "python", "scrapy"):
-                            names[pid] = _name(pid)  # read again: a fork names itself after
+                        # Read each time: a helper names itself after it is forked.
+                        names[pid] = _name(pid) or names.get(pid, "")
                 time.sleep(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)

@@ -48,10 +48,9 @@ def test_listed_articles_answer_as_the_dict_of_sets_they_replace(tmp_path):
         as_dict, listed = _fill(state, random.Random(3))
         assert listed.keys() == set(as_dict)
         for key in as_dict:
-            assert key in listed
             assert listed.get(key, set()) == as_dict[key]
         missing: set[str] = set()
-        assert "/channel/1/" not in listed and listed.get("/channel/1/", missing) is missing
+        assert listed.get("/channel/1/", missing) is missing
         walked = set(list(as_dict)[::2]) | {"/empty/", "/never-listed/"}
         keep_open = frozenset(list(as_dict)[1:3])
         for finished in (True, False):

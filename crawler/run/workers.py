@@ -119,10 +119,6 @@ class WorkerPool:
                                   functools.partial(_start_worker, settings, log_level),
                                   name="item-worker")
 
-    @property
-    def closing(self) -> bool:
-        return self.helpers.closing
-
     async def start(self) -> None:
         """Connect to the workers (from the event loop that will use the pool)."""
         await self.helpers.start()

@@ -241,7 +241,3 @@ class ListedArticles:
         if not rows:
             return default
         return {row[0] for row in rows if row[0]}
-
-    def __contains__(self, key: str) -> bool:
-        return self.db.execute("SELECT 1 FROM listed_articles WHERE key = ? LIMIT 1",
-                               (key,)).fetchone() is not None
