@@ -10,12 +10,14 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import crawls, dates, extraction, realpages, report
+from bench import capture, crawls, dates, extraction, realpages, report
 from bench.report import Row
 from crawler.run.forked import usable_cores
 from crawler.store.archive import latest_records
@@ -93,30 +95,69 @@ def realpages_notes(real: dict[str, Any]) -> list[str]:
     return [f"Real pages without a record, by reason: {listed}."]
 
 
-def cpu_budget_rows(full: crawls.Run, full_articles: int, bare: crawls.Run, bare_articles: int,
-                    alone_aps: float | None, slowest: float, notes: list[str]) -> list[Row]:
+@dataclass
+class Measured:
+    """One measured crawl of the replica and the requests the replica served it."""
+
+    run: crawls.Run
+    requests: dict[str, int]
+
+    @property
+    def articles(self) -> int:
+        """Article requests served."""
+        return self.requests["article"]
+
+    @property
+    def articles_per_second(self) -> float:
+        """Article requests per second of wall time, start-up included."""
+        return self.articles / self.run.seconds
+
+    @property
+    def pages_per_second(self) -> float:
+        """Requests per second of wall time, start-up included."""
+        return self.requests["total"] / self.run.seconds
+
+    def cpu_ms(self) -> tuple[float, float] | None:
+        """Return (the crawl's processes, the replica's server) CPU ms per article, or None."""
+        if self.run.cpu_seconds is None or not self.articles:
+            return None
+        return (self.run.cpu_seconds / self.articles * 1e3,
+                (self.run.server_cpu_seconds or 0.0) / self.articles * 1e3)
+
+
+def _median_cpu(runs: list[Measured]) -> tuple[float, float] | None:
+    """The run whose total CPU per article is the median of ``runs`` (None if any is unread)."""
+    figures = [run.cpu_ms() for run in runs]
+    if not figures or any(figure is None for figure in figures):
+        return None
+    ordered = sorted(figures, key=sum)  # type: ignore[arg-type]
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def cpu_budget_rows(full: list[Measured], bare: list[Measured], alone_aps: float | None,
+                    capture_ms: float | None, slowest: float, notes: list[str]) -> list[Row]:
     """Rows that say where the crawl's CPU goes and what the machine's cores allow.
 
     The crawl, its worker processes and the replica's server share the machine's cores, so no
     crawl can beat cores / (CPU seconds per article). The least a crawl needs is what the bare
     spider and its server use per article plus extraction + normalisation alone: with nothing
-    else (no WARC, no archive, no passing pages between processes) the cores allow that much."""
-    if full.cpu_seconds is None or bare.cpu_seconds is None or not full_articles \
-            or not bare_articles:
+    else (no WARC, no archive, no passing pages between processes) the cores allow that much;
+    and with WARC capture alone (on by default) added, what a crawl that captures allows."""
+    full_cpu, bare_cpu = _median_cpu(full), _median_cpu(bare)
+    if full_cpu is None or bare_cpu is None:
         notes.append("CPU budget: not measured (a crawl's CPU time could not be read).")
         return []
     cores = usable_cores()
-    full_ms = (full.cpu_seconds + (full.server_cpu_seconds or 0.0)) / full_articles * 1e3
-    bare_ms = (bare.cpu_seconds + (bare.server_cpu_seconds or 0.0)) / bare_articles * 1e3
+    full_ms, bare_ms = sum(full_cpu), sum(bare_cpu)
+    each = len(full) > 1 and f"; median of {len(full)} runs each" or ""
     rows = [
         Row("Full crawl, CPU per article (crawl, workers, replica server)", "ms", full_ms,
             bare_ms, "bare spider",
-            f"crawl {full.cpu_seconds / full_articles * 1e3:.2f} + server "
-            f"{(full.server_cpu_seconds or 0) / full_articles * 1e3:.2f} vs "
-            f"{bare.cpu_seconds / bare_articles * 1e3:.2f} + "
-            f"{(bare.server_cpu_seconds or 0) / bare_articles * 1e3:.2f}"),
+            f"crawl {full_cpu[0]:.2f} + server {full_cpu[1]:.2f} vs "
+            f"{bare_cpu[0]:.2f} + {bare_cpu[1]:.2f}{each}"),
         Row(f"Full crawl vs what {cores} cores allow it", "articles/s",
-            full_articles / full.seconds, cores / full_ms * 1e3, "its CPU per article",
+            statistics.median(run.articles_per_second for run in full), cores / full_ms * 1e3,
+            "its CPU per article",
             "cores / CPU per article: how much of the machine the crawl keeps busy"),
     ]
     if alone_aps:
@@ -125,15 +166,54 @@ def cpu_budget_rows(full: crawls.Run, full_articles: int, bare: crawls.Run, bare
                         cores / least_ms * 1e3, 0.8 * slowest, "0.8 × slowest part",
                         f"cores / (bare spider's {bare_ms:.2f} + extraction's "
                         f"{1e3 / alone_aps:.2f} ms per article)"))
+        if capture_ms is not None:
+            rows.append(Row(f"Any crawl with WARC capture on {cores} cores vs issue 13's target",
+                            "articles/s", cores / (least_ms + capture_ms) * 1e3, 0.8 * slowest,
+                            "0.8 × slowest part",
+                            f"the same, + WARC capture alone's {capture_ms:.2f} ms per article"))
+            least_ms += capture_ms
         if cores / least_ms * 1e3 < 0.8 * slowest:
             notes.append(
                 f"CPU budget: fetching (the bare spider and the replica serving it, "
-                f"{bare_ms:.2f} ms of CPU per article) and extraction + normalisation alone "
-                f"({1e3 / alone_aps:.2f} ms) need {least_ms:.2f} ms of CPU per article, so "
-                f"{cores} cores allow at most {cores / least_ms * 1e3:.0f} articles/s before "
-                f"the crawl's other work; issue 13's target, 0.8 × the slower of the two, is "
+                f"{bare_ms:.2f} ms of CPU per article), extraction + normalisation alone "
+                f"({1e3 / alone_aps:.2f} ms)"
+                + (f" and WARC capture alone ({capture_ms:.2f} ms)" if capture_ms else "")
+                + f" need {least_ms:.2f} ms of CPU per article, so {cores} cores allow at most "
+                f"{cores / least_ms * 1e3:.0f} articles/s before the crawl's other work; issue "
+                f"13's target, 0.8 × the slower of fetching and extraction, is "
                 f"{0.8 * slowest:.0f}: not reachable on this machine.")
     return rows
+
+
+def crawl_pairs(site: Replica, full_dir: Path, pairs: int, clock: Clock, notes: list[str]
+                ) -> tuple[list[Measured], list[Measured]]:
+    """Run the full crawl and the bare spider ``pairs`` times, interleaved (crawl, bare; then
+    bare, crawl; ...), so that a machine that speeds up or slows down during the benchmark moves
+    both alike. The first crawl writes ``full_dir`` (the archive and WARC the later figures use);
+    the others a scratch archive, removed after."""
+    full: list[Measured] = []
+    bare: list[Measured] = []
+    again = WORK / "full-again"
+    for index in range(pairs):
+        suffix = "" if index == 0 else f"-{index + 1}"
+        for which in ("crawl", "bare") if index % 2 == 0 else ("bare", "crawl"):
+            site.requests.reset()
+            log = WORK / f"{'full' if which == 'crawl' else 'bare'}{suffix}.log"
+            if which == "crawl":
+                _say(clock, f"full crawl {index + 1} of {pairs}")
+                # WARC capture on, as by default: its files also feed the re-extraction figure,
+                # which saves a second crawl and lets the 50,000-article backfill fit the budget.
+                run = crawls.crawl(site.url, full_dir if index == 0 else _fresh(again), log,
+                                   timeout=clock.left(), extra={"WARC_ENABLED": "True"})
+                _check(run, f"full crawl {index + 1}", log, notes)
+                full.append(Measured(run, site.requests.snapshot()))
+            else:
+                _say(clock, f"bare spider {index + 1} of {pairs}")
+                run = crawls.bare(site.url, log, timeout=clock.left())
+                _check(run, f"bare spider {index + 1}", log, notes)
+                bare.append(Measured(run, site.requests.snapshot()))
+    shutil.rmtree(again, ignore_errors=True)
+    return full, bare
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -142,6 +222,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="articles of the replica for crawls and the small backfill")
     parser.add_argument("--pages", type=int, default=300, help="article pages for extraction")
     parser.add_argument("--dates", type=int, default=2000, help="date strings to parse")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="full crawls and bare spider runs, interleaved (default 3 each)")
     parser.add_argument("--big", type=int, help="articles of the large backfill "
                         "(default: the largest of 50,000/25,000/10,000 that fits the budget)")
     parser.add_argument("--budget", type=float, default=570.0,
@@ -205,45 +287,41 @@ def main(argv: list[str] | None = None) -> int:
         ]
 
         full_dir = _fresh(WORK / "full")
-        _say(clock, f"full crawl of {len(truth)} articles")
-        site.requests.reset()
-        log = WORK / "full.log"
-        # WARC capture on, as by default: its files also feed the re-extraction figure, which
-        # saves a second crawl and lets the 50,000-article backfill fit the budget.
-        full = crawls.crawl(site.url, full_dir, log, timeout=clock.left(),
-                            extra={"WARC_ENABLED": "True"})
+        full, bare = crawl_pairs(site, full_dir, args.pairs, clock, notes)
         full_warcs = sorted(p for p in (full_dir / "raw").glob("*.warc*") if p.is_file())
-        _check(full, "full crawl", log, notes)
-        full_req = site.requests.snapshot()
         archived = len(latest_records(str(full_dir)))
-        _say(clock, f"bare spider ({full.seconds:.1f}s for ours)")
-        site.requests.reset()
-        log = WORK / "bare.log"
-        bare = crawls.bare(site.url, log, timeout=clock.left())
-        _check(bare, "bare spider", log, notes)
-        bare_req = site.requests.snapshot()
         _say(clock, "extraction + normalisation alone, one process, on the crawl's pages")
         alone = extraction.rate_on_warcs(full_warcs, site_url=site.url)
-        details["full_crawl"] = {"run": vars(full), "requests": full_req, "archived": archived}
-        details["bare_crawl"] = {"run": vars(bare), "requests": bare_req}
+        _say(clock, "WARC capture alone, one process, on the crawl's responses")
+        captured = capture.rate_on_warcs(full_warcs)
+        capture_ms = captured["seconds"] / full[0].articles * 1e3 if full[0].articles else None
+        details["full_crawl"] = [{"run": vars(m.run), "requests": m.requests} for m in full]
+        details["full_crawl"][0]["archived"] = archived
+        details["bare_crawl"] = [{"run": vars(m.run), "requests": m.requests} for m in bare]
         details["extraction_alone"] = alone
-        crawl_aps = full_req["article"] / full.seconds
-        bare_aps = bare_req["article"] / bare.seconds
+        details["capture_alone"] = dict(captured, ms_per_article=capture_ms)
+        crawl_aps = statistics.median(m.articles_per_second for m in full)
+        bare_aps = statistics.median(m.articles_per_second for m in bare)
+        pair_ratios = [f.articles_per_second / b.articles_per_second
+                       for f, b in zip(full, bare, strict=True)]
+        runs = f"median of {len(full)} interleaved runs each" if len(full) > 1 else "one run each"
         alone_aps = alone["pages_per_second"]
         slowest = min((bare_aps, "bare spider"), (alone_aps or bare_aps, "extraction alone"))
         rows += [
             Row("Full crawl, pages/s (wall, incl. start-up)", "pages/s",
-                full_req["total"] / full.seconds, bare_req["total"] / bare.seconds,
-                "bare spider", f"{full_req['total']:,} vs {bare_req['total']:,} requests"),
+                statistics.median(m.pages_per_second for m in full),
+                statistics.median(m.pages_per_second for m in bare), "bare spider",
+                f"{full[0].requests['total']:,} vs {bare[0].requests['total']:,} requests; "
+                f"{runs}"),
             Row("Full crawl, articles/s", "articles/s", crawl_aps, bare_aps, "bare spider",
-                f"{archived:,} archived of {len(truth):,}"),
+                f"{archived:,} archived of {len(truth):,}; each pair's ratio "
+                + ", ".join(f"{r:.2f}" for r in pair_ratios)),
             Row("Full crawl vs extraction + normalisation alone", "articles/s", crawl_aps,
                 alone_aps, "one process", f"{alone['pages']:,} article pages of the crawl's WARC"),
             Row("Full crawl vs its slowest necessary part", "articles/s", crawl_aps,
                 slowest[0], slowest[1], "the smaller of the two rates above"),
         ]
-        rows += cpu_budget_rows(full, full_req["article"], bare, bare_req["article"],
-                                alone_aps, slowest[0], notes)
+        rows += cpu_budget_rows(full, bare, alone_aps, capture_ms, slowest[0], notes)
 
         help_text = crawls.reextract_help()
         if help_text is None:
@@ -288,9 +366,9 @@ def main(argv: list[str] | None = None) -> int:
                               "some_new": {"run": vars(run1), "requests": req1, "new": new}}
         rows += [
             Row("Nightly run, no new articles: requests", "requests", req0["total"],
-                full_req["total"], "full crawl", f"{req0['article']} article requests"),
+                full[0].requests["total"], "full crawl", f"{req0['article']} article requests"),
             Row(f"Nightly run, {new} new ({new / len(truth):.1%}): requests", "requests",
-                req1["total"], full_req["total"], "full crawl",
+                req1["total"], full[0].requests["total"], "full crawl",
                 f"{req1['article']} article requests"),
         ]
 
