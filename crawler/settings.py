@@ -184,3 +184,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control: an HTTP server in every crawl that runs the Python code sent to
+# it, announced by a job file with its token in the user's state folder, which a killed crawl
+# leaves behind (415 had gathered here by 2026-11-26). A crawl from cron needs neither, and its
+# worker processes would inherit the server's socket; off, the crawl also skips importing aiohttp.
+REMOTE_CONTROL_ENABLED = False

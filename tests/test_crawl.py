@@ -30,7 +30,10 @@ def assert_once(lines: list[dict]) -> None:
 def test_full_crawl_archives_every_article_once_with_the_right_fields(tmp_path):
     with Replica(articles=200, seed=7, crawl_delay=0) as site:
         truth = site.truth()
-        run_crawl(site.url, tmp_path)
+        jobs = tmp_path.parent / f"{tmp_path.name}-jobs"
+        done = run_crawl(site.url, tmp_path, settings={"REMOTE_CONTROL_JOBS_DIR": str(jobs)})
+        # Scrapy's remote control (a code-running HTTP server and a job file) is off.
+        assert "Remote control" not in done.stderr and not jobs.exists()
         # One request an article, though the home page and the listings show many twice:
         # the spider's marks do it (article requests skip Scrapy's dupefilter).
         assert site.requests["article"] == len(truth), site.requests.snapshot()
