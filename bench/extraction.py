@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -115,7 +117,9 @@ def rate_on_warcs(warcs: list[Path], *, site_url: str) -> dict[str, Any]:
     """Time our extraction + normalisation alone, in this one process, on the article pages a
     crawl captured: each page as the crawl's spider received it (read from the WARC as
     ``reextract`` reads it), ``item_from_response`` then every pipeline but the archive, one
-    call per page; the time of the calls only, not of reading the WARC."""
+    call per page; the time of the calls only, not of reading the WARC. Then, timed apart, the
+    archive alone on what that gave: the archive pipeline writing each record (or reject) to a
+    scratch archive, with the bench crawl's ``ARCHIVE_FSYNC=False``."""
     from crawler.extract.urls import parse_article_url
     from crawler.store.reextract import Reextractor
     from crawler.store.warc import fetched_at_of
@@ -123,26 +127,41 @@ def rate_on_warcs(warcs: list[Path], *, site_url: str) -> dict[str, Any]:
 
     settings = project_settings({"ARCHIVE_ENABLED": False, "SITE_URL": site_url,
                                  "SITE_HOST_ALIASES": "localhost"})
-    seconds, pages, articles = 0.0, 0, 0
-    with ItemProcessor(settings) as processor:
-        reader = Reextractor(processor, archive_dir=".")
-        for warc in warcs:
-            for record, offset, length, payload in iter_warc(warc):
-                uri = record.rec_headers.get_header("WARC-Target-URI") or ""
-                status, headers = http_of(record)
-                if record.rec_type != "response" or status != 200 or not parse_article_url(uri):
-                    continue
-                capture = reader._capture(record, Location(warc, offset), length, payload,
-                                          status, headers)
-                response = reader._response(capture)
-                if response is None:
-                    continue
-                started = time.perf_counter()
-                item = item_from_response(response, fetched_at=fetched_at_of(capture.date),
-                                          site_url=site_url)
-                result, _dropped = processor.process(item)
-                seconds += time.perf_counter() - started
-                pages += 1
-                articles += isinstance(result, ArticleItem)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-archive-"))
+    archive_settings = project_settings({"ARCHIVE_DIR": str(scratch), "ARCHIVE_FSYNC": False,
+                                         "SITE_URL": site_url, "SITE_HOST_ALIASES": "localhost"})
+    seconds, archive_seconds, pages, articles = 0.0, 0.0, 0, 0
+    try:
+        with ItemProcessor(settings) as processor, ItemProcessor(archive_settings) as archiver:
+            reader = Reextractor(processor, archive_dir=".")
+            # The archiver's pipelines are the processor's and then the archive.
+            archive_stage = len(processor.pipelines)
+            assert len(archiver.pipelines) == archive_stage + 1
+            for warc in warcs:
+                for record, offset, length, payload in iter_warc(warc):
+                    uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+                    status, headers = http_of(record)
+                    if record.rec_type != "response" or status != 200 \
+                            or not parse_article_url(uri):
+                        continue
+                    capture = reader._capture(record, Location(warc, offset), length, payload,
+                                              status, headers)
+                    response = reader._response(capture)
+                    if response is None:
+                        continue
+                    started = time.perf_counter()
+                    item = item_from_response(response, fetched_at=fetched_at_of(capture.date),
+                                              site_url=site_url)
+                    result, _dropped = processor.process(item)
+                    seconds += time.perf_counter() - started
+                    pages += 1
+                    articles += isinstance(result, ArticleItem)
+                    if result is not None:
+                        started = time.perf_counter()
+                        archiver.process(result, start=archive_stage)
+                        archive_seconds += time.perf_counter() - started
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return {"pages": pages, "articles": articles, "seconds": seconds,
-            "pages_per_second": pages / seconds if seconds else None}
+            "pages_per_second": pages / seconds if seconds else None,
+            "archive_seconds": archive_seconds}
