@@ -61,8 +61,9 @@ ITEM_PIPELINES = {
 ITEM_PROCESSOR = "crawler.run.workers.ParallelPipelineManager"
 # Scrapy's stats collector without its per-access deprecation hook (crawler/run/stats.py).
 STATS_CLASS = "crawler.run.stats.CrawlStats"
-# Worker processes for extraction and pipelines 100-600: None is one per core; 0 or 1 runs
-# everything in the crawl's process (for tests and debugging).
+# Worker processes for extraction and pipelines 100-600: None is one per core but the one the
+# engine keeps busy (reextract: one per core), none on one core; 0 runs everything in the
+# crawl's process (for tests and debugging). Before 2026-11-26, 1 also meant in-process.
 PROCESSING_WORKERS = None
 # A response gives one item at most (an article page) or requests: Scrapy's default of 100
 # starts 100 tasks per response to take them, which cost the engine a quarter of its time.

@@ -19,8 +19,9 @@ from scrapy.utils.test import get_crawler
 
 from crawler.extract.urls import parse_article_url
 from crawler.items import ArticleItem, PageItem
+from crawler.run import workers as workers_module
 from crawler.run.processing import project_settings
-from crawler.run.workers import ParallelPipelineManager, RecordingStats, replay
+from crawler.run.workers import ParallelPipelineManager, RecordingStats, replay, worker_count
 from crawler.store.reextract import reextract
 from crawler.store.warc_reader import DamagedWarc, iter_warc
 from tests.crashing import CRASH_MESSAGE, pipelines_with_crash
@@ -155,6 +156,21 @@ def test_a_workers_figures_are_replayed_as_made():
             crawl.get_value("x")) == (3, "2025-06-01", "2020-01-01", "y")
 
 
+@pytest.mark.parametrize(("value", "cores", "crawl", "reextract"), [
+    (None, 2, 1, 2), ("", 4, 3, 4), (None, 1, 0, 0),  # unset: the engine keeps one core
+    ("0", 4, 0, 0), ("1", 4, 1, 1), ("3", 2, 3, 3),  # set: that many processes, 0 for none
+])
+def test_worker_count(monkeypatch: pytest.MonkeyPatch, value: str | None, cores: int,
+                      crawl: int, reextract: int) -> None:
+    monkeypatch.setattr(workers_module, "usable_cores", lambda: cores)
+    monkeypatch.setattr(workers_module, "can_fork", lambda: True)
+    settings = project_settings({"PROCESSING_WORKERS": value})
+    assert worker_count(settings) == crawl
+    assert worker_count(settings, beside_engine=False) == reextract
+    monkeypatch.setattr(workers_module, "can_fork", lambda: False)
+    assert worker_count(settings) == worker_count(settings, beside_engine=False) == 0
+
+
 @pytest.mark.slow
 def test_a_crawl_with_workers_is_the_crawl_without_them(tmp_path: Path) -> None:
     with Replica(articles=120, seed=21, crawl_delay=0) as site:
@@ -162,12 +178,13 @@ def test_a_crawl_with_workers_is_the_crawl_without_them(tmp_path: Path) -> None:
         victim = truth[len(truth) // 3]["id"]
         crash = {"ITEM_PIPELINES": pipelines_with_crash(), "CRASH_TEST_IDS": victim}
         runs = {}
-        for workers in ("0", "2"):  # everything in one process; the workers and WARC capture
+        for workers in ("0", "1", "2"):  # everything in one process; workers and WARC capture
             done = run_crawl(site.url, tmp_path / workers,
                              settings={**crash, "PROCESSING_WORKERS": workers,
-                                       "WARC_CAPTURE_PROCESS": str(workers == "2")})
+                                       "WARC_CAPTURE_PROCESS": str(workers != "0")})
             runs[workers] = (done, last_report(tmp_path / workers))
     assert "2 worker processes" in runs["2"][0].stderr
+    assert "1 worker process (" in runs["1"][0].stderr
     assert "ended (exit code" not in runs["2"][0].stderr  # closing its workers is no news
     # Each helper ends as soon as the crawl closes it: none holds another's socket open.
     assert "did not end within" not in runs["2"][0].stderr
@@ -176,10 +193,11 @@ def test_a_crawl_with_workers_is_the_crawl_without_them(tmp_path: Path) -> None:
     assert "WARC capture: in process" not in runs["0"][0].stderr
     for kind in ("articles", "rejects"):
         assert _records(tmp_path / "0", kind, any_alias=True) == \
+            _records(tmp_path / "1", kind, any_alias=True) == \
             _records(tmp_path / "2", kind, any_alias=True)
     (in_process, report0), (with_workers, report2) = runs["0"], runs["2"]
     for key in ("counts", "coverage", "dates"):
-        assert report0[key] == report2[key], key
+        assert report0[key] == runs["1"][1][key] == report2[key], key
     # What the pipelines counted and logged in the workers reached the crawl's stats and log.
     for figure in (f"'archive/text/items': {len(truth)}",
                    f"'archive/validation/ok': {len(truth) - 1}",
