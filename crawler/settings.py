@@ -74,8 +74,9 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 # Response bytes the engine lets wait for the spider and the item processor before it fetches
 # more (Scrapy's default: 5 MB). When the fetching outruns the worker processes, every page
 # between holds its text here: with one worker, 600-650 replica pages waited at once and a
-# 5,000-article backfill peaked at 141-149 MB instead of 108; at 1 MB, 108-109 MB, as fast.
-SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
+# 5,000-article backfill peaked at 141-149 MB instead of 108. A 20,000-article backfill's crawl
+# process peaked at 115-116 MB with 1 MB, 108-110 MB with 250 or 500 KB, at the same speed.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 500_000
 
 # --- Crawl modes (spiders/baonamdinh.py) ---------------------------------------------------
 # Nightly: stop paging a listing walked before once a page holds this many archived articles.
