@@ -152,7 +152,7 @@ def cpu_budget_rows(full: list[Measured], bare: list[Measured], alone_aps: float
         return []
     cores = usable_cores()
     full_ms, bare_ms = sum(full_cpu), sum(bare_cpu)
-    each = len(full) > 1 and f"; median of {len(full)} runs each" or ""
+    each = f"; median of {len(full)} runs each" if len(full) > 1 else ""
     rows = [
         Row("Full crawl, CPU per article (crawl, workers, replica server)", "ms", full_ms,
             bare_ms, "bare spider",
