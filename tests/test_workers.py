@@ -92,6 +92,9 @@ class _SlowFirstPool:
     def __init__(self, count: int) -> None:
         self.count = count
 
+    def any_alive(self) -> bool:
+        return True
+
     async def process(self, page: PageItem) -> tuple[Any, None, list[Any], list[Any]]:
         index = int(page.url.rsplit("-", 1)[1])
         await asyncio.sleep(0.01 * (self.count - index))
@@ -207,12 +210,12 @@ def test_a_crawl_with_workers_is_the_crawl_without_them(tmp_path: Path) -> None:
     assert "Traceback" in with_workers.stderr
 
 
-def _crawl_with_helpers(site_url: str, archive: Path, stderr: int
+def _crawl_with_helpers(site_url: str, archive: Path, stderr: int, workers: int = 2
                         ) -> tuple[subprocess.Popen[str], dict[str, list[int]]]:
-    """Start a crawl with two worker processes and the WARC capture process; return it once
-    all three run and an article is archived (or after two minutes), with their pids."""
+    """Start a crawl with ``workers`` worker processes and the WARC capture process; return it
+    once all run and an article is archived (or after two minutes), with their pids."""
     command = crawl_command(site_url, archive, settings={
-        "PROCESSING_WORKERS": "2", "WARC_CAPTURE_PROCESS": "True",
+        "PROCESSING_WORKERS": str(workers), "WARC_CAPTURE_PROCESS": "True",
         "CONCURRENT_REQUESTS_PER_DOMAIN": "2"})
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
                             text=True)
@@ -220,7 +223,7 @@ def _crawl_with_helpers(site_url: str, archive: Path, stderr: int
     helpers: dict[str, list[int]] = {}
     while time.monotonic() < deadline and proc.poll() is None:
         helpers = {name: _children(proc.pid, name) for name in ("item-worker", "warc-capture")}
-        if len(helpers["item-worker"]) == 2 and len(helpers["warc-capture"]) == 1 and \
+        if len(helpers["item-worker"]) == workers and len(helpers["warc-capture"]) == 1 and \
                 list((archive / "articles").glob("*.jsonl")):
             break
         time.sleep(0.05)
@@ -242,12 +245,12 @@ def test_a_killed_crawl_leaves_no_helper_behind(tmp_path: Path) -> None:
     assert not any(_alive(pid) for pid in pids)
 
 
-def _kill_mid_crawl(tmp_path: Path, helper: str, seed: int) -> str:
+def _kill_mid_crawl(tmp_path: Path, helper: str, seed: int, workers: int = 2) -> str:
     """Crawl a replica, SIGKILL one helper process (``helper``: its name) once an article is
     archived; check the crawl still ends well with every article archived once; return its log."""
     with Replica(articles=200, seed=seed, crawl_delay=0) as site:
         truth = site.truth()
-        proc, helpers = _crawl_with_helpers(site.url, tmp_path, subprocess.PIPE)
+        proc, helpers = _crawl_with_helpers(site.url, tmp_path, subprocess.PIPE, workers)
         assert helpers.get(helper) and proc.poll() is None, "the crawl ended too soon"
         os.kill(helpers[helper][0], signal.SIGKILL)
         _, stderr = proc.communicate(timeout=240)
@@ -267,6 +270,17 @@ def test_a_worker_that_dies_loses_no_page(tmp_path: Path) -> None:
     # Said once the worker is gone, whether or not a page was in it at that moment.
     assert re.search(r"WARNING: item processing: worker process \d+ ended \(exit code -9\)",
                      stderr), stderr[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_when_the_only_worker_dies_the_crawl_extracts_the_rest_itself(tmp_path: Path) -> None:
+    stderr = _kill_mid_crawl(tmp_path, "item-worker", seed=10, workers=1)
+    assert re.search(r"WARNING: item processing: worker process \d+ ended \(exit code -9\)",
+                     stderr), stderr[-3000:]
+    # Said once, not once a page: the pages after it never go to the pool again.
+    assert stderr.count("no worker process is left") == 1, stderr[-3000:]
+    assert stderr.count("processed in the crawl's own process") <= 100, stderr[-3000:]
 
 
 @pytest.mark.slow

@@ -139,6 +139,10 @@ class WorkerPool:
         except HelperDied as exc:
             raise HelperDied(f"{exc} (on {page.url})") from exc
 
+    def any_alive(self) -> bool:
+        """True while a worker process can still take pages."""
+        return any(helper.alive for helper in self.helpers.helpers)
+
     async def close(self, timeout: float = 30.0) -> None:
         """Let the workers answer what they have, end them, and wait for them."""
         await self.helpers.close(timeout)
@@ -198,6 +202,7 @@ class ParallelPipelineManager(GuardedPipelineManager):
         self.workers = worker_count(crawler.settings) if crawler is not None else 0
         self.pool: WorkerPool | None = None
         self._local: InlinePool | None = None
+        self._pool_gone = False  # every worker died: the rest of the pages are done here
         # Pipelines after the worker part (the archive): their process_item, in order.
         split = worker_safe_prefix(list(self.middlewares))
         self.main_methods = [m.process_item for m in self.middlewares[split:]
@@ -251,12 +256,18 @@ class ParallelPipelineManager(GuardedPipelineManager):
 
     async def _in_worker(self, page: PageItem) -> tuple[Any, str | None, list[Any], list[Any]]:
         """Return what a worker made of a page; done here when no worker can."""
-        if self.pool is not None:
-            try:
-                return await self.pool.process(page)
-            except Exception as exc:  # noqa: BLE001 - a worker's trouble must lose no page
-                logger.error("item processing: %s; this page is processed in the crawl's "
-                             "own process", exc)
+        if self.pool is not None and not self._pool_gone:
+            if self.pool.any_alive():
+                try:
+                    return await self.pool.process(page)
+                except Exception as exc:  # noqa: BLE001 - a worker's trouble must lose no page
+                    logger.error("item processing: %s; this page is processed in the crawl's "
+                                 "own process", exc)
+            if not self._pool_gone and not self.pool.any_alive():
+                # Said once: the pages after it never go to the pool again.
+                self._pool_gone = True
+                logger.warning("item processing: no worker process is left; the crawl's own "
+                               "process extracts the rest of its pages")
         if self._local is None:
             assert self.crawler is not None
             self._local = InlinePool(self.crawler.settings)
