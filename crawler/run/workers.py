@@ -13,7 +13,8 @@ item and is replayed into the crawl's stats and log, so the run report sees ever
 ``PROCESSING_WORKERS`` 0 runs everything in this process (tests, debugging). Workers are
 helper processes of crawler/run/forked.py: forked when the spider opens, before the crawl has
 threads, fed over socket pairs by the crawl's own event loop, gone with the crawl. A worker that
-dies is logged (WARNING) and leaves its pages to the other workers and the crawl's own process.
+dies is logged (WARNING) and leaves its pages to the other workers and the crawl's own process;
+once none is left, that is said once and the crawl's own process extracts the rest.
 """
 
 from __future__ import annotations
