@@ -54,15 +54,11 @@ def exchanges_of(warcs: list[Path]) -> Iterator[Any]:
                 fetched_at=date.replace("Z", "+00:00"))
 
 
-def rate_on_warcs(warcs: list[Path], *, limit: int | None = None) -> dict[str, Any]:
-    """Time ``CaptureWriter.capture`` on the exchanges of ``warcs`` (at most ``limit``)."""
+def rate_on_warcs(warcs: list[Path]) -> dict[str, Any]:
+    """Time ``CaptureWriter.capture`` on every exchange of ``warcs``."""
     from crawler.store.warc import CaptureWriter
 
-    exchanges = []
-    for exchange in exchanges_of(warcs):
-        exchanges.append(exchange)
-        if limit is not None and len(exchanges) >= limit:
-            break
+    exchanges = list(exchanges_of(warcs))
     scratch = Path(tempfile.mkdtemp(prefix="bench-capture-"))
     try:
         writer = CaptureWriter(scratch, max_size=1024 ** 3)

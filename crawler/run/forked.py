@@ -223,9 +223,13 @@ class ForkedPool:
                         f"{self.what} {helper.process.pid} ended "
                         f"(exit code {helper.process.exitcode})"))
 
+    def ready(self) -> list[_Helper]:
+        """The helpers that can take a message: alive and connected."""
+        return [h for h in self.helpers if h.alive and h.writer is not None]
+
     async def call(self, message: Any) -> Any:
         """Return a helper's answer to ``message``; raise HelperDied when none could answer."""
-        alive = [h for h in self.helpers if h.alive and h.writer is not None]
+        alive = self.ready()
         if not alive:
             raise HelperDied(f"no {self.what} is left")
         helper = min(alive, key=lambda h: len(h.pending))

@@ -142,7 +142,7 @@ class WorkerPool:
 
     def any_alive(self) -> bool:
         """True while a worker process can still take pages."""
-        return any(helper.alive for helper in self.helpers.helpers)
+        return bool(self.helpers.ready())
 
     async def close(self, timeout: float = 30.0) -> None:
         """Let the workers answer what they have, end them, and wait for them."""
