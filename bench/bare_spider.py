@@ -15,7 +15,7 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.extract.listings import listing_key
-from crawler.extract.urls import parse_article_url
+from crawler.site.urls import parse_article_url
 
 
 class BareSpider(scrapy.Spider):

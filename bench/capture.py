@@ -20,8 +20,8 @@ from typing import Any
 
 def exchanges_of(warcs: list[Path]) -> Iterator[Any]:
     """Yield an ``Exchange`` per response record of ``warcs`` that has its request record."""
+    from crawler.sources.warc_reader import http_of, iter_warc, record_id
     from crawler.store.warc import Exchange
-    from crawler.store.warc_reader import http_of, iter_warc, record_id
 
     def raw(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
         return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]

@@ -115,7 +115,7 @@ def bare(site_url: str, log: Path, *, timeout: float) -> Run:
 
 def reextract_help() -> str | None:
     """Return the help text of ``python -m crawler reextract``, or None when it does not exist."""
-    if not Path("crawler/store/reextract.py").exists():
+    if not Path("crawler/process/reextract.py").exists():
         return None
     try:
         answer = subprocess.run([sys.executable, "-m", "crawler", "reextract", "--help"],

@@ -14,7 +14,7 @@ from typing import Any
 from bench.stats import summary, token_f1
 from crawler.extract.response import item_from_response, response_from_file
 from crawler.items import ArticleItem
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.processing import ItemProcessor, project_settings
 
 FETCH_TIMEOUT = 10.0
 WARMUP_PAGES = 10
@@ -120,10 +120,10 @@ def rate_on_warcs(warcs: list[Path], *, site_url: str) -> dict[str, Any]:
     call per page; the time of the calls only, not of reading the WARC. Then, timed apart, the
     archive alone on what that gave: the archive pipeline writing each record (or reject) to a
     scratch archive, with the bench crawl's ``ARCHIVE_FSYNC=False``."""
-    from crawler.extract.urls import parse_article_url
-    from crawler.store.reextract import Reextractor
+    from crawler.process.captures import CaptureIndex
+    from crawler.site.urls import parse_article_url
+    from crawler.sources.warc_reader import Location, http_of, iter_warc
     from crawler.store.warc import fetched_at_of
-    from crawler.store.warc_reader import Location, http_of, iter_warc
 
     settings = project_settings({"ARCHIVE_ENABLED": False, "SITE_URL": site_url,
                                  "SITE_HOST_ALIASES": "localhost"})
@@ -133,7 +133,7 @@ def rate_on_warcs(warcs: list[Path], *, site_url: str) -> dict[str, Any]:
     seconds, archive_seconds, pages, articles = 0.0, 0.0, 0, 0
     try:
         with ItemProcessor(settings) as processor, ItemProcessor(archive_settings) as archiver:
-            reader = Reextractor(processor, archive_dir=".")
+            reader = CaptureIndex(processor.crawler, hosts=frozenset(), archive_dir=".")
             # The archiver's pipelines are the processor's and then the archive.
             archive_stage = len(processor.pipelines)
             assert len(archiver.pipelines) == archive_stage + 1
@@ -144,9 +144,9 @@ def rate_on_warcs(warcs: list[Path], *, site_url: str) -> dict[str, Any]:
                     if record.rec_type != "response" or status != 200 \
                             or not parse_article_url(uri):
                         continue
-                    capture = reader._capture(record, Location(warc, offset), length, payload,
+                    capture = reader.capture(record, Location(warc, offset), length, payload,
                                               status, headers)
-                    response = reader._response(capture)
+                    response = reader.response(capture)
                     if response is None:
                         continue
                     started = time.perf_counter()

@@ -59,7 +59,7 @@ def _command(pid: int) -> str:
 
 
 def _name(pid: int) -> str:
-    """The process's name (the crawl's helpers name themselves: crawler/run/forked.py)."""
+    """The process's name (the crawl's helpers name themselves: crawler/process/forked.py)."""
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:

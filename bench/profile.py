@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.extraction import fetch_pages
 from crawler.extract.response import item_from_response, response_from_file
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.processing import ItemProcessor, project_settings
 from tests.replica import Replica
 
 NOW = "2025-06-28T23:59:00+07:00"

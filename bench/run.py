@@ -19,7 +19,7 @@ from typing import Any
 
 from bench import capture, crawls, dates, extraction, realpages, report
 from bench.report import Row
-from crawler.run.forked import usable_cores
+from crawler.process.forked import usable_cores
 from crawler.store.archive import latest_records
 from tests.replica import Replica
 

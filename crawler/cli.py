@@ -1,8 +1,9 @@
 """Command line of the archiver: ``python -m crawler COMMAND ...``.
 
 ``extract``, ``import-text`` and ``reextract`` run the same item pipelines as a crawl
-(crawler/run/processing.py). A page or dump that cannot become a record exits with status 1 and the
-reason on stderr; stdout then stays empty. They leave a fresh manifest in the archive they write.
+(crawler/process/processing.py). A page or dump that cannot become a record exits with status 1
+and the reason on stderr; stdout then stays empty. They leave a fresh manifest in the archive
+they write.
 
 ``export``, ``changes``, ``verify`` and ``report`` are the analysts' side (crawler/analysis/): they
 read an archive (``--archive-dir``, default the ARCHIVE_DIR setting) and never change it.
@@ -20,6 +21,7 @@ from typing import Any
 
 from crawler.analysis.manifest import write_manifest
 from crawler.extract.article import ExtractionError
+from crawler.extract.crash import crash_reason, log_crash
 from crawler.extract.response import (
     item_from_response,
     looks_like_html,
@@ -29,8 +31,7 @@ from crawler.extract.response import (
 from crawler.extract.textdump import parse_text_dump
 from crawler.items import ArticleItem, RejectItem
 from crawler.normalise.dates import VN_TZ
-from crawler.run.guard import crash_reason, log_crash
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.processing import ItemProcessor, project_settings
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
@@ -202,7 +203,7 @@ ANALYSIS = {"export": _export, "changes": _changes, "verify": _verify, "report":
 
 def _reextract(args: argparse.Namespace) -> int:
     """Run ``reextract``: print a one-line summary to stderr; exit 0 even for damaged files."""
-    from crawler.store.reextract import default_archive_dir, reextract
+    from crawler.process.reextract import default_archive_dir, reextract
 
     missing = [str(path) for path in args.warcs if not path.is_file()]
     if missing:

@@ -138,7 +138,7 @@ class PageItem:
 
     What the spider yields for an article page: the item processor turns it into an
     ArticleItem or a RejectItem (``item_from_page``) before the pipelines, in a worker process
-    when the crawl has some (crawler/run/workers.py), and sets ``outcome`` to what it became."""
+    when the crawl has some (crawler/process/workers.py), and sets ``outcome`` to what it became."""
 
     url: str
     html: str = field(repr=False)

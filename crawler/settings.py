@@ -30,7 +30,7 @@ ARCHIVE_LOCK_WAIT = 0.0
 # a storage failure (exit 6).
 ARCHIVE_DB_TIMEOUT = 60.0
 
-# --- Raw captures (crawler/store/warc.py) ------------------------------------------------
+# --- Raw captures (crawler/run/capture.py, crawler/store/warc.py) ----------------------------
 # Every response from the site, with its request, into ARCHIVE_DIR/raw/*.warc.gz + index.cdxj.
 WARC_ENABLED = True
 # Start a new WARC file once the current one reaches this many bytes.
@@ -55,10 +55,10 @@ ITEM_PIPELINES = {
 }
 
 # An exception in a pipeline becomes a reject naming the stage, never a lost item
-# (crawler/run/guard.py); the same pipelines, in the same order. Pages are extracted, and the
+# (crawler/process/guard.py); the same pipelines, in the same order. Pages are extracted, and the
 # pipelines up to validation run, in PROCESSING_WORKERS worker processes; the archive runs in
-# the crawl's own process, in arrival order (crawler/run/workers.py).
-ITEM_PROCESSOR = "crawler.run.workers.ParallelPipelineManager"
+# the crawl's own process, in arrival order (crawler/process/workers.py).
+ITEM_PROCESSOR = "crawler.process.workers.ParallelPipelineManager"
 # Scrapy's stats collector without its per-access deprecation hook (crawler/run/stats.py).
 STATS_CLASS = "crawler.run.stats.CrawlStats"
 # Worker processes for extraction and pipelines 100-600: None is one per core but the one the
@@ -174,7 +174,7 @@ DOWNLOADER_MIDDLEWARES = {
     # Above RetryMiddleware (550): sees an archive's 429/5xx before it is retried.
     "crawler.run.politeness.ArchiveBackoffMiddleware": 560,
     # Above 590/600/550: sees each raw response before decompression, redirects and retries.
-    "crawler.store.warc.WarcCaptureMiddleware": 950,
+    "crawler.run.capture.WarcCaptureMiddleware": 950,
 }
 CRAWL_DELAY_MAX = 30.0
 # One download slot per web archive, paced by WAYBACK_RATE / COMMONCRAWL_RATE (DOWNLOAD_SLOTS).

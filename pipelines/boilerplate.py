@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 class BoilerplatePipeline:
     """Apply strip_boilerplate to body and lead; patterns live in crawler/data/boilerplate.json."""
 
-    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    # Needs nothing but the item: a crawl may run it in a worker process
+    # (crawler/process/workers.py).
     worker_safe = True
 
     def __init__(self, stats: Any) -> None:

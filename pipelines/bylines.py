@@ -13,7 +13,7 @@ from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import parse_byline, remove_byline_copy, split_byline
-from crawler.normalise.text import fold
+from crawler.normalise.keys import fold
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 class BylinePipeline:
     """Take the byline after the end mark (or trust the extractor's) and credit its authors."""
 
-    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    # Needs nothing but the item: a crawl may run it in a worker process
+    # (crawler/process/workers.py).
     worker_safe = True
 
     def __init__(self, stats: Any) -> None:

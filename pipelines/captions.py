@@ -24,7 +24,8 @@ def _lines(text: str | None) -> int:
 class CaptionPipeline:
     """Apply dedupe_captions to an article's images and body."""
 
-    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    # Needs nothing but the item: a crawl may run it in a worker process
+    # (crawler/process/workers.py).
     worker_safe = True
 
     def __init__(self, stats: Any) -> None:

@@ -17,7 +17,6 @@ import datetime
 import logging
 from typing import Any
 
-from crawler.extract.urls import parse_article_url
 from crawler.items import ArticleItem, RejectItem
 from crawler.normalise.dates import (
     FUTURE_TOLERANCE,
@@ -28,6 +27,7 @@ from crawler.normalise.dates import (
     parse_published,
     parse_url_month,
 )
+from crawler.site.urls import parse_article_url
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ GUESSES = frozenset({"metadata", "heuristic"})
 class DateNormalisationPipeline:
     """Normalise an article's date line, let a listing's time fill in what the page hides."""
 
-    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    # Needs nothing but the item: a crawl may run it in a worker process
+    # (crawler/process/workers.py).
     worker_safe = True
 
     def __init__(self, stats: Any, clock_skew: datetime.timedelta = FUTURE_TOLERANCE):

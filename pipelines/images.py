@@ -10,15 +10,16 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 
-from crawler.extract.urls import site_hosts
 from crawler.items import ArticleItem
 from crawler.normalise.images import with_mirrors
+from crawler.site.urls import site_hosts
 
 
 class ImageMirrorPipeline:
     """Add ``mirror_url`` to every image of an article (None where no mirror is known)."""
 
-    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    # Needs nothing but the item: a crawl may run it in a worker process
+    # (crawler/process/workers.py).
     worker_safe = True
 
     def __init__(self, mirrors: dict[str, str], hosts: frozenset[str], stats: Any) -> None:

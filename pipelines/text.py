@@ -12,7 +12,8 @@ from typing import Any
 from scrapy.crawler import Crawler
 
 from crawler.items import ArticleItem
-from crawler.normalise.text import clean_line, clean_text, clean_title, fold
+from crawler.normalise.keys import fold
+from crawler.normalise.text import clean_line, clean_text, clean_title
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ _FIELDS = (
 class TextCleanupPipeline:
     """Decode entities, strip markup, normalise Unicode and whitespace in every text field."""
 
-    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    # Needs nothing but the item: a crawl may run it in a worker process
+    # (crawler/process/workers.py).
     worker_safe = True
 
     def __init__(self, stats: Any) -> None:

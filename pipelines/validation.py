@@ -17,7 +17,8 @@ logger = logging.getLogger(__name__)
 class ValidationPipeline:
     """Turn an article that fails the schema or the text rules into a reject with the reasons."""
 
-    # Needs nothing but the item: a crawl may run it in a worker process (crawler/run/workers.py).
+    # Needs nothing but the item: a crawl may run it in a worker process
+    # (crawler/process/workers.py).
     worker_safe = True
 
     def __init__(self, stats: Any):

@@ -36,10 +36,10 @@ from twisted.python.failure import Failure
 from crawler.extract.html import looks_truncated
 from crawler.extract.listings import ListingEntry, listing_key, parse_listing
 from crawler.extract.response import now_iso, read_page
-from crawler.extract.urls import ArticleRef, host_of, is_site_url, parse_article_url, site_hosts
 from crawler.items import RejectItem
 from crawler.normalise.dates import VN_TZ, DateError, parse_published
 from crawler.run.outcome import ExitStatus, is_storage_error, report_problem, stop_for_storage
+from crawler.site.urls import ArticleRef, host_of, is_site_url, parse_article_url, site_hosts
 from crawler.sources import LIVE
 from crawler.store.state import CrawlState, ListedArticles
 from spiders.options import CrawlOptions
@@ -446,7 +446,7 @@ class BaoNamDinhSpider(scrapy.Spider):
         capture = response.meta.get("archive_capture")
         # With a raw capture, its time is the fetch time: re-extraction then reproduces the record.
         fetched_at = (capture or {}).get("fetched_at") or now_iso()
-        # Extraction itself is the item processor's (crawler/run/workers.py), off this process.
+        # Extraction itself is the item processor's (crawler/process/workers.py), off this process.
         item = read_page(response, fetched_at=fetched_at, site_url=self.site_url,
                          listing_raw=listing_raw, capture=capture, hosts=self.hosts)
         if isinstance(item, RejectItem) and item.reason.startswith("truncated"):

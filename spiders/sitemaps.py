@@ -20,7 +20,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.extract.listings import ListingEntry
-from crawler.extract.urls import is_site_url
+from crawler.site.urls import is_site_url
 from crawler.sources import LIVE, sitemaps
 from spiders.part import SpiderPart
 

@@ -22,7 +22,7 @@ import pytest
 from crawler.analysis.manifest import write_manifest
 from crawler.extract.response import item_from_response, response_from_file
 from crawler.extract.textdump import parse_text_dump
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.processing import ItemProcessor, project_settings
 from crawler.store.archive import Archive, content_hash, iter_records
 from tests.crawling import run_crawl
 from tests.replica import Replica

@@ -21,7 +21,7 @@ class CrashingPipeline:
     """Raise for the chosen article ids; pass everything else on untouched."""
 
     # As pipelines 100-600: in a crawl it runs in a worker process, so the tests see the crash's
-    # reject, stats and traceback come back from there (crawler/run/workers.py).
+    # reject, stats and traceback come back from there (crawler/process/workers.py).
     worker_safe = True
 
     def __init__(self, ids: frozenset[str]):

@@ -20,9 +20,9 @@ import pytest
 from scrapy.http import HtmlResponse, Response, TextResponse
 
 from crawler.extract.response import item_from_response
-from crawler.extract.urls import parse_article_url
 from crawler.items import ArticleItem, RejectItem
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.processing import ItemProcessor, project_settings
+from crawler.site.urls import parse_article_url
 from crawler.store.archive import Archive, iter_records
 from tests.badsite import (
     BY_SLUG,

@@ -1,6 +1,6 @@
 """No page can crash extraction or a pipeline: an exception becomes a reject naming the stage.
 
-In extraction (``item_from_response``), in every pipeline (``crawler.run.guard``: the crawl's
+In extraction (``item_from_response``), in every pipeline (``crawler.process.guard``: the crawl's
 ``ITEM_PROCESSOR`` and the offline ``ItemProcessor``), in a whole crawl, in ``extract`` and in
 ``reextract``. The crash classes met on real pages are in the bad-input catalogue
 (tests/test_bad_input.py); here the raising is deliberate (tests/crashing.py, switched on by
@@ -21,10 +21,11 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 import crawler.extract.response as response_module
+from crawler.extract.crash import crash_reason
 from crawler.extract.response import item_from_response
 from crawler.items import ArticleItem, RejectItem
-from crawler.run.guard import GuardedPipelineManager, crash_reason
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.guard import GuardedPipelineManager
+from crawler.process.processing import ItemProcessor, project_settings
 from crawler.store.archive import Archive, iter_records
 from tests.badsite import article_html
 from tests.crashing import CRASH_MESSAGE, pipelines_with_crash

@@ -12,8 +12,8 @@ from collections import Counter
 
 import pytest
 
-from crawler.extract.urls import parse_article_url
-from crawler.run.report import coverage_alarms, run_kind
+from crawler.run.alarms import coverage_alarms, run_kind
+from crawler.site.urls import parse_article_url
 from crawler.store.state import CrawlState
 from tests.crawling import REPO, archive_lines, crawl_command, last_report, run_crawl
 from tests.replica import Replica

@@ -17,7 +17,7 @@ import pytest
 from crawler.extract.response import item_from_response, response_from_file
 from crawler.extract.textdump import parse_text_dump
 from crawler.items import RECORD_FIELDS, ArticleItem
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.processing import ItemProcessor, project_settings
 from crawler.store.archive import CONTENT_FIELDS
 
 FIXTURES = Path(__file__).parent / "fixtures"

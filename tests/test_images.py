@@ -6,7 +6,7 @@ import pytest
 
 from crawler.items import ArticleItem
 from crawler.normalise.images import DEFAULT_MIRRORS, mirror_url, with_mirrors
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.processing import ItemProcessor, project_settings
 
 HOSTS = frozenset({"baonamdinh.vn", "baonamdinh.com.vn"})
 OLD = "/file/e7837c02816d130b0181a995d7ad7e96/dataimages/202201/original/images2548123_1.jpg"

@@ -11,7 +11,7 @@ import pytest
 
 from crawler.extract import listings
 from crawler.extract.listings import _Links, parse_listing
-from crawler.extract.urls import is_site_url
+from crawler.site.urls import is_site_url
 from tests.replica import Replica
 
 HOSTS = frozenset({"baonamdinh.vn", "localhost", "127.0.0.1"})

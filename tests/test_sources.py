@@ -14,8 +14,8 @@ from scrapy.http import HtmlResponse, Response
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.extract.urls import parse_article_url
 from crawler.schema.validation import problems
+from crawler.site.urls import parse_article_url
 from crawler.sources import (
     Capture,
     CapturePicker,

@@ -14,8 +14,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler import settings as defaults
-from crawler.extract.urls import parse_article_url
 from crawler.run.outcome import ExitStatus
+from crawler.site.urls import parse_article_url
 from crawler.sources import timestamp_time
 from crawler.store.archive import iter_records, latest_records
 from tests.crawling import REPO, archive_lines, last_report, run_crawl

@@ -10,7 +10,7 @@ from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.misc import load_object
 from scrapy.utils.test import get_crawler
 
-from crawler.run.processing import project_settings
+from crawler.process.processing import project_settings
 from crawler.run.stats import CrawlStats
 
 

@@ -16,8 +16,9 @@ from crawler.normalise.bylines import (
     split_byline,
 )
 from crawler.normalise.captions import dedupe_captions
+from crawler.normalise.keys import fold, similar
 from crawler.normalise.lexicon import load_boilerplate
-from crawler.normalise.text import clean_text, clean_title, fold, similar
+from crawler.normalise.text import clean_text, clean_title
 
 # The seed dump (tests/fixtures/dumps/seed-2022-01-14/dump.txt) verbatim, NBSP lines and all, so
 # these tests read no file.

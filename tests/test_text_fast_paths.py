@@ -9,8 +9,9 @@ import unicodedata
 from pathlib import Path
 
 from crawler.extract.html import squash
-from crawler.normalise import text
-from crawler.normalise.text import _CHARS, _TONE_MOVE, _ZERO_WIDTH, _move_tone, normalise_tone
+from crawler.normalise import keys, text
+from crawler.normalise.keys import _TONE_MOVE, _move_tone, normalise_tone
+from crawler.normalise.text import _CHARS, _ZERO_WIDTH
 
 
 def _full_normalise_tone(s: str) -> str:
@@ -99,8 +100,8 @@ def test_fold_maps_punctuation_as_the_table_did():
     samples = _samples(5, 20_000) + ["".join(chr(rng.randrange(0x20, 0x30000)) for _ in range(8))
                                      for _ in range(20_000)]
     for s in samples:
-        expected = " ".join(text.loose_key(s).translate(text._PUNCT_TO_SPACE).split())
-        assert text.fold.__wrapped__(s) == expected, repr(s)
+        expected = " ".join(keys.loose_key(s).translate(keys._PUNCT_TO_SPACE).split())
+        assert keys.fold.__wrapped__(s) == expected, repr(s)
 
 
 def test_quick_ratio_is_difflibs():
@@ -109,8 +110,8 @@ def test_quick_ratio_is_difflibs():
     samples = [s for s in _samples(8, 4_000) if s]
     for a, b in zip(samples, samples[1:] + samples[:1], strict=True):
         expected = SequenceMatcher(None, a, b, autojunk=False).quick_ratio()
-        assert text._quick_ratio(a, b) == expected, (a, b)
-        assert text._quick_ratio(a, a) == 1.0
+        assert keys._quick_ratio(a, b) == expected, (a, b)
+        assert keys._quick_ratio(a, a) == 1.0
 
 
 def test_the_joined_boilerplate_patterns_match_as_the_patterns_do():
@@ -132,7 +133,7 @@ def test_the_joined_boilerplate_patterns_match_as_the_patterns_do():
               "Tòa soạn: 1 Trần Hưng Đạo", "Hotline: 0912", "BÁO NAM ĐỊNH ĐIỆN TỬ"}
     matched = 0
     for line in lines:
-        key = text.normalise_tone(line)
+        key = keys.normalise_tone(line)
         anchor = any(a.pattern.fullmatch(key) for a in bp.anchors)
         residue = any(p.fullmatch(key) for _, p in bp.residue)
         assert (bp.any_anchor.fullmatch(key) is not None) == anchor, line

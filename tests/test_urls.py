@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract.urls import canonical_site_url, is_site_url, parse_article_url, site_hosts
+from crawler.site.urls import canonical_site_url, is_site_url, parse_article_url, site_hosts
 
 SITE = "https://baonamdinh.vn"
 OLD_CANONICAL = "https://baonamdinh.vn/channel/5083/202201/dang-uy-khoi-trien-khai-2548123/"

@@ -1,4 +1,4 @@
-"""Tests of raw captures (crawler/store/warc.py) and re-extraction (crawler/store/reextract.py): crawl, WARC, records again."""
+"""Tests of raw captures (crawler/store/warc.py) and re-extraction (crawler/process/reextract.py): crawl, WARC, records again."""
 
 from __future__ import annotations
 
@@ -25,14 +25,16 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.extract.urls import parse_article_url
-from crawler.run.forked import LogKeeper
+from crawler.process.forked import LogKeeper
+from crawler.process.processing import project_settings
+from crawler.process.reextract import reextract
+from crawler.run import capture
+from crawler.run.capture import WarcCaptureMiddleware
 from crawler.run.outcome import PROBLEMS_KEY, ExitStatus
-from crawler.run.processing import project_settings
+from crawler.site.urls import parse_article_url
+from crawler.sources.warc_reader import DamagedWarc, iter_warc
 from crawler.store import warc
-from crawler.store.reextract import reextract
-from crawler.store.warc import WarcCaptureMiddleware, fetched_at_of, surt
-from crawler.store.warc_reader import DamagedWarc, iter_warc
+from crawler.store.warc import fetched_at_of, surt
 from tests.replica import Replica
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +77,7 @@ def _through(middleware: WarcCaptureMiddleware, exchanges: list[tuple[Request, R
     return asyncio.run(run())
 
 
-# Capture in the crawl's own process, and in the capture process (crawler/run/forked.py).
+# Capture in the crawl's own process, and in the capture process (crawler/process/forked.py).
 WHERE = pytest.mark.parametrize("where", [False, True], ids=["here", "capture-process"])
 
 
@@ -161,13 +163,13 @@ def test_the_index_gives_the_last_content_type_as_scrapy_does(tmp_path: Path) ->
 def test_the_capture_process_sorts_the_index_only_when_the_crawl_closes_it(
         tmp_path: Path, crawl_alive: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     writer = warc.CaptureWriter(tmp_path, max_size=10**9)
-    monkeypatch.setattr(warc, "_helper", {"writer": writer, "log": LogKeeper(),
+    monkeypatch.setattr(capture, "_helper", {"writer": writer, "log": LogKeeper(),
                                           "crawl": os.getppid() if crawl_alive else -1})
     for path in ("/z/", "/a/"):  # captured out of SURT order
         request = Request(f"http://127.0.0.1:1{path}")
-        warc._capture_here(warc.Exchange.of(request, HtmlResponse(url=request.url, body=b"x"),
+        capture._capture_here(warc.Exchange.of(request, HtmlResponse(url=request.url, body=b"x"),
                                             warc.dt.datetime.now(warc.VN_TZ)))
-    warc._end_capture()  # what the capture process does as it ends
+    capture._end_capture()  # what the capture process does as it ends
     keys = [line.split(" ")[0] for line in
             (tmp_path / "raw" / "index.cdxj").read_text().splitlines()]
     # A killed crawl's index is left as appended (its archive is free at once), as before.
@@ -283,7 +285,7 @@ def test_a_truncated_warc_is_read_up_to_the_damage(crawled: dict[str, Any], tmp_
     damaged.parent.mkdir()
     damaged.write_bytes((crawled["archive"] / cut_in["warc_file"]).read_bytes()[:cut])
 
-    with caplog.at_level(logging.WARNING, logger="crawler.store.reextract"):
+    with caplog.at_level(logging.WARNING, logger="crawler.process.reextract"):
         summary = reextract([damaged], _settings(tmp_path / "fresh", crawled["site_url"]))
     assert summary.damaged == [(str(damaged), cut_in["offset"])]
     assert any(str(damaged) in m and f"offset {cut_in['offset']}" in m for m in caplog.messages)

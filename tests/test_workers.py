@@ -1,4 +1,4 @@
-"""Extraction in worker processes (crawler/run/workers.py): the same records, figures and log as
+"""Extraction in worker processes (crawler/process/workers.py): the same records, figures and log as
 in one process, the archive in arrival order, nothing lost when a worker or the crawl dies."""
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from scrapy.utils.test import get_crawler
 
-from crawler.extract.urls import parse_article_url
 from crawler.items import ArticleItem, PageItem
-from crawler.run import workers as workers_module
-from crawler.run.processing import project_settings
-from crawler.run.workers import ParallelPipelineManager, RecordingStats, replay, worker_count
-from crawler.store.reextract import reextract
-from crawler.store.warc_reader import DamagedWarc, iter_warc
+from crawler.process import workers as workers_module
+from crawler.process.processing import project_settings
+from crawler.process.reextract import reextract
+from crawler.process.workers import ParallelPipelineManager, RecordingStats, replay, worker_count
+from crawler.site.urls import parse_article_url
+from crawler.sources.warc_reader import DamagedWarc, iter_warc
 from tests.crashing import CRASH_MESSAGE, pipelines_with_crash
 from tests.crawling import REPO, archive_lines, crawl_command, last_report, run_crawl
 from tests.replica import Replica

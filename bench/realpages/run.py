@@ -24,7 +24,7 @@ from bench.realpages.evaluate import evaluate
 from bench.stats import summary
 from crawler.extract.response import item_from_response, response_from_file
 from crawler.items import ArticleItem, RejectItem
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.processing import ItemProcessor, project_settings
 
 HERE = Path(__file__).resolve().parent
 # After every page of the benchmark was published (the latest it holds are of early 2020).

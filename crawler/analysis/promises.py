@@ -31,7 +31,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.analysis.readonly import open_state
 from crawler.extract.listings import listing_key, parse_listing
-from crawler.extract.urls import parse_article_url
+from crawler.site.urls import parse_article_url
 
 logger = logging.getLogger(__name__)
 

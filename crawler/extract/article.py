@@ -38,10 +38,10 @@ from crawler.extract.html import (
 from crawler.extract.metadata import Metadata, read_metadata
 from crawler.extract.profile import MIN_BODY_CHARS, match_template
 from crawler.extract.selectors import index_page
-from crawler.extract.urls import canonical_site_url, host_of, parse_article_url
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import parse_byline, parse_top_author
-from crawler.normalise.text import similar
+from crawler.normalise.keys import similar
+from crawler.site.urls import canonical_site_url, host_of, parse_article_url
 
 __all__ = ["ExtractionError", "extract_article", "looks_truncated"]
 

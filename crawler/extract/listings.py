@@ -18,8 +18,8 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from crawler.extract.html import element_text, parse_html
-from crawler.extract.urls import ArticleRef, is_site_url, parse_article_url
 from crawler.normalise.dates import find_date_text
+from crawler.site.urls import ArticleRef, is_site_url, parse_article_url
 
 # A listing's root: /channel/5083/ (old CMS) or /van-hoa-nghe-thuat/, /multimedia/emagazine/ (new).
 LISTING_PATH = re.compile(r"^/(channel/\d{4}|[a-z0-9-]+(/[a-z0-9-]+)?)/?$", re.IGNORECASE)

@@ -16,10 +16,10 @@ import unicodedata
 from scrapy.http import HtmlResponse, Response, TextResponse
 
 from crawler.extract.article import ExtractionError, extract_article, looks_truncated
-from crawler.extract.urls import parse_article_url
+from crawler.extract.crash import crash_reason, log_crash
 from crawler.items import ArticleItem, PageItem, RejectItem
 from crawler.normalise.dates import VN_TZ
-from crawler.run.guard import crash_reason, log_crash
+from crawler.site.urls import parse_article_url
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def item_from_page(page: PageItem) -> ArticleItem | RejectItem:
     """Return the article of a page ``read_page`` gave, or a reject saying why there is none.
 
     The costly half of extraction, which needs nothing but the page: a crawl runs it in a worker
-    process (crawler/run/workers.py). Never raises, as ``item_from_response``."""
+    process (crawler/process/workers.py). Never raises, as ``item_from_response``."""
     try:
         return _item_from_page(page)
     except Exception as exc:  # noqa: BLE001 - the point: no page can crash extraction

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 
 from crawler.extract.article import ExtractionError
-from crawler.extract.urls import parse_article_url
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import parse_top_author
 from crawler.normalise.dates import looks_like_date_line
-from crawler.normalise.text import similar
+from crawler.normalise.keys import similar
+from crawler.site.urls import parse_article_url
 
 TEXT_DUMP = "text-dump"
 MAX_CAPTION_CHARS = 400

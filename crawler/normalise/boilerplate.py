@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crawler.normalise.bylines import is_name_list
+from crawler.normalise.keys import normalise_tone
 from crawler.normalise.lexicon import Boilerplate, _Anchor, load_boilerplate
-from crawler.normalise.text import flat_lines, join_paragraphs, normalise_tone
+from crawler.normalise.text import flat_lines, join_paragraphs
 
 __all__ = ["Stripped", "strip_boilerplate", "strip_boilerplate_detailed"]
 

@@ -11,15 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from crawler.normalise.keys import fold, loose_key, similar
 from crawler.normalise.lexicon import load_boilerplate
-from crawler.normalise.text import (
-    clean_text,
-    flat_lines,
-    fold,
-    join_paragraphs,
-    loose_key,
-    similar,
-)
+from crawler.normalise.text import clean_text, flat_lines, join_paragraphs
 
 __all__ = [
     "Byline",

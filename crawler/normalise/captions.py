@@ -9,14 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.normalise.text import (
-    clean_line,
-    fold,
-    join_paragraphs,
-    similar,
-    similar_keys,
-    split_paragraphs,
-)
+from crawler.normalise.keys import fold, similar, similar_keys
+from crawler.normalise.text import clean_line, join_paragraphs, split_paragraphs
 
 __all__ = ["dedupe_captions"]
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.extract.urls import is_site_url
+from crawler.site.urls import is_site_url
 
 # The successor's copy of the site's image store.
 DEFAULT_MIRRORS = {"/file/": "https://img.baoninhbinh.org.vn/namdinh/file/"}

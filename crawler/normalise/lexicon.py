@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from crawler.normalise.text import loose_key, normalise_tone
+from crawler.normalise.keys import loose_key, normalise_tone
 
 # --- Boilerplate data ---------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""Running a crawl: the Scrapy components around the spider, and the offline pipeline runner.
+"""Running a crawl: the Scrapy components around the spider.
 
-``politeness`` (downloader middlewares: one slot per site, robots.txt Crawl-delay), ``report``
-(the run report extension and its coverage alarms), ``processing`` (ITEM_PIPELINES run outside
-the engine, for the command line and re-extraction).
+``outcome`` (exit statuses and the run's problems), ``politeness`` (downloader middlewares: one
+slot per site, robots.txt, Crawl-delay, web archives' back-off), ``capture`` (the WARC capture
+middleware), ``report`` (the run report extension) with ``alarms`` (its coverage alarms),
+``stats`` (Scrapy's stats collector without its per-access hook).
 """

@@ -43,8 +43,8 @@ from scrapy.utils.misc import build_from_crawler
 from twisted.internet import defer
 from twisted.internet import error as net_error
 
-from crawler.extract.urls import host_of, site_hosts
 from crawler.run.outcome import ExitStatus, problems_of, report_problem
+from crawler.site.urls import host_of, site_hosts
 
 logger = logging.getLogger(__name__)
 

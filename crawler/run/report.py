@@ -4,15 +4,16 @@ The report says what the run did (new, updated, unchanged, failed, rejected arti
 why it stopped; article links dropped; listings walked; what reconciling the state found) and how
 well extraction worked (share of records with each field, which layer gave it, and which of the
 site's templates applied). When a field's coverage, or the share of fields the site profile gave,
-falls sharply against the previous runs (as after a site redesign), the run says so at ERROR
-level. Every problem of the run (these alarms, too many article links dropped, an interrupted
-run, and those components recorded: storage, robots.txt, an unreachable site) goes into the
-report, and the worst one becomes the exit status (crawler/run/outcome.py), which the ``crawl``
-command returns (crawler/commands/crawl.py reads ``archive/run/exit_code``). A report file never
-replaces another: two runs started in the same second get ``<start>-baonamdinh.json`` and
-``<start>_2-baonamdinh.json``. So that a run stopped by a full disk can still write its report,
-it keeps a little space in reserve (``runs/.reserve-<pid>``, REPORT_RESERVE_BYTES) from its start
-and frees it just before writing; if even that fails, the exit status and the log still say why.
+falls sharply against the previous runs (as after a site redesign: crawler/run/alarms.py), the
+run says so at ERROR level. Every problem of the run (these alarms, too many article links
+dropped, an interrupted run, and those components recorded: storage, robots.txt, an unreachable
+site) goes into the report, and the worst one becomes the exit status (crawler/run/outcome.py),
+which the ``crawl`` command returns (crawler/commands/crawl.py reads ``archive/run/exit_code``).
+A report file never replaces another: two runs started in the same second get
+``<start>-baonamdinh.json`` and ``<start>_2-baonamdinh.json``. So that a run stopped by a full
+disk can still write its report, it keeps a little space in reserve (``runs/.reserve-<pid>``,
+REPORT_RESERVE_BYTES) from its start and frees it just before writing; if even that fails, the
+exit status and the log still say why.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import json
 import logging
 import os
 import sqlite3
-import statistics
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -33,6 +33,13 @@ from twisted.internet import task
 
 from crawler.items import ArticleItem, PageItem
 from crawler.normalise.dates import VN_TZ, month_range
+from crawler.run.alarms import (
+    COVERAGE_FIELDS,
+    LAYER_FIELDS,
+    NO_TEMPLATE,
+    coverage_alarms,
+    run_kind,
+)
 from crawler.run.outcome import (
     SHUTDOWN_REASON,
     SIGNAL_KEY,
@@ -49,78 +56,10 @@ logger = logging.getLogger(__name__)
 
 # Months listed in a coverage table before it is cut (a backfill of 15 years has 180).
 MAX_MONTHS_LOGGED = 24
-COVERAGE_FIELDS = ("title", "lead", "body", "published_date", "published_month", "published_at",
-                   "authors", "images")
-LAYER_FIELDS = ("title", "published_raw", "lead", "body")
 EXIT_COVERAGE_ALARM = int(ExitStatus.COVERAGE_ALARM)
-NO_TEMPLATE = "none"
-# Earlier runs a coverage figure is compared with (the median of the newest of them), and how
-# many are read to find them among runs of other kinds.
-PREVIOUS_RUNS_COMPARED = 5
+# How many earlier runs are read to find the comparable ones among runs of other kinds
+# (crawler/run/alarms.py compares with the newest of them).
 PREVIOUS_RUNS_READ = 50
-
-
-def run_kind(report: dict[str, Any]) -> tuple[Any, ...]:
-    """Return what makes two runs comparable: mode, date range and source (a nightly is a nightly).
-
-    A backfill of 2011-2015 meets other templates, bylines and photos than the nightly of this
-    week: comparing their coverage would raise alarms that say nothing about the site."""
-    return (report.get("mode"), report.get("since"), report.get("until"),
-            report.get("source") or "live")
-
-
-def _drop_alarm(what: str, values: list[float], now: float | None, drop: float) -> str | None:
-    values = [v for v in values if v is not None]
-    if not values or now is None:
-        return None
-    baseline = statistics.median(values)
-    if baseline - now < drop:
-        return None
-    return f"{what} fell from {baseline:.0%} (median of {len(values)} earlier runs) to {now:.0%}"
-
-
-def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
-                    drop: float, min_records: int, kind: tuple[Any, ...] | None = None
-                    ) -> list[str]:
-    """Return an alarm for each coverage figure far below its median over comparable earlier runs.
-
-    Field coverage, and the share of records some site template matched, are compared with the
-    earlier runs of the same ``kind`` (run_kind; all of them when ``kind`` is None). The share of
-    each field the site layer gave is compared template by template, with every earlier run
-    that met the template: a template's selectors either still work or not, whatever the era;
-    a redesign shows as records no template matches. (A coverage without ``by_template``, from
-    an older report, is compared field by field as a whole.)"""
-    if current["records"] < min_records:
-        return []
-    comparable = [run for run in previous if run["coverage"]["records"] >= min_records]
-    same_kind = [run["coverage"] for run in comparable
-                 if kind is None or run_kind(run) == kind][:PREVIOUS_RUNS_COMPARED]
-    alarms: list[str | None] = []
-    for name in COVERAGE_FIELDS:
-        alarms.append(_drop_alarm(f"coverage of {name}",
-                                  [run.get("fields", {}).get(name) for run in same_kind],
-                                  current["fields"].get(name), drop))
-    if "by_template" not in current:
-        for name in LAYER_FIELDS:
-            alarms.append(_drop_alarm(
-                f"site-profile share of {name}",
-                [run.get("site_layer", {}).get(name) for run in same_kind],
-                current["site_layer"].get(name), drop))
-        return [a for a in alarms if a]
-    alarms.append(_drop_alarm("share of records a site template matched",
-                              [run.get("templates_matched") for run in same_kind],
-                              current.get("templates_matched"), drop))
-    for template, now in sorted(current["by_template"].items()):
-        if template == NO_TEMPLATE or now["records"] < min_records:
-            continue
-        earlier = [run["coverage"].get("by_template", {}).get(template) for run in comparable]
-        earlier = [e for e in earlier if e and e["records"] >= min_records]
-        earlier = earlier[:PREVIOUS_RUNS_COMPARED]
-        for name in LAYER_FIELDS:
-            alarms.append(_drop_alarm(
-                f"site-profile share of {name} on {template} pages",
-                [e["site_layer"].get(name) for e in earlier], now["site_layer"].get(name), drop))
-    return [a for a in alarms if a]
 
 
 def coverage_by_month(found: dict[tuple[str, str], int], archived: dict[str, int], *,
@@ -400,7 +339,7 @@ class RunReport:
             logger.error("run report: the state cannot be read (%s): no coverage comparison", exc)
             return []
         with history:
-            # Enough history that each kind of run (crawler/run/report.py run_kind) finds its own.
+            # Enough history that each kind of run (crawler/run/alarms.py run_kind) finds its own.
             return history.previous_runs(limit=PREVIOUS_RUNS_READ)
 
     def _keep(self, report: dict[str, Any]) -> Path | None:

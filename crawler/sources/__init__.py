@@ -3,11 +3,12 @@ public web archives that still hold the paper after it was merged away in July 2
 
 ``sitemaps`` (robots.txt ``Sitemap:`` lines, sitemap XML, RSS and Atom feeds), ``wayback`` (the
 Internet Archive's CDX server and its raw ``id_`` replay), ``commoncrawl`` (collinfo.json, the
-pywb CDX index of each crawl, WARC records by byte range). Pure functions that build request URLs
-and read responses into article candidates, testable without the engine; the spider decides
-which requests to make. This module holds what the archive sources share: the capture of an
-article as an index lists it, the choice of one capture per article id, and the ``origin`` a
-record from an archive carries.
+pywb CDX index of each crawl, WARC records by byte range), ``pages`` (an archive's answer to the
+page the site sent), ``warc_reader`` (WARC files, ours or another tool's, read record by
+record). Pure functions that build request URLs and read responses into article candidates,
+testable without the engine; the spider decides which requests to make. This module holds what
+the archive sources share: the capture of an article as an index lists it, the choice of one
+capture per article id, and the ``origin`` a record from an archive carries.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.extract.urls import ArticleRef, host_of, is_site_url, parse_article_url
 from crawler.normalise.dates import VN_TZ
+from crawler.site.urls import ArticleRef, host_of, is_site_url, parse_article_url
 
 LIVE, WAYBACK, COMMONCRAWL = "live", "wayback", "commoncrawl"
 SOURCES = (LIVE, WAYBACK, COMMONCRAWL)

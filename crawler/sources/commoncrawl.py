@@ -25,7 +25,7 @@ from urllib.parse import urlencode, urljoin
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.sources import COMMONCRAWL, HTML_MEDIA_TYPES, Capture, article_of
-from crawler.store.warc_reader import http_of, undo_transfer_coding
+from crawler.sources.warc_reader import http_of, undo_transfer_coding
 
 COLLINFO_PATH = "/collinfo.json"
 INDEX_FIELDS = ("url", "timestamp", "status", "mime", "digest", "filename", "offset", "length")

@@ -22,8 +22,8 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from crawler.extract.urls import ArticleRef, is_site_url, parse_article_url
 from crawler.normalise.dates import VN_TZ
+from crawler.site.urls import ArticleRef, is_site_url, parse_article_url
 
 INDEX, URLSET, RSS, ATOM = "sitemapindex", "urlset", "rss", "atom"
 # Bigger than any sitemap the protocol allows (50 MB uncompressed).

@@ -1,19 +1,18 @@
 """Re-extraction: rebuilds the articles of WARC captures into an archive, offline, through the
 crawl's own pipelines.
 
-Each WARC file is read once, in the order given. Every record is indexed as it is read: where
-each response is (for revisits), which request each response answered (its Referer), and what
-every captured home or listing page lists (article id -> the time text the listing printed), so
-a time of day the crawl recovered from a listing is recovered again. Each captured article page
-becomes a Scrapy response exactly as the crawl's spider received it (transfer coding undone,
-then Scrapy's own HttpCompressionMiddleware), then ``item_from_response`` with the capture's
-time as ``fetched_at``, then ITEM_PIPELINES: the extraction and the pipelines up to validation
-in PROCESSING_WORKERS worker processes while the files are read (crawler/run/workers.py), with
-the listing text known so far; their results wait, in capture order, in a temporary file.
-Once every file is read and the index is whole, the results go to the archive in capture
-order (a later capture of an article is its newer version), as if the index had been whole
-from the start: a page whose listing text the rest of the files changed, and every revisit
-record (its original may come later), is read again from its file and extracted here.
+Each WARC file is read once, in the order given. Every record is indexed as it is read
+(crawler/process/captures.py: responses for revisits, requests' referers, what each captured
+listing lists, so a time of day the crawl recovered from a listing is recovered again). Each
+captured article page becomes a Scrapy response exactly as the crawl's spider received it, then
+``item_from_response`` with the capture's time as ``fetched_at``, then ITEM_PIPELINES: the
+extraction and the pipelines up to validation in PROCESSING_WORKERS worker processes while the
+files are read (crawler/process/workers.py), with the listing text known so far; their results
+wait, in capture order, in a temporary file. Once every file is read and the index is whole,
+the results go to the archive in capture order (a later capture of an article is its newer
+version), as if the index had been whole from the start: a page whose listing text the rest of
+the files changed, and every revisit record (its original may come later), is read again from
+its file and extracted here.
 
 Decisions (also in the README, "Raw captures (WARC) and re-extraction"):
 - 200 pages become articles (or rejects, as in a crawl); 404/410 of an article URL become the same
@@ -38,7 +37,6 @@ Decisions (also in the README, "Raw captures (WARC) and re-extraction"):
 from __future__ import annotations
 
 import asyncio
-import bisect
 import datetime as dt
 import logging
 import os
@@ -49,38 +47,29 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from scrapy import Request
-from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
-from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import Headers, Response
-from scrapy.responsetypes import responsetypes
-from scrapy.utils.misc import build_from_crawler
-from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArcWarcRecord
 
-from crawler.extract.listings import listing_key, parse_listing
 from crawler.extract.response import item_from_response, read_page
-from crawler.extract.urls import host_of, parse_article_url, site_hosts
 from crawler.items import ArticleItem, RejectItem
-from crawler.run.processing import ItemProcessor, worker_safe_prefix
-from crawler.run.workers import InlinePool, WorkerPool, make_pool, replay
+from crawler.process.captures import CaptureIndex
+from crawler.process.processing import ItemProcessor, worker_safe_prefix
+from crawler.process.workers import InlinePool, WorkerPool, make_pool, replay
+from crawler.site.urls import host_of, parse_article_url, site_hosts
 from crawler.sources import fetched_at_of as capture_time
 from crawler.sources import origin_of
 from crawler.sources.pages import capture_of_answer, page_of
-from crawler.store.warc import fetched_at_of
-from crawler.store.warc_reader import (
+from crawler.sources.warc_reader import (
     Capture,
     DamagedWarc,
     Location,
     http_of,
     iter_warc,
-    undo_transfer_coding,
 )
-from crawler.store.warc_reader import (
+from crawler.sources.warc_reader import (
     record_id as warc_record_id,
 )
+from crawler.store.warc import fetched_at_of
 
 logger = logging.getLogger(__name__)
 
@@ -121,18 +110,6 @@ class Summary:
                 + f"; {damaged}; {self.seconds:.2f} s, {rate:.1f} articles/s")
 
 
-def capture_file_name(path: Path, archive_dir: Path) -> str:
-    """Return how a record names a WARC file: relative to its archive (``raw/NAME``) if it can."""
-    resolved = path.resolve()
-    try:
-        return str(resolved.relative_to(archive_dir.resolve()))
-    except ValueError:
-        pass
-    if resolved.parent.name == "raw":
-        return f"raw/{resolved.name}"
-    return str(resolved)
-
-
 # Pages read ahead of the oldest one a worker has not answered: enough to keep every worker
 # busy, few enough to hold in memory.
 READ_AHEAD = 64
@@ -151,7 +128,7 @@ class _Entry:
     record_id: str = ""
     date: str = ""
     listing_raw: str | None = None  # the listing text the page was extracted with
-    outcome: Any = None  # what the workers made of the page (crawler/run/workers.py)
+    outcome: Any = None  # what the workers made of the page (crawler/process/workers.py)
 
 
 class Reextractor:
@@ -171,22 +148,11 @@ class Reextractor:
                                       (self.wayback_url, self.data_url, self.index_url) if u)
         # Rejects of archive captures wait: another capture of the same article may give it.
         self.archive_rejects: dict[str, RejectItem] = {}
-        try:
-            self.decoder: HttpCompressionMiddleware | None = build_from_crawler(
-                HttpCompressionMiddleware, processor.crawler)
-        except NotConfigured:
-            self.decoder = None
         self.summary = Summary()
-        # Filled by the index pass.
-        self.responses_by_id: dict[str, Location] = {}
-        self.responses_by_uri_date: dict[tuple[str, str], Location] = {}
-        self.responses_by_digest: dict[str, Location] = {}
-        self.referers: dict[str, str] = {}  # request or response record id -> Referer
-        self.request_of: dict[str, str] = {}  # response record id -> its request's record id
-        self.listings: dict[str, list[tuple[str, dict[str, str | None]]]] = {}
-        self.first_listed: dict[str, str | None] = {}
-        self.article_captures: Counter = Counter()
-        # The pipelines the workers run before the archive (crawler/run/workers.py).
+        # Filled as the files are read.
+        self.index = CaptureIndex(processor.crawler, hosts=self.hosts,
+                                  archive_dir=self.archive_dir)
+        # The pipelines the workers run before the archive (crawler/process/workers.py).
         self.split = worker_safe_prefix(processor.pipelines)
         self._fallback: InlinePool | None = None
 
@@ -201,7 +167,7 @@ class Reextractor:
             try:
                 for record, offset, length, payload in iter_warc(path):
                     where = Location(path, offset)
-                    self._index_record(record, where, payload)
+                    self.index.add(record, where, payload)
                     entry = self._plan(record, where, length, payload)
                     if entry is None:
                         continue
@@ -261,23 +227,23 @@ class Reextractor:
         if self.archive_prefixes and uri.startswith(self.archive_prefixes):
             # A web archive's answer: read as the crawl read it, here, once the index is whole.
             return _Entry("again", where=where)
-        capture = self._capture(record, where, length, payload, status, http_headers)
+        capture = self.index.capture(record, where, length, payload, status, http_headers)
         if host_of(uri) not in self.hosts:
             self._skip("offsite")
             return None
         ref = parse_article_url(uri)
         if ref is None:
-            self._skip("listing" if self._is_listing(uri) else "not-article")
+            self._skip("listing" if self.index.is_listing(uri) else "not-article")
             return None
         if capture.status != 200 and capture.status not in REJECTED_STATUSES:
             return _Entry("skip", ref.id, reason=f"http-{capture.status // 100}xx")
-        response = self._response(capture)
+        response = self.index.response(capture)
         if response is None:
             return _Entry("skip", ref.id, reason="undecodable")
-        listing_raw = self._listing_raw(record, ref.id, capture.date)
+        listing_raw = self.index.listing_raw(record, ref.id, capture.date)
         page = read_page(response, fetched_at=fetched_at_of(capture.date),
                          site_url=self.site_url, listing_raw=listing_raw,
-                         capture=self._capture_info(capture), hosts=self.hosts)
+                         capture=self.index.capture_info(capture), hosts=self.hosts)
         if isinstance(page, RejectItem):
             return _Entry("reject", ref.id, where=where, item=page)
         return _Entry("page", ref.id, where=where, item=page, record_id=warc_record_id(record),
@@ -291,12 +257,12 @@ class Reextractor:
         seen: Counter = Counter()
         for _ in range(count):
             entry: _Entry = pickle.load(spill)
-            if entry.kind == "page" and entry.listing_raw != self._listing_raw_of(
+            if entry.kind == "page" and entry.listing_raw != self.index.listing_raw_of(
                     entry.record_id, entry.article_id or "", entry.date):
                 entry.kind = "again"  # a listing read later tells another time: extract anew
             if entry.kind == "again":
                 assert entry.where is not None
-                record, length, payload = self._read_record(entry.where)
+                record, length, payload = self.index.read_record(entry.where)
                 self._extract_record(record, entry.where, length, payload, seen)
                 continue
             seen[entry.article_id] += 1
@@ -306,7 +272,7 @@ class Reextractor:
             if entry.kind == "reject":
                 item = entry.item
                 if item.retryable and seen[entry.article_id] < \
-                        self.article_captures[entry.article_id]:
+                        self.index.article_captures[entry.article_id]:
                     self._skip("superseded")
                     continue
                 self.stats.inc_value(f"{STATS}/articles")
@@ -329,75 +295,6 @@ class Reextractor:
         elif isinstance(result, ArticleItem):
             self.summary.articles["new" if result.version == 1 else "updated"] += 1
 
-    def _read_record(self, where: Location) -> tuple[ArcWarcRecord, int, bytes]:
-        """Return the record at a location again (a revisit, or a page to extract anew)."""
-        with where.path.open("rb") as fh:
-            fh.seek(where.offset)
-            iterator = ArchiveIterator(fh)
-            record = next(iter(iterator))
-            payload = record.raw_stream.read()
-            return record, iterator.get_record_length(), payload
-
-    def _capture_info(self, capture: Capture) -> dict[str, Any]:
-        """Return the record's ``capture``: where its raw response is, and when it was fetched."""
-        return {
-            "warc_file": capture_file_name(capture.location.path, self.archive_dir),
-            "record_id": capture.record_id,
-            "offset": capture.location.offset,
-            "length": capture.length,
-            "status": capture.status,
-            "fetched_at": fetched_at_of(capture.date),
-        }
-
-    def _index_record(self, record: ArcWarcRecord, where: Location, payload: bytes) -> None:
-        headers = record.rec_headers
-        kind = record.rec_type
-        record_id = warc_record_id(record)
-        uri = (headers.get_header("WARC-Target-URI") or "").strip("<>")
-        # Either record may name the other in WARC-Concurrent-To: ours name the response from the
-        # request, wget names the request from the response.
-        concurrent = (headers.get_header("WARC-Concurrent-To") or "").strip().strip("<>")
-        if kind == "request":
-            referer = record.http_headers.get_header("Referer") if record.http_headers else None
-            if referer:
-                self.referers[record_id] = referer
-                if concurrent:
-                    self.referers[concurrent] = referer
-            return
-        if kind not in ("response", "revisit"):
-            return
-        if concurrent:
-            self.request_of[record_id] = concurrent
-        if kind == "response":
-            self.responses_by_id[record_id] = where
-            self.responses_by_uri_date[(uri, headers.get_header("WARC-Date") or "")] = where
-            digest = headers.get_header("WARC-Payload-Digest")
-            if digest:
-                self.responses_by_digest.setdefault(digest, where)
-        ref = parse_article_url(uri)
-        if ref is not None:
-            if host_of(uri) in self.hosts:
-                self.article_captures[ref.id] += 1
-            return
-        if kind != "response" or not self._is_listing(uri):
-            return
-        status, http_headers = http_of(record)
-        if status != 200:
-            return
-        capture = self._capture(record, where, 0, payload, status, http_headers)
-        response = self._response(capture)
-        if response is None or not hasattr(response, "text"):
-            return
-        page = parse_listing(response.text, response.url, self.hosts)
-        entries = {entry.ref.id: entry.time_raw for entry in page.entries}
-        self.listings.setdefault(uri, []).append((capture.date, entries))
-        for article_id, time_raw in entries.items():
-            self.first_listed.setdefault(article_id, time_raw)
-
-    def _is_listing(self, url: str) -> bool:
-        return host_of(url) in self.hosts and (
-            (urlsplit(url).path or "/") == "/" or listing_key(url) is not None)
-
     def _skip(self, reason: str) -> None:
         self.summary.skipped[reason] += 1
         self.stats.inc_value(f"{STATS}/skipped/{reason}")
@@ -414,13 +311,13 @@ class Reextractor:
             self._skip("not-http")
             return
         if kind == "revisit":
-            resolved = self._resolve_revisit(record, where, length, status, http_headers)
+            resolved = self.index.resolve_revisit(record, where, length, status, http_headers)
             if resolved is None:
                 self._skip("revisit-unresolved")
                 return
             capture = resolved
         else:
-            capture = self._capture(record, where, length, payload, status, http_headers)
+            capture = self.index.capture(record, where, length, payload, status, http_headers)
         if self._archive_answer(capture):
             return
         if host_of(uri) not in self.hosts:
@@ -428,23 +325,23 @@ class Reextractor:
             return
         ref = parse_article_url(uri)
         if ref is None:
-            self._skip("listing" if self._is_listing(uri) else "not-article")
+            self._skip("listing" if self.index.is_listing(uri) else "not-article")
             return
         seen[ref.id] += 1
         if capture.status != 200 and capture.status not in REJECTED_STATUSES:
             self._skip(f"http-{capture.status // 100}xx")
             return
-        response = self._response(capture)
+        response = self.index.response(capture)
         if response is None:
             self._skip("undecodable")
             return
-        info = self._capture_info(capture)
+        info = self.index.capture_info(capture)
         item = item_from_response(response, fetched_at=info["fetched_at"],
                                   site_url=self.site_url,
-                                  listing_raw=self._listing_raw(record, ref.id, capture.date),
+                                  listing_raw=self.index.listing_raw(record, ref.id, capture.date),
                                   capture=info, hosts=self.hosts)
         if (isinstance(item, RejectItem) and item.retryable
-                and seen[ref.id] < self.article_captures[ref.id]):
+                and seen[ref.id] < self.index.article_captures[ref.id]):
             self._skip("superseded")
             return
         self._process(item, kind)
@@ -461,7 +358,7 @@ class Reextractor:
         """Re-extract a web archive's answer as the crawl did; False when it is none."""
         if not self.archive_prefixes or not capture.url.startswith(self.archive_prefixes):
             return False
-        response = self._response(capture)
+        response = self.index.response(capture)
         archived = capture_of_answer(response, self.hosts, wayback_url=self.wayback_url,
                                      data_url=self.data_url) if response is not None else None
         if response is None or archived is None:
@@ -472,7 +369,7 @@ class Reextractor:
             self._skip(f"http-{capture.status // 100}xx")
             return True
         page, archived, trouble = page_of(response, archived)
-        info, origin = self._capture_info(capture), origin_of(archived, response.url)
+        info, origin = self.index.capture_info(capture), origin_of(archived, response.url)
         fetched_at = capture_time(archived)
         item: ArticleItem | RejectItem = RejectItem(
             url=archived.original_url, reason=trouble, stage="fetch", fetched_at=fetched_at,
@@ -487,90 +384,6 @@ class Reextractor:
         self.archive_rejects.pop(archived.ref.id, None)
         self._process(item, "response")
         return True
-
-    def _capture(self, record: ArcWarcRecord, where: Location, length: int, payload: bytes,
-                 status: int, headers: list[tuple[str, str]]) -> Capture:
-        body, headers = undo_transfer_coding(payload, headers)
-        return Capture(url=(record.rec_headers.get_header("WARC-Target-URI") or "").strip("<>"),
-                       date=record.rec_headers.get_header("WARC-Date") or "", status=status,
-                       headers=headers, body=body, record_id=warc_record_id(record), location=where,
-                       length=length)
-
-    def _resolve_revisit(self, record: ArcWarcRecord, where: Location, length: int,
-                         status: int, headers: list[tuple[str, str]]) -> Capture | None:
-        """Return the revisit as a capture: the original's body, at the revisit's time and place."""
-        rec = record.rec_headers
-        refers_id = (rec.get_header("WARC-Refers-To") or "").strip().strip("<>")
-        key = ((rec.get_header("WARC-Refers-To-Target-URI") or "").strip("<>"),
-               rec.get_header("WARC-Refers-To-Date") or "")
-        original_at = (self.responses_by_id.get(refers_id)
-                       or self.responses_by_uri_date.get(key)
-                       or self.responses_by_digest.get(rec.get_header("WARC-Payload-Digest") or ""))
-        if original_at is None:
-            return None
-        original = self._read_capture(original_at)
-        if original is None:
-            return None
-        # Status and headers are the revisit's own; only the payload (and how it is coded) is not.
-        coding = [(k, v) for k, v in original.headers if k.lower() == "content-encoding"]
-        merged = [(k, v) for k, v in headers
-                  if k.lower() not in ("content-encoding", "transfer-encoding")] + coding
-        if status == 304:  # "server-not-modified": the original answer stands
-            status, merged = original.status, original.headers
-        return Capture(url=original.url if not rec.get_header("WARC-Target-URI") else
-                       rec.get_header("WARC-Target-URI").strip("<>"),
-                       date=rec.get_header("WARC-Date") or original.date, status=status,
-                       headers=merged, body=original.body, record_id=warc_record_id(record),
-                       location=where, length=length)
-
-    def _read_capture(self, where: Location) -> Capture | None:
-        """Return the response record at a location."""
-        with where.path.open("rb") as fh:
-            fh.seek(where.offset)
-            iterator = ArchiveIterator(fh)
-            for record in iterator:
-                payload = record.raw_stream.read()
-                status, headers = http_of(record)
-                if status is None:
-                    return None
-                return self._capture(record, where, iterator.get_record_length(), payload,
-                                     status, headers)
-        return None
-
-    def _response(self, capture: Capture) -> Response | None:
-        """Return the response the spider got: typed by its headers, Content-Encoding undone."""
-        headers = Headers()
-        for name, value in capture.headers:
-            headers.appendlist(name, value)
-        cls = responsetypes.from_args(headers=headers, url=capture.url, body=capture.body)
-        request = Request(capture.url)
-        response = cls(url=capture.url, status=capture.status, headers=headers,
-                       body=capture.body, request=request)
-        if self.decoder is not None:
-            try:
-                response = self.decoder.process_response(request, response)
-            except IgnoreRequest:
-                return None
-            except Exception as exc:  # a body that does not decompress: the crawl would fail it too
-                logger.warning("cannot decode %s captured at %s: %s", capture.url,
-                               capture.date, exc)
-                return None
-        return response
-
-    def _listing_raw(self, record: ArcWarcRecord, article_id: str, date: str) -> str | None:
-        """Return the time text the listing that led to this capture printed for the article."""
-        return self._listing_raw_of(warc_record_id(record), article_id, date)
-
-    def _listing_raw_of(self, record_id: str, article_id: str, date: str) -> str | None:
-        referer = self.referers.get(record_id) or self.referers.get(
-            self.request_of.get(record_id, ""))
-        captures = self.listings.get(referer or "")
-        if captures:
-            dates = [d for d, _ in captures]
-            at = max(bisect.bisect_right(dates, date) - 1, 0)
-            if article_id in captures[at][1]:
-                return captures[at][1][article_id]
-        return self.first_listed.get(article_id)
 
     def run(self, paths: list[Path]) -> Summary:
         """Read the files (extracting in worker processes), then archive; return the summary."""

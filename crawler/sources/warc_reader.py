@@ -1,7 +1,7 @@
 """Reading WARC files, ours or another tool's: whole records with their offsets, damage reported.
 
 A file that is truncated or holds garbage is read up to the damage, which is raised as
-DamagedWarc naming the offset; crawler/store/reextract.py decides what to do with it.
+DamagedWarc naming the offset; crawler/process/reextract.py decides what to do with it.
 """
 
 from __future__ import annotations

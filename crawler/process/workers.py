@@ -11,7 +11,7 @@ registered, exactly as before. What a worker's pipelines count and log comes bac
 item and is replayed into the crawl's stats and log, so the run report sees every figure.
 
 ``PROCESSING_WORKERS`` 0 runs everything in this process (tests, debugging). Workers are
-helper processes of crawler/run/forked.py: forked when the spider opens, before the crawl has
+helper processes of crawler/process/forked.py: forked when the spider opens, before the crawl has
 threads, fed over socket pairs by the crawl's own event loop, gone with the crawl. A worker that
 dies is logged (WARNING) and leaves its pages to the other workers and the crawl's own process;
 once none is left, that is said once and the crawl's own process extracts the rest.
@@ -29,7 +29,7 @@ from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 
 from crawler.items import PageItem
-from crawler.run.forked import (
+from crawler.process.forked import (
     ForkedPool,
     HelperDied,
     LogKeeper,
@@ -38,8 +38,8 @@ from crawler.run.forked import (
     emit_records,
     usable_cores,
 )
-from crawler.run.guard import GuardedPipelineManager
-from crawler.run.processing import ItemProcessor, OfflineStats, worker_safe_prefix
+from crawler.process.guard import GuardedPipelineManager
+from crawler.process.processing import ItemProcessor, OfflineStats, worker_safe_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def _work(page: PageItem) -> tuple[Any, str | None, list[Any], list[logging.LogR
 
 
 class WorkerPool:
-    """``count`` worker processes running ``_work`` on pages (crawler/run/forked.py): forked at
+    """``count`` worker processes running ``_work`` on pages (crawler/process/forked.py): forked at
     construction, so the workers have every module the crawl loaded; ``start`` (in the event
     loop) connects to them, ``close`` lets them finish and waits for them."""
 

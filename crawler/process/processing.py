@@ -2,7 +2,7 @@
 
 A crawl and the offline commands must produce the same records, so this builds the very pipeline
 classes that ITEM_PIPELINES names, in its order, from the same settings, and calls them the way the
-engine does with the crawl's ITEM_PROCESSOR (crawler/run/guard.py): open_spider, process_item in
+engine does with the crawl's ITEM_PROCESSOR (crawler/process/guard.py): open_spider, process_item in
 order until one drops the item (a crash becomes a reject), close_spider.
 """
 
@@ -18,9 +18,10 @@ from scrapy.settings import Settings
 from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy.utils.project import get_project_settings
 
+from crawler.extract.crash import log_crash, reject_for_crash
 from crawler.extract.response import item_from_page
 from crawler.items import PageItem
-from crawler.run.guard import log_crash, reject_for_crash, stage_of
+from crawler.process.guard import stage_of
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class ItemProcessor:
     """The item pipelines of a crawl, run synchronously on items made without the engine.
 
     With ``worker_part``, only the pipelines a worker process runs (``worker_safe_prefix``):
-    what crawler/run/workers.py runs in its workers, with stats of its ``stats_class``."""
+    what crawler/process/workers.py runs in its workers, with stats of its ``stats_class``."""
 
     def __init__(self, settings: Settings, *, worker_part: bool = False,
                  stats_class: type[Any] = OfflineStats):
@@ -111,10 +112,10 @@ class ItemProcessor:
     def process(self, item: Any, start: int = 0) -> tuple[Any | None, str | None]:
         """Return (item after every pipeline, None), or (None, reason) when one dropped it.
 
-        A PageItem is extracted first (``item_from_page``). As in a crawl (crawler/run/guard.py),
-        a pipeline that raises turns the item into a reject naming the stage and the exception,
-        which the later pipelines receive. ``start`` skips the first pipelines (a worker process
-        ran them: ``worker_safe_prefix``)."""
+        A PageItem is extracted first (``item_from_page``). As in a crawl
+        (crawler/process/guard.py), a pipeline that raises turns the item into a reject naming
+        the stage and the exception, which the later pipelines receive. ``start`` skips the
+        first pipelines (a worker process ran them: ``worker_safe_prefix``)."""
         if isinstance(item, PageItem):
             item = item_from_page(item)
         index, retried_last = start, not self.retry_last

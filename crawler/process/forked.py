@@ -2,7 +2,7 @@
 
 The crawl's own process runs Scrapy's engine on one core; work that needs nothing from the
 engine can run beside it in helper processes: extraction and the pure pipelines
-(crawler/run/workers.py), WARC capture (crawler/store/warc.py). A ``ForkedPool`` forks its
+(crawler/process/workers.py), WARC capture (crawler/run/capture.py). A ``ForkedPool`` forks its
 processes at once (call it before the crawl has threads, when the spider opens) and talks to
 them over socket pairs read by the crawl's own asyncio event loop: no thread, no lock. Each
 message is its length (8 bytes, big-endian), then a pickle; each process answers its messages
