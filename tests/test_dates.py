@@ -13,6 +13,7 @@ from crawler.normalise.dates import (
     VN_TZ,
     DateError,
     ParsedDate,
+    find_date_line,
     find_date_text,
     is_placeholder,
     looks_like_date_line,
@@ -135,6 +136,71 @@ def test_same_line_is_a_date_only_on_the_old_cms_and_a_time_on_the_new():
     new = parse_published("02:02, 06/02/2024", now=NOW, cms="new")
     assert (old.published_date, old.published_at) == ("2024-02-06", None)
     assert (new.published_date, new.published_at) == ("2024-02-06", "2024-02-06T02:02:00+07:00")
+
+
+# --- Forms other Vietnamese papers print (issue 20) ----------------------------------------------
+# Weekday names, GMT+7, AM/PM and the Vietnamese culture's SA/CH, parts of the day (sáng, trưa,
+# chiều, tối, đêm), two-digit years, "ngày … lúc …", "Cập nhật", "Đăng": all exact patterns.
+PAPER_FORMS = [
+    ("Thứ năm, 20/12/2012, 10:18 GMT+7", "2012-12-20T10:18:00+07:00", "minute"),
+    ("Thứ Năm, 20/12/2012 10:18 (GMT+7)", "2012-12-20T10:18:00+07:00", "minute"),
+    ("20/12/2012 10:18 (GMT+07:00)", "2012-12-20T10:18:00+07:00", "minute"),
+    ("Thứ năm, 10:18, 20/12/2012", "2012-12-20T10:18:00+07:00", "minute"),
+    ("T5, 20/12/2012 | 10:18", "2012-12-20T10:18:00+07:00", "minute"),
+    ("Chủ nhật, 23/12/2012 - 08:15 AM", "2012-12-23T08:15:00+07:00", "minute"),
+    # AM/PM after a 24-hour time is redundant; after a 12-hour time it moves the hour
+    ("15:20 PM | 21/12/2012", "2012-12-21T15:20:00+07:00", "minute"),
+    ("03:20 PM, 20/12/2012", "2012-12-20T15:20:00+07:00", "minute"),
+    ("12:05 AM, 20/12/2012", "2012-12-20T00:05:00+07:00", "minute"),
+    ("12:40 PM - 20/12/2012", "2012-12-20T12:40:00+07:00", "minute"),
+    ("20/12/2012 10:18:00 SA", "2012-12-20T10:18:00+07:00", "second"),
+    ("20/12/2012 03:20:15 CH", "2012-12-20T15:20:15+07:00", "second"),
+    # parts of the day; two-digit years
+    ("ngày 24/12/12 11:05 tối", "2012-12-24T23:05:00+07:00", "minute"),
+    ("24/12/12 11:05", "2012-12-24T11:05:00+07:00", "minute"),
+    ("20/12/2012 - 10:18 sáng", "2012-12-20T10:18:00+07:00", "minute"),
+    ("1:30 trưa 20/12/2012", "2012-12-20T13:30:00+07:00", "minute"),
+    ("11:40 đêm, ngày 20/12/2012", "2012-12-20T23:40:00+07:00", "minute"),
+    ("2:10 đêm, ngày 20/12/2012", "2012-12-20T02:10:00+07:00", "minute"),
+    ("04:45 chiều 20/12/2012", "2012-12-20T16:45:00+07:00", "minute"),
+    # labels: "ngày … lúc …", "Cập nhật", "Đăng"; "10h18" is 10:18
+    ("Ngày 20/12/2012 lúc 10:18", "2012-12-20T10:18:00+07:00", "minute"),
+    ("ngày 20/12/2012 vào lúc 10:18", "2012-12-20T10:18:00+07:00", "minute"),
+    ("Đăng lúc 10:18 ngày 20/12/2012", "2012-12-20T10:18:00+07:00", "minute"),
+    ("Cập nhật lúc 10:18 sáng ngày 20/12/2012", "2012-12-20T10:18:00+07:00", "minute"),
+    ("Cập nhật: 10:18 | 20/12/2012", "2012-12-20T10:18:00+07:00", "minute"),
+    ("Đăng: 20/12/2012 10h18", "2012-12-20T10:18:00+07:00", "minute"),
+    ("20.12.2012 10:18", "2012-12-20T10:18:00+07:00", "minute"),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected_at", "precision"), PAPER_FORMS)
+def test_forms_other_papers_print(raw, expected_at, precision, no_dateparser):
+    parsed = parse_published(raw, now=NOW)
+    assert (parsed.published_at, parsed.precision) == (expected_at, precision)
+    assert parsed.published_date == expected_at[:10]
+    assert looks_like_date_line(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected_date"),
+    [
+        ("Đăng ngày: 20/12/2012", "2012-12-20"),
+        ("Thứ hai, 24/12/12", "2012-12-24"),
+        ("ngày 01/05/98", "1998-05-01"),  # two digits after the fetch year + 1: last century
+        ("Cập nhật ngày 20.12.2012", "2012-12-20"),
+    ],
+)
+def test_paper_forms_without_a_time(raw, expected_date, no_dateparser):
+    parsed = parse_published(raw, now=NOW)
+    assert (parsed.published_date, parsed.at, parsed.precision) == (expected_date, None, "day")
+
+
+@pytest.mark.parametrize("raw", ["03:01 CH, 14/01/2022", "03:01 SA, 14/01/2022", "05h12, 24/12/2021"])
+def test_the_old_cms_trap_holds_whatever_follows_the_clock(raw, no_dateparser):
+    # A marker after the clock does not make "hh:MM, dd/MM/yyyy" trustworthy where MM is the month.
+    parsed = parse_published(raw, now=NOW, cms="old")
+    assert (parsed.at, parsed.precision, parsed.method) == (None, "day", "cms_12h_month")
 
 
 # --- Bare dates and ISO 8601 --------------------------------------------------------------------
@@ -391,11 +457,31 @@ def test_parsed_date_fields():
         ("Giấy phép số: 136/GP-BTTTT", None),
         ("giai đoạn 2021-2025, tăng 12,5%", None),
         ("2 giờ trước", None),  # relative forms are dateparser's, not an exact pattern's
+        ("Quyết định số 12/3/15 của UBND", None),  # a two-digit year needs a time or a label
+        ("tỷ số 3-1-12 trận", None),
+        ("Bạn đọc gọi 0228.3849386", None),
         ("", None),
     ],
 )
 def test_find_date_text(text, expected, no_dateparser):
     assert find_date_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the whole line as printed when it is a date line and nothing else
+        ("Thời sự\nThứ năm, 20/12/2012, 10:18 GMT+7\nCầu vượt ...",
+         "Thứ năm, 20/12/2012, 10:18 GMT+7"),
+        ("ngày 24/12/12 11:05 tối", "ngày 24/12/12 11:05 tối"),
+        # else the date alone
+        ("Minh Anh | 20/12/2012 10:18 | Chia sẻ", "20/12/2012 10:18"),
+        ("Công trình khởi công ngày 15/3/2012, các hạng mục", "15/3/2012"),
+        ("Không có ngày", None),
+    ],
+)
+def test_find_date_line(text, expected, no_dateparser):
+    assert find_date_line(text) == expected
 
 
 def test_find_date_text_in_decomposed_text_returns_nfc():

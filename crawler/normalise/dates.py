@@ -47,15 +47,28 @@ DATEPARSER_SETTINGS = {
 # --- Exact patterns -----------------------------------------------------------------------------
 # Digit groups are matched loosely (\d{1,2}) and validated afterwards, so that "31/02/2020" or
 # "25:10" is recognised as an impossible date instead of falling through to dateparser's guesses.
-_DATE = r"(?<![\d/-])(?P<d>\d{1,2})(?P<sep>[/-])(?P<m>\d{1,2})(?P=sep)(?P<y>\d{4})(?![\d/]|-\d)"
+# Separators "/" and "-", and "." with a four-digit year ("20.12.2012"); the same one twice.
+_DATE = (r"(?<![\d/.-])(?P<d>\d{1,2})(?P<sep>[/-]|\.(?=\d{1,2}\.\d{4}))(?P<m>\d{1,2})(?P=sep)"
+         r"(?P<y>\d{4})(?![\d/]|[-.]\d)")
+# A two-digit year ("24/12/12") only where the text says it is a date: a time beside it, or a
+# label ("ngày", a weekday) in front; alone, "12/3/15" may be anything.
+_DATE_YY = (r"(?<![\d/.-])(?P<d>\d{1,2})(?P<sep>[/-]|\.(?=\d{1,2}\.\d{4}))(?P<m>\d{1,2})(?P=sep)"
+            r"(?P<y>\d{4}|\d{2})(?![\d/]|[-.]\d)")
+# What may follow a clock: AM/PM (also after a 24-hour time: "15:20 PM"), the Vietnamese
+# culture's SA/CH (sáng/chiều), or a part of the day: sáng, trưa, chiều, tối, đêm.
+_PERIOD = (r"(?:\s*(?P<p>[ap]\.?\s?m\.?|sa|ch|s[aá]ng|tr[uư]a|chi[eề]u|t[oố]i|đ[eê]m)"
+           r"(?![\w.]))?")
 # The guard before a time is separate: after "Cập nhật lúc:" a colon may touch the hour.
-_TIME = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?![\d:])"
+# "10h18" is the same clock as "10:18".
+_TIME = r"(?P<h>\d{1,2})[:hH](?P<mi>\d{2})(?::(?P<s>\d{2}))?(?![\d:])" + _PERIOD
 _TIME_ALONE = r"(?<![\d:])" + _TIME
 _WEEKDAY = (
-    r"(?:th[uứ]\s*(?:hai|ba|t[uư]|n[aă]m|s[aá]u|b[aả]y|bẩy|[2-7])|ch[uủ]\s*nh[aậ]t|cn)"
+    r"(?:th[uứ]\s*(?:hai|ba|t[uư]|n[aă]m|s[aá]u|b[aả]y|bẩy|[2-7])|ch[uủ]\s*nh[aậ]t|cn"
+    r"|t[2-7](?!\w))"
 )
 _UPDATED = r"c[aậ]p\s*nh[aậ]t\s*l[uú]c"
-_GMT7 = r"gmt\s*\+\s*0?7(?::?00)?"
+_GMT7 = r"(?:gmt|utc)\s*\+\s*0?7(?::?00)?"
+_AT = r"(?:v[aà]o\s+)?l[uú]c"
 
 # Ordered by specificity: when two patterns match at the same place the longer match wins, then
 # the earlier pattern. Each name is what ParsedDate.method reports.
@@ -73,13 +86,24 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("clock_gmt", rf"{_TIME_ALONE}\s*,\s*{_DATE}\s*\[\s*{_GMT7}\s*\]"),
         # Old CMS (buggy, 12-hour clock + month) and new CMS (24-hour clock): "14:16, 06/02/2024".
         ("cms", rf"{_TIME_ALONE}\s*,\s*{_DATE}"),
-        ("time_date", rf"{_TIME_ALONE}(?:\s*[|-]\s*|\s+){_DATE}"),
-        ("date_time", rf"{_DATE}(?:\s*[|,-]\s*|\s+)(?:l[uú]c\s+)?{_TIME}"),
+        # "14:16 06/02/2024", "15:20 PM | 21/12/2012", "10:18 sáng ngày 20/12/2012".
+        (
+            "time_date",
+            rf"{_TIME_ALONE}(?:\s*[|–-]\s*|\s*,\s*(?=ng[aà]y)|\s+)(?:ng[aà]y\s+)?{_DATE_YY}",
+        ),
+        # "06/02/2024 14:16", "20/12/2012 03:20:15 CH", "24/12/12 11:05 tối", "... lúc 10:18".
+        ("date_time", rf"{_DATE_YY}(?:\s*[|,–-]\s*|\s+)(?:{_AT}\s*:?\s*)?{_TIME}"),
         (
             "iso",
             r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
             r"(?:[T ](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,]\d+)?)?"
             r"(?P<tz>Z|[+-]\d{2}:?\d{2})?)?(?![\d:])",
+        ),
+        # A two-digit year after a label, with or without a time: "ngày 24/12/12 11:05 tối".
+        (
+            "short_year",
+            rf"(?:ng[aà]y|{_WEEKDAY}\s*,?)\s*(?=\d{{1,2}}[/-]\d{{1,2}}[/-]\d{{2}}(?!\d)){_DATE_YY}"
+            rf"(?:(?:\s*[|,–-]\s*|\s+)(?:{_AT}\s*:?\s*)?{_TIME})?",
         ),
         ("date", _DATE),
     )
@@ -88,13 +112,14 @@ _PRIORITY = {name: rank for rank, (name, _) in enumerate(_PATTERNS)}
 
 # What may surround a date line and still leave it "a date line" (labels, weekday, zone marker).
 _DATE_LINE_NOISE = re.compile(
-    rf"{_UPDATED}|c[aậ]p\s*nh[aậ]t|ng[aà]y\s*đăng|đăng\s*l[uú]c|đăng\s*ng[aà]y|"
-    rf"th[oờ]i\s*gian|ng[aà]y|l[uú]c|{_WEEKDAY}|[\[(]?\s*{_GMT7}\s*[\])]?|[\s,.;:|()\[\]\-–—/]",
+    rf"{_UPDATED}|c[aậ]p\s*nh[aậ]t|ng[aà]y\s*đăng|đăng\s*l[uú]c|đăng\s*ng[aà]y|đăng|"
+    rf"th[oờ]i\s*gian|ng[aà]y|{_AT}|{_WEEKDAY}|[\[(]?\s*{_GMT7}\s*[\])]?|[\s,.;:|()\[\]\-–—/]",
     re.IGNORECASE,
 )
 # Labels stripped before dateparser sees the text ("Cập nhật: 2 giờ trước" defeats it otherwise).
 _LABELS = re.compile(
-    rf"^(?:{_UPDATED}|c[aậ]p\s*nh[aậ]t|ng[aà]y\s*đăng|đăng\s*l[uú]c|đăng|th[oờ]i\s*gian)\s*:?\s*",
+    rf"^(?:{_UPDATED}|c[aậ]p\s*nh[aậ]t|ng[aà]y\s*đăng|đăng\s*l[uú]c|đăng\s*ng[aà]y|đăng"
+    rf"|th[oờ]i\s*gian)\s*:?\s*",
     re.IGNORECASE,
 )
 _GMT_MARKER = re.compile(rf"[\[(]?\s*{_GMT7}\s*[\])]?", re.IGNORECASE)
@@ -204,10 +229,45 @@ def _check_time(text: str, hour: int, minute: int, second: int) -> None:
         raise _impossible(text, f"second {second} is not 0..59")
 
 
-def _from_match(text: str, name: str, match: re.Match[str], cms: str | None) -> ParsedDate:
+# A part of the day printed after a clock, folded: what it does to the hour read.
+_MORNING = frozenset({"am", "sa", "sang", "sáng"})
+_AFTERNOON = frozenset({"pm", "ch", "chieu", "chiều", "toi", "tối"})
+_NOON = frozenset({"trua", "trưa"})
+_NIGHT = frozenset({"dem", "đem", "đêm"})
+
+
+def _with_period(hour: int, period: str | None) -> int:
+    """Return the 24-hour hour of a clock printed with AM/PM, SA/CH or a part of the day.
+
+    An hour above 12 is a 24-hour clock already ("15:20 PM"): the marker is redundant."""
+    if not period or hour > 12:
+        return hour
+    key = period.lower().replace(".", "").replace(" ", "")
+    if key in _MORNING:
+        return 0 if hour == 12 else hour
+    if key in _AFTERNOON:
+        return hour if hour == 12 else hour + 12
+    if key in _NOON:  # "11:30 trưa", "12:15 trưa", "1:30 trưa"
+        return hour + 12 if hour < 6 else hour
+    if key in _NIGHT:  # "11 giờ đêm" is 23:00, "2 giờ đêm" 02:00
+        return 0 if hour == 12 else hour + 12 if hour >= 6 else hour
+    return hour
+
+
+def _full_year(year: str, now: datetime.datetime) -> int:
+    """Return a printed year; two digits are this century's unless that is more than a year
+    after the fetch ("24/12/12" is 2012, "01/05/98" 1998)."""
+    if len(year) != 2:
+        return int(year)
+    full = 2000 + int(year)
+    return full if full <= now.astimezone(VN_TZ).year + 1 else full - 100
+
+
+def _from_match(text: str, name: str, match: re.Match[str], cms: str | None,
+                now: datetime.datetime) -> ParsedDate:
     """Validate an exact match and turn it into a ParsedDate (raises DateError 'impossible')."""
     groups = match.groupdict()
-    day, month, year = int(groups["d"]), int(groups["m"]), int(groups["y"])
+    day, month, year = int(groups["d"]), int(groups["m"]), _full_year(groups["y"], now)
     date = _make_date(text, day, month, year)
     if groups.get("h") is None:
         return ParsedDate(date=date, at=None, precision="day", method=name)
@@ -221,6 +281,7 @@ def _from_match(text: str, name: str, match: re.Match[str], cms: str | None) -> 
             return ParsedDate(date=date, at=None, precision="day", method="cms_12h_month")
         method = "cms_24h"
     _check_time(text, hour, minute, second)
+    hour = _with_period(hour, groups.get("p"))
     precision = "second" if groups.get("s") is not None else "minute"
     if name == "iso":
         return _from_iso(text, date, hour, minute, second, groups.get("tz"), precision)
@@ -323,7 +384,7 @@ def parse_published(
         raise DateError("empty", raw or "", "nothing to parse")
     found = _best_match(text)
     if found is not None:
-        parsed = _from_match(text, found[0], found[1], cms)
+        parsed = _from_match(text, found[0], found[1], cms, now)
     else:
         parsed = _via_dateparser(text, now)
     _check_not_future(text, parsed, now, future_tolerance)
@@ -366,6 +427,16 @@ def find_date_text(text: str) -> str | None:
     nfc = unicodedata.normalize("NFC", text)
     found = _best_match(nfc)
     return None if found is None else found[1].group(0)
+
+
+def find_date_line(text: str) -> str | None:
+    """Return the first date in free text as printed: its whole line when that line is a date
+    line and nothing else ("Thứ năm, 20/12/2012, 10:18 GMT+7"), else what find_date_text finds."""
+    for line in (text or "").split("\n"):
+        found = find_date_text(line)
+        if found:
+            return line.strip() if looks_like_date_line(line) else found
+    return None
 
 
 def looks_like_date_line(line: str) -> bool:
