@@ -4,8 +4,9 @@ Three layers are tried field by field, in order:
 1. ``site``: the site's templates (crawler/extract/profile.py); the first that applies to the
    page gives the fields it has selectors for;
 2. ``metadata``: JSON-LD, OpenGraph and ``article:*`` meta tags (crawler/extract/metadata.py);
-3. ``heuristic``: markup-agnostic rules (the best-scoring container of prose, the first
-   heading, the first date-looking text after it: crawler/extract/heuristic.py).
+3. ``heuristic``: markup-agnostic rules (the best-scoring container of prose:
+   crawler/extract/heuristic.py; the headline the page title repeats, the title without the
+   publisher's and section's names: titles.py; the article's own date line: datelines.py).
 This module assembles the record from them, field by field.
 The live site's markup has never been seen here, so the lower layers must carry a page on their
 own; ``provenance`` in the record says which layer gave each field. Extraction keeps text as
@@ -19,10 +20,9 @@ import unicodedata
 
 from lxml import etree
 
+from crawler.extract.datelines import article_date_line
 from crawler.extract.heuristic import (
     SITE_TITLE_SUFFIX,
-    heuristic_date,
-    heuristic_title,
     heuristic_title_element,
     is_junk,
     main_content,
@@ -37,7 +37,8 @@ from crawler.extract.html import (
 )
 from crawler.extract.metadata import Metadata, read_metadata
 from crawler.extract.profile import MIN_BODY_CHARS, match_template
-from crawler.extract.selectors import index_page
+from crawler.extract.selectors import css, index_page
+from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import parse_byline, parse_top_author
 from crawler.normalise.keys import similar
@@ -97,19 +98,29 @@ def extract_article(
         return match.text(root, field) if match else None
 
     title_el = match.element(root, "title") if match else None
-    heading = title_el if title_el is not None else heuristic_title_element(root)
+    page_title = page_title_text(root)
+    if title_el is not None:
+        heading = title_el
+    else:
+        # The headline as the page prints it: the element repeating the metadata's or the
+        # page's title (without what surrounds the headline there), else the first heading.
+        # (lxml elements without children are false: compared with None, never with "or")
+        heading = find_headline(root, (meta.title, page_title), _publishers(meta, url))
+        if heading is None:
+            heading = heuristic_title_element(root)
     title = _pick(
         provenance, "title",
         (SITE, element_text(title_el) if title_el is not None else None),
-        (METADATA, meta.title and SITE_TITLE_SUFFIX.sub("", meta.title)),
-        (HEURISTIC, heuristic_title(root, heading)),
+        (METADATA, meta.title and _clean_title(root, meta.title, heading, meta, url)),
+        (HEURISTIC, heading is not None and element_text(heading) or (
+            page_title and _clean_title(root, page_title, None, meta, url))),
     )
     # Every date the page offers, in the order tried: the date pipeline passes over one it
     # cannot read (a placeholder in metadata, a form it does not know) to the next.
     date_candidates = [(layer, text) for layer, text in (
         (SITE, site("date")),
         *((METADATA, text) for text in meta.dates),
-        (HEURISTIC, heuristic_date(root, heading)),
+        (HEURISTIC, article_date_line(root, heading)),
     ) if text]
     date_raw = _pick(provenance, "published_raw", *date_candidates)
 
@@ -182,6 +193,31 @@ def extract_article(
         date_candidates=date_candidates,
         site_template=match.template.name if match else None,
     )
+
+
+def page_title_text(root: etree._Element) -> str | None:
+    """Return the text of the page's ``<title>``, or None."""
+    found = css("title")(root)
+    text = found[0].text if found else None
+    return text.strip() or None if text else None
+
+
+def _clean_title(root: etree._Element, title: str, heading: etree._Element | None,
+                 meta: Metadata, url: str) -> str | None:
+    """Return a page or metadata title without the names printed around its headline (the
+    site's own name first, then crawler/extract/titles.py's rules), or None when nothing is
+    left."""
+    title = SITE_TITLE_SUFFIX.sub("", title).strip()
+    if len(segments(title)) < 2:
+        return title or None
+    sections = [meta.section or "", *section_names(root)]
+    return clean_title(title, heading=element_text(heading) if heading is not None else None,
+                       publishers=_publishers(meta, url), sections=sections) or None
+
+
+def _publishers(meta: Metadata, url: str) -> list[str]:
+    """Return the names the page's publisher goes by: its metadata's, and its hosts' names."""
+    return [*meta.publishers, *filter(None, (host_name(meta.canonical), host_name(url)))]
 
 
 def _words(text: str) -> str:

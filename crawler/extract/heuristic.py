@@ -5,8 +5,8 @@ not shown inside page chrome) scores its close ancestors; the best-scoring conta
 its own class and its link density, wins, with the siblings that score nearly as well. Page
 chrome is judged by an element's own class or id and those of its parent and grandparent, never
 by every ancestor's: a layout wrapper named "sidebar-1", a ``<body class="one-sidebar">`` or a
-page-wide ``<form>`` must not hide the article. Also: the first heading, and the first
-date-looking text after the title.
+page-wide ``<form>`` must not hide the article. Also: the first heading (the headline a page
+title repeats is found by crawler/extract/titles.py, the date line by crawler/extract/datelines.py).
 """
 
 from __future__ import annotations
@@ -26,12 +26,9 @@ from crawler.extract.html import (
     text_size,
 )
 from crawler.extract.selectors import css
-from crawler.normalise.dates import find_date_text
 
 SITE_TITLE_SUFFIX = re.compile(r"\s*[-|–]\s*(Báo|Bao)\s+Nam\s+(Định|Dinh).*$", re.IGNORECASE)
 MIN_PARAGRAPH_CHARS = 25
-# How far into an element's text a date is looked for.
-DATE_LOOK_CHARS = 2000
 # How many ancestors a paragraph's score reaches, and how much of it each gets (readability).
 SCORE_LEVELS = 5
 # Containers whose class or id says "content" get a head start; chrome names a handicap.
@@ -290,31 +287,4 @@ def heuristic_title_element(root: etree._Element) -> etree._Element | None:
             if not _close_chrome(el) and not any(a.tag in SKIP_TAGS for a in el.iterancestors()):
                 if len(element_text(el)) > 10:
                     return el
-    return None
-
-
-def heuristic_title(root: etree._Element, heading: etree._Element | None = None) -> str | None:
-    """Return the first heading outside page chrome, else the page title without the site's name."""
-    if heading is not None:
-        return element_text(heading)
-    title = css("title")(root)
-    if title and title[0].text:
-        return SITE_TITLE_SUFFIX.sub("", title[0].text).strip() or None
-    return None
-
-
-def heuristic_date(root: etree._Element, after: etree._Element | None) -> str | None:
-    """Return the first date-looking text after the title element, else in the page's first
-    text outside chrome."""
-    # The date line follows the title: look there first, then at the start of the page.
-    candidates = list(after.itersiblings()) if after is not None else []
-    if after is not None and after.getparent() is not None:
-        candidates += list(after.getparent().itersiblings())
-    candidates += [root]
-    for el in candidates:
-        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS or is_chrome(el):
-            continue
-        found = find_date_text(element_text(el, limit=DATE_LOOK_CHARS)[:DATE_LOOK_CHARS])
-        if found:
-            return found
     return None

@@ -37,6 +37,8 @@ def _json_ld_articles(scripts: list[etree._Element]) -> Iterator[dict]:
 
 
 META_ATTRIBUTES = ("property", "name", "itemprop")
+# Elements other than <meta> that state the publication date as microdata.
+_MICRODATA_DATES = etree.XPath("//body//*[@itemprop='datePublished'][not(self::meta)]")
 
 
 def meta_tags(root: etree._Element) -> dict[tuple[str, str], str]:
@@ -102,6 +104,8 @@ class Metadata:
     section: str | None = None
     canonical: str | None = None
     site_name: str | None = None
+    # Names the publisher goes by: og:site_name, application-name, JSON-LD's publisher.
+    publishers: tuple[str, ...] = ()
 
 
 def read_metadata(root: etree._Element) -> Metadata:
@@ -109,6 +113,7 @@ def read_metadata(root: etree._Element) -> Metadata:
     meta = Metadata()
     tags, scripts, canonical = _head_tags(root)
     dates: list[str | None] = []
+    publishers: list[str] = []
     for article in _json_ld_articles(scripts):
         meta.title = meta.title or _ld_text(article.get("headline"))
         dates.append(_ld_text(article.get("datePublished")))
@@ -119,14 +124,23 @@ def read_metadata(root: etree._Element) -> Metadata:
         authors = authors if isinstance(authors, list) else [authors]
         names = tuple(filter(None, (_ld_text(a) for a in authors)))
         meta.authors = meta.authors or names
+        publisher = _ld_text(article.get("publisher"))
+        if publisher:
+            publishers.append(publisher)
     meta.title = meta.title or meta_content(tags, "og:title", "twitter:title")
     dates += [meta_content(tags, name) for name in DATE_META_NAMES]
+    # Microdata on an element of the page (<time itemprop="datePublished" datetime="...">).
+    dates += [(el.get("content") or el.get("datetime") or el.text or "").strip()
+              for el in _MICRODATA_DATES(root)]
     meta.dates = tuple(dict.fromkeys(d for d in dates if d))
     meta.date = meta.dates[0] if meta.dates else None
     meta.lead = meta.lead or meta_content(tags, "og:description", "description",
                                           "twitter:description")
     meta.section = meta.section or meta_content(tags, "article:section")
     meta.site_name = meta_content(tags, "og:site_name", "application-name")
+    publishers += [name for name in (meta_content(tags, "og:site_name"),
+                                     meta_content(tags, "application-name")) if name]
+    meta.publishers = tuple(dict.fromkeys(publishers))
     meta.canonical = ((canonical[0].get("href") if canonical else None)
                       or meta_content(tags, "og:url"))
     return meta

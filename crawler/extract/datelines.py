@@ -1,0 +1,178 @@
+"""The article's own date line, found near its headline; never a teaser's or a related box's.
+
+Vietnamese papers print the date line just under the headline ("15:20 PM | 21/12/2012",
+"ngày 24/12/12 11:05 tối") or just above it, beside the breadcrumb ("Thứ năm, 20/12/2012, 10:18
+GMT+7"). Their pages also print dates everywhere else: in the body's prose ("khởi công ngày
+15/3/2012"), under every teaser of a "Bạn có thể quan tâm" or "Tin liên quan" box, and today's
+date in the masthead. So a date is taken only from a short line of its own (not prose), outside
+list items, links and teaser boxes (a block headed by such a label, or a small block whose text
+holds a link to another story), looking first after the headline, then a little before it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+from lxml import etree
+
+from crawler.extract.html import BLOCK_TAGS, SKIP_TAGS, element_text, is_chrome, is_hidden
+from crawler.normalise.dates import find_date_line
+
+# A date line is short; a longer line is prose that mentions a date.
+DATE_LINE_CHARS = 160
+# What else a line holding a date may print beside it (an author, a section, a label).
+DATE_LINE_EXTRA_CHARS = 60
+# How much text after the headline is searched, and how much before it (the breadcrumb's and
+# the date's, not the masthead's).
+AFTER_CHARS = 3000
+BEFORE_CHARS = 400
+# A teaser: a small block (up to this much text) holding a link this long to another story.
+TEASER_BLOCK_CHARS = 400
+TEASER_LINK_CHARS = 25
+# The headings of boxes of other stories, as Vietnamese (and English) pages print them.
+RELATED_LABEL = re.compile(
+    r"(?:bạn có thể quan tâm|có thể bạn quan tâm|tin liên quan|bài liên quan|tin bài liên quan"
+    r"|tin cùng chuyên mục|cùng chuyên mục|tin khác|các tin khác|tin mới|tin mới nhất|tin mới hơn"
+    r"|tin cũ hơn|tin đã đưa|đọc thêm|xem thêm|đọc nhiều|xem nhiều|đọc nhiều nhất|tin nổi bật"
+    r"|tin hot|tin tiêu điểm|related(?: articles| stories| news)?|more stories|read more"
+    r"|you may also like|recommended(?: for you)?|most read|most popular)\s*:?",
+    re.IGNORECASE,
+)
+# The header is not skipped here: <article><header><h1/><time/></header> holds the date line.
+_SKIP = SKIP_TAGS - {"header"}
+_LABEL_TAGS = ("h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div", "p", "a")
+
+
+def _walk(el: etree._Element) -> Iterator[etree._Element]:
+    """Yield ``el`` and the elements under it in document order, skipping what is never text."""
+    stack = [el]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node.tag, str) or node.tag in _SKIP or is_hidden(node):
+            continue
+        yield node
+        stack.extend(reversed(node))
+
+
+def _own_line(el: etree._Element) -> str:
+    """Return the text an element prints itself: its text and its inline children's, with
+    their tails; the blocks inside it are lines of their own."""
+    parts = [el.text or ""]
+
+    def inline(node: etree._Element) -> None:
+        for child in node:
+            if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS \
+                    and child.tag not in _SKIP and not is_hidden(child):
+                parts.append(child.text or "")
+                inline(child)
+            elif isinstance(child.tag, str) and child.tag == "br":
+                parts.append("\n")
+            parts.append(child.tail or "")
+
+    inline(el)
+    return " ".join("".join(parts).split())
+
+
+def _following(heading: etree._Element) -> Iterator[etree._Element]:
+    """Yield the elements after ``heading`` in document order (not those inside it)."""
+    node = heading
+    while node is not None and node.tag != "html":
+        for sibling in node.itersiblings():
+            yield from _walk(sibling)
+        node = node.getparent()
+
+
+def _preceding(heading: etree._Element) -> Iterator[etree._Element]:
+    """Yield the elements before ``heading``, nearest first (not its ancestors)."""
+    node = heading
+    while node is not None and node.tag not in ("body", "html"):
+        for sibling in node.itersiblings(preceding=True):
+            yield from reversed(list(_walk(sibling)))
+        node = node.getparent()
+
+
+def teaser_boxes(root: etree._Element) -> set[etree._Element]:
+    """Return the boxes of other stories: the nearest block around a related-box label
+    ("Bạn có thể quan tâm", "Tin liên quan", ...) that holds more than the label."""
+    boxes: set[etree._Element] = set()
+    body = root.find("body")
+    for el in (body if body is not None else root).iter(*_LABEL_TAGS):
+        text = el.text
+        if not text or len(text) > 60 or not RELATED_LABEL.fullmatch(text.strip()):
+            continue
+        label = len(element_text(el))
+        if label > 60:
+            continue
+        for ancestor in el.iterancestors():
+            if ancestor.tag in ("body", "html"):
+                break
+            if len(element_text(ancestor, limit=label + 40)) > label + 20:
+                boxes.add(ancestor)
+                break
+    return boxes
+
+
+def _in_teaser(el: etree._Element, boxes: Callable[[], set[etree._Element]],
+               heading: etree._Element | None) -> bool:
+    """True when an element is part of another story's teaser or of page chrome."""
+    for depth, ancestor in enumerate((el, *el.iterancestors())):
+        if ancestor.tag in ("body", "html"):
+            return False
+        # Chrome by the element's own name or its parent's: a layout wrapper further up
+        # ("sidebar_1" around the whole article) says nothing. List items and links are no
+        # sign by themselves: a date line is often <li class="date"> or a permalink.
+        if ancestor in boxes() or (depth <= 1 and is_chrome(ancestor)):
+            return True
+        if depth <= 2 and ancestor.tag in BLOCK_TAGS and (
+                heading is None or ancestor not in heading.iterancestors()):
+            # A small block with a long link in it, not the headline's, is a teaser (the
+            # block around the headline is the article's, however short the page).
+            text = element_text(ancestor, limit=TEASER_BLOCK_CHARS)
+            if len(text) <= TEASER_BLOCK_CHARS and any(
+                    len(element_text(a)) >= TEASER_LINK_CHARS for a in ancestor.iter("a")
+                    if heading is None or (a is not heading and heading not in a.iterancestors()
+                                           and a not in heading.iterdescendants())):
+                return True
+    return False
+
+
+def article_date_line(root: etree._Element, heading: etree._Element | None) -> str | None:
+    """Return the article's date line as printed: the first short line holding a date after
+    the headline, else just before it (or from the page's start when no headline is known),
+    outside teasers and related boxes; None when there is none."""
+    found_boxes: list[set[etree._Element]] = []
+
+    def boxes() -> set[etree._Element]:
+        # Looked for only once a date is met (most site pages: right after the headline).
+        if not found_boxes:
+            found_boxes.append(teaser_boxes(root))
+        return found_boxes[0]
+
+    if heading is not None:
+        found = _first_date(_following(heading), boxes, heading, AFTER_CHARS)
+        if found:
+            return found
+        return _first_date(_preceding(heading), boxes, heading, BEFORE_CHARS)
+    body = root.find("body")
+    return _first_date(_walk(body if body is not None else root), boxes, None, AFTER_CHARS)
+
+
+def _first_date(elements: Iterator[etree._Element], boxes: Callable[[], set[etree._Element]],
+                heading: etree._Element | None, budget: int) -> str | None:
+    seen = 0
+    for el in elements:
+        line = _own_line(el)
+        if not line:
+            continue
+        seen += len(line)
+        if len(line) <= DATE_LINE_CHARS and any(ch.isdigit() for ch in line):
+            found = find_date_line(line)
+            # A date inside a line: the line is a date line only when little else is in it
+            # ("Minh Anh | 20/12/2012 10:18"), not a sentence that mentions a date.
+            if found and (found == line or len(line) - len(found) <= DATE_LINE_EXTRA_CHARS) \
+                    and not _in_teaser(el, boxes, heading):
+                return found
+        if seen > budget:
+            return None
+    return None

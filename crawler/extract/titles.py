@@ -1,0 +1,212 @@
+"""Titles without the publisher's or the section's name, by rules that hold for any paper.
+
+A page's ``<title>`` and often its og:title carry more than the headline: "… - Chính trị - Xã hội
+- Tuổi Trẻ Online", "… | VnExpress", "Báo Nam Định - …". The headline's own text may hold the
+same separators ("Hà Nội - Hải Phòng: …"), so a segment is dropped only on evidence, never for
+its position alone:
+1. the headline printed in the page: the run of segments whose text an element of the page's
+   body repeats (``find_headline``), or the heading the other rules found, is the title;
+2. else segments at either end that name the publisher (og:site_name, application-name, the
+   JSON-LD publisher, the host's name: "tuoitre" for "Tuổi Trẻ Online", "VnExpress") or a section
+   (article:section, the text of a navigation or breadcrumb link) are dropped.
+No list of papers: every name compared with comes from the page itself.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from crawler.extract.html import SKIP_TAGS, element_text, is_chrome
+from crawler.normalise.keys import fold
+
+# Separators between a headline and the names around it: a dash, pipe, guillemet, slash or
+# double colon between spaces, or a pipe alone.
+SEPARATOR = re.compile(r"\s+(?:[-–—|»·/]|::)\s+|\s*\|\s*")
+# A headline repeated in the body is this long at least (a site name or a label is shorter).
+MIN_HEADLINE_CHARS = 15
+# Words a publisher's name carries or drops ("Tuổi Trẻ Online", "Báo Dân trí", "VnExpress.net").
+_PUBLISHER_AFFIXES = ("online", "dientu", "bao", "net", "vn", "com", "comvn", "tv", "news")
+# Tags whose text is a headline's when it repeats the page title; links only inside one.
+_HEADLINE_TAGS = frozenset({"h1", "h2", "h3", "h4", "div", "p", "span", "strong", "b", "td",
+                            "a", "header", "section", "article"})
+_INLINE_OPENERS = frozenset({"a", "span", "strong", "b", "em", "font"})
+# How far a page's link text is trusted as a section name (a menu item, a breadcrumb).
+SECTION_LINK_CHARS = 40
+_CHROME_TAGS = frozenset({"nav", "header", "footer", "ul", "ol"})
+
+
+def segments(title: str) -> list[tuple[str, str]]:
+    """Return a title's segments, each with the separator printed after it ("" for the last)."""
+    parts: list[tuple[str, str]] = []
+    last = 0
+    for match in SEPARATOR.finditer(title):
+        if match.start() > last:
+            parts.append((title[last:match.start()], match.group(0)))
+        last = match.end()
+    parts.append((title[last:], ""))
+    return [(text.strip(), sep) for text, sep in parts if text.strip()]
+
+
+def _joined(parts: list[tuple[str, str]]) -> str:
+    return "".join(text + sep for text, sep in parts[:-1]) + parts[-1][0] if parts else ""
+
+
+def runs(title: str) -> dict[str, str]:
+    """Return every contiguous run of a title's segments that holds one of its ends, by its
+    comparison key: what the headline may be once the names around it are gone."""
+    parts = segments(title)
+    found: dict[str, str] = {}
+    for start in range(len(parts)):
+        for end in range(start + 1, len(parts) + 1):
+            if start and end < len(parts):
+                continue  # a headline keeps one end of the title at least
+            text = _joined(parts[start:end])
+            found.setdefault(fold(text), text)
+    return found
+
+
+def ascii_key(text: str) -> str:
+    """Return letters and digits only, lower case, without tone marks ("Tuổi Trẻ" -> "tuoitre")."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed.casefold() if ch.isalnum() and ch.isascii())
+
+
+def host_name(url: str | None) -> str | None:
+    """Return the name part of a URL's host ("vnexpress" for https://vnexpress.net/...)."""
+    host = urlsplit(url or "").hostname or ""
+    labels = [label for label in host.split(".") if label not in ("www", "m", "beta")]
+    while len(labels) > 1 and (len(labels[-1]) <= 3 or labels[-1] in ("info", "online")):
+        labels.pop()
+    return labels[0] if labels and len(labels[0]) >= 3 else None
+
+
+def publisher_keys(publishers: Iterable[str]) -> set[str]:
+    """Return the comparison keys (ascii_key) of a publisher's names."""
+    return {key for key in map(ascii_key, publishers) if len(key) >= 3}
+
+
+def _names_publisher(segment: str, keys: set[str]) -> bool:
+    key = ascii_key(segment)
+    if not key:
+        return False
+    if key in keys:
+        return True
+    for affix in _PUBLISHER_AFFIXES:
+        if (key.endswith(affix) and key[: -len(affix)] in keys) or (
+                key.startswith(affix) and key[len(affix):] in keys):
+            return True
+        if any(name.endswith(affix) and name[: -len(affix)] == key or
+               name.startswith(affix) and name[len(affix):] == key for name in keys):
+            return True
+    return False
+
+
+def clean_title(title: str, *, heading: str | None = None, publishers: Iterable[str] = (),
+                sections: Iterable[str] = ()) -> str:
+    """Return ``title`` without the publisher's and section's names printed around the headline.
+
+    ``heading``: the headline as the page prints it, when known; ``publishers``: names and host
+    names the publisher goes by; ``sections``: the names of the page's sections."""
+    parts = segments(title)
+    if len(parts) < 2:
+        return title.strip()
+    keys = publisher_keys(publishers)
+    if heading:
+        run = runs(title).get(fold(heading))
+        if run and not _names_publisher(run, keys):  # a logo's <h1> is no headline
+            return run
+    section_keys = {fold(s) for s in sections if s and s.strip()}
+
+    def names_something(edge: list[tuple[str, str]]) -> bool:
+        text = _joined(edge)
+        return _names_publisher(text, keys) or fold(text) in section_keys
+
+    def _headline_left(rest: list[tuple[str, str]]) -> bool:
+        # What is left must read as a headline: long enough, and no name itself.
+        return len(_joined(rest)) >= MIN_HEADLINE_CHARS and not names_something(rest)
+
+    while len(parts) > 1:
+        # The longest run of segments at either end that names the publisher or a section
+        # ("Chính trị - Xã hội" is one section printed with a separator inside).
+        cut = next(((size, at_end) for size in range(len(parts) - 1, 0, -1)
+                    for at_end in (True, False)
+                    if names_something(parts[-size:] if at_end else parts[:size])
+                    and _headline_left(parts[:-size] if at_end else parts[size:])), None)
+        if cut is None:
+            break
+        size, at_end = cut
+        parts = parts[:-size] if at_end else parts[size:]
+    return _joined(parts)
+
+
+def find_headline(root: etree._Element, titles: Iterable[str | None],
+                  publishers: Iterable[str] = ()) -> etree._Element | None:
+    """Return the body element that prints the headline the page's titles hold: the first
+    whose whole text is a run of a title's segments (the longest run such an element prints),
+    or None. A run naming the publisher is no headline; elements in the page's header,
+    navigation, footer or an aside, in a list item, and links outside a heading do not count."""
+    keys = publisher_keys(publishers)
+    wanted: dict[str, str] = {}
+    for title in titles:
+        for key, text in (runs(title) if title else {}).items():
+            if len(text) >= MIN_HEADLINE_CHARS and not _names_publisher(text, keys):
+                wanted.setdefault(key, text)
+    if not wanted:
+        return None
+    # An element prints a run only if its own first word opens one: checked before its text.
+    openings = {_first_word(text) for text in wanted.values()}
+    body = root.find("body")
+    best: tuple[int, etree._Element] | None = None
+    for el in (body if body is not None else root).iter(*_HEADLINE_TAGS):
+        first = el.text if el.text and el.text.strip() else (
+            el[0].text if len(el) and el[0].tag in _INLINE_OPENERS and not
+            (el.text and el.text.strip()) else None)
+        if not first or _first_word(first) not in openings:
+            continue
+        full = element_text(el, limit=400)
+        if not MIN_HEADLINE_CHARS <= len(full) <= 400:
+            continue
+        key = fold(full)
+        if key in wanted and (best is None or len(key) > best[0]) and not _out_of_article(el):
+            best = (len(key), el)
+    return best[1] if best else None
+
+
+def _first_word(text: str) -> str:
+    """Return a text's first word, case-folded, without the punctuation around it: a cheap key
+    that a headline's element and its title share."""
+    words = text.split(None, 1)
+    return words[0].strip(_PUNCTUATION).casefold() if words else ""
+
+
+_PUNCTUATION = "\"'“”‘’«»()[]{}.,:;!?-–—|/…*"
+
+
+def _out_of_article(el: etree._Element) -> bool:
+    """True when an element sits in the page's header, navigation, footer or an aside, in a
+    list item (a teaser, a menu), or is a link outside a heading."""
+    parent = el.getparent()
+    if el.tag == "a" and (parent is None or parent.tag not in ("h1", "h2", "h3", "h4")):
+        return True
+    return any(ancestor.tag in SKIP_TAGS or ancestor.tag == "li" for ancestor in el.iterancestors())
+
+
+def section_names(root: etree._Element) -> set[str]:
+    """Return the texts of the page's navigation and breadcrumb links: its sections' names."""
+    names: set[str] = set()
+    for link in root.iter("a"):
+        text = element_text(link)
+        if not text or len(text) > SECTION_LINK_CHARS:
+            continue
+        for depth, ancestor in enumerate(link.iterancestors()):
+            if depth >= 4:
+                break
+            if ancestor.tag in _CHROME_TAGS or is_chrome(ancestor):
+                names.add(text)
+                break
+    return names

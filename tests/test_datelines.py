@@ -1,0 +1,56 @@
+"""The article's own date line (crawler/extract/datelines.py, issue 20): near the headline, a
+short line of its own; never the body's prose, a teaser's date or a related box's."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.extract.datelines import article_date_line, teaser_boxes
+from crawler.extract.html import parse_html
+
+PROSE = ("<p>Công trình được khởi công ngày 15/3/2012, các hạng mục chính gồm trụ cầu, dầm thép và "
+         "hệ thống thoát nước được nhà thầu thi công liên tục ba ca mỗi ngày.</p>")
+TEASERS = ('<div class="box_category"><div class="title_box"><h3>Bạn có thể quan tâm</h3></div>'
+           '<div class="item"><h4><a href="/a">Hà Nội mở rộng đường vành đai 2 đoạn phía nam</a></h4>'
+           '<span class="time">21/12/2012 08:30</span></div></div>')
+UNLABELLED_TEASER = ('<div class="other"><div class="it"><a href="/b">Phân luồng giao thông dịp Tết '
+                     'Dương lịch năm nay</a> <span>22/12/2012 09:05</span></div></div>')
+
+
+def page(before: str, after: str) -> str:
+    return (f"<html><body><div class='main'>{before}<h1>Thông xe cầu vượt thép nút giao</h1>"
+            f"{after}</div></body></html>")
+
+
+def date_of(html: str) -> str | None:
+    root = parse_html(html)
+    return article_date_line(root, root.find(".//h1"))
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), [
+    # under the headline, in the forms papers print
+    ("", '<div class="date-time">15:20 PM | 21/12/2012</div>' + PROSE, "15:20 PM | 21/12/2012"),
+    ("", '<div class="time-post">ngày 24/12/12 11:05 tối</div>', "ngày 24/12/12 11:05 tối"),
+    ("", '<ul class="meta"><li class="date">Đăng lúc 10:18 ngày 20/12/2012</li></ul>',
+     "Đăng lúc 10:18 ngày 20/12/2012"),
+    ("", '<p><a href="/permalink"><time>20/12/2012 10:18</time></a></p>', "20/12/2012 10:18"),
+    # above the headline, beside the breadcrumb, when nothing under it is a date line
+    ('<div class="crumbs"><a href="/thoi-su/">Thời sự</a> <span class="date">Thứ năm, '
+     '20/12/2012, 10:18 GMT+7</span></div>', PROSE + TEASERS, "Thứ năm, 20/12/2012, 10:18 GMT+7"),
+    # neither prose nor teasers give the date
+    ("", PROSE + TEASERS + UNLABELLED_TEASER, None),
+    ("", '<div class="sidebar"><p>Cập nhật 20/12/2012</p></div>', None),
+])
+def test_article_date_line(before, after, expected):
+    assert date_of(page(before, after)) == expected
+
+
+def test_without_a_headline_the_first_date_line_outside_teasers():
+    html = ("<html><body>" + TEASERS + "<div class='x'><span>Cập nhật: 10:18 | 20/12/2012</span>"
+            + PROSE + "</div></body></html>")
+    assert article_date_line(parse_html(html), None) == "Cập nhật: 10:18 | 20/12/2012"
+
+
+def test_a_labelled_box_is_the_block_around_its_label():
+    root = parse_html(page("", TEASERS))
+    assert [box.get("class") for box in teaser_boxes(root)] == ["box_category"]

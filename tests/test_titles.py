@@ -1,0 +1,103 @@
+"""Titles without the publisher's or the section's name (crawler/extract/titles.py, issue 20).
+
+The rules compare a title's segments with what the page itself says: the headline it prints,
+og:site_name and the host's name, its sections' names. No paper is named in the code; the
+cases are the shapes Vietnamese papers print.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.extract.html import parse_html
+from crawler.extract.titles import (
+    ascii_key,
+    clean_title,
+    find_headline,
+    host_name,
+    section_names,
+    segments,
+)
+
+HEADLINE = "Tỉnh công bố quy hoạch vùng trồng lúa chất lượng cao"
+
+
+@pytest.mark.parametrize(
+    ("title", "kwargs", "expected"),
+    [
+        # the headline printed in the page settles it
+        (f"{HEADLINE} - Chính trị - Xã hội - Tuổi Trẻ Online", {"heading": HEADLINE}, HEADLINE),
+        (f"Báo Nam Định - {HEADLINE}", {"heading": HEADLINE}, HEADLINE),
+        (f"Opinion | {HEADLINE}", {"heading": HEADLINE}, HEADLINE),
+        # the publisher's names: og:site_name (any case, with or without tone marks), the host
+        (f"{HEADLINE} - Chính trị - Xã hội - Tuổi Trẻ Online",
+         {"publishers": ["TUOI TRE ONLINE"], "sections": ["Chính trị - Xã hội"]}, HEADLINE),
+        (f"{HEADLINE} | VnExpress", {"publishers": ["vnexpress"]}, HEADLINE),
+        (f"{HEADLINE} - Tuổi Trẻ Online", {"publishers": ["tuoitre"]}, HEADLINE),  # + "online"
+        (f"{HEADLINE} | Báo Dân trí", {"publishers": ["dantri"]}, HEADLINE),  # "báo" + name
+        (f"Báo Nam Định - {HEADLINE}", {"publishers": ["baonamdinh"]}, HEADLINE),
+        (f"{HEADLINE} - Thời sự - Báo Nam Định", {"publishers": ["Báo Nam Định"],
+                                                 "sections": ["Thời sự"]}, HEADLINE),
+        # a separator inside the headline stays when nothing says it is a name
+        ("Khai trương tuyến xe buýt Nam Định - Giao Thủy - Thời sự",
+         {"sections": ["Thời sự"]}, "Khai trương tuyến xe buýt Nam Định - Giao Thủy"),
+        ("Hà Nội - Hải Phòng: cao tốc thông xe", {"publishers": ["vnexpress"]},
+         "Hà Nội - Hải Phòng: cao tốc thông xe"),
+        ("VnExpress ra mắt ứng dụng đọc báo mới", {"publishers": ["vnexpress"]},
+         "VnExpress ra mắt ứng dụng đọc báo mới"),
+        # no evidence, no cut; a logo's heading naming the publisher is no headline
+        (f"{HEADLINE} - Thời sự", {}, f"{HEADLINE} - Thời sự"),
+        (f"{HEADLINE} - The Blog", {"heading": "The Blog", "publishers": ["The Blog"]},
+         HEADLINE),
+        # never down to a headline shorter than a headline
+        ("Thời sự - Tuổi Trẻ Online", {"publishers": ["tuoitre"], "sections": ["Thời sự"]},
+         "Thời sự - Tuổi Trẻ Online"),
+    ],
+)
+def test_clean_title(title, kwargs, expected):
+    assert clean_title(title, **kwargs) == expected
+
+
+def test_segments_keep_their_separators():
+    assert segments("A b c | D - E") == [("A b c", " | "), ("D", " - "), ("E", "")]
+    assert segments("Không có dấu phân cách") == [("Không có dấu phân cách", "")]
+
+
+@pytest.mark.parametrize(("text", "key"), [("Tuổi Trẻ Online", "tuoitreonline"),
+                                           ("Báo Đắk Lắk", "baodaklak"), ("VnExpress.net", "vnexpressnet")])
+def test_ascii_key(text, key):
+    assert ascii_key(text) == key
+
+
+@pytest.mark.parametrize(("url", "name"), [
+    ("https://vnexpress.net/thoi-su/x.html", "vnexpress"), ("https://tuoitre.vn/a", "tuoitre"),
+    ("http://www.baonamdinh.com.vn/channel/5083/", "baonamdinh"), ("https://m.dantri.com.vn/", "dantri"),
+    (None, None),
+])
+def test_host_name(url, name):
+    assert host_name(url) == name
+
+
+PAGE = f"""<html><head><title>Báo Nam Định - {HEADLINE}</title></head><body>
+<header><div class="logo">Báo Nam Định</div></header>
+<ul class="menu"><li><a href="/thoi-su/">Thời sự</a></li><li><a href="/xa-hoi/">Chính trị - Xã hội</a></li></ul>
+<div class="box"><h2>Bạn có thể quan tâm</h2><ul><li><a href="/x">{HEADLINE}</a></li></ul></div>
+<div class="main"><div class="news-title"><span>{HEADLINE}</span></div><p>Nội dung.</p></div>
+</body></html>"""
+
+
+def test_the_headline_is_the_element_repeating_the_title():
+    root = parse_html(PAGE)
+    found = find_headline(root, [f"Báo Nam Định - {HEADLINE}"], publishers=["baonamdinh"])
+    # The div prints it (through its <span>); the teaser's link in a list item does not count.
+    assert found is not None and found.get("class") == "news-title"
+
+
+def test_no_headline_without_a_title_or_a_match():
+    root = parse_html(PAGE)
+    assert find_headline(root, [None]) is None
+    assert find_headline(root, ["Một tiêu đề khác hẳn - Báo Nam Định"]) is None
+
+
+def test_section_names_are_the_menu_links():
+    assert {"Thời sự", "Chính trị - Xã hội"} <= section_names(parse_html(PAGE))
