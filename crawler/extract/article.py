@@ -37,6 +37,7 @@ from crawler.extract.html import (
 )
 from crawler.extract.metadata import Metadata, read_metadata
 from crawler.extract.profile import MIN_BODY_CHARS, match_template
+from crawler.extract.sapo import find_sapo
 from crawler.extract.selectors import css, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
 from crawler.items import ArticleItem
@@ -146,7 +147,12 @@ def extract_article(
     if match and match.template.lead_is_first_paragraph:
         lead, provenance["lead"] = paragraphs[0], SITE
     else:
-        lead = _lead(root, site("lead"), meta, title, paragraphs, provenance)
+        # The sapo in an element of its own between the headline and the body: on any layer
+        # whose body is the page's (not the template's own sapo, which site("lead") gives).
+        sapo = find_sapo(containers, heading, title) if containers and body_layer != METADATA \
+            and not site("lead") else None
+        lead = _lead(root, site("lead"), meta, title, paragraphs, provenance, sapo=sapo,
+                     body_layer=body_layer)
     if not similar(paragraphs[0], lead):
         paragraphs.insert(0, lead)
     if images:
@@ -251,9 +257,13 @@ def _without_credits(paragraphs: list[str], authors: tuple[str, ...]) -> list[st
 
 
 def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: str,
-          paragraphs: list[str], provenance: dict[str, str]) -> str:
+          paragraphs: list[str], provenance: dict[str, str], *, sapo: str | None = None,
+          body_layer: str = HEURISTIC) -> str:
     """Return the lead (sapo): the site's; else the metadata description when the body starts
-    with it, or when the page shows it above the body; else the body's first paragraph.
+    with it; else the sapo printed in its own element before the body (``sapo``: the metadata
+    description when it is the same text, uncut); else the description when the page shows it
+    above the body, or when a script-rendered page's JSON-LD article gives it beside an
+    articleBody that lacks it; else the body's first paragraph.
 
     A description the reader never sees (a site-wide blurb, the site's name), or one the body
     holds further down, is no sapo; a cut-off one is never put in front of the body."""
@@ -261,14 +271,25 @@ def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: st
         provenance["lead"] = SITE
         return _settle_lead(site_lead, paragraphs, provenance)
     description = meta.lead
-    if description and not similar(description, title) and not (
-            meta.site_name and similar(description, meta.site_name)):
-        if similar(paragraphs[0], description):
+    if description and (similar(description, title) or (
+            meta.site_name and similar(description, meta.site_name))):
+        description = None
+    cut = bool(description and _TRUNCATION.search(description))
+    if description and similar(paragraphs[0], description):
+        # The body opens with it: as printed there when the description is a cut-down copy.
+        provenance["lead"] = provenance["body"] if cut else METADATA
+        return paragraphs[0] if cut else description
+    if sapo:
+        if description and not cut and similar(description, sapo):
             provenance["lead"] = METADATA
             return description
-        stem = _words(_TRUNCATION.sub("", description))
-        if stem and _SENTENCE_END.search(description) and \
-                stem not in _words(" ".join(paragraphs)) and stem in _words(visible_text(root)):
+        provenance["lead"] = HEURISTIC
+        return _settle_lead(sapo, paragraphs, provenance)
+    if description and not cut and _SENTENCE_END.search(description):
+        stem = _words(description)
+        shown = body_layer == METADATA and meta.lead_from_article or \
+            stem in _words(visible_text(root))
+        if stem and stem not in _words(" ".join(paragraphs)) and shown:
             provenance["lead"] = METADATA
             return description
     provenance["lead"] = HEURISTIC

@@ -74,7 +74,7 @@ def _own_line(el: etree._Element) -> str:
     return " ".join("".join(parts).split())
 
 
-def _following(heading: etree._Element) -> Iterator[etree._Element]:
+def following(heading: etree._Element) -> Iterator[etree._Element]:
     """Yield the elements after ``heading`` in document order (not those inside it)."""
     node = heading
     while node is not None and node.tag != "html":
@@ -113,7 +113,7 @@ def teaser_boxes(root: etree._Element) -> set[etree._Element]:
     return boxes
 
 
-def _in_teaser(el: etree._Element, boxes: Callable[[], set[etree._Element]],
+def in_teaser(el: etree._Element, boxes: Callable[[], set[etree._Element]],
                heading: etree._Element | None) -> bool:
     """True when an element is part of another story's teaser or of page chrome."""
     for depth, ancestor in enumerate((el, *el.iterancestors())):
@@ -150,7 +150,7 @@ def article_date_line(root: etree._Element, heading: etree._Element | None) -> s
         return found_boxes[0]
 
     if heading is not None:
-        found = _first_date(_following(heading), boxes, heading, AFTER_CHARS)
+        found = _first_date(following(heading), boxes, heading, AFTER_CHARS)
         if found:
             return found
         return _first_date(_preceding(heading), boxes, heading, BEFORE_CHARS)
@@ -171,7 +171,7 @@ def _first_date(elements: Iterator[etree._Element], boxes: Callable[[], set[etre
             # A date inside a line: the line is a date line only when little else is in it
             # ("Minh Anh | 20/12/2012 10:18"), not a sentence that mentions a date.
             if found and (found == line or len(line) - len(found) <= DATE_LINE_EXTRA_CHARS) \
-                    and not _in_teaser(el, boxes, heading):
+                    and not in_teaser(el, boxes, heading):
                 return found
         if seen > budget:
             return None

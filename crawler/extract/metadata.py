@@ -99,6 +99,8 @@ class Metadata:
     # in JSON-LD (0001-01-01) must not hide a true article:published_time.
     dates: tuple[str, ...] = ()
     lead: str | None = None
+    # The lead is the JSON-LD article's own description (not a page-wide meta description).
+    lead_from_article: bool = False
     body: str | None = None
     authors: tuple[str, ...] = ()
     section: str | None = None
@@ -117,7 +119,9 @@ def read_metadata(root: etree._Element) -> Metadata:
     for article in _json_ld_articles(scripts):
         meta.title = meta.title or _ld_text(article.get("headline"))
         dates.append(_ld_text(article.get("datePublished")))
-        meta.lead = meta.lead or _ld_text(article.get("description"))
+        if not meta.lead:
+            meta.lead = _ld_text(article.get("description"))
+            meta.lead_from_article = bool(meta.lead)
         meta.body = meta.body or _ld_text(article.get("articleBody"))
         meta.section = meta.section or _ld_text(article.get("articleSection"))
         authors = article.get("author")
