@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from crawler.extract.article import extract_article
-from crawler.extract.html import parse_html
-from crawler.extract.sapo import find_sapo, name_words
+from crawler.extract.html import name_words, parse_html
+from crawler.extract.sapo import find_sapo
 
 URL = "https://baonamdinh.vn/xa-hoi/202401/le-hoi-8fb6d67/"
 FETCHED_AT = "2024-01-20T10:00:00+07:00"

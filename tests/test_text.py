@@ -10,6 +10,7 @@ from crawler.normalise.boilerplate import strip_boilerplate, strip_boilerplate_d
 from crawler.normalise.bylines import (
     Byline,
     is_byline,
+    looks_like_credit,
     parse_byline,
     parse_top_author,
     remove_byline_copy,
@@ -429,6 +430,21 @@ def test_split_byline(body: str, expected_body: str, byline: str | None) -> None
         ("P.V.", ["PV"], None),
         ("BNĐ", ["BNĐ"], None),
         ("Hồng Minh - Hồng Minh", ["Hồng Minh"], None),
+        # forms other papers print (issue 20): a compiler's note or an affiliation in brackets,
+        # an agency's bureau, a title before the name, initials, a name and a position
+        ("Thu Hà (tổng hợp)", ["Thu Hà"], None),
+        ("Minh Châu (t/h)", ["Minh Châu"], None),
+        ("Quang Huy (lược dịch)", ["Quang Huy"], None),
+        ("Lê Văn Thịnh (Viện Kinh tế Việt Nam)", ["Lê Văn Thịnh"], None),
+        ("Hoàng Long/VOV-Tây Bắc", ["Hoàng Long"], "VOV-Tây Bắc"),
+        ("Văn Tuấn/VOV1", ["Văn Tuấn"], "VOV1"),
+        ("ThS. Nguyễn Văn An", ["Nguyễn Văn An"], None),
+        ("GS.TS Nguyễn Văn Tuấn", ["Nguyễn Văn Tuấn"], None),
+        ("N.Hương", ["N.Hương"], None),
+        ("N.Hương - T.Long", ["N.Hương", "T.Long"], None),
+        ("Lê Văn Thịnh, nguyên Phó Giám đốc Sở Tài nguyên", ["Lê Văn Thịnh"], None),
+        ("Theo Dân trí", [], "Dân trí"),
+        ("Nguồn: VnExpress", [], "VnExpress"),
         # negatives
         ("Hội nghị kết thúc lúc 11 giờ.", [], None),
         ("Theo đó, tỉnh sẽ triển khai kế hoạch.", [], None),
@@ -450,6 +466,26 @@ def test_parse_byline(byline: str, authors: list[str], source: str | None) -> No
 )
 def test_is_byline(text: str, expected: bool) -> None:
     assert is_byline(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Lê Văn Thịnh, Trường Đại học Nông nghiệp", True),  # a name the parser does not know
+        ("Hoài Thu - Hải Yến", True),
+        ("Theo TTXVN", True),
+        ("Xin cảm ơn ông!", False),
+        ("Hà Nội, ngày 20/12/2012", False),
+        ("(Còn nữa)", False),
+        ("Kỳ sau: Những giải pháp đột phá", False),
+        ("Nam Định", False),
+        ("tỉnh sẽ triển khai kế hoạch trong năm tới", False),
+        ("Hội nghị đã thông qua nghị quyết về phát triển kinh tế - xã hội năm 2013", False),
+        ("", False),
+    ],
+)
+def test_looks_like_credit(line: str, expected: bool) -> None:
+    assert looks_like_credit(line) is expected
 
 
 @pytest.mark.parametrize(

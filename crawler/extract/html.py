@@ -73,6 +73,45 @@ def is_chrome(el: etree._Element) -> bool:
     return is_chrome_name(class_tokens(el))
 
 
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_NAME_SPLIT = re.compile(r"[\s_\-]+")
+
+
+def name_words(el: etree._Element) -> set[str]:
+    """Return the words of an element's class and id, lower case ("ArticleLead": article, lead)."""
+    words: set[str] = set()
+    for value in (el.get("class"), el.get("id")):
+        if value:
+            for part in _NAME_SPLIT.split(_CAMEL.sub(" ", value)):
+                if part:
+                    words.add(part.lower())
+    return words
+
+
+_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.IGNORECASE)
+_BOLD_TAGS = ("b", "strong")
+
+
+def is_bold(el: etree._Element) -> bool:
+    """True when an element's text is printed bold: a heading, bold by its style, or nearly
+    all of it inside <b>/<strong>."""
+    if el.tag in ("h2", "h3", "h4", "b", "strong") or _BOLD_STYLE.search(el.get("style") or ""):
+        return True
+    size = text_size(el)
+    return size > 0 and sum(text_size(b) for b in el.iter(*_BOLD_TAGS)
+                            if not _inside_bold(b, el)) >= 0.9 * size
+
+
+def _inside_bold(node: etree._Element, top: etree._Element) -> bool:
+    """True when a <b>/<strong> sits inside another one under ``top`` (counted once)."""
+    for ancestor in node.iterancestors():
+        if ancestor is top:
+            return False
+        if ancestor.tag in _BOLD_TAGS:
+            return True
+    return False
+
+
 def text_size(el: etree._Element) -> int:
     """Return how many non-space characters an element's text holds (scripts already gone)."""
     return sum(len(t) - t.count(" ") - t.count("\n") - t.count("\t") for t in el.itertext())

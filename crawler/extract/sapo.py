@@ -28,8 +28,10 @@ from crawler.extract.html import (
     BLOCK_TAGS,
     SKIP_TAGS,
     element_text,
+    is_bold,
     is_chrome,
     is_hidden,
+    name_words,
     text_size,
 )
 from crawler.normalise.dates import looks_like_date_line
@@ -50,24 +52,11 @@ MIN_PLAIN_SAPO_CHARS = 80
 LOOK_CHARS = 3000
 MAX_LINK_SHARE = 0.3
 _SENTENCE_END = re.compile(r"[.!?…:;)\"”»]\s*$")
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-_NAME_SPLIT = re.compile(r"[\s_\-]+")
 # Blocks that hold something else than a sapo however they are named.
 _NOT_SAPO_TAGS = frozenset({"figure", "figcaption", "table", "ul", "ol", "li", "form", "a",
                             "h1", "img", "dl", "dt", "dd", "blockquote"})
 _CAPTION_WORDS = frozenset({"caption", "image", "photo", "img", "pic", "author", "byline",
                             "date", "time", "meta", "tag", "tags"})
-
-
-def name_words(el: etree._Element) -> set[str]:
-    """Return the words of an element's class and id, lower case ("ArticleLead": article, lead)."""
-    words: set[str] = set()
-    for value in (el.get("class"), el.get("id")):
-        if value:
-            for part in _NAME_SPLIT.split(_CAMEL.sub(" ", value)):
-                if part:
-                    words.add(part.lower())
-    return words
 
 
 def _is_named_sapo(el: etree._Element) -> bool:
@@ -94,21 +83,6 @@ def _blocks(el: etree._Element) -> Iterator[etree._Element]:
         stack.extend(reversed(node))
 
 
-_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.IGNORECASE)
-_BOLD_TAGS = ("b", "strong")
-
-
-def _is_bold(el: etree._Element) -> bool:
-    """True when an element's text is printed bold: a heading, bold by its style, or nearly
-    all of it inside <b>/<strong>."""
-    if el.tag in ("h2", "h3", "h4", "b", "strong") or _BOLD_STYLE.search(el.get("style") or ""):
-        return True
-    size = text_size(el)
-    bold = sum(text_size(b) for b in el.iter(*_BOLD_TAGS)
-               if not any(a.tag in _BOLD_TAGS for a in b.iterancestors() if a is not el))
-    return size > 0 and bold >= 0.9 * size
-
-
 def _link_share(el: etree._Element) -> float:
     size = text_size(el)
     return sum(text_size(a) for a in el.iter("a")) / size if size else 1.0
@@ -124,7 +98,7 @@ def _sapo_text(el: etree._Element, named: bool, title: str | None,
     """Return the sapo an element holds, or None when it is something else."""
     if el.tag in _NOT_SAPO_TAGS or next(el.iter("img"), None) is not None:
         return None
-    if not named and (_holds_blocks(el) or not _is_bold(el)):
+    if not named and (_holds_blocks(el) or not is_bold(el)):
         # A block without a sapo's name is one only when printed bold, as papers print the
         # sapo (not a disclosure, a caption or a newsletter promo in plain type); a block of
         # blocks is judged by its own paragraphs, met one by one.

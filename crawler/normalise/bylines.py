@@ -19,6 +19,7 @@ __all__ = [
     "Byline",
     "is_byline",
     "is_name_list",
+    "looks_like_credit",
     "parse_byline",
     "parse_top_author",
     "remove_byline_copy",
@@ -45,8 +46,18 @@ def _is_name_word(word: str) -> bool:
     return core[1:].islower() or core.isupper() or len(core) == 1
 
 
+# A name written with initials, as papers sign short pieces: "N.Hương", "T. Long", "Đ.T".
+_INITIALS_NAME = re.compile(r"(?:[^\W\d_]\.\s?){1,3}[^\W\d_][^\W\d_]*\.?")
+
+
 def _as_name(part: str) -> str | None:
-    """The name `part` holds (2-5 capitalised words; all-capital names title-cased), or None."""
+    """The name `part` holds (2-5 capitalised words; all-capital names title-cased; initials
+    and a name, "N.Hương"), or None."""
+    part = part.strip()
+    if _INITIALS_NAME.fullmatch(part) and all(
+            w[0].isupper() for w in re.split(r"\.\s?", part.rstrip(".")) if w) and \
+            sum(ch.isalpha() for ch in part) >= 2:
+        return part
     words = part.split()
     if not 2 <= len(words) <= 5 or not all(_is_name_word(w) for w in words):
         return None
@@ -79,11 +90,29 @@ def _credit(part: str) -> tuple[str | None, str | None] | None:
         return bp.pseudonyms[key], None
     if key in bp.agencies:
         return None, bp.agencies[key]
+    if _INITIALS_NAME.fullmatch(part.strip()):  # "T.Long" is a name, not a domain
+        name = _as_name(part)
+        if name:
+            return name, None
     outlet = _as_outlet(part)
     if outlet:
         return None, outlet
-    name = _as_name(part)
-    return (name, None) if name else None
+    name = _as_name(part) or _as_name(_strip_honorific(part))
+    if name:
+        return name, None
+    agency = _agency_bureau(part)
+    return (None, agency) if agency else None
+
+
+def _agency_bureau(part: str) -> str | None:
+    """An agency named with its bureau or channel ("VOV-Tây Bắc", "VOV1", "TTXVN tại Huế"), as
+    printed; else None."""
+    key = loose_key(part)
+    for agency in load_boilerplate().agencies:
+        if key.startswith(agency) and len(key) > len(agency) and (
+                key[len(agency)] in "-–/0123456789" or key[len(agency):].startswith(" tại ")):
+            return part.strip(_EDGE_PUNCT)
+    return None
 
 
 def _credits(value: str) -> tuple[list[str], list[str]] | None:
@@ -149,7 +178,16 @@ _LABEL = re.compile(
     r"|biên soạn|tổng hợp|lược dịch|dịch|nguồn)\s*:",
     re.IGNORECASE,
 )
+# What a byline may say in brackets besides a credit: the author's part in the piece ("tổng
+# hợp", "t/h", "lược dịch"), or the author's institution ("Viện …", "Trường Đại học …").
+_NOTE = re.compile(
+    r"(?:tổng hợp|t/h|th|lược dịch|biên dịch|dịch|chuyển ngữ|ghi|thực hiện|giới thiệu|biên soạn"
+    r"|(?:viện|trường|đại học|học viện|sở|bộ|ban|hội|hiệp hội|trung tâm|công ty|ủy ban|ubnd"
+    r"|bệnh viện|khoa|phòng|văn phòng|cục|tổng cục|liên hiệp|câu lạc bộ|clb)\b.{0,80})",
+    re.IGNORECASE,
+)
 _SOURCE_LINE = re.compile(r"(?:theo|nguồn)\s*:?\s+(?P<src>.+)|nguồn\s*:\s*(?P<src2>.+)", re.I)
+_NAME_POSITION = re.compile(r"(?P<name>[^,;()]+?),\s*(?P<position>[^,;()].*)")
 _PAREN_TAIL = re.compile(r"(?P<rest>.*?)\s*\((?P<inner>[^()]+)\)")
 
 
@@ -168,6 +206,8 @@ def _parse_line(line: str) -> tuple[list[str], list[str]] | None:
         if inner is None:
             source = _as_outlet(m["inner"])
             inner = ([], [source]) if source else None
+        if inner is None and _NOTE.fullmatch(m["inner"].strip()):
+            inner = ([], [])  # "(tổng hợp)", "(Viện Kinh tế Việt Nam)": a note, no credit
         rest = _parse_line(m["rest"]) if m["rest"].strip() else ([], [])
         if inner is None or rest is None:
             return None
@@ -194,7 +234,13 @@ def _parse_line(line: str) -> tuple[list[str], list[str]] | None:
             authors += credits[0]
             sources += credits[1]
         return authors, sources
-    return _credits(s)
+    credits = _credits(s)
+    if credits is None:
+        m = _NAME_POSITION.fullmatch(s)
+        name = m and (_as_name(m["name"]) or _as_name(_strip_honorific(m["name"])))
+        if name and (_is_position(m["position"]) or m["position"].startswith("nguyên ")):
+            return [name], []  # "Lê Văn Thịnh, nguyên Phó Giám đốc Sở Tài nguyên"
+    return credits
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -226,6 +272,31 @@ def is_byline(text: str) -> bool:
     lines = [line for line in (text or "").splitlines() if line.strip()]
     parsed = [_parse_line(line) for line in lines]
     return bool(lines) and all(p is not None and (p[0] or p[1]) for p in parsed)
+
+
+_SENTENCE = re.compile(r"[?!:]\s*$")
+
+
+def looks_like_credit(line: str) -> bool:
+    """True when a short line reads as a credit rather than a sentence: a byline, or a few
+    mostly capitalised words ("Lê Văn Thịnh, Viện Kinh tế"), nothing asked or announced.
+
+    Looser than is_byline: for a line the page's markup already sets apart as a credit (bold or
+    right-aligned at the end of the body), so that a name the parser does not know is still
+    kept out of the body."""
+    line = " ".join((line or "").split())
+    if not line or is_byline(line):
+        return bool(line)
+    words = [w for w in re.split(r"[\s,;/()–-]+", line) if w]
+    if not 1 <= len(words) <= 10 or len(line) > 80 or _SENTENCE.search(line):
+        return False
+    if _SERIES_MARK.fullmatch(line) or not (line[0].isupper() or line[0] == "("):
+        return False
+    if any(ch.isdigit() for ch in line) or loose_key(line) in load_boilerplate().not_names:
+        return False  # a place and a date ("Hà Nội, ngày 20/12/2012"), a place alone
+    capitalised = [w for w in words if w[0].isalpha() and w[0].isupper()]
+    lettered = [w for w in words if w[0].isalpha()]
+    return bool(lettered) and len(capitalised) >= 0.6 * len(lettered)
 
 
 # --- End mark and trailing byline ---------------------------------------------------------------
