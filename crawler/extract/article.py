@@ -20,6 +20,7 @@ import unicodedata
 
 from lxml import etree
 
+from crawler.extract.credits import marked_lines
 from crawler.extract.datelines import article_date_line
 from crawler.extract.heuristic import (
     SITE_TITLE_SUFFIX,
@@ -41,7 +42,13 @@ from crawler.extract.sapo import find_sapo
 from crawler.extract.selectors import css, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
 from crawler.items import ArticleItem
-from crawler.normalise.bylines import parse_byline, parse_top_author
+from crawler.normalise.bylines import (
+    has_credit_label,
+    is_byline,
+    looks_like_credit,
+    parse_byline,
+    parse_top_author,
+)
 from crawler.normalise.keys import similar
 from crawler.site.urls import canonical_site_url, host_of, parse_article_url
 
@@ -135,8 +142,14 @@ def extract_article(
             METADATA
     if title:
         paragraphs = _without_title(paragraphs, title)
+    credit_lines: list[str] = []
     if body_layer == HEURISTIC:
-        paragraphs = _without_credits(paragraphs, meta.authors)
+        # Credits the markup sets apart at either end of the body (bold, right-aligned, named
+        # "author") are the byline: Vietnamese papers sign the last paragraph so.
+        marked = marked_lines(containers)
+        paragraphs, credit_lines = _without_credits(paragraphs, meta.authors, marked)
+        paragraphs, trailing = _trailing_credits(paragraphs, marked)
+        credit_lines += trailing
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS:
         raise ExtractionError("no article body found (not an article page?)")
     if not title:
@@ -161,6 +174,8 @@ def extract_article(
     byline = site("byline")
     if byline:
         provenance["byline"] = SITE
+    elif credit_lines:
+        byline, provenance["byline"] = "\n".join(credit_lines), HEURISTIC
     authors: list[str] = []
     top = site("top_author")
     parsed_top = parse_top_author(top) if top else None
@@ -237,24 +252,42 @@ def _without_title(paragraphs: list[str], title: str) -> list[str]:
     return [p for p in paragraphs if not similar(p, title)]
 
 
-def _without_credits(paragraphs: list[str], authors: tuple[str, ...]) -> list[str]:
+def _without_credits(paragraphs: list[str], authors: tuple[str, ...],
+                     marked: set[str]) -> tuple[list[str], list[str]]:
     """Drop the credit lines a container holds above its first paragraph of prose: the author
-    (as the metadata names them), a date or time, a one- or two-word label ("Updated")."""
+    (as the metadata names them), a date or time, a one- or two-word label ("Updated"), a
+    byline ("Bài và ảnh: …", a name the markup sets apart); return (paragraphs, the bylines
+    among the lines dropped)."""
     names = [name for name in (_words(a) for a in authors) if name]
+
+    def is_byline_line(line: str) -> bool:
+        return is_byline(line) and (line in marked or has_credit_label(line))
 
     def is_credit(line: str) -> bool:
         if len(line) >= PROSE_CHARS or _SENTENCE_END.search(line):
             return False
         words = _words(line)
         return (any(ch.isdigit() for ch in line) or len(words.split()) <= 2
-                or any(name in words for name in names))
+                or any(name in words for name in names) or is_byline_line(line))
 
     start = 0
     while start < len(paragraphs) and is_credit(paragraphs[start]):
         start += 1
     # A container of nothing but short lines is left as it is: the body check judges it.
-    return paragraphs[start:] if start < len(paragraphs) else paragraphs
+    if start >= len(paragraphs):
+        return paragraphs, []
+    return paragraphs[start:], [line for line in paragraphs[:start] if is_byline_line(line)]
 
+
+def _trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str], list[str]]:
+    """Take the last paragraphs off the body while the markup sets them apart and they read as
+    credits (at most three: "Bài: …" and "Ảnh: …" may stand apart); return (paragraphs, them)."""
+    taken: list[str] = []
+    while len(paragraphs) > 1 and len(taken) < 3 and paragraphs[-1] in marked \
+            and looks_like_credit(paragraphs[-1]):
+        taken.insert(0, paragraphs[-1])
+        paragraphs = paragraphs[:-1]
+    return paragraphs, taken
 
 def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: str,
           paragraphs: list[str], provenance: dict[str, str], *, sapo: str | None = None,

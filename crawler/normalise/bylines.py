@@ -17,6 +17,7 @@ from crawler.normalise.text import clean_text, flat_lines, join_paragraphs
 
 __all__ = [
     "Byline",
+    "has_credit_label",
     "is_byline",
     "is_name_list",
     "looks_like_credit",
@@ -187,13 +188,14 @@ _NOTE = re.compile(
     re.IGNORECASE,
 )
 _SOURCE_LINE = re.compile(r"(?:theo|nguồn)\s*:?\s+(?P<src>.+)|nguồn\s*:\s*(?P<src2>.+)", re.I)
+_BY = re.compile(r"^(?:by|bởi)\s+(?=\S)", re.IGNORECASE)
 _NAME_POSITION = re.compile(r"(?P<name>[^,;()]+?),\s*(?P<position>[^,;()].*)")
 _PAREN_TAIL = re.compile(r"(?P<rest>.*?)\s*\((?P<inner>[^()]+)\)")
 
 
 def _parse_line(line: str) -> tuple[list[str], list[str]] | None:
     """Authors and sources of one byline line, or None when the line is not a byline."""
-    s = line.strip().strip(" .;,")
+    s = _BY.sub("", line.strip().strip(" .;,"))
     if not s or len(s) > 150:
         return None
     m = _SOURCE_LINE.fullmatch(s)
@@ -274,6 +276,13 @@ def is_byline(text: str) -> bool:
     return bool(lines) and all(p is not None and (p[0] or p[1]) for p in parsed)
 
 
+def has_credit_label(line: str) -> bool:
+    """True when a line credits by a label ("Bài và ảnh:", "Tin:", "Nguồn:") or names a
+    source ("Theo TTXVN"): a byline whatever its names are."""
+    s = (line or "").strip()
+    return bool(_LABEL.search(s) or _SOURCE_LINE.fullmatch(s.strip(" .;,")))
+
+
 _SENTENCE = re.compile(r"[?!:]\s*$")
 
 
@@ -288,8 +297,10 @@ def looks_like_credit(line: str) -> bool:
     if not line or is_byline(line):
         return bool(line)
     words = [w for w in re.split(r"[\s,;/()–-]+", line) if w]
-    if not 1 <= len(words) <= 10 or len(line) > 80 or _SENTENCE.search(line):
-        return False
+    if not 2 <= len(words) <= 10 or len(line) > 80 or _SENTENCE.search(line):
+        return False  # one word alone ("Home") is a label; a credit the parser knows is taken
+    if line.endswith(".") and len(words) > 4:
+        return False  # a sentence ("Julius is a reporter for …."), not a signature
     if _SERIES_MARK.fullmatch(line) or not (line[0].isupper() or line[0] == "("):
         return False
     if any(ch.isdigit() for ch in line) or loose_key(line) in load_boilerplate().not_names:

@@ -1,0 +1,73 @@
+"""Credit lines the page's markup sets apart at the start or the end of the body.
+
+Vietnamese papers print the byline as the body's last paragraph, right-aligned and often bold
+(``<p style="text-align:right"><strong>Minh Anh</strong></p>``, ``<p align="right"><b>…</b></p>``,
+``<div class="author">``), and some print the author or "Bài và ảnh: …" as the first line. The
+text alone does not always tell a name from a sentence; the markup does. ``marked_lines``
+returns the lines of the first and last few blocks of the body that are printed that way; the
+extraction keeps the ones that read as credits out of the body (crawler/extract/article.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from crawler.extract.html import BLOCK_TAGS, SKIP_TAGS, element_text, is_bold, name_words
+
+# How many text blocks at each end of the body are looked at.
+END_BLOCKS = 3
+_RIGHT_STYLE = re.compile(r"text-align\s*:\s*right", re.IGNORECASE)
+# Class or id words of a credit ("author", "byline", "tac-gia": tác giả, "signature").
+CREDIT_WORDS = frozenset({"author", "byline", "tacgia", "signature", "writer"})
+_INLINE_TAGS = ("span", "strong", "b", "em", "i", "font", "p")
+
+
+def _right_aligned(el: etree._Element) -> bool:
+    return bool(_RIGHT_STYLE.search(el.get("style") or "")) or \
+        (el.get("align") or "").lower() == "right" or "right" in name_words(el)
+
+
+def is_marked(el: etree._Element, container: etree._Element) -> bool:
+    """True when a block is printed as a credit: right-aligned (itself, a wrapper inside the
+    body container, or the inline element holding its text), bold, or named as an author."""
+    words = name_words(el)
+    if words & CREDIT_WORDS or {"tac", "gia"} <= words or is_bold(el):
+        return True
+    if any(_right_aligned(node) for node in el.iter(*_INLINE_TAGS)) or _right_aligned(el):
+        return True
+    for ancestor in el.iterancestors():
+        if ancestor is container:
+            break
+        if _right_aligned(ancestor) or name_words(ancestor) & CREDIT_WORDS:
+            return True
+    return False
+
+
+def _text_blocks(container: etree._Element) -> list[etree._Element]:
+    """Return the blocks of a container that hold text and no block of their own, in order."""
+    found = []
+    for el in container.iter():
+        if not isinstance(el.tag, str) or el.tag not in BLOCK_TAGS or el.tag in SKIP_TAGS:
+            continue
+        if any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
+            continue
+        if next(el.iter("img"), None) is None and element_text(el):
+            found.append(el)
+    return found
+
+
+def marked_lines(containers: list[etree._Element]) -> set[str]:
+    """Return the lines of the first and last few text blocks of the body that are printed
+    as credits (see ``is_marked``), as the body's paragraphs print them."""
+    lines: set[str] = set()
+    if not containers:
+        return lines
+    ends = [(containers[0], _text_blocks(containers[0])[:END_BLOCKS]),
+            (containers[-1], _text_blocks(containers[-1])[-END_BLOCKS:])]
+    for container, blocks in ends:
+        for el in blocks:
+            if is_marked(el, container):
+                lines.update(line for line in element_text(el).split("\n") if line)
+    return lines

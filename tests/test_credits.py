@@ -1,0 +1,90 @@
+"""Bylines the markup sets apart at the start or the end of the body (crawler/extract/credits.py,
+issue 20): a bold or right-aligned last paragraph is the byline; "Theo …"/"Nguồn: …" stay
+sources; a bold sentence or a series marker stays in the body."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.extract.article import extract_article
+from crawler.extract.credits import is_marked, marked_lines
+from crawler.extract.html import parse_html
+from crawler.normalise.bylines import parse_byline
+
+URL = "https://baonamdinh.vn/xa-hoi/202401/le-hoi-8fb6d67/"
+FETCHED_AT = "2024-01-20T10:00:00+07:00"
+TITLE = "Lễ hội làng nghề truyền thống thu hút du khách"
+PARAGRAPHS = [
+    "Sáng 14-1, xã Hải Minh khai mạc lễ hội làng nghề truyền thống năm 2024, thu hút hàng "
+    "nghìn du khách trong và ngoài tỉnh về tham quan, mua sắm.",
+    "Lễ hội diễn ra trong ba ngày với nhiều hoạt động đặc sắc: trưng bày sản phẩm thủ công, "
+    "thi tay nghề thợ giỏi, biểu diễn văn nghệ dân gian và các trò chơi truyền thống.",
+    "Theo Ban tổ chức, năm nay có 120 gian hàng của các hộ sản xuất, hợp tác xã tham gia, "
+    "tăng 30 gian so với năm trước; doanh thu dự kiến đạt trên 5 tỷ đồng.",
+]
+
+
+def page(first: str = "", last: str = "") -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (f"<html><head><title>{TITLE}</title></head><body><h1>{TITLE}</h1>"
+            f"<div class='detail'>{first}{body}{last}</div></body></html>")
+
+
+def extract(html: str):
+    return extract_article(html, URL, fetched_at=FETCHED_AT)
+
+
+@pytest.mark.parametrize(("last", "byline"), [
+    ('<p style="text-align: right;"><strong>Lê Văn Thịnh, Trường Đại học Nông nghiệp</strong></p>',
+     "Lê Văn Thịnh, Trường Đại học Nông nghiệp"),
+    ('<p align="right"><b>Thu Hà (tổng hợp)</b></p>', "Thu Hà (tổng hợp)"),
+    ('<p class="text-right">Hoàng Long/VOV-Tây Bắc</p>', "Hoàng Long/VOV-Tây Bắc"),
+    ('<div class="author">Nguyễn Văn Minh Tuấn Anh Hoàng</div>',
+     "Nguyễn Văn Minh Tuấn Anh Hoàng"),  # six words: no name the parser takes
+    ('<div style="text-align:right"><p><em>Theo TTXVN</em></p></div>', "Theo TTXVN"),
+    ('<p style="text-align:right"><strong>Bài: Hồng Minh</strong></p>'
+     '<p style="text-align:right"><strong>Ảnh: Văn Trọng</strong></p>',
+     "Bài: Hồng Minh\nẢnh: Văn Trọng"),
+])
+def test_a_last_paragraph_set_apart_is_the_byline(last, byline):
+    item = extract(page(last=last))
+    assert item.byline == byline
+    assert item.body.split("\n\n") == PARAGRAPHS
+    assert item.provenance["byline"] == "heuristic"
+
+
+def test_theo_and_nguon_stay_sources():
+    assert parse_byline("Theo TTXVN").source == "TTXVN"
+    assert parse_byline("Theo TTXVN").authors == []
+    assert parse_byline("Nguồn: Báo Nhân Dân").authors == []
+
+
+@pytest.mark.parametrize("last", [
+    "<p><strong>Xin trân trọng cảm ơn ông về cuộc trò chuyện này!</strong></p>",  # a question's end
+    '<p style="text-align:right"><em>(Còn nữa)</em></p>',  # a series marker
+    '<p style="text-align:right">Hà Nội, ngày 14/01/2024</p>',  # a place and a date
+    "<p><b>Home</b></p>",  # one word: a label
+    "<p>Văn Trọng</p>",  # plain type: the pipeline's text rules judge it (an end mark, a name)
+])
+def test_what_stays_in_the_body(last):
+    item = extract(page(last=last))
+    assert item.byline is None
+
+
+def test_a_credit_line_above_the_body_is_the_byline_not_the_lead():
+    item = extract(page(first="<p><strong>Bài và ảnh: Ngọc Ánh</strong></p>"))
+    assert item.byline == "Bài và ảnh: Ngọc Ánh"
+    assert item.lead == PARAGRAPHS[0] and item.body.split("\n\n") == PARAGRAPHS
+
+
+def test_a_bold_sapo_opening_the_body_is_no_credit():
+    item = extract(page(first=f"<p><b>{TITLE} năm nay đông vui hơn mọi năm.</b></p>"))
+    assert item.byline is None and item.lead == f"{TITLE} năm nay đông vui hơn mọi năm."
+
+
+def test_marks():
+    root = parse_html(page(last='<div style="text-align:right"><p>Minh Anh</p></div><p>x y</p>'))
+    container = root.find(".//div[@class='detail']")
+    right = container.find("div/p")
+    assert is_marked(right, container) and not is_marked(container.findall("p")[0], container)
+    assert "Minh Anh" in marked_lines([container])
