@@ -117,3 +117,56 @@ def test_the_2019_template_is_read_by_the_site_profile():
     assert {k: item.provenance[k] for k in ("body", "lead", "published_raw", "images")} == {
         "body": "site", "lead": "site", "published_raw": "site", "images": "site"}
     assert item.authors == ["Minh Tuấn"] and "Tổng biên tập" not in item.body
+
+
+# Issue 20's Vietnamese conventions, each fixture built on the markup of real papers (see its
+# meta.json), stated independently of expected.json.
+CONVENTIONS = [
+    # the sapo in its own element goes to lead and opens the body
+    ("vn-description-sapo", "lead", "Cầu vượt thép dài 520 m tại nút giao Ngã Tư Vọng được thông "
+     "xe sáng nay, sớm hơn kế hoạch 15 ngày, giúp giảm ùn tắc cho cửa ngõ phía nam thủ đô vào dịp "
+     "cuối năm."),
+    ("vn-h2-sapo-section-title", "lead", "UBND tỉnh vừa công bố quy hoạch vùng sản xuất lúa chất "
+     "lượng cao đến năm 2020, với tổng diện tích hơn 40.000 ha tập trung ở các huyện ven biển và "
+     "vùng đồng bằng phía nam."),
+    ("old-cms-summary-sapo", "lead", "Đến hết tháng 12-2021, huyện Xuân Trường đã hoàn thành dồn "
+     "điền đổi thửa trên 2.350 ha đất nông nghiệp ở 12 xã, giảm số thửa bình quân mỗi hộ từ 4,2 "
+     "thửa xuống còn 1,6 thửa, tạo điều kiện đưa cơ giới hóa vào sản xuất ngay từ vụ xuân năm "
+     "2022."),
+    ("old-cms-plain-sapo-div", "lead", "Chiều 4-9, UBND huyện Trực Ninh tổ chức lễ khánh thành cầu "
+     "Cổ Chất bắc qua sông Ninh Cơ, nối xã Phương Định với thị trấn Cổ Lễ. Công trình có tổng mức "
+     "đầu tư 68 tỷ đồng từ ngân sách tỉnh và huyện."),
+    ("metadata-sapo-section", "lead", "Sáng 2-10, tuyến xe buýt số 05 Nam Định - Giao Thủy chính "
+     "thức đi vào hoạt động, với 12 xe chạy từ 5 giờ 30 đến 19 giờ hằng ngày, giá vé 25.000 "
+     "đồng/lượt."),
+    # titles without the publisher's or the section's name
+    ("vn-description-sapo", "title", "Thông xe cầu vượt thép nút giao Ngã Tư Vọng"),
+    ("vn-h2-sapo-section-title", "title",
+     "Tỉnh công bố quy hoạch vùng trồng lúa chất lượng cao đến năm 2020"),
+    ("vn-evening-date-teasers", "title", "Đêm nhạc gây quỹ vì người nghèo đón Giáng sinh"),
+    ("metadata-sapo-section", "title", "Khai trương tuyến xe buýt Nam Định - Giao Thủy"),
+    ("vn-byline-right-aligned", "title", "Giữ đất lúa để bảo đảm an ninh lương thực"),
+    # dates as printed, from the article's own date line
+    ("vn-description-sapo", "published_at", "2012-12-20T10:18:00+07:00"),
+    ("vn-h2-sapo-section-title", "published_at", "2012-12-21T15:20:00+07:00"),
+    ("vn-evening-date-teasers", "published_at", "2012-12-24T23:05:00+07:00"),
+    ("vn-byline-right-aligned", "published_at", "2012-12-20T15:20:15+07:00"),
+    ("old-cms-summary-sapo", "published_at", None),  # the hh:MM trap: the date only
+    ("old-cms-summary-sapo", "published_date", "2021-12-28"),
+    # bylines at the start or the end of the body; "Theo …" is a source
+    ("vn-description-sapo", "authors", ["Đoàn Loan"]),
+    ("vn-evening-date-teasers", "authors", ["Ngọc Ánh"]),
+    ("vn-byline-right-aligned", "authors", ["Lê Văn Thịnh"]),
+    ("vn-h2-sapo-section-title", "authors", []),
+    ("vn-h2-sapo-section-title", "source", "TTXVN"),
+]
+
+
+@pytest.mark.parametrize(("case", "field", "value"), CONVENTIONS)
+def test_vietnamese_conventions(case, field, value, records):
+    record = records[case]
+    assert record[field] == value
+    if field == "lead":
+        assert record["body"].startswith(value + "\n\n") and record["body"].count(value) == 1
+    if field == "authors" or field == "source":
+        assert record["byline"] and record["byline"] not in record["body"]
