@@ -162,9 +162,10 @@ def extract_article(
     else:
         # The sapo in an element of its own between the headline and the body: on any layer
         # whose body is the page's (not the template's own sapo, which site("lead") gives).
+        site_lead = site("lead")
         sapo = find_sapo(containers, heading, title) if containers and body_layer != METADATA \
-            and not site("lead") else None
-        lead = _lead(root, site("lead"), meta, title, paragraphs, provenance, sapo=sapo,
+            and not site_lead else None
+        lead = _lead(root, site_lead, meta, title, paragraphs, provenance, sapo=sapo,
                      body_layer=body_layer)
     if not similar(paragraphs[0], lead):
         paragraphs.insert(0, lead)
@@ -231,7 +232,13 @@ def _clean_title(root: etree._Element, title: str, heading: etree._Element | Non
     title = SITE_TITLE_SUFFIX.sub("", title).strip()
     if len(segments(title)) < 2:
         return title or None
-    sections = [meta.section or "", *section_names(root)]
+    def sections(texts: set[str]) -> set[str]:
+        # The page's section names among a title's edge segments: its metadata's, its links'.
+        found = section_names(root, texts)
+        if meta.section:
+            found.add(meta.section)
+        return found
+
     return clean_title(title, heading=element_text(heading) if heading is not None else None,
                        publishers=_publishers(meta, url), sections=sections) or None
 

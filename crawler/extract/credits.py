@@ -45,17 +45,27 @@ def is_marked(el: etree._Element, container: etree._Element) -> bool:
     return False
 
 
-def _text_blocks(container: etree._Element) -> list[etree._Element]:
-    """Return the blocks of a container that hold text and no block of their own, in order."""
-    found = []
-    for el in container.iter():
-        if not isinstance(el.tag, str) or el.tag not in BLOCK_TAGS or el.tag in SKIP_TAGS:
-            continue
-        if any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
-            continue
-        if next(el.iter("img"), None) is None and element_text(el):
+def _is_text_block(el: etree._Element) -> bool:
+    """True for a block that holds text and no block of its own, nor a photo."""
+    if not isinstance(el.tag, str) or el.tag not in BLOCK_TAGS or el.tag in SKIP_TAGS:
+        return False
+    if any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
+        return False
+    return next(el.iter("img"), None) is None and bool(element_text(el))
+
+
+def _end_blocks(container: etree._Element, last: bool) -> list[etree._Element]:
+    """Return the first (or last) few text blocks of a container, in page order."""
+    elements = container.iter()
+    if last:
+        elements = reversed(list(elements))
+    found: list[etree._Element] = []
+    for el in elements:
+        if _is_text_block(el):
             found.append(el)
-    return found
+            if len(found) == END_BLOCKS:
+                break
+    return found[::-1] if last else found
 
 
 def marked_lines(containers: list[etree._Element]) -> set[str]:
@@ -64,8 +74,8 @@ def marked_lines(containers: list[etree._Element]) -> set[str]:
     lines: set[str] = set()
     if not containers:
         return lines
-    ends = [(containers[0], _text_blocks(containers[0])[:END_BLOCKS]),
-            (containers[-1], _text_blocks(containers[-1])[-END_BLOCKS:])]
+    ends = [(containers[0], _end_blocks(containers[0], last=False)),
+            (containers[-1], _end_blocks(containers[-1], last=True))]
     for container, blocks in ends:
         for el in blocks:
             if is_marked(el, container):

@@ -25,7 +25,7 @@ DATE_LINE_CHARS = 160
 DATE_LINE_EXTRA_CHARS = 60
 # How much text after the headline is searched, and how much before it (the breadcrumb's and
 # the date's, not the masthead's).
-AFTER_CHARS = 3000
+AFTER_CHARS = 2000
 BEFORE_CHARS = 400
 # A teaser: a small block (up to this much text) holding a link this long to another story.
 TEASER_BLOCK_CHARS = 400
@@ -41,6 +41,7 @@ RELATED_LABEL = re.compile(
 )
 # The header is not skipped here: <article><header><h1/><time/></header> holds the date line.
 _SKIP = SKIP_TAGS - {"header"}
+_DIGIT = re.compile(r"\d")
 _LABEL_TAGS = ("h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div", "p", "a")
 
 
@@ -58,6 +59,8 @@ def _walk(el: etree._Element) -> Iterator[etree._Element]:
 def _own_line(el: etree._Element) -> str:
     """Return the text an element prints itself: its text and its inline children's, with
     their tails; the blocks inside it are lines of their own."""
+    if not len(el):  # most elements: their text alone
+        return " ".join(el.text.split()) if el.text else ""
     parts = [el.text or ""]
 
     def inline(node: etree._Element) -> None:
@@ -113,28 +116,40 @@ def teaser_boxes(root: etree._Element) -> set[etree._Element]:
     return boxes
 
 
+def _holds_label(el: etree._Element) -> bool:
+    """True when a related-box label is printed inside an element."""
+    return any(label.text and len(label.text) <= 60 and RELATED_LABEL.fullmatch(label.text.strip())
+               for label in el.iter(*_LABEL_TAGS))
+
+
 def in_teaser(el: etree._Element, boxes: Callable[[], set[etree._Element]],
-               heading: etree._Element | None) -> bool:
-    """True when an element is part of another story's teaser or of page chrome."""
-    for depth, ancestor in enumerate((el, *el.iterancestors())):
-        if ancestor.tag in ("body", "html"):
-            return False
-        # Chrome by the element's own name or its parent's: a layout wrapper further up
-        # ("sidebar_1" around the whole article) says nothing. List items and links are no
-        # sign by themselves: a date line is often <li class="date"> or a permalink.
-        if ancestor in boxes() or (depth <= 1 and is_chrome(ancestor)):
+              heading: etree._Element | None) -> bool:
+    """True when an element is part of another story's teaser or of page chrome.
+
+    The blocks around the headline are the article's, whatever they are named or hold."""
+    around = set(heading.iterancestors()) if heading is not None else set()
+    own: list[etree._Element] = []  # el and its ancestors below the headline's and the body
+    for ancestor in (el, *el.iterancestors()):
+        if ancestor.tag in ("body", "html") or ancestor in around:
+            break
+        own.append(ancestor)
+    for depth, ancestor in enumerate(own):
+        # Chrome by the element's own name or its parent's: a layout wrapper further up says
+        # nothing. List items and links are no sign by themselves: a date line is often
+        # <li class="date"> or a permalink.
+        if depth <= 1 and is_chrome(ancestor):
             return True
-        if depth <= 2 and ancestor.tag in BLOCK_TAGS and (
-                heading is None or ancestor not in heading.iterancestors()):
-            # A small block with a long link in it, not the headline's, is a teaser (the
-            # block around the headline is the article's, however short the page).
+        if depth <= 2 and ancestor.tag in BLOCK_TAGS:
+            # A small block with a long link in it, not the headline's, is a teaser.
             text = element_text(ancestor, limit=TEASER_BLOCK_CHARS)
             if len(text) <= TEASER_BLOCK_CHARS and any(
                     len(element_text(a)) >= TEASER_LINK_CHARS for a in ancestor.iter("a")
                     if heading is None or (a is not heading and heading not in a.iterancestors()
                                            and a not in heading.iterdescendants())):
                 return True
-    return False
+    # A box headed "Bạn có thể quan tâm", "Tin liên quan": the page's boxes are looked for
+    # only when a label is printed in the blocks around the element at all.
+    return bool(own) and _holds_label(own[-1]) and any(a in boxes() for a in own)
 
 
 def article_date_line(root: etree._Element, heading: etree._Element | None) -> str | None:
@@ -158,21 +173,46 @@ def article_date_line(root: etree._Element, heading: etree._Element | None) -> s
     return _first_date(_walk(body if body is not None else root), boxes, None, AFTER_CHARS)
 
 
+def _in_a_line(el: etree._Element, around: set[etree._Element]) -> bool:
+    """True when an inline element's text is part of the line of a block the walk reads (not
+    one around the headline, which the walk never reads)."""
+    parent = el.getparent()
+    while parent is not None and parent.tag not in BLOCK_TAGS:
+        if parent.tag in ("body", "html"):
+            return False
+        parent = parent.getparent()
+    return parent is not None and parent not in around
+
+
+def _printed_apart(el: etree._Element, found: str) -> str | None:
+    """Return the whole text of an inline element of ``el`` that prints the date found in its
+    line and nothing else ("<a>Thời sự</a> <span>Thứ năm, 20/12/2012, 10:18 GMT+7</span>")."""
+    for child in el.iterdescendants():
+        if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS:
+            text = " ".join(element_text(child).split())
+            if found in text and find_date_line(text) == text:
+                return text
+    return None
+
+
 def _first_date(elements: Iterator[etree._Element], boxes: Callable[[], set[etree._Element]],
                 heading: etree._Element | None, budget: int) -> str | None:
     seen = 0
+    around = set(heading.iterancestors()) if heading is not None else set()
     for el in elements:
+        if el.tag not in BLOCK_TAGS and _in_a_line(el, around):
+            continue  # an inline element's text is read with its block's line
         line = _own_line(el)
         if not line:
             continue
         seen += len(line)
-        if len(line) <= DATE_LINE_CHARS and any(ch.isdigit() for ch in line):
+        if len(line) <= DATE_LINE_CHARS and _DIGIT.search(line):
             found = find_date_line(line)
             # A date inside a line: the line is a date line only when little else is in it
             # ("Minh Anh | 20/12/2012 10:18"), not a sentence that mentions a date.
             if found and (found == line or len(line) - len(found) <= DATE_LINE_EXTRA_CHARS) \
                     and not in_teaser(el, boxes, heading):
-                return found
+                return found if found == line else _printed_apart(el, found) or found
         if seen > budget:
             return None
     return None

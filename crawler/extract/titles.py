@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from lxml import etree
@@ -107,11 +107,12 @@ def _names_publisher(segment: str, keys: set[str]) -> bool:
 
 
 def clean_title(title: str, *, heading: str | None = None, publishers: Iterable[str] = (),
-                sections: Iterable[str] = ()) -> str:
+                sections: Iterable[str] | Callable[[set[str]], Iterable[str]] = ()) -> str:
     """Return ``title`` without the publisher's and section's names printed around the headline.
 
     ``heading``: the headline as the page prints it, when known; ``publishers``: names and host
-    names the publisher goes by; ``sections``: the names of the page's sections."""
+    names the publisher goes by; ``sections``: the names of the page's sections, or a function
+    that returns which of the texts it is given (a title's edge segments) name one."""
     parts = segments(title)
     if len(parts) < 2:
         return title.strip()
@@ -120,6 +121,10 @@ def clean_title(title: str, *, heading: str | None = None, publishers: Iterable[
         run = runs(title).get(fold(heading))
         if run and not _names_publisher(run, keys):  # a logo's <h1> is no headline
             return run
+    if callable(sections):
+        edges = {_joined(parts[:size]) for size in range(1, len(parts))} | \
+            {_joined(parts[-size:]) for size in range(1, len(parts))}
+        sections = sections(edges)
     section_keys = {fold(s) for s in sections if s and s.strip()}
 
     def names_something(edge: list[tuple[str, str]]) -> bool:
@@ -160,13 +165,17 @@ def find_headline(root: etree._Element, titles: Iterable[str | None],
         return None
     # An element prints a run only if its own first word opens one: checked before its text.
     openings = {_first_word(text) for text in wanted.values()}
+    initials = {word[:1] for word in openings}
     body = root.find("body")
     best: tuple[int, etree._Element] | None = None
     for el in (body if body is not None else root).iter(*_HEADLINE_TAGS):
-        first = el.text if el.text and el.text.strip() else (
-            el[0].text if len(el) and el[0].tag in _INLINE_OPENERS and not
-            (el.text and el.text.strip()) else None)
-        if not first or _first_word(first) not in openings:
+        text = el.text
+        if not text or text.isspace():
+            text = el[0].text if len(el) and el[0].tag in _INLINE_OPENERS else None
+            if not text:
+                continue
+        start = text.lstrip(_SPACE_AND_PUNCTUATION)[:1].casefold()
+        if start not in initials or _first_word(text) not in openings:
             continue
         full = element_text(el, limit=400)
         if not MIN_HEADLINE_CHARS <= len(full) <= 400:
@@ -185,6 +194,7 @@ def _first_word(text: str) -> str:
 
 
 _PUNCTUATION = "\"'“”‘’«»()[]{}.,:;!?-–—|/…*"
+_SPACE_AND_PUNCTUATION = _PUNCTUATION + " \t\n\r\u00a0"
 
 
 def _out_of_article(el: etree._Element) -> bool:
@@ -196,12 +206,21 @@ def _out_of_article(el: etree._Element) -> bool:
     return any(ancestor.tag in SKIP_TAGS or ancestor.tag == "li" for ancestor in el.iterancestors())
 
 
-def section_names(root: etree._Element) -> set[str]:
-    """Return the texts of the page's navigation and breadcrumb links: its sections' names."""
+def section_names(root: etree._Element, texts: Iterable[str] | None = None) -> set[str]:
+    """Return the texts of the page's navigation and breadcrumb links: its sections' names;
+    with ``texts``, only those of them that such a link prints."""
+    wanted = {fold(t): t for t in texts} if texts is not None else None
+    openings = {_first_word(t) for t in wanted.values()} if wanted is not None else None
     names: set[str] = set()
     for link in root.iter("a"):
+        if openings is not None:
+            first = link.text if link.text and link.text.strip() else (
+                link[0].text if len(link) else None)
+            if not first or _first_word(first) not in openings:
+                continue
         text = element_text(link)
-        if not text or len(text) > SECTION_LINK_CHARS:
+        if not text or len(text) > SECTION_LINK_CHARS or (
+                wanted is not None and fold(text) not in wanted):
             continue
         for depth, ancestor in enumerate(link.iterancestors()):
             if depth >= 4:
