@@ -11,7 +11,7 @@ import pytest
 
 from crawler.extract import listings
 from crawler.extract.listings import _Links, parse_listing
-from crawler.site.urls import is_site_url
+from crawler.site.urls import is_site_url, site_hosts
 from tests.replica import Replica
 
 HOSTS = frozenset({"baonamdinh.vn", "localhost", "127.0.0.1"})
@@ -65,7 +65,8 @@ def test_listing_pages_read_as_with_urljoin(monkeypatch):
                     pages.append((site.url + path, answer.read().decode("utf-8")))
             except urllib.error.HTTPError:
                 continue
-        hosts = frozenset({"127.0.0.1", "localhost"})
+        # The replica's origins: its hosts at its port (a plain set is at ports 80 and 443).
+        hosts = site_hosts(site.url, ["localhost"])
     assert len(pages) >= 3
     fast = [parse_listing(html, url, hosts) for url, html in pages]
     monkeypatch.setattr(listings._Links, "join",
@@ -75,3 +76,18 @@ def test_listing_pages_read_as_with_urljoin(monkeypatch):
     assert fast == slow
     assert sum(len(page.entries) for page in fast) > 40
     assert any(page.listing_urls for page in fast) and any(page.next_url for page in fast)
+
+
+def test_links_with_other_digits_are_no_articles_and_a_page_number_must_be_ascii():
+    html = ('<html><body><ul>'
+            '<li><a href="/channel/5083/202201/bai-\u0662\u0665\u0664\u0668\u0661\u0662\u0663/">A</a></li>'
+            '<li><a href="/channel/5083/202201/bai-\uff12\uff15\uff14\uff18\uff11\uff12\uff13/">B</a></li>'
+            '<li><a href="/channel/5083/202201/bai-2548123/">C</a></li>'
+            '<li><a href="/channel/\uff15\uff10\uff18\uff14/">D</a></li></ul>'
+            '<div class="pagination"><span class="active">\uff12</span>'
+            '<a href="?page=2">2</a><a href="?page=3">3</a></div></body></html>')
+    page = parse_listing(html, "https://baonamdinh.vn/channel/5083/", HOSTS)
+    assert [entry.ref.id for entry in page.entries] == ["2548123"]
+    assert page.listing_urls == ["https://baonamdinh.vn/channel/5083/"]  # not D's
+    # A fullwidth "２" is no current page number: the next page is the one after page 1.
+    assert page.next_url == "https://baonamdinh.vn/channel/5083/?page=2"

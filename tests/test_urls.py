@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
-from crawler.site.urls import canonical_site_url, is_site_url, parse_article_url, site_hosts
+from crawler.site.urls import (
+    ascii_digits,
+    canonical_site_url,
+    is_site_url,
+    parse_article_url,
+    site_hosts,
+)
 
 SITE = "https://baonamdinh.vn"
 OLD_CANONICAL = "https://baonamdinh.vn/channel/5083/202201/dang-uy-khoi-trien-khai-2548123/"
@@ -78,3 +86,71 @@ def test_urls_on_any_alias_are_canonical(url, canonical):
 def test_site_hosts_drop_www_and_keep_site_urls_host():
     assert HOSTS == {"baonamdinh.vn", "baonamdinh.com.vn"}
     assert site_hosts("http://127.0.0.1:8088", []) == {"127.0.0.1"}
+
+
+# --- ids are ASCII digits (issue 21) ----------------------------------------------------------
+ARABIC_INDIC = "\u0662\u0665\u0664\u0668\u0661\u0662\u0663"  # 2548123 in Arabic-Indic digits
+FULLWIDTH = "\uff12\uff15\uff14\uff18\uff11\uff12\uff13"  # 2548123 in fullwidth digits
+
+
+@pytest.mark.parametrize("url", [
+    f"https://baonamdinh.vn/channel/5083/202201/dang-uy-khoi-{ARABIC_INDIC}/",
+    f"https://baonamdinh.vn/channel/5083/202201/dang-uy-khoi-{FULLWIDTH}/",
+    "https://baonamdinh.vn/channel/5083/202201/dang-uy-khoi-254812\u00b3/",  # superscript 3
+    "https://baonamdinh.vn/channel/\uff15\uff10\uff18\uff13/202201/dang-uy-khoi-2548123/",
+    "https://baonamdinh.vn/channel/5083/\u0662\u0660\u0662\u0662\u0660\u0661/dang-2548123/",
+    "https://baonamdinh.vn/van-hoa-nghe-thuat/\uff12\uff10\uff12\uff15\uff10\uff13/le-8fb6d67/",
+    # Under IGNORECASE [a-z] takes the Kelvin sign and the long s: not a category either.
+    "https://baonamdinh.vn/\u017fport/202503/le-hoi-8fb6d67/",
+    "https://baonamdinh.vn/van-hoa-\u212aich/202503/le-hoi-8fb6d67/",
+    "https://baonamdinh.vn/channel/5083/202201/dang-uy-khoi-%D9%A2%D9%A5%D9%A4%D9%A8%D9%A1%D9%A2%D9%A3/",
+])
+def test_ids_months_and_sections_are_ascii(url):
+    assert parse_article_url(url) is None
+
+
+@pytest.mark.parametrize("text, digits", [
+    ("2548123", True), ("0", True), ("", False), (ARABIC_INDIC, False), (FULLWIDTH, False),
+    ("\u00b3", False), ("12a", False), (" 12", False),
+])
+def test_ascii_digits(text, digits):
+    assert ascii_digits(text) is digits
+
+
+# --- the site is an origin: scheme, host and port (RFC 6454) ------------------------------------
+REPLICA = site_hosts("http://127.0.0.1:8088", ["localhost"])
+
+
+@pytest.mark.parametrize("url, on_site", [
+    ("http://127.0.0.1:8088/channel/5083/", True),
+    ("http://localhost:8088/channel/5083/", True),  # an alias at SITE_URL's port
+    ("http://127.0.0.1/channel/5083/", True),  # http's own port
+    ("https://localhost/channel/5083/", True),  # https's own port
+    ("http://127.0.0.1:8089/channel/5083/", False),  # another port: another site
+    ("https://127.0.0.1:8088/channel/5083/", False),  # SITE_URL's port is http's here
+    ("http://127.0.0.1:99999/x", False),  # no port at all
+    ("http://example.org:8088/x", False),
+])
+def test_the_site_is_its_origins(url, on_site):
+    assert is_site_url(url, REPLICA) is on_site
+
+
+def test_a_plain_set_of_hosts_is_at_the_default_ports():
+    hosts = frozenset({"baonamdinh.vn"})
+    assert is_site_url("https://baonamdinh.vn:443/x", hosts)
+    assert is_site_url("http://baonamdinh.vn:80/x", hosts)
+    assert not is_site_url("https://baonamdinh.vn:8443/x", hosts)
+
+
+def test_the_origins_go_with_the_hosts_to_worker_processes():
+    copy = pickle.loads(pickle.dumps(REPLICA))
+    assert copy == REPLICA and copy.origins == REPLICA.origins
+    assert is_site_url("http://localhost:8088/x", copy)
+
+
+def test_an_image_on_another_port_of_the_sites_host_is_not_made_the_sites():
+    site = "http://127.0.0.1:8088"
+    assert canonical_site_url("http://localhost:8088/file/a.jpg", site, REPLICA) == \
+        "http://127.0.0.1:8088/file/a.jpg"
+    assert canonical_site_url("http://127.0.0.1:9/file/a.jpg", site, REPLICA) == \
+        "http://127.0.0.1:9/file/a.jpg"

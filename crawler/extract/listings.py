@@ -19,10 +19,12 @@ from lxml import etree
 
 from crawler.extract.html import element_text, parse_html
 from crawler.normalise.dates import find_date_text
-from crawler.site.urls import ArticleRef, is_site_url, parse_article_url
+from crawler.site.urls import ArticleRef, ascii_digits, is_site_url, parse_article_url
 
 # A listing's root: /channel/5083/ (old CMS) or /van-hoa-nghe-thuat/, /multimedia/emagazine/ (new).
-LISTING_PATH = re.compile(r"^/(channel/\d{4}|[a-z0-9-]+(/[a-z0-9-]+)?)/?$", re.IGNORECASE)
+# ASCII only: a channel in fullwidth digits, or a category with a Kelvin sign, is no listing.
+LISTING_PATH = re.compile(r"^/(channel/[0-9]{4}|[a-z0-9-]+(/[a-z0-9-]+)?)/?$",
+                          re.IGNORECASE | re.ASCII)
 NOT_LISTINGS = re.compile(r"^/(file|files|search|tim-kiem|rss|api|static|assets)(/|$)",
                           re.IGNORECASE)
 NEXT_TEXTS = frozenset({"sau", "trang sau", "tiếp", "»", "›", ">", ">>", "next", "tiếp theo"})
@@ -88,7 +90,7 @@ def _next_url(root: etree._Element, base: str) -> str | None:
         for el in block.iter():
             el_tokens = str(el.get("class", "")).lower()
             text = element_text(el) if isinstance(el.tag, str) else ""
-            if ("active" in el_tokens or "current" in el_tokens) and text.isdigit():
+            if ("active" in el_tokens or "current" in el_tokens) and ascii_digits(text):
                 current = int(text)
         links = [a for a in block.iter("a") if a.get("href")]
         for a in links:

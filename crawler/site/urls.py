@@ -1,28 +1,43 @@
-"""Article URL parsing: every URL variant of an article maps to one id and one canonical URL."""
+"""Article URL parsing: every URL variant of an article maps to one id and one canonical URL.
+
+Ids, months and channels are ASCII digits: ``\\d`` would match Arabic-Indic (``٢٥٤٨``) and
+fullwidth (``２５４８``) digits too, and such a URL would become a second id of an article. The
+site is an origin (RFC 6454: scheme, host and port): its host aliases, at SITE_URL's scheme and
+port and at http's and https's own ports; the same host at another port is another site.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 # Old CMS (2010-2022), shared with sister papers: /channel/5083/202201/some-slug-2548123/
 # answered with or without the trailing slash, with /index.htm, and with Title-Cased slugs.
 OLD_ARTICLE_PATH = re.compile(
-    r"^/channel/(?P<channel>\d{4})/(?P<month>\d{6})/(?P<slug>[^/\\\s]+?)-(?P<id>\d{5,9})"
+    r"^/channel/(?P<channel>[0-9]{4})/(?P<month>[0-9]{6})/(?P<slug>[^/\\\s]+?)-(?P<id>[0-9]{5,9})"
     r"(?:/(?:index\.html?)?)?$",
     re.IGNORECASE,
 )
 # A slug never holds a backslash or white space (decoded): "..%5C..%5C" and "%0A" are not slugs.
 # New CMS (2023 on): /van-hoa-nghe-thuat/202503/some-slug-8fb6d67/ and
-# /multimedia/Emagazine/202402/some-slug-afb1164/ (one or two category segments).
+# /multimedia/Emagazine/202402/some-slug-afb1164/ (one or two category segments). Categories are
+# ASCII: under IGNORECASE, [a-z] would also take the Kelvin sign and the long s.
 NEW_ARTICLE_PATH = re.compile(
-    r"^/(?P<category>[a-z0-9-]+(?:/[a-z0-9-]+)?)/(?P<month>\d{6})/(?P<slug>[^/\\\s]+?)-(?P<id>[0-9a-f]{7})"
-    r"(?:/(?:index\.html?)?)?$",
+    r"^/(?P<category>(?-i:[a-zA-Z0-9-])+(?:/(?-i:[a-zA-Z0-9-])+)?)/(?P<month>[0-9]{6})/"
+    r"(?P<slug>[^/\\\s]+?)-(?P<id>[0-9a-f]{7})(?:/(?:index\.html?)?)?$",
     re.IGNORECASE,
 )
-CHANNEL_PATH = re.compile(r"^/channel/(?P<channel>\d{4})(?:/.*)?$")
+CHANNEL_PATH = re.compile(r"^/channel/(?P<channel>[0-9]{4})(?:/.*)?$")
+# The port each scheme has when a URL names none.
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def ascii_digits(text: str) -> bool:
+    """True when ``text`` is one or more ASCII digits (``str.isdigit`` also takes ``٢``, ``２``
+    and ``²``, which ``int`` reads, or fails on)."""
+    return text.isascii() and text.isdigit()
 
 
 @dataclass(frozen=True)
@@ -87,25 +102,69 @@ def host_of(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def site_hosts(site_url: str, aliases: list[str] | tuple[str, ...] = ()) -> frozenset[str]:
-    """Return the site's host names: SITE_URL's host and SITE_HOST_ALIASES, without ``www.``."""
-    return frozenset({host_of(site_url)} | {a.strip().lower().removeprefix("www.")
-                                             for a in aliases if a.strip()})
+class SiteHosts(frozenset[str]):
+    """The site's host names (without ``www.``), and the (scheme, port) pairs at which each of
+    them is the site: a set of host names that also knows the site's origins (RFC 6454).
+
+    A plain set of host names stands for those hosts at http's and https's own ports."""
+
+    origins: frozenset[tuple[str, int]]
+
+    def __new__(cls, hosts: frozenset[str] | set[str] | tuple[str, ...] = (),
+                origins: frozenset[tuple[str, int]] | None = None) -> SiteHosts:
+        made = super().__new__(cls, hosts)
+        made.origins = frozenset(DEFAULT_PORTS.items()) if origins is None else frozenset(origins)
+        return made
+
+    def __reduce__(self) -> tuple:
+        # Pages carry the site's hosts to worker processes: the origins go with them.
+        return (SiteHosts, (frozenset(self), self.origins))
+
+
+def site_hosts(site_url: str, aliases: list[str] | tuple[str, ...] = ()) -> SiteHosts:
+    """Return the site's host names (SITE_URL's host and SITE_HOST_ALIASES, without ``www.``)
+    with its origins: each of them at SITE_URL's scheme and port, and at 80 (http) and 443."""
+    base = urlsplit(site_url)
+    origins = set(DEFAULT_PORTS.items())
+    scheme = (base.scheme or "").lower()
+    if scheme in DEFAULT_PORTS:
+        origins.add((scheme, _port(base, scheme)))
+    return SiteHosts({host_of(site_url)} | {a.strip().lower().removeprefix("www.")
+                                           for a in aliases if a.strip()}, frozenset(origins))
+
+
+def _port(parts: SplitResult, scheme: str) -> int | None:
+    try:
+        return parts.port or DEFAULT_PORTS[scheme]
+    except ValueError:  # a port that is no number, or out of range
+        return None
+
+
+def is_site_url(url: str, hosts: frozenset[str] | set[str]) -> bool:
+    """True when ``url`` is on the site: http(s), on one of its host aliases, at one of its
+    origins (a plain set of hosts: at http's or https's own port)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or host_of(url) not in hosts:
+        return False
+    origins = getattr(hosts, "origins", None) or DEFAULT_PORTS.items()
+    return (scheme, _port(parts, scheme)) in origins
 
 
 def canonical_site_url(url: str, site_url: str, hosts: frozenset[str] | set[str]) -> str:
     """Return ``url`` on SITE_URL's scheme and host when it is on any of the site's aliases.
 
     So a record does not depend on which alias served the page (image URLs included); a URL on
-    another host is returned as it is."""
+    another host, or another origin of the same host, is returned as it is."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or host_of(url) not in hosts:
+    if not (is_site_url(url, hosts) or _same_origin(parts, urlsplit(site_url))):
         return url
     base = urlsplit(site_url)
     return parts._replace(scheme=base.scheme, netloc=base.netloc).geturl()
 
 
-def is_site_url(url: str, hosts: frozenset[str] | set[str]) -> bool:
-    """True when ``url`` is http(s) on one of the site's host aliases."""
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and host_of(url) in hosts
+def _same_origin(parts: SplitResult, base: SplitResult) -> bool:
+    scheme = parts.scheme.lower()
+    return scheme in DEFAULT_PORTS and scheme == base.scheme.lower() \
+        and (parts.hostname or "") == (base.hostname or "") and \
+        _port(parts, scheme) == _port(base, scheme)

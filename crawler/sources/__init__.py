@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.normalise.dates import VN_TZ
-from crawler.site.urls import ArticleRef, host_of, is_site_url, parse_article_url
+from crawler.site.urls import ArticleRef, ascii_digits, host_of, is_site_url, parse_article_url
 
 LIVE, WAYBACK, COMMONCRAWL = "live", "wayback", "commoncrawl"
 SOURCES = (LIVE, WAYBACK, COMMONCRAWL)
@@ -58,7 +58,7 @@ def query_prefixes(hosts: frozenset[str] | set[str], channels: frozenset[str] | 
     bare = sorted({host_of(f"http://{h}/") for h in hosts if h})
     if not channels:
         return [f"{host}/" for host in bare]
-    sections = sorted(f"channel/{c}/" if c.isdigit() else f"{c}/" for c in channels)
+    sections = sorted(f"channel/{c}/" if ascii_digits(c) else f"{c}/" for c in channels)
     return [f"{host}/{section}" for host in bare for section in sections]
 
 
@@ -72,7 +72,7 @@ def article_of(original_url: str, hosts: frozenset[str] | set[str]) -> ArticleRe
 def timestamp_time(timestamp: str) -> dt.datetime:
     """Return an archive's 14-digit UTC timestamp as an aware datetime in Vietnam time."""
     digits = (timestamp or "").strip()
-    if not digits.isdigit() or not 4 <= len(digits) <= 14:
+    if not ascii_digits(digits) or not 4 <= len(digits) <= 14:
         raise ValueError(f"not an archive timestamp: {timestamp!r}")
     digits = digits + "0101000000"[len(digits) - 4:] if len(digits) < 14 else digits
     moment = dt.datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=dt.timezone.utc)

@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urljoin
 
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.site.urls import ascii_digits
 from crawler.sources import COMMONCRAWL, HTML_MEDIA_TYPES, Capture, article_of
 from crawler.sources.warc_reader import http_of, undo_transfer_coding
 
@@ -178,7 +179,7 @@ def captures_of(rows: list[dict[str, str]], hosts: frozenset[str] | set[str]
         except (KeyError, ValueError):
             skipped["bad-row"] += 1
             continue
-        if not (timestamp.isdigit() and len(timestamp) == 14) or length <= 0 or offset < 0 \
+        if not (ascii_digits(timestamp) and len(timestamp) == 14) or length <= 0 or offset < 0 \
                 or ".." in filename.split("/") or filename.startswith("/"):
             skipped["bad-row"] += 1
             continue
@@ -237,7 +238,7 @@ def read_record(data: bytes) -> ArchivedResponse:
             body, headers = undo_transfer_coding(payload, headers)
             body, headers = _decoded(body, headers)
             date = record.rec_headers.get_header("WARC-Date") or ""
-            stamp = "".join(ch for ch in date if ch.isdigit())[:14]
+            stamp = "".join(ch for ch in date if ascii_digits(ch))[:14]
             url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<>")
             return ArchivedResponse(url=url, timestamp=stamp, status=status, headers=headers,
                                     body=body)

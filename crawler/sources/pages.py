@@ -16,7 +16,7 @@ from scrapy.responsetypes import responsetypes
 
 from crawler.sources import COMMONCRAWL, WAYBACK, Capture, article_of, commoncrawl, wayback
 
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(?:\d+|\*)\s*$", re.IGNORECASE)
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+([0-9]+)-([0-9]+)/(?:[0-9]+|\*)\s*$", re.IGNORECASE)
 
 
 def page_of(answer: Response, capture: Capture) -> tuple[Response | None, Capture, str]:

@@ -29,7 +29,7 @@ INDEX, URLSET, RSS, ATOM = "sitemapindex", "urlset", "rss", "atom"
 # Bigger than any sitemap the protocol allows (50 MB uncompressed).
 MAX_UNZIPPED = 64 * 1024 * 1024
 _SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
-_W3C_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+_W3C_DATE = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=True,
                           remove_comments=True, remove_pis=True, huge_tree=False)
 

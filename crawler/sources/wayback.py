@@ -20,13 +20,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from crawler.site.urls import ascii_digits
 from crawler.sources import HTML_MEDIA_TYPES, WAYBACK, Capture, article_of
 
 CDX_PATH = "/cdx/search/cdx"
 CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 COLLAPSES = ("digest", "urlkey")
 # /web/20190514083000id_/http://baonamdinh.vn/... (the modifier may be absent after a redirect)
-REPLAY_PATH = re.compile(r"/web/(?P<timestamp>\d{4,14})(?:[a-z]{2}_)?/(?P<original>.+)$")
+REPLAY_PATH = re.compile(r"/web/(?P<timestamp>[0-9]{4,14})(?:[a-z]{2}_)?/(?P<original>.+)$")
 
 
 @dataclass
@@ -109,7 +110,7 @@ def captures_of(rows: list[dict[str, str]], hosts: frozenset[str] | set[str]
         if mime.split(";")[0].strip() not in HTML_MEDIA_TYPES:
             skipped["not-html"] += 1
             continue
-        if not (timestamp.isdigit() and 4 <= len(timestamp) <= 14):
+        if not (ascii_digits(timestamp) and 4 <= len(timestamp) <= 14):
             skipped["bad-row"] += 1
             continue
         ref = article_of(original, hosts)
