@@ -84,6 +84,13 @@ NIGHTLY_STOP_AFTER_KNOWN = 3
 # Nightly: re-fetch, once, archived articles published within this many days of the newest one
 # (edits made in the first day or so are caught; later ones are not).
 NIGHTLY_RECHECK_DAYS = 2
+# Every walk ends: a listing stops at a page that shows no article its walk has not met, and
+# after this many pages in one run (a cut walk: logged, left for the next run, exit 9). Sized so
+# that a backfill of the deepest channel is never cut (docs/site-notes.md): the site's own
+# articles came at 15-19 a day (ids, 2017-2022); at 19 a day from 2010-01 to 2025-06 (5,660
+# days) that is 107,600 articles, so even one channel holding all of them, at 5 articles a page
+# (the replica shows 20, the vendor's sister papers 10-20), is 21,520 pages.
+LISTING_MAX_PAGES = 25_000
 
 # --- Dates (crawler/normalise/dates.py) -------------------------------------------------------
 # Seconds a printed date may lie ahead of the fetch time and still be taken as printed (the
@@ -94,6 +101,15 @@ DATES_CLOCK_SKEW = 3600
 # The live crawl also reads robots.txt's Sitemap: lines and these locations (sitemaps and feeds).
 SITEMAP_ENABLED = True
 SITEMAP_LOCATIONS = ["/sitemap.xml", "/sitemap_index.xml", "/rss", "/feed"]
+# Every walk of sitemaps ends (a cut is logged, left for the next run, exit 9). The protocol's
+# index lists sitemaps, not indexes: one index below another is tolerated, not deeper (the
+# sitemaps robots.txt and SITEMAP_LOCATIONS name are at depth 0). Files and bytes per run: one
+# sitemap a month of the site's life (about 190) or one per section and month of the new CMS
+# (about 600) fits in the files; its 107,600 articles at about 300 bytes an entry (32 MB) six
+# times over in the bytes, as received (a gzipped sitemap counts compressed).
+SITEMAP_MAX_DEPTH = 2
+SITEMAP_MAX_FILES = 2_000
+SITEMAP_MAX_BYTES = 200_000_000
 # -a source=wayback: the Internet Archive (CDX API at /cdx/search/cdx, raw captures at
 # /web/{timestamp}id_/{url}).
 WAYBACK_URL = "https://web.archive.org"
@@ -134,6 +150,15 @@ REPORT_MIN_RECORDS = 10
 # Exit 7 when a run meets more article links than this on hosts that are not SITE_HOST_ALIASES
 # (an alias the settings do not know: its articles would be lost).
 REPORT_LINKS_DROPPED_MAX = 10
+# Exit 9 when a run leaves more than this share of its work for the next run
+# (crawler/run/undone.py): listing pages that failed after every retry, article pages left for
+# the next run (retryable rejects), article pages rejected for good. One share for both modes,
+# or one per mode: a nightly's failures are taken up by the next night (a 50-article night may
+# lose a few pages to a bad minute); a backfill is run to be complete, and one failed listing
+# page cuts off every older article of its listing.
+REPORT_LISTINGS_FAILED_MAX = {"nightly": 0.1, "backfill": 0.0}
+REPORT_ARTICLES_LEFT_MAX = {"nightly": 0.1, "backfill": 0.01}
+REPORT_ARTICLES_REJECTED_MAX = {"nightly": 0.5, "backfill": 0.5}
 # Disk space set aside at the start of a run and freed for its report, so that a run stopped by
 # a full disk can still write it.
 REPORT_RESERVE_BYTES = 1024 * 1024
@@ -156,6 +181,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 5
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A 429 or 503 with Retry-After slows the site's whole slot as asked, up to this many seconds; a
+# page the site asks us to leave for longer is a retryable reject for the next run (exit 9).
+SITE_RETRY_AFTER_MAX = 300.0
 DOWNLOAD_TIMEOUT = 30
 # robots.txt has its own budget, so one that hangs costs seconds, not RETRY_TIMES x
 # DOWNLOAD_TIMEOUT; one that cannot be read forbids the crawl (RFC 9309, exit 5).
@@ -168,10 +196,17 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     # Before RobotsPolicyMiddleware (100): it decides whether an archive's robots.txt applies.
     "crawler.run.politeness.ArchiveSlotMiddleware": 90,
+    # Scrapy's redirect middlewares, at their own places, refusing a redirect off the site's
+    # origins (scheme, host and port: crawler/run/redirects.py).
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.run.redirects.SiteRedirectMiddleware": 600,
+    "crawler.run.redirects.SiteMetaRefreshMiddleware": 580,
     "crawler.run.politeness.RobotsPolicyMiddleware": 100,
     "crawler.run.politeness.SiteSlotMiddleware": 140,
     "crawler.run.politeness.CrawlDelayMiddleware": 150,
-    # Above RetryMiddleware (550): sees an archive's 429/5xx before it is retried.
+    # Above RetryMiddleware (550): sees an archive's 429/5xx, and the site's Retry-After, before
+    # it is retried.
     "crawler.run.politeness.ArchiveBackoffMiddleware": 560,
     # Above 590/600/550: sees each raw response before decompression, redirects and retries.
     "crawler.run.capture.WarcCaptureMiddleware": 950,

@@ -100,6 +100,9 @@ class ArchivePipeline:
             self.archive.put_reject(item.to_record())
             self.stats.inc_value("archive/rejected")
             self.stats.inc_value(f"archive/rejected/{item.stage}")
+            if item.retryable:
+                # Left for the next run (crawler/run/undone.py counts them against a threshold).
+                self.stats.inc_value("archive/rejected/retryable")
             return item
         record = item.to_record()
         item.content_hash = record["content_hash"] = content_hash(record)

@@ -8,7 +8,13 @@ crawl also reads the site's sitemaps and feeds, where there are any.
 
 Sources (``-a source=``): ``live`` (default) is the site itself; ``wayback`` and ``commoncrawl``
 backfill from a web archive instead (spiders/webarchive.py). The live crawl's sitemaps and feeds
-are spiders/sitemaps.py's; the ``-a`` arguments are parsed by spiders/options.py.
+are spiders/sitemaps.py's, article pages and their redirects spiders/articles.py's; the ``-a``
+arguments are parsed by spiders/options.py.
+
+Every walk of a listing ends: at a page that shows no article the walk has not met (many CMSs
+print their last page again for any later page number), or after LISTING_MAX_PAGES pages in one
+run, a cut that is logged, counted and left for the next run (crawler/run/undone.py). A listing
+whose walk failed or was cut stays open, so the next nightly walks it to its end.
 
 Extraction is in crawler/extract/, the sources' requests and answers in crawler/sources/; this
 file only decides what to fetch, and remembers at the end which listings it walked: a listing
@@ -23,36 +29,34 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
-from itertools import pairwise
 from typing import Any
 
 import scrapy
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.extract.html import looks_truncated
 from crawler.extract.listings import ListingEntry, listing_key, parse_listing
-from crawler.extract.response import now_iso, read_page
+from crawler.extract.response import now_iso
 from crawler.items import RejectItem
 from crawler.normalise.dates import VN_TZ, DateError, parse_published
 from crawler.run.outcome import ExitStatus, is_storage_error, report_problem, stop_for_storage
-from crawler.site.urls import ArticleRef, host_of, is_site_url, parse_article_url, site_hosts
+from crawler.run.politeness import RobotsForbidden
+from crawler.run.redirects import OffsiteRedirect
+from crawler.run.undone import cut_walk
+from crawler.site.urls import ArticleRef, host_of, parse_article_url, site_hosts
 from crawler.sources import LIVE
 from crawler.store.state import CrawlState, ListedArticles
+from spiders.articles import ArticlePages
 from spiders.options import CrawlOptions
 from spiders.sitemaps import SitemapReader
 from spiders.webarchive import WebArchiveBackfill
 
 # Examples of dropped article links kept for the run report.
 DROPPED_LINK_EXAMPLES = 5
-# Article requests follow redirects themselves, so that one off the site or in a loop becomes a
-# reject instead of being dropped without a word by the offsite middleware or the dupefilter.
-REDIRECT_STATUSES = (301, 302, 303, 307, 308)
-MAX_ARTICLE_REDIRECTS = 5
-ARTICLE_PRIORITY = 1
 
 
 class ArticleMarks:
@@ -114,6 +118,11 @@ class BaoNamDinhSpider(scrapy.Spider):
         spider.recheck_days = settings.getint("NIGHTLY_RECHECK_DAYS")
         spider.max_truncated_retries = settings.getint("RETRY_TIMES")
         spider.max_dropped_links = settings.getint("REPORT_LINKS_DROPPED_MAX")
+        spider.listing_max_pages = settings.getint("LISTING_MAX_PAGES")
+        # Pages of each listing read in this run (a walk ends at LISTING_MAX_PAGES), and the
+        # listings whose walk a failed page or that bound cut: they stay open for the next run.
+        spider.listing_pages = Counter()
+        spider.unfinished_listings = set()
         spider.seen_ids = ArticleMarks()
         # Listings walked to their end in this run, and the articles each listing showed: at
         # the end a listing counts as walked only if all of those are archived or finally
@@ -133,6 +142,7 @@ class BaoNamDinhSpider(scrapy.Spider):
         # Articles each source found in this run, by URL month: the run report's coverage table.
         spider.found_by_month = Counter()
         spider._found = defaultdict(set)  # web-archive source -> ids (live: in seen_ids)
+        spider.articles = ArticlePages(spider, settings)
         spider.archive = spider.sitemaps = None
         if spider.options.source != LIVE:
             spider.archive = WebArchiveBackfill(spider, settings)
@@ -187,11 +197,21 @@ class BaoNamDinhSpider(scrapy.Spider):
 
     def _settle_listings(self, reason: str) -> None:
         """Record the listings walked (only if every article they listed is archived or finally
-        rejected) and reopen those that lost an article; end the run if it finished."""
+        rejected) and reopen those that lost an article, or whose walk failed or was cut; end
+        the run if it finished, which a run whose every listing failed has not."""
         over = len(self.dropped_links) > self.max_dropped_links
         keep_open = frozenset(self.dropped_links.values()) if over else frozenset()
+        keep_open |= frozenset(self.unfinished_listings)
+        finished = reason == "finished"
+        stats = self.crawler.stats
+        failed = stats.get_value("archive/listings/failed", 0)
+        if self.options.source == LIVE and stats.get_value("archive/site/home_fetched") \
+                and failed and not sum(self.listing_pages.values()):
+            # Nothing was walked: the next run must walk every listing, as after a killed run.
+            stats.set_value("archive/listings/every_failed", 1)
+            finished = False
         outcome = self.state.settle_listings(self.listed, self.walked_to_end, now_iso(),
-                                             finished=reason == "finished", keep_open=keep_open)
+                                             finished=finished, keep_open=keep_open)
         stats = self.crawler.stats
         for name, keys in outcome.items():
             if keys:
@@ -200,11 +220,12 @@ class BaoNamDinhSpider(scrapy.Spider):
             self.logger.warning("listings %s lost articles in this run (not archived, no reject"
                                 "%s): the next nightly walks them to their end",
                                 ", ".join(outcome["reopened"]),
-                                ", or links dropped" if keep_open else "")
+                                ", or links dropped, or their walk failed or was cut"
+                                if keep_open else "")
         if outcome["open"]:
             self.logger.info("listings %s were walked to their end but some of their articles "
                              "are not archived yet; they stay open", ", ".join(outcome["open"]))
-        if reason == "finished":
+        if finished:
             self.state.end_run()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -242,6 +263,10 @@ class BaoNamDinhSpider(scrapy.Spider):
                                   max_retry_times=self.max_truncated_retries)
         if retry is None:
             self.logger.error("listing page %s stayed truncated after retries", response.url)
+            key = response.request.cb_kwargs.get("key")
+            if key:  # its walk ends here: a failed page, and the listing left open
+                self.crawler.stats.inc_value("archive/listings/failed")
+                self.unfinished_listings.add(key)
         else:
             yield retry
 
@@ -272,6 +297,7 @@ class BaoNamDinhSpider(scrapy.Spider):
         if looks_truncated(response.text):
             yield from self._truncated(response)
             return
+        self.listing_pages[key] += 1
         page = parse_listing(response.text, response.url, self.hosts)
         self._count_dropped(page.dropped_links, key)
         listed: list[str] = []
@@ -285,7 +311,7 @@ class BaoNamDinhSpider(scrapy.Spider):
             if outcome not in ("other-section", "out-of-range"):
                 listed.append(entry.ref.id)  # wanted: it must end archived or finally rejected
         try:
-            self.listed.add(key, listed)
+            new = self.listed.add(key, listed, [entry.ref.id for entry in page.entries])
         except Exception as exc:
             if not is_storage_error(exc):
                 raise
@@ -300,10 +326,27 @@ class BaoNamDinhSpider(scrapy.Spider):
             self.logger.debug("listing %s: %s archived articles on %s; stop paging", key, known,
                               response.url)
             self.crawler.stats.inc_value("archive/listings/stopped_early")
+        elif page.next_url and not new:
+            # Many CMSs print the last page again for any later page number, with its "next"
+            # link: a page that adds no article this walk has not met is the listing's end.
+            self.logger.info("listing %s: %s adds no article the walk has not met; its end", key,
+                             response.url)
+            self.crawler.stats.inc_value("archive/listings/ended_repeating")
+            self._walked_to_end(key, page)
+        elif page.next_url and self.listing_pages[key] >= self.listing_max_pages:
+            self.unfinished_listings.add(key)
+            cut_walk(self.crawler.stats, f"listing {key}",
+                     f"{self.listing_pages[key]} pages read in this run (LISTING_MAX_PAGES), "
+                     f"the last {response.url}, and it still links a next page "
+                     f"{page.next_url}")
         elif page.next_url:
             yield scrapy.Request(page.next_url, callback=self.parse_listing,
                                  cb_kwargs={"key": key}, errback=self.listing_failed)
-        elif page.entries:
+        else:
+            self._walked_to_end(key, page)
+
+    def _walked_to_end(self, key: str, page: Any) -> None:
+        if page.entries:
             # Walked to the end: from now on, a nightly run may stop at what it already holds.
             if not self.options.since:
                 self.walked_to_end.add(key)
@@ -374,13 +417,28 @@ class BaoNamDinhSpider(scrapy.Spider):
                 self.logger.warning("article link on a host that is not an alias of the site "
                                     "(SITE_HOST_ALIASES), not followed: %s (listing %s)", url, key)
 
-    def listing_failed(self, failure: Failure) -> None:
-        """A listing page that failed after every retry: counted and logged, the crawl goes on.
+    def listing_failed(self, failure: Failure) -> Iterator[RejectItem]:
+        """A listing page that failed after every retry: counted and logged, its listing left
+        open for the next run, the crawl goes on; one redirected off the site is also a reject
+        that names where it went.
 
         The home page failing means the site is unreachable (or robots.txt forbids it: the
         robots.txt middleware has said so)."""
-        self.crawler.stats.inc_value("archive/listings/failed")
         url = failure.request.url
+        key = failure.request.cb_kwargs.get("key")
+        if failure.check(RobotsForbidden):
+            # The site's own rule, not a failure: nothing is left that a next run could do.
+            self.crawler.stats.inc_value("archive/listings/forbidden")
+            self.logger.warning("listing %s not fetched: %s", url, failure.value)
+            return
+        self.crawler.stats.inc_value("archive/listings/failed")
+        if key:
+            self.unfinished_listings.add(key)
+        if failure.check(OffsiteRedirect):
+            first = (failure.request.meta.get("redirect_urls") or [url])[0]
+            yield RejectItem(url=first, reason=str(failure.value), stage="fetch",
+                             fetched_at=now_iso(), id=None, retryable=False)
+            return
         if failure.check(IgnoreRequest):
             self.logger.warning("listing %s not fetched: %s", url, failure.value)
             return
@@ -390,97 +448,18 @@ class BaoNamDinhSpider(scrapy.Spider):
                            f"the home page {url} could not be fetched: "
                            f"{failure.type.__name__}: {failure.value}")
 
-    # --- articles --------------------------------------------------------------------------
+    # --- articles (spiders/articles.py) ------------------------------------------------------
 
     def article_request(self, url: str, listing_raw: str | None,
-                         hops: tuple[str, ...] = ()) -> scrapy.Request:
-        return scrapy.Request(
-            url, callback=self.parse_article, errback=self.article_failed,
-            cb_kwargs={"listing_raw": listing_raw, "hops": hops},
-            # Not through Scrapy's dupefilter: every caller asks only for an id not yet in
-            # seen_ids (one request per article, whatever its URL variant), and a redirect hop
-            # may revisit a URL, which the loop check below stops. Its fingerprints, about 100
-            # bytes an article held to the end, were the backfill's largest growing memory.
-            dont_filter=True,
-            # Before the next listing page: the queue holds a page's articles, not a backfill's.
-            priority=ARTICLE_PRIORITY,
-            meta={"dont_redirect": True,
-                  "handle_httpstatus_list": [*REDIRECT_STATUSES, *self.handle_httpstatus_list]},
-        )
-
-    def _follow_redirect(self, response: Response, listing_raw: str | None,
-                         hops: tuple[str, ...]) -> Iterator[Any]:
-        """Follow an article's redirect on the site; reject one off the site or in a loop."""
-        first = hops[0] if hops else response.url
-        location = response.headers.get(b"Location", b"").decode("latin-1").strip()
-        target = response.urljoin(location) if location else ""
-        chain = " -> ".join((*hops, response.url, target))
-        reason, retryable = None, False
-        if not target:
-            reason = f"redirect without a Location (HTTP {response.status})"
-        elif not is_site_url(target, self.hosts):
-            reason = f"redirected off the site: {chain}"
-        elif target == response.url or (response.url, target) in pairwise((*hops, response.url)) \
-                or len(hops) >= MAX_ARTICLE_REDIRECTS:
-            # A loop is a hop taken twice (A -> B -> A -> B) or a page redirecting to itself;
-            # two host-alias hops in a row (A -> A' -> A, a load balancer's whim) are not.
-            reason, retryable = f"redirect loop: {chain}", True
-        if reason is None:
-            yield self.article_request(target, listing_raw, (*hops, response.url))
-            return
-        self.crawler.stats.inc_value("archive/articles/bad_redirect")
-        self.logger.warning("article %s: %s", first, reason)
-        yield RejectItem(url=first, reason=reason, stage="fetch", fetched_at=now_iso(),
-                         id=(ref.id if (ref := parse_article_url(first)) else None),
-                         retryable=retryable, http_status=response.status,
-                         listing_raw=listing_raw)
+                        hops: tuple[str, ...] = ()) -> scrapy.Request:
+        """Return the request for an article page (following its redirects itself)."""
+        return self.articles.request(url, listing_raw, hops)
 
     def parse_article(self, response: Response, listing_raw: str | None,
                       hops: tuple[str, ...] = ()) -> Iterator[Any]:
-        """Yield the page to extract (the item processor makes it an article), or a reject with
-        its reason (retrying a truncated page)."""
-        if response.status in REDIRECT_STATUSES:
-            yield from self._follow_redirect(response, listing_raw, hops)
-            return
-        self.crawler.stats.inc_value("archive/requests/articles")
-        capture = response.meta.get("archive_capture")
-        # With a raw capture, its time is the fetch time: re-extraction then reproduces the record.
-        fetched_at = (capture or {}).get("fetched_at") or now_iso()
-        # Extraction itself is the item processor's (crawler/process/workers.py), off this process.
-        item = read_page(response, fetched_at=fetched_at, site_url=self.site_url,
-                         listing_raw=listing_raw, capture=capture, hosts=self.hosts)
-        if isinstance(item, RejectItem) and item.reason.startswith("truncated"):
-            retry = get_retry_request(response.request, spider=self, reason="truncated_html",
-                                      max_retry_times=self.max_truncated_retries)
-            if retry is not None:
-                yield retry
-                return
-        yield item
+        """Yield the page to extract (the item processor makes it an article), or a reject."""
+        return self.articles.parse(response, listing_raw, hops)
 
     def article_failed(self, failure: Failure) -> Iterator[RejectItem]:
-        """Turn an article that failed after every retry into a retryable reject, not a silence."""
-        request = failure.request
-        response = getattr(failure.value, "response", None)
-        hops = request.cb_kwargs.get("hops") or ()
-        url = hops[0] if hops else request.url
-        reason, retryable = f"fetch failed: {failure.type.__name__}: {failure.value}", True
-        # Scrapy cancels a download over DOWNLOAD_MAXSIZE (the message names the limit when the
-        # size was announced, and is empty when it was only counted): the same next run.
-        if failure.check(DownloadCancelledError) and (
-                "max size" in str(failure.value) or not str(failure.value)):
-            limit = request.meta.get("download_maxsize",
-                                     self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
-            reason = f"too large: over DOWNLOAD_MAXSIZE ({limit} bytes)"
-            retryable = False
-            self.crawler.stats.inc_value("archive/articles/too_large")
-        yield RejectItem(
-            url=url,
-            reason=reason,
-            stage="fetch",
-            fetched_at=now_iso(),
-            id=(ref.id if (ref := parse_article_url(url)) else None),
-            retryable=retryable,
-            http_status=response.status if response is not None else None,
-            listing_raw=request.cb_kwargs.get("listing_raw"),
-        )
-
+        """Turn an article that failed after every retry into a retryable reject."""
+        return self.articles.failed(failure)

@@ -4,8 +4,11 @@ robots.txt's ``Sitemap:`` lines and the usual locations (SITEMAP_LOCATIONS) are 
 home page has answered; sitemap indexes are followed unless their lastmod is older than anything
 the run wants; the articles sitemaps and feeds list are considered once the listings are done
 (a listing that shows the same article gives it its time of day), and an archived article whose
-lastmod moved is fetched again for its edit. Parsing is crawler/sources/sitemaps.py's; this class
-only decides what to fetch, for the spider (spiders/baonamdinh.py).
+lastmod moved is fetched again for its edit. Every walk of sitemaps ends: an index nested deeper
+than SITEMAP_MAX_DEPTH is not followed, and a run reads at most SITEMAP_MAX_FILES sitemaps and
+SITEMAP_MAX_BYTES of them; a walk cut so is logged once and left for the next run
+(crawler/run/undone.py). Parsing is crawler/sources/sitemaps.py's; this class only decides what
+to fetch, for the spider (spiders/baonamdinh.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.extract.listings import ListingEntry
+from crawler.run.undone import cut_walk
 from crawler.site.urls import is_site_url
 from crawler.sources import LIVE, sitemaps
 from spiders.part import SpiderPart
@@ -33,6 +37,12 @@ class SitemapReader(SpiderPart):
         self.locations = (settings.getlist("SITEMAP_LOCATIONS")
                           if settings.getbool("SITEMAP_ENABLED") else [])
         self.robots_timeout = settings.getfloat("ROBOTSTXT_TIMEOUT")
+        self.max_depth = settings.getint("SITEMAP_MAX_DEPTH")
+        self.max_files = settings.getint("SITEMAP_MAX_FILES")
+        self.max_bytes = settings.getint("SITEMAP_MAX_BYTES")
+        # Sitemaps requested and bytes read in this run, and the bounds met (each said once).
+        self.files = self.bytes = 0
+        self.cut: set[str] = set()
         self.asked = False
         self.floor = self._floor()
         # Articles a sitemap or feed lists wait until the listings are done: a listing that shows
@@ -76,12 +86,35 @@ class SitemapReader(SpiderPart):
             if not is_site_url(url, self.hosts):
                 self.logger.info("robots.txt names a sitemap on another host, not read: %s", url)
                 continue
-            yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.failed,
-                                 meta={"handle_httpstatus_all": True})
+            yield from self._request(url, 0)
 
-    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+    def _cut(self, bound: str, walk: str, why: str) -> None:
+        """Say, once per bound, that a walk of sitemaps was cut."""
+        if bound not in self.cut:
+            self.cut.add(bound)
+            cut_walk(self.crawler.stats, walk, why)
+
+    def _request(self, url: str, depth: int) -> Iterator[scrapy.Request]:
+        """Yield the request for a sitemap, unless the run's SITEMAP_MAX_FILES are spent."""
+        if self.files >= self.max_files:
+            self._cut("files", "sitemaps", f"{self.files} sitemaps requested in this run "
+                      f"(SITEMAP_MAX_FILES), and more are listed, the first {url}")
+            return
+        self.files += 1
+        yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.failed,
+                             cb_kwargs={"depth": depth}, meta={"handle_httpstatus_all": True})
+
+    def parse_sitemap(self, response: Response, depth: int = 0) -> Iterator[scrapy.Request]:
         """Follow a sitemap index's sitemaps; consider each article a sitemap or feed lists."""
         stats = self.crawler.stats
+        if response.status == 200:
+            self.bytes += len(response.body)
+            if self.bytes > self.max_bytes:
+                self._cut("bytes", "sitemaps",
+                          f"{self.bytes} bytes of sitemaps received in this run, over "
+                          f"SITEMAP_MAX_BYTES ({self.max_bytes}); {response.url} and later "
+                          "ones not read")
+                return
         page = (sitemaps.parse_sitemap(response.body, response.url, self.hosts)
                 if response.status == 200 else None)
         if page is None:
@@ -92,12 +125,19 @@ class SitemapReader(SpiderPart):
         stats.inc_value(f"archive/sitemaps/read/{page.kind}")
         for reason, count in page.skipped.items():
             stats.inc_value(f"archive/sitemaps/skipped/{reason}", count)
+        if page.children and depth >= self.max_depth:
+            # The protocol lets an index list sitemaps, not indexes: an index this deep is a
+            # loop or a site generating indexes without end.
+            self._cut("depth", f"sitemap {response.url}",
+                      f"a sitemap index {depth} levels below the sitemaps robots.txt and "
+                      f"SITEMAP_LOCATIONS name lists {len(page.children)} more (SITEMAP_MAX_DEPTH="
+                      f"{self.max_depth}); not followed")
+            return
         for child, lastmod in page.children:
             if self.floor and lastmod and lastmod.date() < self.floor:
                 stats.inc_value("archive/sitemaps/skipped/unchanged")
                 continue
-            yield scrapy.Request(child, callback=self.parse_sitemap, errback=self.failed,
-                                 meta={"handle_httpstatus_all": True})
+            yield from self._request(child, depth + 1)
         known = self.state.sitemap_lastmods([e.ref.id for e in page.entries if e.lastmod])
         stats.inc_value("archive/sitemaps/entries", len(page.entries))
         self.pending += [(entry, known.get(entry.ref.id)) for entry in page.entries]

@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,14 +115,20 @@ class Answer:
 
 
 Route = Callable[[str, int], Answer]  # (Host header's host, how many times asked before)
+# For the paths no route names (endless listings, chains): (path with its query, host, times
+# asked before) -> the answer, or None for a 404.
+Fallback = Callable[[str, str, int], "Answer | None"]
 
 
 class MiniSite:
-    """A loopback HTTP server answering each path by a scripted route; 404 for the rest."""
+    """A loopback HTTP server answering each path by a scripted route, else by ``fallback``;
+    404 for the rest."""
 
-    def __init__(self, routes: dict[str, Route]):
+    def __init__(self, routes: dict[str, Route], fallback: Fallback | None = None):
         self.routes = routes
+        self.fallback = fallback
         self.hits: Counter[str] = Counter()
+        self.log: list[tuple[float, str]] = []  # (time.monotonic(), path) of every request
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _mini_handler(self))
         self.server.daemon_threads = True
@@ -134,8 +141,12 @@ class MiniSite:
         with self._lock:
             seen = self.hits[path]
             self.hits[path] += 1
+            self.log.append((time.monotonic(), path))
         route = self.routes.get(path)
-        return route(host, seen) if route else Answer(404, "<html><body>404</body></html>")
+        if route is not None:
+            return route(host, seen)
+        answer = self.fallback(path, host, seen) if self.fallback is not None else None
+        return answer or Answer(404, "<html><body>404</body></html>")
 
     def __enter__(self) -> MiniSite:
         self._thread.start()

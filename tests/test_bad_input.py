@@ -22,6 +22,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from crawler.extract.response import item_from_response
 from crawler.items import ArticleItem, RejectItem
 from crawler.process.processing import ItemProcessor, project_settings
+from crawler.run.outcome import ExitStatus
 from crawler.site.urls import parse_article_url
 from crawler.store.archive import Archive, iter_records
 from tests.badsite import (
@@ -319,10 +320,15 @@ def _ids(archive_dir: Path) -> list[str]:
     return sorted(record["id"] for record in iter_records(archive_dir))
 
 
-def test_both_runs_finish_cleanly(crawls: dict[str, Any]) -> None:
-    for name in ("first", "second"):
+def test_both_runs_finish_cleanly_and_say_what_they_left(crawls: dict[str, Any]) -> None:
+    # Each run leaves its retryable rejects for the next, more than REPORT_ARTICLES_LEFT_MAX of
+    # its pages, and says so (exit 9): the first a 5xx, a hang, a truncated and an empty page, a
+    # future date and two loops (7 of 24); the second, against the healed site, only what does
+    # not heal (the future date and the loops: 3 of the 7 it fetched).
+    for name, left in (("first", "7 of 24"), ("second", "3 of 7")):
         done = crawls[name]
-        assert done.returncode == 0, done.log[-3000:]
+        assert done.returncode == ExitStatus.INCOMPLETE, done.log[-3000:]
+        assert f"exit status 9: {left} " in done.log and "left for the next run" in done.log
         assert "Traceback" not in done.log, name
 
 

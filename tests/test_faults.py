@@ -9,6 +9,7 @@ exited 0 on a failure (the README's "Crash safety" gives the table, before and a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import shutil
@@ -17,6 +18,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,21 @@ from tests.faults import (
     raw_lines,
     tmpfs_command,
     unshare_works,
+)
+from tests.misbehaving import (
+    FIRST_ID,
+    LISTING,
+    PAGE_SIZE,
+    article_path,
+    articles,
+    chain,
+    endless_listing,
+    endless_sitemaps,
+    home,
+    listing,
+    redirect,
+    urlset,
+    wide_sitemaps,
 )
 from tests.replica import Replica
 from tests.scoring import score_archive
@@ -393,7 +410,8 @@ def test_clock_skew_takes_near_future_dates_as_printed_and_retries_later_ones(tm
         first = crawl(site.url, tmp_path)
         second = crawl(site.url, tmp_path)
         hits = dict(site.hits)
-    assert first.returncode == second.returncode == 0
+    # The page 3 h ahead is left for the next run: a third of each night's pages, and so said.
+    assert first.returncode == second.returncode == ExitStatus.INCOMPLETE
     records = {r["id"]: r for r in raw_lines(tmp_path)[0]}
     assert sorted(records) == ["aaaa001", "aaaa002"]
     assert records["aaaa001"]["published_at"] > records["aaaa001"]["fetched_at"]
@@ -449,3 +467,219 @@ def test_image_urls_are_canonical_whichever_alias_served_the_page(tmp_path):
     assert images and all(url.startswith(site.url + "/") for url in images)
     result = score_archive(tmp_path, truth)
     assert result.perfect, result.summary()
+
+
+# --- 7. A site that misbehaves cannot stall, flood or fool a run (issue 21) ----------------------
+# Each probe runs against a stand-in of tests/misbehaving.py (loopback, every loop bounded) and is
+# scored on what was archived, what was refused, and the exit status.
+
+
+def listing_hits(site: MiniSite) -> int:
+    return sum(n for path, n in site.hits.items()
+               if path == LISTING or path.startswith(LISTING + "?"))
+
+
+def rejects_of(archive: Path) -> list[dict]:
+    return [json.loads(line) for path in sorted((archive / "rejects").glob("*.jsonl"))
+            for line in path.read_text("utf-8").splitlines()]
+
+
+def listing_complete(archive: Path, key: str) -> bool:
+    state = CrawlState(archive)
+    try:
+        return state.listing_complete(key)
+    finally:
+        state.close()
+
+
+@pytest.mark.parametrize("args", [(), ("mode=backfill", "since=2022-01-01")],
+                         ids=["nightly", "backfill"])
+def test_an_endless_listing_with_new_ids_on_every_page_is_cut_at_listing_max_pages(tmp_path,
+                                                                                   args):
+    routes, fallback = endless_listing(new_ids=True)
+    with MiniSite(routes, fallback) as site:
+        done = crawl(site.url, tmp_path, *args, LISTING_MAX_PAGES="4")
+        pages = listing_hits(site)
+    report = last_report(tmp_path)
+    assert pages == 4, pages
+    assert len(raw_lines(tmp_path)[0]) == 4 * PAGE_SIZE
+    assert done.returncode == report["exit_code"] == ExitStatus.INCOMPLETE, done.stderr[-3000:]
+    cut = report["undone"]["walks_cut"]
+    assert cut["count"] == 1 and cut["walks"][0]["walk"] == f"listing {LISTING}"
+    assert "LISTING_MAX_PAGES" in report["exit_reason"]
+    assert done.stderr.count(f"WARNING: walk cut short: listing {LISTING}") == 1
+    assert not listing_complete(tmp_path, LISTING)  # the next nightly walks it again
+
+
+@pytest.mark.parametrize("args", [(), ("mode=backfill", "since=2022-01-01")],
+                         ids=["nightly", "backfill"])
+def test_a_listing_showing_the_same_ids_on_every_page_ends_at_the_first_page_adding_none(
+        tmp_path, args):
+    routes, fallback = endless_listing(new_ids=False)
+    with MiniSite(routes, fallback) as site:
+        done = crawl(site.url, tmp_path, *args)
+        pages = listing_hits(site)
+    report = last_report(tmp_path)
+    assert pages == 2, pages
+    assert sorted(int(r["id"]) for r in raw_lines(tmp_path)[0]) == \
+        list(range(FIRST_ID, FIRST_ID + PAGE_SIZE))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert report["listings"]["ended_repeating"] == 1 and report["problems"] == []
+
+
+def test_a_sitemap_index_listing_another_index_forever_is_cut_at_its_depth(tmp_path):
+    routes, fallback = endless_sitemaps()
+    with MiniSite(routes, fallback) as site:
+        done = crawl(site.url, tmp_path)
+        indexes = sorted(p for p in site.hits if p.startswith("/sitemap.xml"))
+    report = last_report(tmp_path)
+    # Depth 0 (named at a usual location), 1 and 2 are read; what the index at 2 lists is not.
+    assert indexes == ["/sitemap.xml", "/sitemap.xml?n=1", "/sitemap.xml?n=2"], indexes
+    assert sorted(int(r["id"]) for r in raw_lines(tmp_path)[0]) == \
+        list(range(FIRST_ID, FIRST_ID + 4))
+    assert done.returncode == report["exit_code"] == ExitStatus.INCOMPLETE, done.stderr[-3000:]
+    (cut,) = report["undone"]["walks_cut"]["walks"]
+    assert cut["walk"] == f"sitemap {site.url}/sitemap.xml?n=2" and "SITEMAP_MAX_DEPTH" in cut["why"]
+    assert done.stderr.count("WARNING: walk cut short: sitemap") == 1
+
+
+@pytest.mark.parametrize("bound", ["SITEMAP_MAX_FILES", "SITEMAP_MAX_BYTES"])
+def test_a_run_reads_sitemaps_up_to_its_files_and_bytes(tmp_path, bound):
+    routes, fallback = wide_sitemaps(12)
+    index = len(routes["/sitemap.xml"]("", 0).body.encode())
+    one = len(urlset(article_path(FIRST_ID + 10)).encode())
+    # Files: /sitemap.xml and the three other usual locations, then two of the twelve sitemaps;
+    # bytes: the index and two sitemaps (all of one size), not a third.
+    value = "6" if bound == "SITEMAP_MAX_FILES" else str(index + 2 * one + one // 2)
+    with MiniSite(routes, fallback) as site:
+        done = crawl(site.url, tmp_path, **{bound: value})
+        read = sum(n for p, n in site.hits.items() if p.startswith("/sitemap-bai.xml"))
+    report = last_report(tmp_path)
+    assert len(raw_lines(tmp_path)[0]) == 2
+    assert read == (2 if bound == "SITEMAP_MAX_FILES" else 12)  # bytes are known on arrival
+    assert done.returncode == ExitStatus.INCOMPLETE, done.stderr[-3000:]
+    (cut,) = report["undone"]["walks_cut"]["walks"]
+    assert cut["walk"] == "sitemaps" and bound in cut["why"]
+
+
+def test_a_redirect_to_another_port_of_the_sites_host_is_not_followed(tmp_path):
+    moved, good = article_path(FIRST_ID + 1), article_path(FIRST_ID + 2)
+    # The other origin serves pages that would pass for the site's: none may be fetched.
+    foreign_routes = {"/channel/5084/": listing(article_path(FIRST_ID + 3))}
+    with MiniSite(foreign_routes, articles) as foreign:
+        routes = {"/": home(LISTING, "/channel/5084/"),
+                  LISTING: listing(moved, good),
+                  moved: redirect(foreign.url + moved),
+                  "/channel/5084/": redirect(foreign.url + "/channel/5084/")}
+        with MiniSite(routes, articles) as site:
+            done = crawl(site.url, tmp_path)
+    assert foreign.hits == {}, foreign.hits
+    assert [r["id"] for r in raw_lines(tmp_path)[0]] == [str(FIRST_ID + 2)]
+    reasons = {r["url"]: r for r in rejects_of(tmp_path)}
+    article = reasons[site.url + moved]
+    assert article["reason"] == f"redirected off the site: {site.url}{moved} -> {foreign.url}{moved}"
+    assert not article["retryable"]
+    page = reasons[site.url + "/channel/5084/"]
+    assert page["reason"].endswith(f"-> {foreign.url}/channel/5084/") and page["id"] is None
+    report = last_report(tmp_path)
+    # The listing that went elsewhere is work left: its walk failed.
+    assert done.returncode == report["exit_code"] == ExitStatus.INCOMPLETE, done.stderr[-3000:]
+    assert "listing pages failed" in report["exit_reason"]
+
+
+def test_a_redirect_chain_on_the_site_is_followed_up_to_twenty_hops(tmp_path):
+    short, long_, good = FIRST_ID + 1, FIRST_ID + 2, FIRST_ID + 3
+    ends = {name: article_path(i) + "index.htm" for name, i in (("short", short), ("long", long_))}
+    routes = {"/": home(LISTING),
+              LISTING: listing(article_path(short), article_path(long_), article_path(good)),
+              article_path(short): redirect("/r/short/1"),
+              article_path(long_): redirect("/r/long/1")}
+    hop_15, hop_30 = chain("short", 14, ends["short"]), chain("long", 29, ends["long"])
+    with MiniSite(routes, lambda p, h, s: hop_15(p, h, s) or hop_30(p, h, s)
+                  or articles(p, h, s)) as site:
+        done = crawl(site.url, tmp_path)
+        hits = dict(site.hits)
+    # 15 hops: followed to the page; 30: given up after 20, for good, and not called a loop.
+    assert sorted(r["id"] for r in raw_lines(tmp_path)[0]) == [str(short), str(good)]
+    (reject,) = rejects_of(tmp_path)
+    assert reject["id"] == str(long_) and not reject["retryable"]
+    assert reject["reason"].startswith("too many redirects: more than 20 hops: ")
+    assert hits.get("/r/long/20") == 1 and "/r/long/21" not in hits
+    assert ends["long"] not in hits
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_an_article_redirecting_to_another_articles_id_is_one_record_and_its_listing_walked(
+        tmp_path):
+    old, new, other = FIRST_ID + 1, FIRST_ID + 2, FIRST_ID + 3
+    routes = {"/": home(LISTING), LISTING: listing(article_path(old), article_path(other)),
+              article_path(old): redirect(article_path(new))}
+    with MiniSite(routes, articles) as site:
+        first = crawl(site.url, tmp_path)
+        walked = listing_complete(tmp_path, LISTING)
+        second = crawl(site.url, tmp_path)
+    assert first.returncode == second.returncode == 0, first.stderr[-3000:]
+    assert sorted(int(r["id"]) for r in raw_lines(tmp_path)[0]) == [new, other]
+    assert not list((tmp_path / "rejects").glob("*.jsonl"))
+    assert walked and listing_complete(tmp_path, LISTING)
+    assert "lost articles" not in first.stderr + second.stderr
+
+
+def test_a_retry_after_is_honoured_by_the_whole_slot_and_one_beyond_the_cap_left_for_later(
+        tmp_path):
+    far, near, good = (article_path(FIRST_ID + i) for i in (1, 2, 3))
+    routes = {"/": home(LISTING), LISTING: listing(far, near, good),
+              far: lambda h, s: Answer(429, "", (("Retry-After", "86400"),)),
+              near: lambda h, s: Answer(429, "", (("Retry-After", "2"),)) if s == 0
+              else Answer(body=article_html(FIRST_ID + 2))}
+    with MiniSite(routes, articles) as site:
+        # A delay, however short, makes Scrapy send one request at a time (with none it sends
+        # all it holds at once): the log's order is then the order of the site's answers.
+        done = crawl(site.url, tmp_path, SITE_RETRY_AFTER_MAX="3", DOWNLOAD_DELAY="0.05")
+        log, hits = list(site.log), dict(site.hits)
+    assert hits[far] == 1 and hits[near] == 2  # never asked again at once, nor 5 times
+    for (at, path), (after, _) in pairwise(log):
+        if path in (far, near) and at == min(t for t, p in log if p == path):
+            # Whatever the next request was, the whole slot waited: 3 s (the cap), or 2 s.
+            assert after - at >= (2.9 if path == far else 1.9), (path, after - at)
+    assert sorted(int(r["id"]) for r in raw_lines(tmp_path)[0]) == [FIRST_ID + 2, FIRST_ID + 3]
+    (reject,) = rejects_of(tmp_path)
+    assert reject["url"].endswith(far) and reject["retryable"]
+    assert "Retry-After" in reject["reason"] and "86400" in reject["reason"]
+    report = last_report(tmp_path)
+    assert report["undone"]["retry_after"] == {"asked": 2, "longest": 86400.0, "refused": 1}
+    assert done.returncode == report["exit_code"] == ExitStatus.INCOMPLETE, done.stderr[-3000:]
+    assert any("the site asked us to slow down" in p["message"] for p in report["problems"])
+
+
+def test_a_backfill_with_forty_percent_faults_and_no_retries_says_what_it_left(tmp_path):
+    with Replica(articles=120, seed=13, crawl_delay=0, fault_rate=0.4, hang_seconds=1) as site:
+        truth = site.truth()
+        faulty = crawl(site.url, tmp_path, "mode=backfill", "since=2010-01-01",
+                       RETRY_TIMES="0", DOWNLOAD_TIMEOUT="1")
+        report = last_report(tmp_path)
+        site.site.fault_rate = 0.0
+        rerun = crawl(site.url, tmp_path, "mode=backfill", "since=2010-01-01")
+    assert outcome(tmp_path, truth).lost == []  # the next run took up what was left
+    assert faulty.returncode == report["exit_code"] == ExitStatus.INCOMPLETE, \
+        faulty.stderr[-3000:]
+    assert report["problems"] and report["undone"]["articles_left"] > 0
+    messages = " ".join(p["message"] for p in report["problems"])
+    assert "left for the next run" in messages and "listing pages failed" in messages
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+
+
+def test_a_run_whose_every_listing_failed_is_not_finished(tmp_path):
+    routes = {"/": home(LISTING, "/channel/5084/"),
+              LISTING: lambda h, s: Answer(500, "<html>down</html>"),
+              "/channel/5084/": lambda h, s: Answer(500, "<html>down</html>")}
+    with MiniSite(routes, articles) as site:
+        done = crawl(site.url, tmp_path, RETRY_TIMES="1")
+        routes[LISTING] = listing(article_path(FIRST_ID))
+        routes["/channel/5084/"] = listing(article_path(FIRST_ID + 1, "5084"))
+        again = crawl(site.url, tmp_path)
+    report = last_report(tmp_path)
+    assert done.returncode == ExitStatus.INCOMPLETE, done.stderr[-3000:]
+    assert "every listing failed" in done.stderr
+    assert "the previous run did not finish" in again.stderr  # so it walks every listing
+    assert again.returncode == 0 and report["exit_code"] == 0

@@ -78,12 +78,12 @@ def test_the_table_lives_only_as_long_as_its_connection(tmp_path):
 
 
 class _Buggy:
-    def add(self, key: str, ids: list[str]) -> None:
+    def add(self, key: str, ids: list[str], shown: list[str] = ()) -> int:
         raise ValueError("a bug")
 
 
 class _FullTempStore:
-    def add(self, key: str, ids: list[str]) -> None:
+    def add(self, key: str, ids: list[str], shown: list[str] = ()) -> int:
         raise sqlite3.OperationalError("database or disk is full")
 
 

@@ -11,11 +11,13 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from crawler.run.politeness import (
+    RETRY_AFTER_STATS,
     SITE_SLOT,
     ArchiveBackoffMiddleware,
     ArchiveSlotMiddleware,
     ArchiveSlots,
     CrawlDelayMiddleware,
+    SiteAskedToWait,
     SiteSlotMiddleware,
     backoff_seconds,
     retry_after_seconds,
@@ -173,3 +175,57 @@ def test_the_site_is_not_touched_by_archive_backoff():
     request = Request("http://127.0.0.1:8088/x", meta={"download_slot": SITE_SLOT})
     mw.response_downloaded(Response(request.url, status=503, request=request), request)
     assert slot.delay == 2.0
+
+
+def site_backoff_middleware(cap: float = 300.0):
+    crawler = get_crawler(settings_dict={**SETTINGS, "SITE_RETRY_AFTER_MAX": cap})
+    stats = {}
+    crawler.stats = SimpleNamespace(
+        inc_value=lambda key, n=1: stats.__setitem__(key, stats.get(key, 0) + n),
+        max_value=lambda key, value: stats.__setitem__(key, max(stats.get(key, value), value)),
+        get_value=lambda key, default=None: stats.get(key, default))
+    slot = SimpleNamespace(delay=1.0, jitter=0.5)
+    crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={SITE_SLOT: slot}))
+    return build_from_crawler(ArchiveBackoffMiddleware, crawler), slot, stats
+
+
+def site_answer(status: int, retry_after: str | None = None, path: str = "/x",
+                latency: float = 0.0) -> tuple[Request, Response]:
+    request = Request(f"https://baonamdinh.vn{path}",
+                      meta={"download_slot": SITE_SLOT, "download_latency": latency})
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return request, Response(request.url, status=status, headers=headers, request=request)
+
+
+def test_the_site_rests_as_its_retry_after_asks_up_to_the_cap_and_then_gets_its_pace_back():
+    mw, slot, stats = site_backoff_middleware(cap=300.0)
+    request, response = site_answer(503)  # no Retry-After: Scrapy's retries, no rest
+    mw.response_downloaded(response, request)
+    assert (slot.delay, slot.jitter) == (1.0, 0.5)
+    request, response = site_answer(429, "120")
+    mw.response_downloaded(response, request)
+    assert (slot.delay, slot.jitter) == (120.0, 0.0)  # as long as asked, without jitter
+    assert mw.process_response(request, response) is response  # within the cap: retried
+    # An answer to a request sent before the site asked does not end the rest...
+    request, response = site_answer(200, latency=60.0)
+    mw.response_downloaded(response, request)
+    assert slot.delay == 120.0
+    # ... one sent after it does.
+    request, response = site_answer(200)
+    mw.response_downloaded(response, request)
+    assert (slot.delay, slot.jitter) == (1.0, 0.5)
+    request, response = site_answer(503, "86400")
+    mw.response_downloaded(response, request)
+    assert slot.delay == 300.0  # slowed as far as the cap
+    with pytest.raises(SiteAskedToWait, match="86400 s .* SITE_RETRY_AFTER_MAX=300 s"):
+        mw.process_response(request, response)
+    assert stats == {RETRY_AFTER_STATS + "asked": 2, RETRY_AFTER_STATS + "longest": 86400.0,
+                     RETRY_AFTER_STATS + "refused": 1}
+    # robots.txt keeps RFC 9309's reading of its status.
+    request, response = site_answer(429, "86400", path="/robots.txt")
+    assert mw.process_response(request, response) is response
+
+
+@pytest.mark.parametrize("header", ["\u0663\u0660", "\uff13\uff10", "\u00b3"])
+def test_a_retry_after_in_other_digits_is_no_number(header):
+    assert retry_after_seconds(header) is None

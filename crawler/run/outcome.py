@@ -3,9 +3,10 @@
 Components that meet a failure record it in the crawler's stats with ``report_problem`` (the
 archive pipeline a storage failure, the robots.txt middleware a robots.txt that forbids the
 crawl, the spider a site that does not answer); the run report (crawler/run/report.py) adds what
-it judges at the end (coverage alarms, article links dropped, an interrupted run), picks the
-status with ``exit_status`` and puts it under ``archive/run/exit_code``, which the crawl command
-(crawler/commands/crawl.py) returns. The README's "Exit statuses" table is this module in prose.
+it judges at the end (coverage alarms, article links dropped, an interrupted run, work left
+undone: crawler/run/undone.py), picks the status with ``exit_status`` and puts it under
+``archive/run/exit_code``, which the crawl command (crawler/commands/crawl.py) returns. The
+README's "Exit statuses" table is this module in prose.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class ExitStatus(IntEnum):
     STORAGE_FAILURE = 6  # disk full, permission, I/O error, the state database locked
     LINKS_DROPPED = 7  # more article links on hosts that are not aliases than allowed
     ARCHIVE_BUSY = 8  # another run holds the archive
+    INCOMPLETE = 9  # work left for the next run: a walk cut, listings or pages that failed
     INTERRUPTED = 130  # stopped by a signal: 128 + its number (130 SIGINT, 143 SIGTERM)
 
 
@@ -43,6 +45,7 @@ PRECEDENCE = (
     ExitStatus.INTERRUPTED,
     ExitStatus.ROBOTS_FORBIDS,
     ExitStatus.SITE_UNREACHABLE,
+    ExitStatus.INCOMPLETE,
     ExitStatus.LINKS_DROPPED,
     ExitStatus.COVERAGE_ALARM,
 )

@@ -14,7 +14,11 @@ and records a robots.txt that forbids the crawl, or a site that does not answer,
 exit status (crawler/run/outcome.py).
 
 Web archives (crawler/sources/) get one slot each, paced by their own rate settings through the
-ArchiveSlots add-on, and ArchiveSlotMiddleware rests a slot after a 429 or 5xx.
+ArchiveSlots add-on, and ArchiveBackoffMiddleware rests a slot after a 429 or 5xx. The same
+middleware honours the site's own Retry-After on a 429 or 503 (RFC 6585, RFC 9110): the site's
+whole slot waits as asked, up to SITE_RETRY_AFTER_MAX; a page the site asks us to leave for
+longer is not retried but fails with ``SiteAskedToWait``, which the spider makes a retryable
+reject for the next run, and the run report says the site asked us to slow down.
 """
 
 from __future__ import annotations
@@ -44,18 +48,29 @@ from twisted.internet import defer
 from twisted.internet import error as net_error
 
 from crawler.run.outcome import ExitStatus, problems_of, report_problem
-from crawler.site.urls import host_of, site_hosts
+from crawler.site.urls import ascii_digits, host_of, site_hosts
 
 logger = logging.getLogger(__name__)
 
 
 SITE_SLOT = "baonamdinh"
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+# Answers whose Retry-After the site's slot honours (RFC 6585 for 429, RFC 9110 for 503).
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+RETRY_AFTER_STATS = "archive/politeness/retry_after/"
 # Failures that mean nothing answers at the site's address at all (as opposed to a server that
 # answers badly or hangs): the site is unreachable.
 UNREACHABLE = (CannotResolveHostError, DownloadConnectionRefusedError,
                net_error.ConnectionRefusedError, net_error.DNSLookupError, net_error.NoRouteError,
                net_error.ConnectError)
+
+
+class RobotsForbidden(IgnoreRequest):
+    """A request robots.txt forbids: the site's own rule, not a failure of the run."""
+
+
+class SiteAskedToWait(IgnoreRequest):
+    """The site answered 429 or 503 with a Retry-After longer than SITE_RETRY_AFTER_MAX."""
 
 
 class RobotsPolicyMiddleware(RobotsTxtMiddleware):
@@ -132,7 +147,7 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         """Obey the rules; a home page forbidden means robots.txt forbids the crawl."""
         try:
             super().process_request_2(rp, request)
-        except IgnoreRequest:
+        except IgnoreRequest as exc:
             url = urlparse_cached(request)
             if url.path in ("", "/") and host_of(request.url) in self.site and not any(
                     p["status"] in (ExitStatus.ROBOTS_FORBIDS, ExitStatus.SITE_UNREACHABLE)
@@ -140,7 +155,7 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
                 self._problem(ExitStatus.ROBOTS_FORBIDS, url.netloc,
                               f"robots.txt of {url.netloc} forbids the home page {request.url}: "
                               "the crawl cannot start")
-            raise
+            raise RobotsForbidden(str(exc)) from exc
 
 
 class SiteSlotMiddleware:
@@ -231,7 +246,7 @@ def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> 
     text = text.strip()
     if not text:
         return None
-    if text.isdigit():
+    if ascii_digits(text):
         return float(text)
     try:
         moment = parsedate_to_datetime(text)
@@ -299,38 +314,45 @@ class ArchiveSlotMiddleware:
 class ArchiveBackoffMiddleware:
     """Downloader middleware: an archive's slot rests after a 429 or 5xx (Retry-After honoured,
     else SOURCES_BACKOFF_BASE * 2^retries, at most SOURCES_BACKOFF_MAX) or a failed connection,
-    and gets its pace back after an answer that is not a refusal.
+    and gets its pace back after an answer that is not a refusal. The site's slot rests after a
+    429 or 503 that carries a Retry-After, as long as asked up to SITE_RETRY_AFTER_MAX; a page
+    the site asks us to leave for longer fails at once with SiteAskedToWait (not retried).
 
     Answers are judged on the response_downloaded signal, as AutoThrottle does: the downloader
     sends it before it takes the slot's next request, so that request already waits. Failed
     connections are judged in process_exception, above RetryMiddleware (550), which makes the
     retries; they wait in the rested slot."""
 
-    def __init__(self, crawler: Any, *, base: float, cap: float):
+    def __init__(self, crawler: Any, *, base: float, cap: float, site_cap: float):
         self.crawler = crawler
         self.base = base
         self.cap = cap
+        self.site_cap = site_cap
         self.slot_delays = {slot: float(conf.get("delay", 0.0)) for slot, conf in
                             crawler.settings.getdict("DOWNLOAD_SLOTS").items()}
+        # The site's pace (delay, jitter) before it asked us to wait, and since when it rests.
+        self.site_pace: tuple[float, float] | None = None
+        self.site_rested_at = self.site_rest = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchiveBackoffMiddleware:
         settings = crawler.settings
         middleware = cls(crawler, base=settings.getfloat("SOURCES_BACKOFF_BASE"),
-                         cap=settings.getfloat("SOURCES_BACKOFF_MAX"))
+                         cap=settings.getfloat("SOURCES_BACKOFF_MAX"),
+                         site_cap=settings.getfloat("SITE_RETRY_AFTER_MAX"))
         crawler.signals.connect(middleware.response_downloaded,
                                 signal=signals.response_downloaded)
         return middleware
 
     def _slot(self, request: Request) -> tuple[str | None, Any]:
         name = request.meta.get("download_slot")
-        if name not in ARCHIVE_RATES or self.crawler.engine is None:
+        if (name not in ARCHIVE_RATES and name != SITE_SLOT) or self.crawler.engine is None:
             return None, None
         return name, self.crawler.engine.downloader.slots.get(name)
 
     def _rest(self, request: Request, retry_after: float | None, why: str) -> None:
         name, slot = self._slot(request)
-        if slot is None:
+        if slot is None or name == SITE_SLOT:
             return
         wait = backoff_seconds(retry_after, int(request.meta.get("retry_times", 0)),
                                base=self.base, cap=self.cap)
@@ -340,15 +362,63 @@ class ArchiveBackoffMiddleware:
                     why, slot.delay)
 
     def response_downloaded(self, response: Response, request: Request, **kwargs: Any) -> None:
-        """Rest the archive's slot after a refusal; restore its pace after a good answer."""
+        """Rest a slot after a refusal; restore its pace after a good answer."""
         name, slot = self._slot(request)
         if slot is None:
             return
-        if response.status in BACKOFF_STATUSES:
+        if name == SITE_SLOT:
+            self._site_answer(response, request, slot)
+        elif response.status in BACKOFF_STATUSES:
             self._rest(request, retry_after_seconds(response.headers.get(b"Retry-After")),
                        f"HTTP {response.status}")
         elif slot.delay > self.slot_delays.get(name, 0.0):
             slot.delay = self.slot_delays.get(name, 0.0)
+
+    def _site_wait(self, response: Response) -> float | None:
+        if response.status not in RETRY_AFTER_STATUSES:
+            return None
+        return retry_after_seconds(response.headers.get(b"Retry-After"))
+
+    def _site_answer(self, response: Response, request: Request, slot: Any) -> None:
+        """Slow the site's whole slot as its Retry-After asks (up to SITE_RETRY_AFTER_MAX);
+        give it its pace back once a request sent after that answers otherwise."""
+        wait = self._site_wait(response)
+        now = time.monotonic()
+        if wait is None:
+            if self.site_pace is None:
+                return
+            sent = now - float(request.meta.get("download_latency") or 0.0)
+            if sent >= self.site_rested_at:
+                (slot.delay, slot.jitter), self.site_pace = self.site_pace, None
+            else:
+                # An answer to a request sent before the site asked: AutoThrottle (whose
+                # handler runs first) may have shortened the rest on it.
+                slot.delay, slot.jitter = max(slot.delay, self.site_rest), 0.0
+            return
+        stats = self.crawler.stats
+        stats.inc_value(RETRY_AFTER_STATS + "asked")
+        stats.max_value(RETRY_AFTER_STATS + "longest", wait)
+        if self.site_pace is None:
+            self.site_pace = (slot.delay, slot.jitter)
+        # As long as asked, not a random part of it (the slot's jitter would take up to half).
+        slot.delay, slot.jitter = max(slot.delay, min(wait, self.site_cap)), 0.0
+        self.site_rested_at, self.site_rest = now, slot.delay
+        log = logger.warning if stats.get_value(RETRY_AFTER_STATS + "asked") == 1 else logger.info
+        log("the site asked us to slow down: HTTP %s with Retry-After %g s for %s; %.1f s "
+            "between its requests until it answers well (SITE_RETRY_AFTER_MAX=%g s)",
+            response.status, wait, request.url, slot.delay, self.site_cap)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Fail at once a page of the site that asks us to wait longer than we do."""
+        if request.meta.get("download_slot") != SITE_SLOT:
+            return response
+        wait = self._site_wait(response)
+        if wait is None or wait <= self.site_cap or urlsplit(request.url).path == "/robots.txt":
+            return response
+        self.crawler.stats.inc_value(RETRY_AFTER_STATS + "refused")
+        raise SiteAskedToWait(f"the site asked us to wait {wait:g} s (HTTP {response.status}, "
+                              f"Retry-After), more than SITE_RETRY_AFTER_MAX={self.site_cap:g} "
+                              "s: left for the next run")
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         """Rest the archive's slot after a timeout or a refused connection."""

@@ -6,14 +6,15 @@ well extraction worked (share of records with each field, which layer gave it, a
 site's templates applied). When a field's coverage, or the share of fields the site profile gave,
 falls sharply against the previous runs (as after a site redesign: crawler/run/alarms.py), the
 run says so at ERROR level. Every problem of the run (these alarms, too many article links
-dropped, an interrupted run, and those components recorded: storage, robots.txt, an unreachable
-site) goes into the report, and the worst one becomes the exit status (crawler/run/outcome.py),
-which the ``crawl`` command returns (crawler/commands/crawl.py reads ``archive/run/exit_code``).
-A report file never replaces another: two runs started in the same second get
-``<start>-baonamdinh.json`` and ``<start>_2-baonamdinh.json``. So that a run stopped by a full
-disk can still write its report, it keeps a little space in reserve (``runs/.reserve-<pid>``,
-REPORT_RESERVE_BYTES) from its start and frees it just before writing; if even that fails, the
-exit status and the log still say why.
+dropped, an interrupted run, work left for the next run (crawler/run/undone.py), and those
+components recorded: storage, robots.txt, an unreachable site) goes into the report, and the
+worst one becomes the exit status (crawler/run/outcome.py), which the ``crawl`` command
+returns (crawler/commands/crawl.py reads ``archive/run/exit_code``). A report file never
+replaces another: two runs started in the same second get ``<start>-baonamdinh.json`` and
+``<start>_2-baonamdinh.json``. So that a run stopped by a full disk can still write its report,
+it keeps a little space in reserve (``runs/.reserve-<pid>``, REPORT_RESERVE_BYTES) from its
+start and frees it just before writing; if even that fails, the exit status and the log still
+say why.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from crawler.run.outcome import (
     report_problem,
     signal_name,
 )
+from crawler.run.undone import THRESHOLDS, threshold, undone, undone_problems
 from crawler.store.state import CrawlState
 
 logger = logging.getLogger(__name__)
@@ -99,6 +101,11 @@ class RunReport:
         self.drop = settings.getfloat("REPORT_COVERAGE_DROP")
         self.min_records = settings.getint("REPORT_MIN_RECORDS")
         self.max_dropped = settings.getint("REPORT_LINKS_DROPPED_MAX")
+        # Read now, so that a bad value stops the run before it starts (exit 1).
+        self.limits = {mode: {what: threshold(settings, name, mode)
+                              for name, what in THRESHOLDS.items()}
+                       for mode in ("nightly", "backfill")}
+        self.retry_after_cap = settings.getfloat("SITE_RETRY_AFTER_MAX")
         self.reserve_bytes = settings.getint("REPORT_RESERVE_BYTES")
         self.reserve: Path | None = None
         self.previous: list[dict[str, Any]] = []
@@ -247,7 +254,8 @@ class RunReport:
             logger.error("exit status %s: %s", report["exit_code"], report["exit_reason"])
 
     def _judge(self, report: dict[str, Any], reason: str) -> None:
-        """Record this run's own problems: alarms, links dropped, interrupted, nothing fetched."""
+        """Record this run's own problems: alarms, links dropped, interrupted, nothing fetched,
+        work left for the next run."""
         for alarm in report["alarms"]:
             report_problem(self.stats, ExitStatus.COVERAGE_ALARM, f"coverage alarm: {alarm}")
         dropped = report["links_dropped"]
@@ -262,6 +270,13 @@ class RunReport:
             name = signal_name(self.stats.get_value(SIGNAL_KEY))
             report_problem(self.stats, ExitStatus.INTERRUPTED,
                            f"interrupted by {name}; run the same command again to resume")
+        self._judge_reached(report, reason)
+        limits = self.limits["backfill" if report.get("mode") == "backfill" else "nightly"]
+        for message in undone_problems(report, limits, cap=self.retry_after_cap):
+            report_problem(self.stats, ExitStatus.INCOMPLETE, message)
+
+    def _judge_reached(self, report: dict[str, Any], reason: str) -> None:
+        """Record a site (or web archive) from which nothing at all was fetched."""
         source = report.get("source") or "live"
         if source != "live":
             # A web archive's backfill fetches no home page: its index answering is the sign.
@@ -377,6 +392,13 @@ class RunReport:
         """Return the run report as a JSON-ready dict (alarms are added by the caller)."""
         options = getattr(spider, "options", None)
         rejected_fetch = self._get("archive/rejected/fetch")
+        counts = {
+            "new": self._get("archive/articles/new"),
+            "updated": self._get("archive/articles/updated"),
+            "unchanged": self._get("archive/articles/unchanged"),
+            "failed": rejected_fetch,
+            "rejected": self._get("archive/rejected") - rejected_fetch,
+        }
         return {
             "started_at": self.started_at.isoformat(),
             "finished_at": dt.datetime.now(VN_TZ).replace(microsecond=0).isoformat(),
@@ -387,13 +409,9 @@ class RunReport:
             "until": options.until.isoformat() if options and options.until else None,
             "site_url": self.crawler.settings.get("SITE_URL"),
             "stop_reason": reason,
-            "counts": {
-                "new": self._get("archive/articles/new"),
-                "updated": self._get("archive/articles/updated"),
-                "unchanged": self._get("archive/articles/unchanged"),
-                "failed": rejected_fetch,
-                "rejected": self._get("archive/rejected") - rejected_fetch,
-            },
+            "counts": counts,
+            # What is left for the next run (crawler/run/undone.py).
+            "undone": undone(self.stats, counts),
             "requests": {
                 "total": self._get("downloader/request_count"),
                 "articles": self._get("archive/requests/articles"),
@@ -413,8 +431,8 @@ class RunReport:
                 "examples": list(self.stats.get_value("archive/links/dropped_examples") or []),
             },
             "listings": {name: self._get(f"archive/listings/{name}") for name in
-                         ("walked_to_end", "stopped_early", "failed", "complete", "open",
-                          "reopened")},
+                         ("walked_to_end", "stopped_early", "ended_repeating", "failed",
+                          "forbidden", "complete", "open", "reopened")},
             "reconciled": {k.removeprefix("archive/reconcile/"): v for k, v in
                            self.stats.get_stats().items() if k.startswith("archive/reconcile/")},
             "storage": {k.removeprefix("archive/storage/"): v for k, v in

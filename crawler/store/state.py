@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -215,29 +216,51 @@ class CrawlState:
 class ListedArticles:
     """The articles each listing showed in this run, as ``{listing key: set of ids}`` reads.
 
-    Kept in a temporary table of the state database's connection, not in the crawl's memory:
+    Kept in temporary tables of the state database's connection, not in the crawl's memory:
     a backfill lists every article of the site, and these sets were the largest structure
     that grew with it. SQLite holds a temporary table in its page cache (2 MB by default) and
-    spills the rest to a temporary file; the table goes when the connection closes."""
+    spills the rest to a temporary file; the tables go when the connection closes. Beside the
+    wanted articles, every id a listing's pages showed (wanted or not) is kept, so that a walk
+    knows when a page adds nothing new; and an article that redirects to another article's id
+    is read as that id."""
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
         db.execute("CREATE TEMP TABLE IF NOT EXISTS listed_articles (key TEXT NOT NULL,"
                    " id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS listing_shown (key TEXT NOT NULL,"
+                   " id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS moved_articles (id TEXT PRIMARY KEY,"
+                   " to_id TEXT NOT NULL) WITHOUT ROWID")
 
-    def add(self, key: str, ids: list[str]) -> None:
-        """Remember that listing ``key`` showed these articles (a listing with none counts too)."""
+    def add(self, key: str, ids: list[str], shown: Sequence[str] = ()) -> int:
+        """Remember that listing ``key`` showed these articles (a listing with none counts too);
+        return how many of ``shown`` (every article a page showed, wanted or not) the listing's
+        walk in this run had not met before."""
         self.db.execute("INSERT OR IGNORE INTO listed_articles(key, id) VALUES(?, '')", (key,))
         self.db.executemany("INSERT OR IGNORE INTO listed_articles(key, id) VALUES(?, ?)",
                             [(key, article_id) for article_id in ids])
+        before = self.db.total_changes
+        self.db.executemany("INSERT OR IGNORE INTO listing_shown(key, id) VALUES(?, ?)",
+                            [(key, article_id) for article_id in shown])
+        return self.db.total_changes - before
+
+    def moved(self, article_id: str, to_id: str) -> None:
+        """Remember that an article redirects to another article's id: a listing that showed it
+        is settled by that id."""
+        self.db.execute("INSERT OR REPLACE INTO moved_articles(id, to_id) VALUES(?, ?)",
+                        (article_id, to_id))
 
     def keys(self) -> set[str]:
         """Return the listings seen in this run."""
         return {row[0] for row in self.db.execute("SELECT DISTINCT key FROM listed_articles")}
 
     def get(self, key: str, default: set[str]) -> set[str]:
-        """Return the articles listing ``key`` showed, or ``default`` when it was not seen."""
-        rows = self.db.execute("SELECT id FROM listed_articles WHERE key = ?", (key,)).fetchall()
+        """Return the articles listing ``key`` showed (an article that redirects to another's id
+        as that id), or ``default`` when it was not seen."""
+        rows = self.db.execute(
+            "SELECT COALESCE(m.to_id, l.id) FROM listed_articles AS l"
+            " LEFT JOIN moved_articles AS m ON m.id = l.id WHERE l.key = ?", (key,)).fetchall()
         if not rows:
             return default
         return {row[0] for row in rows if row[0]}
