@@ -435,6 +435,7 @@ class BaoNamDinhSpider(scrapy.Spider):
         if key:
             self.unfinished_listings.add(key)
         if failure.check(OffsiteRedirect):
+            self.crawler.stats.inc_value("archive/listings/rejected")  # no article page
             first = (failure.request.meta.get("redirect_urls") or [url])[0]
             yield RejectItem(url=first, reason=str(failure.value), stage="fetch",
                              fetched_at=now_iso(), id=None, retryable=False)

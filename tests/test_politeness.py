@@ -184,7 +184,9 @@ def site_backoff_middleware(cap: float = 300.0):
         inc_value=lambda key, n=1: stats.__setitem__(key, stats.get(key, 0) + n),
         max_value=lambda key, value: stats.__setitem__(key, max(stats.get(key, value), value)),
         get_value=lambda key, default=None: stats.get(key, default))
-    slot = SimpleNamespace(delay=1.0, jitter=0.5)
+    slot = SimpleNamespace(delay=1.0, jitter=0.5, waits_cancelled=0)
+    # Slot.close cancels the next request's wait, scheduled a whole rest after the last one.
+    slot.close = lambda: setattr(slot, "waits_cancelled", slot.waits_cancelled + 1)
     crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={SITE_SLOT: slot}))
     return build_from_crawler(ArchiveBackoffMiddleware, crawler), slot, stats
 
@@ -209,11 +211,11 @@ def test_the_site_rests_as_its_retry_after_asks_up_to_the_cap_and_then_gets_its_
     # An answer to a request sent before the site asked does not end the rest...
     request, response = site_answer(200, latency=60.0)
     mw.response_downloaded(response, request)
-    assert slot.delay == 120.0
-    # ... one sent after it does.
+    assert slot.delay == 120.0 and slot.waits_cancelled == 0
+    # ... one sent after it does, and the next request no longer waits out the rest.
     request, response = site_answer(200)
     mw.response_downloaded(response, request)
-    assert (slot.delay, slot.jitter) == (1.0, 0.5)
+    assert (slot.delay, slot.jitter, slot.waits_cancelled) == (1.0, 0.5, 1)
     request, response = site_answer(503, "86400")
     mw.response_downloaded(response, request)
     assert slot.delay == 300.0  # slowed as far as the cap

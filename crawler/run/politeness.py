@@ -372,7 +372,7 @@ class ArchiveBackoffMiddleware:
             self._rest(request, retry_after_seconds(response.headers.get(b"Retry-After")),
                        f"HTTP {response.status}")
         elif slot.delay > self.slot_delays.get(name, 0.0):
-            slot.delay = self.slot_delays.get(name, 0.0)
+            _pace_back(slot, self.slot_delays.get(name, 0.0), getattr(slot, "jitter", 0.0))
 
     def _site_wait(self, response: Response) -> float | None:
         if response.status not in RETRY_AFTER_STATUSES:
@@ -389,7 +389,8 @@ class ArchiveBackoffMiddleware:
                 return
             sent = now - float(request.meta.get("download_latency") or 0.0)
             if sent >= self.site_rested_at:
-                (slot.delay, slot.jitter), self.site_pace = self.site_pace, None
+                _pace_back(slot, *self.site_pace)
+                self.site_pace = None
             else:
                 # An answer to a request sent before the site asked: AutoThrottle (whose
                 # handler runs first) may have shortened the rest on it.
@@ -423,3 +424,14 @@ class ArchiveBackoffMiddleware:
     def process_exception(self, request: Request, exception: Exception) -> None:
         """Rest the archive's slot after a timeout or a refused connection."""
         self._rest(request, None, type(exception).__name__)
+
+
+def _pace_back(slot: Any, delay: float, jitter: float) -> None:
+    """Give a rested slot its pace back, at once: the downloader has already scheduled its next
+    request a whole rest after the last one, and holds the queue until then; that wait is
+    cancelled (Slot.close), and the downloader takes the next request right after the
+    response_downloaded signal this runs in."""
+    slot.delay, slot.jitter = delay, jitter
+    close = getattr(slot, "close", None)
+    if close is not None:
+        close()

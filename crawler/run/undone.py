@@ -68,8 +68,9 @@ def undone(stats: Any, counts: dict[str, int]) -> dict[str, Any]:
     """Return the report's ``undone``: walks cut, listing pages failed, article pages left for
     the next run and rejected for good, and what the site asked of our pace."""
     get = lambda key: int(stats.get_value(key, 0) or 0)  # noqa: E731
+    listings = get("archive/listings/rejected")  # a listing redirected off the site
     articles = sum(counts[name] for name in ("new", "updated", "unchanged", "failed",
-                                             "rejected"))
+                                             "rejected")) - listings
     left = get("archive/rejected/retryable")
     read, failed = get("archive/requests/listing_pages"), get("archive/listings/failed")
     return {
@@ -80,7 +81,7 @@ def undone(stats: Any, counts: dict[str, int]) -> dict[str, Any]:
         "every_listing_failed": bool(get("archive/listings/every_failed")),
         "articles": articles,
         "articles_left": left,
-        "articles_rejected": counts["failed"] + counts["rejected"] - left,
+        "articles_rejected": counts["failed"] + counts["rejected"] - left - listings,
         "retry_after": {key.removeprefix(RETRY_AFTER_PREFIX): value
                         for key, value in sorted(stats.get_stats().items())
                         if key.startswith(RETRY_AFTER_PREFIX)},
@@ -120,8 +121,8 @@ def undone_problems(report: dict[str, Any], limits: dict[str, float], *, cap: fl
                 f"for a {mode})"
         problems.append({
             "listing_pages_failed": f"{share} listing pages failed after every retry: their "
-                                    "listings stay open, and the next nightly walks them to "
-                                    "their end",
+                                    "listings stay open, and the next run walks them to their "
+                                    "end",
             "articles_left": f"{share} article pages are left for the next run (fetches that "
                              "failed, 5xx, timeouts, truncated or empty pages; retryable "
                              "rejects): the next run fetches them again",
