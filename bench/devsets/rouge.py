@@ -116,10 +116,13 @@ def rouge_lsum(target: str, prediction: str) -> Score:
     present = set(cand_flat.tolist())
     hits = 0
     for sent, ids in zip(ref_sents, ref_ids, strict=True):
-        if not present.intersection(ids.tolist()):
+        # A true token the extraction never holds matches nothing, and the backtrack always
+        # steps over its row: leaving such rows out changes no LCS and no union.
+        kept = [i for i, t in enumerate(ids.tolist()) if t in present]
+        if not kept:
             continue
-        for pos in _union_lcs(ids, cand_flat, starts, ends):
-            token = sent[pos]
+        for pos in _union_lcs(ids[kept], cand_flat, starts, ends):
+            token = sent[kept[pos]]
             if ref_counts[token] > 0 and cand_counts[token] > 0:
                 hits += 1
                 ref_counts[token] -= 1

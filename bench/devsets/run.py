@@ -17,15 +17,19 @@ A page an extractor gives nothing for (ours: a reject or a crash) predicts an em
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
 import statistics
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.devsets.rouge import rouge_lsum
+from bench.devsets.rouge import Score, rouge_lsum
 from bench.devsets.sets import DevPage
 from bench.realpages.evaluate import evaluate
 from bench.realpages.run import FETCHED_AT as REALPAGES_FETCHED_AT
@@ -35,6 +39,9 @@ from crawler.extract.response import item_from_response, response_from_file
 from crawler.items import ArticleItem, RejectItem
 from crawler.run.processing import ItemProcessor, project_settings
 
+# Page scores already computed (ROUGE-LSum of a long page takes seconds, and the references give
+# the same text every run): keyed by a hash of the true and the extracted text.
+SCORE_CACHE = Path(__file__).resolve().parent.parent / "work" / "devsets-scores.json"
 # After every page of the other sets was published.
 FETCHED_AT = "2026-01-01T12:00:00+07:00"
 EXTRACTORS = ("ours", "trafilatura", "readability")
@@ -121,6 +128,40 @@ def bootstrap_std(values: list[float], n: int, seed: int = 20) -> float:
     return statistics.pstdev(means)
 
 
+def _pair_key(truth: str, text: str) -> str:
+    return hashlib.sha256(f"{truth}\0{text}".encode()).hexdigest()[:32]
+
+
+def _rouge(pair: tuple[str, str]) -> tuple[float, float, float]:
+    s = rouge_lsum(*pair)
+    return s.precision, s.recall, s.f1
+
+
+def rouge_scores(pairs: list[tuple[str, str]]) -> list[Score]:
+    """Return ROUGE-LSum of each (true text, extracted text): from the cache where known, the
+    rest computed on every core and added to the cache."""
+    cache: dict[str, list[float]] = {}
+    if SCORE_CACHE.is_file():
+        try:
+            cache = json.loads(SCORE_CACHE.read_text("utf-8"))
+        except ValueError:
+            cache = {}
+    keys = [_pair_key(*pair) for pair in pairs]
+    todo = {key: pair for key, pair in zip(keys, pairs, strict=True) if key not in cache}
+    if todo:
+        workers = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1)
+        # Longest first, so that one huge page does not end the run alone.
+        order = sorted(todo, key=lambda k: -(len(todo[k][0]) * len(todo[k][1])))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for key, figures in zip(order, pool.map(_rouge, [todo[k] for k in order]),
+                                    strict=True):
+                cache[key] = list(figures)
+        SCORE_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        SCORE_CACHE.write_text(json.dumps(cache), "utf-8")
+    return [Score(*cache[key]) for key in keys]
+
+
 def score(pages: list[DevPage], outcomes: list[Outcome], n_bootstrap: int) -> dict[str, Any]:
     """Return one extractor's figures on one set part, by the set's own method."""
     if pages and pages[0].set == "realpages":
@@ -131,7 +172,8 @@ def score(pages: list[DevPage], outcomes: list[Outcome], n_bootstrap: int) -> di
                    "precision": metrics["precision"], "recall": metrics["recall"],
                    "method": "shingle F1 (the set's evaluate.py)"}
     else:
-        per_page = [rouge_lsum(p.truth, o.text) for p, o in zip(pages, outcomes, strict=True)]
+        per_page = rouge_scores([(p.truth, o.text) for p, o in zip(pages, outcomes,
+                                                                     strict=True)])
         f1s = [s.f1 for s in per_page]
         figures = {"f1": statistics.fmean(f1s) if f1s else 0.0,
                    "f1_std": bootstrap_std(f1s, n_bootstrap),
