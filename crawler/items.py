@@ -8,7 +8,7 @@ from typing import Any
 
 from crawler import EXTRACTOR_VERSION
 
-SCHEMA_VERSION = "1.1.0"
+SCHEMA_VERSION = "1.2.0"
 
 # Fields of the archived record, in the order they are written. Everything else on an item is
 # working state of the pipelines and never reaches the archive.
@@ -36,6 +36,7 @@ RECORD_FIELDS = (
     "capture",
     "origin",
     "provenance",
+    "extraction",
     "content_hash",
     "version",
     "extractor_version",
@@ -72,6 +73,9 @@ class ArticleItem:
     # (crawler/sources/__init__.py origin_of); None for a page fetched from the live site.
     origin: dict[str, Any] | None = None
     provenance: dict[str, str] = field(default_factory=dict)
+    # How sure the body's extraction is: {"confidence", "uncertain", "agreed"}
+    # (crawler/extract/confidence.py); None in records of schema 1.1.0 and before.
+    extraction: dict[str, Any] | None = None
     content_hash: str | None = None
     version: int | None = None
     extractor_version: str = EXTRACTOR_VERSION

@@ -20,17 +20,20 @@ VALID = {
                 "length": 10, "status": 200, "fetched_at": "2022-01-15T08:00:00+07:00"},
     "provenance": {"title": "site", "body": "site"},
     "content_hash": "sha256:" + "0" * 64, "version": 1, "extractor_version": "0.1.0",
-    "schema_version": "1.1.0",
+    "schema_version": "1.2.0",
+    "extraction": {"confidence": 1.0, "uncertain": False, "agreed": ["site"]},
 }
 # Values of every JSON type, and strings near each pattern and enum of the schema.
 VALUES = [None, True, False, 0, 1, -1, 1.0, 1.5, "", " ", "x", "1", "old", "new", "month", "day",
-          "minute", "site", "listing", "nonsense", "1.1.0", "1.0.0", "2022-01-14", "2022-1-14",
+          "minute", "site", "listing", "nonsense", "1.2.0", "1.1.0", "1.0.0", "2022-01-14", "2022-1-14",
           "2022-01", "2022-13", "2022-00", "2022-01-14T03:01+07:00", "2022-01-14T03:01:05+07:00",
           "2022-01-14T03:01+00:00", "https://x/", "ftp://x", "sha256:" + "a" * 64,
           "sha256:" + "A" * 64, [], [""], ["a"], [1], [None], {}, {"a": 1},
           [{"url": None, "caption": None}], [{"url": "x"}], [{"url": 1, "caption": None}],
           [{"url": None, "caption": None, "alt": None}], {"title": "nonsense"},
-          {"warc_file": 1}, {"offset": "0"}]
+          {"warc_file": 1}, {"offset": "0"},
+          {"confidence": 0.4, "uncertain": True, "agreed": ["heuristic"]},
+          {"confidence": 1.5, "uncertain": False, "agreed": []}, {"confidence": 0.5}]
 
 
 def _mutations(rnd: random.Random) -> dict:

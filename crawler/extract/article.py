@@ -20,10 +20,12 @@ import unicodedata
 
 from lxml import etree
 
+from crawler.extract.confidence import assess
 from crawler.extract.credits import marked_lines
 from crawler.extract.datelines import article_date_line
 from crawler.extract.heuristic import (
     SITE_TITLE_SUFFIX,
+    fallback_title,
     heuristic_title_element,
     is_junk,
     main_content,
@@ -61,6 +63,25 @@ _TRUNCATION = re.compile(r"(\.\.\.|…)\s*$")
 # A line this long, or ending a sentence, is prose, not a credit or label line.
 PROSE_CHARS = 80
 _SENTENCE_END = re.compile(r"[.!?。]['\"”’»)]*\s*$")
+
+
+# The heading of a box of other articles, teasers or "read more" links (Vietnamese papers' and
+# English words): from such a heading in the second half of the body, the rest is that box.
+RELATED_HEADING = re.compile(
+    r"^(?:(?:các |những )?tin (?:liên quan|cùng chuyên mục|cùng chủ đề|khác|mới(?: nhất)?|"
+    r"đọc nhiều(?: nhất)?|nổi bật|xem nhiều)|bài (?:viết )?(?:liên quan|cùng chuyên mục)|"
+    r"xem thêm|đọc thêm|(?:bạn )?có thể bạn quan tâm|bạn có thể quan tâm|có thể bạn muốn đọc|"
+    r"related(?: articles| stories| posts| news| content| coverage)?|read (?:more|next|also)|"
+    r"more (?:stories|news|from [^.!?]{1,40}|on this(?: topic| story)?)|"
+    r"you (?:may|might) (?:also )?like|recommended(?: for you| stories| articles)?|"
+    r"most (?:popular|read|viewed)|trending(?: now)?|don'?t miss|also on [^.!?]{1,30})"
+    r"\s*[:.…»>-]*$", re.IGNORECASE)
+# A one-line pointer to another article inside the body ("Xem thêm: <title>", "Read more: ...").
+RELATED_POINTER = re.compile(
+    r"^(?:tin liên quan|xem thêm|đọc thêm|bài liên quan|read more|related|see also|"
+    r"also read|read also)\s*[:>»]\s*\S", re.IGNORECASE)
+RELATED_LINE_CHARS = 60
+POINTER_CHARS = 220
 
 
 class ExtractionError(ValueError):
@@ -140,6 +161,7 @@ def extract_article(
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA
+    paragraphs = without_related(paragraphs)
     if title:
         paragraphs = _without_title(paragraphs, title)
     credit_lines: list[str] = []
@@ -152,9 +174,18 @@ def extract_article(
         credit_lines += trailing
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS:
         raise ExtractionError("no article body found (not an article page?)")
+    headline = bool(title)
     if not title:
-        raise ExtractionError("no article body found (not an article page?)" if not paragraphs
-                              else "no title found")
+        # A page without <title>, h1 or h2 (an old page, a saved fragment) still has a
+        # headline: an h3/h4 or an element named as a title, else the body's first line when it
+        # reads as one (short, no sentence end); else the start of the first sentence.
+        title = fallback_title(root)
+        if not title and len(paragraphs[0]) <= PROSE_CHARS and \
+                not _SENTENCE_END.search(paragraphs[0]) and len(paragraphs) > 1:
+            title = paragraphs.pop(0)
+        if not title:
+            title = _headline_of(paragraphs[0])
+        provenance["title"] = HEURISTIC
 
     provenance["body"] = body_layer
     if match and match.template.lead_is_first_paragraph:
@@ -192,6 +223,8 @@ def extract_article(
     kicker = site("kicker")
     if kicker:
         provenance["kicker"] = SITE
+    extraction = assess(body_layer, paragraphs, meta_body=meta.body, description=meta.lead,
+                        headline=headline)
     base = site_url or _origin(url)
     aliases = hosts or frozenset({host_of(url), host_of(base)})
     for image in images:
@@ -212,6 +245,7 @@ def extract_article(
         section=ref.section,
         published_raw=date_raw,
         provenance=provenance,
+        extraction=extraction,
         date_candidates=date_candidates,
         site_template=match.template.name if match else None,
     )
@@ -251,6 +285,30 @@ def _publishers(meta: Metadata, url: str) -> list[str]:
 def _words(text: str) -> str:
     """Return the words of a text, case-folded and single-spaced: a key for containment."""
     return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
+
+
+def _headline_of(paragraph: str) -> str:
+    """Return the first sentence of a paragraph, cut at a word within a headline's length."""
+    first = re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0]
+    if len(first) <= PROSE_CHARS * 2:
+        return first
+    return first[:PROSE_CHARS * 2].rsplit(" ", 1)[0] + "…"
+
+
+def without_related(paragraphs: list[str]) -> list[str]:
+    """Drop a box of related articles or teasers from the body: from a "Tin liên quan", "Bạn có
+    thể quan tâm", "Related", "Read more" heading in the second half of the body to the end,
+    when what follows is less than the body before it; and one-line "Xem thêm: ..." pointers."""
+    kept = [p for p in paragraphs if not (len(p) <= POINTER_CHARS and RELATED_POINTER.match(p))]
+    total = sum(map(len, kept))
+    before = 0
+    for index, paragraph in enumerate(kept):
+        if index and len(paragraph) <= RELATED_LINE_CHARS and \
+                RELATED_HEADING.match(paragraph.strip()) and before >= total - before - \
+                len(paragraph):
+            return kept[:index]
+        before += len(paragraph)
+    return kept
 
 
 def _without_title(paragraphs: list[str], title: str) -> list[str]:

@@ -288,3 +288,29 @@ def heuristic_title_element(root: etree._Element) -> etree._Element | None:
                 if len(element_text(el)) > 10:
                     return el
     return None
+
+
+# Class or id words of an element that holds a headline (``<div class="post-title">``).
+_HEADLINE_NAME = re.compile(r"(?<![a-z])(?:title|headline|heading)")
+# A headline is one line of at most this many characters.
+MAX_TITLE_CHARS = 200
+
+
+def fallback_title(root: etree._Element) -> str | None:
+    """Return a headline for a page with neither ``<title>`` nor h1/h2: the first h3-h4, else
+    the first element named as a title (class or id), outside page chrome; or None."""
+    for el in css("h3, h4")(root):
+        text = element_text(el)
+        if 10 < len(text) <= MAX_TITLE_CHARS and "\n" not in text and not _close_chrome(el):
+            return text
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in SKIP_TAGS or el.tag in ("html", "body",
+                                                                             "title"):
+            continue
+        names = f"{el.get('class', '')} {el.get('id', '')}".lower()
+        if not _HEADLINE_NAME.search(names) or _close_chrome(el):
+            continue
+        text = element_text(el)
+        if 10 < len(text) <= MAX_TITLE_CHARS and "\n" not in text:
+            return text
+    return None

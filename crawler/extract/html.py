@@ -35,7 +35,15 @@ CHROME_TOKENS = ("related", "footer", "menu", "nav", "sidebar", "col-right", "co
                  "cookie", "consent", "gdpr", "newsletter", "subscri", "signup", "promo",
                  "popup", "modal", "widget", "sponsor", "outbrain", "taboola", "recirc",
                  "masthead", "skip-link", "disqus", "print-only", "sr-only", "visually-hidden",
-                 "off-screen", "offscreen")
+                 "off-screen", "offscreen",
+                 # Related-article and teaser boxes in the words Vietnamese papers use ("tin
+                 # liên quan", "bạn có thể quan tâm", "xem thêm", "tin khác", "cùng chuyên mục")
+                 # and in English; shop and ad slots.
+                 "lien-quan", "lienquan", "tinlienquan", "quan-tam", "quantam", "xem-them",
+                 "xemthem", "tin-khac", "tinkhac", "cung-chuyen-muc", "cungchuyenmuc",
+                 "more-news", "recommend", "also-like", "you-may",
+                 "quang-cao", "quangcao", "adsbygoogle", "ad-slot", "ad-container",
+                 "affiliate", "shopping")
 _CHROME = re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, CHROME_TOKENS)) + ")")
 BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
                         "blockquote", "table", "tbody", "tr", "td", "th", "section",
@@ -368,8 +376,32 @@ def body_blocks(
     return paragraphs, images
 
 
+# Containers whose openings outnumber their closings by this many in a page without </body> or
+# </html> mean a document cut off inside its body (sloppy pages are off by one or two).
+OPEN_CONTAINERS_CUT = 3
+_CONTAINER_OPEN = re.compile(
+    r"<(?:div|table|ul|ol|section|article|main|form|center|tbody|dl|blockquote)[\s>]",
+    re.IGNORECASE)
+_CONTAINER_CLOSE = re.compile(
+    r"</(?:div|table|ul|ol|section|article|main|form|center|tbody|dl|blockquote)\s*>",
+    re.IGNORECASE)
+
+
 def looks_truncated(html: str) -> bool:
-    """True when an HTML document stops before its end (no closing ``</html>``)."""
+    """True when an HTML document stops mid-document: no ``</html>`` or ``</body>`` near its end,
+    and it ends inside a tag or in text, or with containers left open.
+
+    Many complete pages lack ``</html>``: they end in a ``<script>``, a comment, ``</body>``,
+    a closed table or ``<div>``. A download cut at a random byte almost always stops inside a
+    tag or in text; the rare cut right after a tag still leaves the page's containers open."""
     tail = html[-4096:]
     # Found as written (nearly every page) it is found lower-cased too: lower() only if not.
-    return "</html>" not in tail and "</html>" not in tail.lower()
+    if "</html>" in tail or "</body>" in tail:
+        return False
+    lowered = tail.lower()
+    if "</html>" in lowered or "</body>" in lowered:
+        return False
+    if not html.rstrip().endswith(">"):
+        return True
+    opened = len(_CONTAINER_OPEN.findall(html)) - len(_CONTAINER_CLOSE.findall(html))
+    return opened >= OPEN_CONTAINERS_CUT

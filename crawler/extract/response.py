@@ -160,7 +160,7 @@ def _read_page(
         return reject("empty page: HTTP 200 with an empty body", retryable=True)
     html, decoding = decode_page(response)
     if looks_truncated(html):
-        return reject("truncated HTML: the page ends before </html>", retryable=True)
+        return reject("truncated HTML: the page stops mid-document", retryable=True)
     return PageItem(url=response.url, html=html, fetched_at=fetched_at, site_url=site_url,
                     listing_raw=listing_raw, http_status=response.status, capture=capture,
                     encoding=response.encoding, decoding=decoding, hosts=hosts, origin=origin)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from crawler.extract.article import ExtractionError
+from crawler.extract.confidence import assess
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import parse_top_author
 from crawler.normalise.dates import looks_like_date_line
@@ -113,6 +114,7 @@ def parse_text_dump(text: str, *, url: str | None, fetched_at: str) -> ArticleIt
         section=section,
         published_raw=blocks[date_at][0],
         provenance=provenance,
+        extraction=assess(TEXT_DUMP, paragraphs),
     )
 
 

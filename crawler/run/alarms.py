@@ -38,6 +38,17 @@ def _drop_alarm(what: str, values: list[float], now: float | None, drop: float) 
     return f"{what} fell from {baseline:.0%} (median of {len(values)} earlier runs) to {now:.0%}"
 
 
+def _rise_alarm(what: str, values: list[float], now: float | None, drop: float) -> str | None:
+    """The alarm of a share that should stay low (uncertain extractions): risen by ``drop``."""
+    values = [v for v in values if v is not None]
+    if not values or now is None:
+        return None
+    baseline = statistics.median(values)
+    if now - baseline < drop:
+        return None
+    return f"{what} rose from {baseline:.0%} (median of {len(values)} earlier runs) to {now:.0%}"
+
+
 def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
                     drop: float, min_records: int, kind: tuple[Any, ...] | None = None
                     ) -> list[str]:
@@ -66,6 +77,9 @@ def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
                 [run.get("site_layer", {}).get(name) for run in same_kind],
                 current["site_layer"].get(name), drop))
         return [a for a in alarms if a]
+    alarms.append(_rise_alarm("share of records with an uncertain extraction",
+                              [run.get("uncertain_share") for run in same_kind],
+                              current.get("uncertain_share"), drop))
     alarms.append(_drop_alarm("share of records a site template matched",
                               [run.get("templates_matched") for run in same_kind],
                               current.get("templates_matched"), drop))

@@ -115,6 +115,8 @@ class RunReport:
         self.layers: dict[str, Counter[str]] = defaultdict(Counter)
         self.templates: Counter[str] = Counter()
         self.template_layers: dict[str, Counter[str]] = defaultdict(Counter)
+        # Records whose extraction says it is uncertain (crawler/extract/confidence.py).
+        self.uncertain = 0
         self.started = time.monotonic()
         self.started_at = dt.datetime.now(VN_TZ).replace(microsecond=0)
         self.progress: task.LoopingCall | None = None
@@ -151,6 +153,8 @@ class RunReport:
             layer = item.provenance.get(name)
             if layer:
                 self.layers[name][layer] += 1
+        if item.extraction and item.extraction.get("uncertain"):
+            self.uncertain += 1
         template = item.site_template or NO_TEMPLATE
         self.templates[template] += 1
         for name in LAYER_FIELDS:
@@ -171,6 +175,10 @@ class RunReport:
             # when none did: the eras of the site's markup a run met.
             "site_templates": dict(sorted(self.templates.items())),
             "templates_matched": round(1 - self.templates[NO_TEMPLATE] / n, 4) if n else None,
+            # Records kept with an uncertain extraction, and their share: what the alarm
+            # watches rise.
+            "uncertain": self.uncertain,
+            "uncertain_share": round(self.uncertain / n, 4) if n else None,
             # Per template, the share of each field its selectors gave: what the alarm compares.
             "by_template": {
                 template: {"records": count, "site_layer": {
