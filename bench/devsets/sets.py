@@ -133,7 +133,7 @@ def _readability(folder: Path) -> Iterator[DevPage]:
 
 def cleaneval_truth(raw: str) -> str:
     """Return a CleanEval cleaned file's text: marks, the URL line and indentation gone."""
-    text = html_lib.unescape(_CLEANEVAL_MARK.sub("", raw))
+    text = html_lib.unescape(_CLEANEVAL_MARK.sub("", raw.lstrip("\ufeff")))
     text = re.sub(r"\n +", "\n", text)
     return re.sub(r"^\s*URL:[^\n]+\s*", "", text).strip()
 

@@ -158,9 +158,20 @@ def extract_article(
     else:
         containers, body_layer, junk = main_content(root), HEURISTIC, is_junk
     paragraphs, images = body_blocks(containers, url, junk) if containers else ([], [])
+    widened = False
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA
+    elif sum(map(len, paragraphs)) < MIN_BODY_CHARS and body_layer == HEURISTIC and containers:
+        # The best container holds too little (a forum post's one message, a product's blurb):
+        # the article is the nearest ancestor that holds enough, read with the same rules.
+        for ancestor in containers[0].iterancestors():
+            if ancestor.tag == "html":
+                break
+            wider, wider_images = body_blocks([ancestor], url, junk)
+            if sum(map(len, wider)) >= MIN_BODY_CHARS:
+                paragraphs, images, widened = wider, wider_images, True
+                break
     paragraphs = without_related(paragraphs)
     if title:
         paragraphs = _without_title(paragraphs, title)
@@ -180,10 +191,13 @@ def extract_article(
         # headline: an h3/h4 or an element named as a title, else the body's first line when it
         # reads as one (short, no sentence end); else the start of the first sentence.
         title = fallback_title(root)
-        if not title and len(paragraphs[0]) <= PROSE_CHARS and \
-                not _SENTENCE_END.search(paragraphs[0]) and len(paragraphs) > 1:
+        headline = bool(title)
+        if title:
+            paragraphs = _without_title(paragraphs, title) or paragraphs
+        elif len(paragraphs[0]) <= PROSE_CHARS and not _SENTENCE_END.search(paragraphs[0]) \
+                and len(paragraphs) > 1:
             title = paragraphs.pop(0)
-        if not title:
+        else:
             title = _headline_of(paragraphs[0])
         provenance["title"] = HEURISTIC
 
@@ -224,7 +238,7 @@ def extract_article(
     if kicker:
         provenance["kicker"] = SITE
     extraction = assess(body_layer, paragraphs, meta_body=meta.body, description=meta.lead,
-                        headline=headline)
+                        headline=headline, widened=widened)
     base = site_url or _origin(url)
     aliases = hosts or frozenset({host_of(url), host_of(base)})
     for image in images:

@@ -21,6 +21,8 @@ BASE = {"site": 1.0, "text-dump": 0.8, "metadata": 0.55, "heuristic": 0.45}
 # What each agreeing signal adds, and what a body this long is worth at most.
 AGREES_BODY, AGREES_DESCRIPTION, LENGTH_WEIGHT, FULL_LENGTH_CHARS = 0.35, 0.2, 0.2, 2000
 NO_HEADLINE = 0.15
+# The best container held too little and an ancestor was taken instead.
+WIDENED = 0.1
 # Share of a text's words the body must hold for that text to agree with it.
 BODY_SHARE, DESCRIPTION_SHARE = 0.6, 0.8
 _WORD = re.compile(r"\w+")
@@ -36,7 +38,8 @@ def _holds(body: set[str], text: str | None, share: float) -> bool:
 
 
 def assess(body_layer: str, paragraphs: list[str], *, meta_body: str | None = None,
-           description: str | None = None, headline: bool = True) -> dict[str, Any]:
+           description: str | None = None, headline: bool = True, widened: bool = False
+           ) -> dict[str, Any]:
     """Return the record's ``extraction``: confidence, uncertain, and the layers that agreed."""
     if body_layer == "site":
         return {"confidence": 1.0, "uncertain": False, "agreed": ["site"]}
@@ -52,5 +55,7 @@ def assess(body_layer: str, paragraphs: list[str], *, meta_body: str | None = No
     score += LENGTH_WEIGHT * min(sum(map(len, paragraphs)) / FULL_LENGTH_CHARS, 1.0)
     if not headline:
         score -= NO_HEADLINE
+    if widened:
+        score -= WIDENED
     score = round(min(max(score, 0.0), 1.0), 2)
     return {"confidence": score, "uncertain": score < UNCERTAIN_BELOW, "agreed": agreed}

@@ -51,6 +51,10 @@ MIN_NEAR_BEST = 3
 # Blocks inside the chosen container that is_junk() judges.
 JUDGED_BLOCKS = frozenset({"div", "section", "table", "ul", "ol", "dl", "form"})
 LINK_PARAGRAPH_DENSITY = 0.9
+# Candidates outside the page's one <main> weigh this much; a <main> must score this much
+# (prose inside it) to count.
+OUTSIDE_MAIN = 0.5
+MAIN_MIN_SCORE = 10.0
 
 
 def _walk(root: etree._Element):
@@ -210,6 +214,19 @@ def _settle(top: list[etree._Element], final: dict[etree._Element, float],
     return best
 
 
+def _main_element(root: etree._Element, scores: dict[etree._Element, float]
+                  ) -> etree._Element | None:
+    """Return the page's one ``<main>`` (or ``role="main"``) element when prose scored inside
+    it, else None (none, or several)."""
+    found = [el for el in root.iter("main")]
+    found += [el for el in root.iter() if isinstance(el.tag, str) and el.tag != "main"
+              and el.get("role") == "main"]
+    if len(found) != 1 or found[0].tag in ("body", "html"):
+        return None
+    main = found[0]
+    return main if scores.get(main, 0.0) > MAIN_MIN_SCORE else None
+
+
 def main_content(root: etree._Element) -> list[etree._Element]:
     """Return the article's containers, in page order: the best-scoring one and the siblings
     that score nearly as well (an article split by an advertisement); empty when none."""
@@ -218,6 +235,14 @@ def main_content(root: etree._Element) -> list[etree._Element]:
         return []
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)[:2 * TOP_CANDIDATES]
     final = {el: scores[el] * (1 - _link_density(el)) for el in ranked}
+    main = _main_element(root, scores)
+    if main is not None:
+        # A page that marks its main content (<main>, role="main") keeps its chrome outside
+        # it: a newsletter form or a teaser beside it is not the article.
+        for el in final:
+            if el is not main and main not in el.iterancestors() and \
+                    el not in main.iterancestors():
+                final[el] *= OUTSIDE_MAIN
     top = sorted(final, key=final.__getitem__, reverse=True)[:TOP_CANDIDATES]
     best = _settle(top, final, scores)
     if best not in final:

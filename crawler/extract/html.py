@@ -262,9 +262,12 @@ def _is_image_block(el: etree._Element, holders: set[etree._Element] | None = No
         if tag == "figure":
             return True
         # A container of a photo and at most a caption-sized text (its caption elements may
-        # hold more: a full and a cut-down copy, a credit).
+        # hold more: a full and a cut-down copy, a credit). Not one that also holds a paragraph
+        # of prose of its own beside the photo (a how-to's step: text, then its picture).
         size = text_size(el)
         captions = _CAPTIONS(el)
+        if tag != "p" and _holds_prose_beside(el, captions):
+            return False
         if captions:
             return size - sum(text_size(c) for c in captions if c.getparent() is not None
                               and not any(a in captions for a in c.iterancestors())) < \
@@ -274,6 +277,26 @@ def _is_image_block(el: etree._Element, holders: set[etree._Element] | None = No
             or any(t in class_tokens(el) for t in ("image", "photo", "pic", "figure", "caption"))
             or not size
         )
+    return False
+
+
+# A paragraph this long beside a photo is text of its own, not the photo's caption.
+PROSE_BESIDE_PHOTO_CHARS = 80
+
+
+def _holds_prose_beside(el: etree._Element, captions: list[etree._Element]) -> bool:
+    """True when a block holds its photo in a <figure> of its own and, outside it and outside
+    any caption, a <p> of prose: the photo illustrates that text, it is not the block."""
+    figures = list(el.iter("figure"))
+    if not figures or next(el.iter("img"), None) is None:
+        return False
+    for para in el.iter("p"):
+        if any(f in para.iterancestors() for f in figures) or \
+                any(c is para or c in para.iterancestors() for c in captions):
+            continue
+        if next(para.iter("img"), None) is None and \
+                len(element_text(para)) >= PROSE_BESIDE_PHOTO_CHARS:
+            return True
     return False
 
 
