@@ -37,7 +37,7 @@ from bench.realpages.run import SITE_URL, reason_group
 from crawler.extract.html import element_text, parse_html
 from crawler.extract.response import item_from_response, response_from_file
 from crawler.items import ArticleItem, RejectItem
-from crawler.run.processing import ItemProcessor, project_settings
+from crawler.process.processing import ItemProcessor, project_settings
 
 # Page scores already computed (ROUGE-LSum of a long page takes seconds, and the references give
 # the same text every run): keyed by a hash of the true and the extracted text.

@@ -43,6 +43,7 @@ from crawler.extract.profile import MIN_BODY_CHARS, match_template
 from crawler.extract.sapo import find_sapo
 from crawler.extract.selectors import css, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
+from crawler.extract.voters import ASK_BELOW_CHARS, ask, elect
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import (
     has_credit_label,
@@ -159,10 +160,17 @@ def extract_article(
         containers, body_layer, junk = main_content(root), HEURISTIC, is_junk
     paragraphs, images = body_blocks(containers, url, junk) if containers else ([], [])
     widened = False
+    voters_agreed: list[str] = []
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA
-    elif sum(map(len, paragraphs)) < MIN_BODY_CHARS and body_layer == HEURISTIC and containers:
+    elif sum(map(len, paragraphs)) < ASK_BELOW_CHARS and body_layer == HEURISTIC:
+        # Our heuristic found little: the voters are asked (crawler/extract/voters.py), and a
+        # body two of the three agree on is taken.
+        winner, voted, voters_agreed = elect(paragraphs, ask(html, url))
+        if winner != HEURISTIC:
+            paragraphs, images, body_layer = voted, [], winner
+    if sum(map(len, paragraphs)) < MIN_BODY_CHARS and body_layer == HEURISTIC and containers:
         # The best container holds too little (a forum post's one message, a product's blurb):
         # the article is the nearest ancestor that holds enough, read with the same rules.
         for ancestor in containers[0].iterancestors():
@@ -176,7 +184,7 @@ def extract_article(
     if title:
         paragraphs = _without_title(paragraphs, title)
     credit_lines: list[str] = []
-    if body_layer == HEURISTIC:
+    if body_layer not in (SITE, METADATA):
         # Credits the markup sets apart at either end of the body (bold, right-aligned, named
         # "author") are the byline: Vietnamese papers sign the last paragraph so.
         marked = marked_lines(containers)
@@ -238,7 +246,7 @@ def extract_article(
     if kicker:
         provenance["kicker"] = SITE
     extraction = assess(body_layer, paragraphs, meta_body=meta.body, description=meta.lead,
-                        headline=headline, widened=widened)
+                        headline=headline, widened=widened, voters=voters_agreed)
     base = site_url or _origin(url)
     aliases = hosts or frozenset({host_of(url), host_of(base)})
     for image in images:

@@ -17,10 +17,13 @@ from typing import Any
 UNCERTAIN_BELOW = 0.5
 # Starting points by the layer that gave the body.
 # A text dump holds the article's own text only, in a known order of blocks.
-BASE = {"site": 1.0, "text-dump": 0.8, "metadata": 0.55, "heuristic": 0.45}
+BASE = {"site": 1.0, "text-dump": 0.8, "metadata": 0.55, "heuristic": 0.45,
+        "readability": 0.45, "trafilatura": 0.45}
 # What each agreeing signal adds, and what a body this long is worth at most.
 AGREES_BODY, AGREES_DESCRIPTION, LENGTH_WEIGHT, FULL_LENGTH_CHARS = 0.35, 0.2, 0.2, 2000
 NO_HEADLINE = 0.15
+# What each voter holding the body's text adds (crawler/extract/voters.py).
+AGREES_VOTER = 0.15
 # The best container held too little and an ancestor was taken instead.
 WIDENED = 0.1
 # Share of a text's words the body must hold for that text to agree with it.
@@ -38,15 +41,15 @@ def _holds(body: set[str], text: str | None, share: float) -> bool:
 
 
 def assess(body_layer: str, paragraphs: list[str], *, meta_body: str | None = None,
-           description: str | None = None, headline: bool = True, widened: bool = False
-           ) -> dict[str, Any]:
+           description: str | None = None, headline: bool = True, widened: bool = False,
+           voters: list[str] | None = None) -> dict[str, Any]:
     """Return the record's ``extraction``: confidence, uncertain, and the layers that agreed."""
     if body_layer == "site":
         return {"confidence": 1.0, "uncertain": False, "agreed": ["site"]}
-    agreed = [body_layer]
-    score = BASE.get(body_layer, BASE["heuristic"])
+    agreed = [body_layer, *(voters or [])]
+    score = BASE.get(body_layer, BASE["heuristic"]) + AGREES_VOTER * len(voters or [])
     body = _words(" ".join(paragraphs))
-    if body_layer != "metadata" and meta_body and _holds(body, meta_body, BODY_SHARE):
+    if "metadata" not in agreed and meta_body and _holds(body, meta_body, BODY_SHARE):
         agreed.append("metadata")
         score += AGREES_BODY
     elif description and _holds(body, description, DESCRIPTION_SHARE):

@@ -1,0 +1,99 @@
+"""Voters of the generic layers: readability-lxml and trafilatura, asked only where ours is short.
+
+Bevendorff et al. (SIGIR 2023) found that extractors voting block by block beat every single
+one, and that recall separates the best. Our heuristic's precision is worth keeping, so the
+voters are asked only when no site template matched the page and the heuristic's body is short
+(under ``ASK_BELOW_CHARS``): there, a page is otherwise lost whole or nearly. Each candidate
+body (ours and each voter's) is split into lines; a line counts as agreed when at least two of
+the three hold its words in order. The candidate with the most agreed text (less half its
+unagreed text) wins, ours on a tie; a voter's body is taken only when at least
+``MIN_AGREED_CHARS`` of it is agreed, so that one extractor's boilerplate (a listing's
+teasers, a gallery's captions) never becomes a body alone. Measured on the development sets
+(bench/README.md, "Development sets"): README, "Dependencies".
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable
+
+from crawler.extract.html import element_text, parse_html
+
+logger = logging.getLogger(__name__)
+
+# Below this many characters of body the voters are asked.
+ASK_BELOW_CHARS = 500
+# A voter's body must share this much text with another candidate to be taken.
+MIN_AGREED_CHARS = 200
+# Unagreed text counts against a candidate at this weight.
+LONE_WEIGHT = 0.5
+READABILITY, TRAFILATURA = "readability", "trafilatura"
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
+
+
+def readability_body(html: str) -> str:
+    """Return readability-lxml's article text, a line per block ("" when it finds none)."""
+    from readability import Document
+
+    summary = Document(html).summary(html_partial=True)
+    return element_text(parse_html(summary)) if summary.strip() else ""
+
+
+def trafilatura_body(html: str, url: str | None = None) -> str:
+    """Return trafilatura's main text, comments off ("" when it finds none)."""
+    import trafilatura
+
+    return trafilatura.extract(html, url=url, include_comments=False) or ""
+
+
+VOTERS: dict[str, Callable[[str, str | None], str]] = {
+    READABILITY: lambda html, url: readability_body(html),
+    TRAFILATURA: trafilatura_body,
+}
+
+
+def ask(html: str, url: str | None = None) -> dict[str, str]:
+    """Return each voter's body for a page; a voter that fails gives "" (and is logged)."""
+    bodies = {}
+    for name, voter in VOTERS.items():
+        try:
+            bodies[name] = voter(html, url)
+        except Exception as exc:  # noqa: BLE001 - a voter's failure only loses its vote
+            logger.debug("voter %s failed on %s: %s: %s", name, url, type(exc).__name__, exc)
+            bodies[name] = ""
+    return bodies
+
+
+def elect(ours: list[str], bodies: dict[str, str]) -> tuple[str, list[str], list[str]]:
+    """Return (who won, its paragraphs, who agreed with it) among ours ("heuristic") and the
+    voters' bodies, by agreed text; ours when no voter's body has enough agreed text."""
+    candidates = {"heuristic": ours}
+    candidates.update({name: [line.strip() for line in text.split("\n") if line.strip()]
+                       for name, text in bodies.items()})
+    joined = {name: _words(" ".join(lines)) for name, lines in candidates.items()}
+
+    def holders(line: str) -> list[str]:
+        key = _words(line)
+        return [name for name, text in joined.items() if key and key in text]
+
+    tallies = {}
+    for name, lines in candidates.items():
+        agreed = lone = 0
+        for line in lines:
+            if len(holders(line)) >= 2:
+                agreed += len(line)
+            else:
+                lone += len(line)
+        tallies[name] = (agreed, agreed - LONE_WEIGHT * lone + (1 if name == "heuristic" else 0))
+    winner = max(tallies, key=lambda name: tallies[name][1])
+    if winner != "heuristic" and tallies[winner][0] < MIN_AGREED_CHARS:
+        winner = "heuristic"
+    lines = candidates[winner]
+    agreed_with = sorted({who for line in lines for who in holders(line)} - {winner})
+    return winner, lines, agreed_with
