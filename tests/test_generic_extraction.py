@@ -1,0 +1,200 @@
+"""Issue 20's generic layers: truncation, voters, confidence, the uncertain alarm, and the
+development sets' scorer and split (the fixture pairs generic-* hold the page-level cases)."""
+
+from __future__ import annotations
+
+import collections
+import random
+
+import pytest
+
+from bench.devsets.rouge import rouge_lsum, sentences, tokens
+from bench.devsets.sets import DEV, cleaneval_truth, load, missing_message, part_of
+from crawler.extract.article import without_related
+from crawler.extract.confidence import assess
+from crawler.extract.html import looks_truncated
+from crawler.extract.voters import MIN_AGREED_CHARS, elect
+from crawler.run.report import coverage_alarms
+
+PROSE = ("Người dân xã Hải Minh đã thu hoạch xong lúa mùa sớm, năng suất đạt khá, giá bán ổn "
+         "định, và chuẩn bị gieo cấy vụ đông theo kế hoạch của huyện. ")
+PAGE = (f"<html><head><title>T</title></head><body><div><div><div><p>{PROSE * 20}</p>"
+        "</div></div></div><footer>Tòa soạn</footer></body></html>")
+
+
+@pytest.mark.parametrize("html, truncated", [
+    (PAGE, False),
+    # Complete pages without </html>: a closing script, a comment, </body> alone.
+    (PAGE.replace("</body></html>", "<script>var a = 1;</script>"), False),
+    (PAGE.replace("</body></html>", "<!-- end -->"), False),
+    (PAGE.replace("</html>", ""), False),
+    # Cut mid-text, mid-tag, and right after a tag with containers open.
+    (PAGE[:200], True),
+    (PAGE[:PAGE.index("<footer>") + 4], True),
+    (PAGE[:PAGE.index("</p>") + 4], True),
+])
+def test_truncated_means_stopping_mid_document(html, truncated):
+    assert looks_truncated(html) is truncated
+
+
+def test_a_cut_anywhere_in_a_real_page_is_almost_always_seen():
+    page = PAGE * 1  # one page of nested blocks
+    rng = random.Random(5)
+    cuts = [rng.randint(len(page) // 10, len(page) * 9 // 10) for _ in range(200)]
+    missed = sum(not looks_truncated(page[:cut]) for cut in cuts)
+    assert missed <= 10
+
+
+@pytest.mark.parametrize("paragraphs, kept", [
+    # A teaser box after a "Bạn có thể quan tâm" heading in the second half goes.
+    ([PROSE, PROSE, "Bạn có thể quan tâm", "Giao Thủy được mùa.", "Xuân Trường chuẩn bị."], 2),
+    ([PROSE, PROSE, "Related articles:", "Another story"], 2),
+    # A one-line pointer goes wherever it is.
+    ([PROSE, "Xem thêm: Hải Hậu đẩy mạnh cơ giới hóa", PROSE], 2),
+    # Such a heading early in the body, before most of the text, is not the box.
+    (["Tin liên quan", PROSE, PROSE], 3),
+    # An ordinary short line is kept.
+    ([PROSE, PROSE, "Xuân Thu"], 3),
+])
+def test_related_boxes_leave_the_body(paragraphs, kept):
+    assert len(without_related(paragraphs)) == kept
+
+
+def test_two_voters_agreeing_replace_a_short_body():
+    ours = ["Đăng ký nhận bản tin"]
+    story = "\n".join([PROSE.strip()] * 4)
+    winner, lines, agreed = elect(ours, {"readability": story, "trafilatura": story})
+    assert winner in ("readability", "trafilatura") and "\n".join(lines) == story
+    assert agreed == sorted({"readability", "trafilatura"} - {winner})
+
+
+def test_one_voter_alone_never_gives_the_body():
+    ours = [PROSE.strip()]
+    teasers = "\n".join(f"Tin {i}: một bài khác của chuyên mục nông nghiệp" for i in range(30))
+    winner, lines, _agreed = elect(ours, {"readability": teasers, "trafilatura": ""})
+    assert winner == "heuristic" and lines == ours
+
+
+def test_voters_agreeing_on_too_little_leave_ours():
+    short = "Một câu ngắn hai bên cùng có."
+    assert len(short) < MIN_AGREED_CHARS
+    winner, _lines, _agreed = elect([], {"readability": short, "trafilatura": short})
+    assert winner == "heuristic"
+
+
+@pytest.mark.parametrize("layer, kwargs, uncertain", [
+    ("site", {}, False),
+    ("heuristic", {"meta_body": PROSE * 10}, False),
+    ("heuristic", {"description": PROSE}, False),
+    ("heuristic", {}, False),
+    ("heuristic", {"headline": False}, True),
+    ("heuristic", {"widened": True, "headline": False}, True),
+    ("readability", {"voters": ["trafilatura"]}, False),
+])
+def test_confidence(layer, kwargs, uncertain):
+    found = assess(layer, [PROSE * 8], **kwargs)
+    assert 0 <= found["confidence"] <= 1 and found["uncertain"] is uncertain
+    assert found["agreed"][0] == layer
+    if layer == "site":
+        assert found == {"confidence": 1.0, "uncertain": False, "agreed": ["site"]}
+
+
+def _coverage(uncertain: float) -> dict:
+    return {"records": 100, "fields": {}, "site_layer": {}, "templates_matched": 1.0,
+            "by_template": {}, "uncertain_share": uncertain}
+
+
+@pytest.mark.parametrize("now, alarms", [(0.05, 0), (0.2, 0), (0.5, 1)])
+def test_the_coverage_alarm_watches_uncertain_records(now, alarms):
+    previous = [{"coverage": _coverage(0.05)}] * 3
+    found = coverage_alarms(_coverage(now), previous, drop=0.3, min_records=10)
+    assert len(found) == alarms
+    assert all("uncertain" in alarm and "rose" in alarm for alarm in found)
+
+
+def _reference_rouge(target: str, prediction: str) -> tuple[float, float]:
+    """rouge-score's summary-level LCS written plainly (small inputs only)."""
+    def table(ref, can):
+        t = [[0] * (len(can) + 1) for _ in range(len(ref) + 1)]
+        for i in range(1, len(ref) + 1):
+            for j in range(1, len(can) + 1):
+                t[i][j] = t[i - 1][j - 1] + 1 if ref[i - 1] == can[j - 1] else \
+                    max(t[i - 1][j], t[i][j - 1])
+        return t
+
+    def backtrack(t, ref, can):
+        i, j, found = len(ref), len(can), []
+        while i > 0 and j > 0:
+            if ref[i - 1] == can[j - 1]:
+                found.append(i - 1)
+                i, j = i - 1, j - 1
+            elif t[i][j - 1] > t[i - 1][j]:
+                j -= 1
+            else:
+                i -= 1
+        return found
+
+    refs = [t for t in (tokens(s) for s in sentences(target)) if t]
+    cands = [t for t in (tokens(s) for s in sentences(prediction)) if t]
+    ref_counts = collections.Counter(t for s in refs for t in s)
+    cand_counts = collections.Counter(t for s in cands for t in s)
+    hits = 0
+    for ref in refs:
+        for pos in sorted(set().union(*[backtrack(table(ref, c), ref, c) for c in cands])):
+            if ref_counts[ref[pos]] > 0 and cand_counts[ref[pos]] > 0:
+                hits += 1
+                ref_counts[ref[pos]] -= 1
+                cand_counts[ref[pos]] -= 1
+    return hits / sum(map(len, cands)), hits / sum(map(len, refs))
+
+
+def test_rouge_lsum_is_rouge_scores_summary_level_lcs():
+    rng = random.Random(1)
+    words = "a b c d e f g".split()
+
+    def text() -> str:
+        return " ".join(rng.choice(words) + ("." if rng.random() < 0.15 else "")
+                        + (" X" if rng.random() < 0.1 else "") for _ in range(rng.randint(1, 40)))
+
+    for _ in range(200):
+        target, prediction = text(), text()
+        got = rouge_lsum(target, prediction)
+        assert (got.precision, got.recall) == pytest.approx(_reference_rouge(target, prediction))
+
+
+@pytest.mark.parametrize("target, prediction, f1", [
+    ("", "", 1.0), ("", "x", 0.0), ("One sentence here.", "", 0.0),
+    ("One sentence here. Another one.", "One sentence here. Another one.", 1.0),
+])
+def test_rouge_lsum_edge_cases(target, prediction, f1):
+    assert rouge_lsum(target, prediction).f1 == f1
+
+
+def test_the_split_is_fixed_and_about_seventy_thirty():
+    parts = [part_of("cleaneval", str(n)) for n in range(2000)]
+    assert parts == [part_of("cleaneval", str(n)) for n in range(2000)]
+    assert 0.66 < parts.count(DEV) / len(parts) < 0.74
+
+
+def test_cleaneval_truth_loses_marks_url_and_bom():
+    raw = "\ufeffURL: http://x.org/a\n\n <h>  Title &amp; more\n   <p>  Body text\n"
+    assert cleaneval_truth(raw) == "Title & more\nBody text"
+
+
+def test_sets_are_read_from_the_folder_and_absent_ones_named(tmp_path):
+    case = tmp_path / "readability" / "test-pages" / "one"
+    case.mkdir(parents=True)
+    (case / "source.html").write_text("<html><body><p>Hello world.</p></body></html>")
+    (case / "expected.html").write_text("<div><p>Hello world.</p></div>")
+    (tmp_path / "cleaneval" / "orig").mkdir(parents=True)
+    (tmp_path / "cleaneval" / "clean").mkdir(parents=True)
+    (tmp_path / "cleaneval" / "orig" / "7.html").write_text(
+        '<text id="http://x/" title="t" encoding="unset">\n<p>Hi there.</p>\n</text>')
+    (tmp_path / "cleaneval" / "clean" / "7.txt").write_text("URL: http://x/\n<p> Hi there.\n")
+    pages = load("readability", folder=tmp_path) + load("cleaneval", folder=tmp_path)
+    assert [(p.set, p.key, p.truth) for p in pages] == [
+        ("readability", "one", "Hello world."), ("cleaneval", "7", "Hi there.")]
+    assert b"<text" not in pages[1].html and pages[1].url == "http://x/"
+    message = missing_message(tmp_path)
+    assert message is not None and "cetd, google-trends-2017" in message
+    assert "\n" not in message
