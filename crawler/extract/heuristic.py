@@ -51,6 +51,11 @@ MIN_NEAR_BEST = 3
 # Blocks inside the chosen container that is_junk() judges.
 JUDGED_BLOCKS = frozenset({"div", "section", "table", "ul", "ol", "dl", "form"})
 LINK_PARAGRAPH_DENSITY = 0.9
+# An ancestor of the best container with at most this many times its text and this share of
+# link text, this many levels up at most, is the article (text split over table cells).
+CLIMB_RATIO, CLIMB_LINKS, CLIMB_LEVELS = 2.5, 0.05, 3
+# ...and at least this many times its text: half as much prose again.
+CLIMB_MIN_RATIO = 1.5
 # Candidates outside the page's one <main> weigh this much; a <main> must score this much
 # (prose inside it) to count.
 OUTSIDE_MAIN = 0.5
@@ -227,6 +232,26 @@ def _main_element(root: etree._Element, scores: dict[etree._Element, float]
     return main if scores.get(main, 0.0) > MAIN_MIN_SCORE else None
 
 
+def _widen_over_prose(best: etree._Element) -> etree._Element:
+    """Return the nearest ancestor that is all prose around the best container (an old
+    table layout's text split over several cells and rows): CLIMB_MIN_RATIO to CLIMB_RATIO
+    times its text, almost no links, not chrome; else the best container itself."""
+    size = text_size(best)
+    parent = best
+    for _ in range(CLIMB_LEVELS):
+        parent = parent.getparent()
+        if parent is None or parent.tag in ("body", "html") or is_chrome(parent):
+            break
+        parent_size = text_size(parent)
+        if parent_size > CLIMB_RATIO * size or _link_density(parent) > CLIMB_LINKS:
+            break
+        if parent_size >= CLIMB_MIN_RATIO * size:
+            # Only as much prose again as the best holds makes the parent the article; a
+            # byline, a credit line or an author's bio beside the article does not.
+            return parent
+    return best
+
+
 def main_content(root: etree._Element) -> list[etree._Element]:
     """Return the article's containers, in page order: the best-scoring one and the siblings
     that score nearly as well (an article split by an advertisement); empty when none."""
@@ -245,6 +270,7 @@ def main_content(root: etree._Element) -> list[etree._Element]:
                 final[el] *= OUTSIDE_MAIN
     top = sorted(final, key=final.__getitem__, reverse=True)[:TOP_CANDIDATES]
     best = _settle(top, final, scores)
+    best = _widen_over_prose(best)
     if best not in final:
         final[best] = scores.get(best, 0.0) * (1 - _link_density(best))
     parent = best.getparent()
