@@ -198,3 +198,14 @@ def test_sets_are_read_from_the_folder_and_absent_ones_named(tmp_path):
     message = missing_message(tmp_path)
     assert message is not None and "cetd, google-trends-2017" in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("text, entity", [
+    ("Tom &amp; Jerry", True), ("caf&#233;", True), ("a &nbsp; b", True),
+    # A misspelt entity is text the reader sees as written: no reason to lose the page.
+    ("1990 &emdash; 2000", False), ("R&D; costs", False), ("no entity", False),
+])
+def test_only_entities_that_decode_are_left_over_entities(text, entity):
+    from crawler.schema.validation import _holds_entity
+
+    assert _holds_entity(text) is entity

@@ -7,6 +7,7 @@ and free of HTML entities.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from typing import Any
@@ -16,6 +17,12 @@ from crawler.schema import article_check, article_validator
 TEXT_FIELDS = ("title", "kicker", "lead", "body", "byline", "source")
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]{2,8});", re.IGNORECASE)
 REQUIRED_CONTENT = ("title", "body", "published_month")
+
+
+def _holds_entity(text: str) -> bool:
+    """True when a text holds an HTML entity left undecoded: one that decodes to something else
+    ("&amp;", "&#233;"). A misspelt one ("&emdash;") is text the reader sees as written."""
+    return any(html.unescape(m.group(0)) != m.group(0) for m in ENTITY.finditer(text))
 
 
 def problems(record: dict[str, Any]) -> list[str]:
@@ -37,6 +44,6 @@ def problems(record: dict[str, Any]) -> list[str]:
             found.append(f"text: {name} is not trimmed")
         if not unicodedata.is_normalized("NFC", value):
             found.append(f"text: {name} is not NFC")
-        if ENTITY.search(value):
+        if _holds_entity(value):
             found.append(f"text: {name} holds an HTML entity")
     return found
