@@ -33,14 +33,15 @@ lint: $(STAMP) ## ruff over the whole repository
 	$(PY) -m pip install --quiet ruff
 	$(VENV)/bin/ruff check .
 
-# The benchmark (bench/README.md): trafilatura is its own extra, installed only here.
+# The benchmark (bench/README.md): its extra is empty since trafilatura and readability-lxml
+# became the generic layers' voters (main dependencies); the target is kept for its stamp.
 BENCH_STAMP = $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[bench]'
 	touch $(BENCH_STAMP)
 
-bench: $(BENCH_STAMP) ## the benchmark against reference tools (about eight minutes)
+bench: $(BENCH_STAMP) ## the benchmark against reference tools (about ten minutes)
 	$(PY) -m bench
 
 clean: ## remove .venv/ and build leftovers (archives and demo output stay)

@@ -3,7 +3,8 @@
 After a site redesign the site's selectors stop matching and fields go missing; the run report
 (crawler/run/report.py) compares this run's coverage with the median of the comparable earlier
 runs (the same kind of run: ``run_kind``) and raises an alarm for each figure that fell by more
-than REPORT_COVERAGE_DROP, which becomes exit status 3 (crawler/run/outcome.py).
+than REPORT_COVERAGE_DROP, or, for the share of records whose extraction is uncertain, rose by
+as much; an alarm becomes exit status 3 (crawler/run/outcome.py).
 """
 
 from __future__ import annotations
