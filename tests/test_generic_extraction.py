@@ -209,3 +209,18 @@ def test_only_entities_that_decode_are_left_over_entities(text, entity):
     from crawler.schema.validation import _holds_entity
 
     assert _holds_entity(text) is entity
+
+
+def test_a_body_the_voters_agree_on_names_the_voter_in_provenance():
+    """An article written as list items: our heuristic finds no paragraph, both voters read it."""
+    from crawler.extract.article import extract_article
+
+    items = "".join(f"<li>{PROSE * 2}</li>" for _ in range(5))
+    html = (f"<html><head><title>Tin nông nghiệp</title></head><body><h1>Nông dân thu hoạch "
+            f"lúa</h1><ul>{items}</ul></body></html>")
+    item = extract_article(html, "https://baonamdinh.vn/xa-hoi/202012/tin-abcdef1/",
+                           fetched_at="2020-12-31T12:00:00+07:00")
+    voter = item.provenance["body"]
+    assert voter in ("readability", "trafilatura") and item.provenance["lead"] == voter
+    assert item.extraction["agreed"][0] == voter and len(item.extraction["agreed"]) == 2
+    assert PROSE.strip()[:40] in item.body

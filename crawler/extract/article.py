@@ -43,7 +43,7 @@ from crawler.extract.profile import MIN_BODY_CHARS, match_template
 from crawler.extract.sapo import find_sapo
 from crawler.extract.selectors import css, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
-from crawler.extract.voters import ASK_BELOW_CHARS, ask, elect
+from crawler.extract.voters import ASK_BELOW_CHARS, VOTERS, ask, elect
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import (
     has_credit_label,
@@ -83,6 +83,9 @@ RELATED_POINTER = re.compile(
     r"also read|read also)\s*[:>»]\s*\S", re.IGNORECASE)
 RELATED_LINE_CHARS = 60
 POINTER_CHARS = 220
+
+
+VOTER_NAMES = frozenset(VOTERS)
 
 
 class ExtractionError(ValueError):
@@ -412,7 +415,9 @@ def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: st
         if stem and stem not in _words(" ".join(paragraphs)) and shown:
             provenance["lead"] = METADATA
             return description
-    provenance["lead"] = HEURISTIC
+    # The body's first paragraph: a voter's when a voter gave the body (provenance names it).
+    body = provenance.get("body")
+    provenance["lead"] = body if body in VOTER_NAMES else HEURISTIC
     return paragraphs[0]
 
 
