@@ -1,0 +1,341 @@
+"""``export --format sqlite``: the archive as one SQLite database with a full-text index.
+
+Tables (every column typed; lists and structs as JSON text):
+
+- ``articles``: the latest version of each article, one column per field of the record's JSON
+  Schema (crawler/analysis/export.py derives them, as for the other formats), plus
+  ``published_year`` (derived from ``published_month``, for facets);
+- ``versions``: every line of the archive, one row per (id, version): its content hash, fetch
+  time, title, and where the line is (``file``, ``offset``, ``length``), ``latest`` 1 for the one
+  in ``articles``;
+- ``images``: one row per image of each article (``article_id``, ``position``, ``url``,
+  ``caption``, ``mirror_url``);
+- ``sections``: one row per section with its article count and first and last month, and its name
+  when the records carry one (``section_name``/``section_key``, else the ``section`` itself);
+- ``articles_fts``: an FTS5 index over title, lead and body, holding ``search_key`` of each
+  (crawler/normalise/text.py: tones, marks and "đ" folded), so that a search typed with or
+  without tones finds the same articles. It is contentless (``content=''``): the text is kept once,
+  in ``articles``; its rowid is the article's rowid;
+- ``export_meta``: the changes cursor (crawler/analysis/changes.py) the database is up to, the
+  columns it was built with, and a snapshot of the month files' sizes.
+
+Running the export again on the same output applies only what the changes feed gives after the
+stored cursor: new articles are added, an edited article's row, images and index entry replaced.
+The database is rebuilt from scratch (into a temporary file, renamed at the end) when it is not
+ours, was built from another archive or with other columns (the schema grew), or a month file was
+rewritten under the cursor. An update runs in one transaction: a reader sees the database before
+or after it, never half.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.analysis.changes import Cursor, CursorError, pull_located
+from crawler.analysis.export import Column, ExportError, RowConverter, columns
+from crawler.normalise.keys import search_key
+
+FORMAT = "baonamdinh-archive-sqlite/1"
+FTS = "articles_fts"
+SEARCHED = ("title", "lead", "body")
+SQL_TYPES = {"string": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER",
+             "date": "TEXT", "timestamp": "TEXT", "list": "TEXT", "struct": "TEXT"}
+DERIVED = (("published_year", "INTEGER"),)
+BATCH = 2000
+
+
+class _Rebuild(Exception):
+    """The stored cursor no longer holds: start again from scratch."""
+
+
+@dataclass
+class Refresh:
+    """What one export or refresh of the database did."""
+
+    path: Path
+    built: bool  # from scratch (else updated in place)
+    lines: int = 0  # archive lines read
+    added: int = 0  # articles new to the database
+    updated: int = 0  # articles replaced by a newer version
+    articles: int = 0  # articles in the database afterwards
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """Return the one-line summary the CLI prints."""
+        how = "built" if self.built else "updated"
+        size = self.path.stat().st_size
+        return (f"export: {self.articles} articles (latest version of each) in {self.path} "
+                f"(sqlite, {how}: {self.lines} new lines read, {self.added} articles added, "
+                f"{self.updated} updated; {size / 1e6:.1f} MB, {self.seconds:.1f} s)")
+
+
+def default_database(root: str | os.PathLike[str]) -> Path:
+    """Return the default database of an archive: ``ARCHIVE_DIR/exports/articles.sqlite``."""
+    return Path(root) / "exports" / "articles.sqlite"
+
+
+def _signature(cols: list[Column]) -> str:
+    return json.dumps([[c.name, c.kind] for c in cols] + [list(d) for d in DERIVED])
+
+
+def _files_snapshot(root: Path) -> dict[str, list[int]]:
+    """Return each month file's size and modification time: what tells a refresh is needed."""
+    snapshot = {}
+    for path in sorted((root / "articles").glob("*.jsonl")):
+        stat = path.stat()
+        snapshot[f"articles/{path.name}"] = [stat.st_size, stat.st_mtime_ns]
+    return snapshot
+
+
+def _meta(db: sqlite3.Connection) -> dict[str, str]:
+    try:
+        return dict(db.execute("SELECT key, value FROM export_meta"))
+    except sqlite3.DatabaseError:
+        return {}
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Return the database's export_meta (empty when it is absent or not ours)."""
+    if not Path(path).is_file():
+        return {}
+    db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return _meta(db)
+    finally:
+        db.close()
+
+
+def is_fresh(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool:
+    """True when the database exists, is ours, and no month file changed since it was written."""
+    meta = read_meta(path)
+    return (meta.get("format") == FORMAT and meta.get("columns") == _signature(columns())
+            and meta.get("archive") == str(Path(root).resolve())
+            and meta.get("files") == json.dumps(_files_snapshot(Path(root))))
+
+
+def _create(db: sqlite3.Connection, cols: list[Column]) -> None:
+    defs = [f'"{c.name}" {SQL_TYPES[c.kind]}' + (" PRIMARY KEY" if c.name == "id" else "")
+            for c in cols]
+    defs += [f'"{name}" {kind}' for name, kind in DERIVED]
+    db.executescript(f"""
+        CREATE TABLE articles ({", ".join(defs)});
+        CREATE TABLE versions (
+            id TEXT NOT NULL REFERENCES articles(id), version INTEGER NOT NULL,
+            content_hash TEXT, fetched_at TEXT, extractor_version TEXT, title TEXT,
+            file TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+            latest INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (id, version));
+        CREATE TABLE images (
+            article_id TEXT NOT NULL REFERENCES articles(id), position INTEGER NOT NULL,
+            url TEXT, caption TEXT, mirror_url TEXT, PRIMARY KEY (article_id, position));
+        CREATE TABLE sections (
+            section TEXT PRIMARY KEY, name TEXT, articles INTEGER, first_month TEXT,
+            last_month TEXT);
+        CREATE VIRTUAL TABLE {FTS} USING fts5({", ".join(SEARCHED)}, content='',
+            tokenize='unicode61 remove_diacritics 0');
+        CREATE TABLE export_meta (key TEXT PRIMARY KEY, value TEXT);
+    """)
+
+
+def _create_indexes(db: sqlite3.Connection, names: set[str]) -> None:
+    db.execute("CREATE INDEX IF NOT EXISTS articles_month ON articles (published_month)")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_date ON articles (published_date)")
+    for name in ("section", "section_key"):
+        if name in names:
+            db.execute(f'CREATE INDEX IF NOT EXISTS articles_{name} ON articles ("{name}")')
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+class _Writer:
+    """Applies archive lines to an open database, each article's latest version winning."""
+
+    def __init__(self, db: sqlite3.Connection, cols: list[Column]):
+        self.db = db
+        self.names = [c.name for c in cols]
+        self.converter = RowConverter()
+        self.known: dict[str, tuple[int, int]] = {  # id -> (rowid, version)
+            i: (rowid, v) for i, rowid, v in db.execute("SELECT id, rowid, version FROM articles")}
+        self.added = self.updated = 0
+        quoted = ", ".join(f'"{n}"' for n in [*self.names, *(d[0] for d in DERIVED)])
+        marks = ", ".join("?" * (len(self.names) + len(DERIVED)))
+        self.insert_sql = f"INSERT INTO articles ({quoted}) VALUES ({marks})"
+        sets = ", ".join(f'"{n}" = ?' for n in [*self.names, *(d[0] for d in DERIVED)])
+        self.update_sql = f"UPDATE articles SET {sets} WHERE rowid = ?"
+
+    def apply(self, batch: list[tuple[str, int, bytes]]) -> None:
+        """Write one batch of located lines."""
+        versions, fts, images, gone_images = [], [], [], []
+        for rel, offset, raw in batch:
+            where = f"{rel}@{offset}"
+            try:
+                record = json.loads(raw)
+            except ValueError as exc:
+                raise ExportError(f"{where}: not a JSON record ({exc}); run python -m crawler "
+                                  f"verify") from None
+            self.converter.row(record, where)  # every field and member known to the schema
+            article_id, version = record["id"], record.get("version") or 1
+            versions.append((article_id, version, record.get("content_hash"),
+                             record.get("fetched_at"), record.get("extractor_version"),
+                             record.get("title"), rel, offset, len(raw)))
+            known = self.known.get(article_id)
+            if known is not None and version < known[1]:
+                continue
+            month = record.get("published_month") or ""
+            values = [_json(record.get(n)) for n in self.names]
+            values.append(int(month[:4]) if month[:4].isdigit() else None)
+            if known is None:
+                rowid = self.db.execute(self.insert_sql, values).lastrowid
+                self.added += 1
+            else:
+                rowid = known[0]
+                self._unindex(rowid)
+                self.db.execute(self.update_sql, [*values, rowid])
+                gone_images.append((article_id,))
+                self.updated += 1
+            self.known[article_id] = (rowid, version)
+            fts.append((rowid, *(search_key(record.get(n) or "") for n in SEARCHED)))
+            images += [(article_id, i, image.get("url"), image.get("caption"),
+                        image.get("mirror_url")) for i, image in enumerate(record.get("images")
+                                                                            or [])]
+        db = self.db
+        db.executemany("DELETE FROM images WHERE article_id = ?", gone_images)
+        db.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?)", images)
+        db.executemany(f"INSERT INTO {FTS} (rowid, {', '.join(SEARCHED)}) VALUES (?, ?, ?, ?)",
+                       fts)
+        db.executemany("INSERT OR REPLACE INTO versions (id, version, content_hash, fetched_at, "
+                       "extractor_version, title, file, offset, length) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", versions)
+
+    def _unindex(self, rowid: int) -> None:
+        # A contentless FTS5 table forgets a row only when told the values it indexed.
+        row = self.db.execute(f"SELECT {', '.join(SEARCHED)} FROM articles WHERE rowid = ?",
+                              (rowid,)).fetchone()
+        self.db.execute(f"INSERT INTO {FTS} ({FTS}, rowid, {', '.join(SEARCHED)}) "
+                        f"VALUES ('delete', ?, ?, ?, ?)",
+                        (rowid, *(search_key(v or "") for v in row)))
+
+
+def _finish(db: sqlite3.Connection, names: set[str]) -> None:
+    """Recompute what depends on every article: latest flags, sections."""
+    db.execute("UPDATE versions SET latest = (version = (SELECT a.version FROM articles a "
+               "WHERE a.id = versions.id))")
+    key = "coalesce(section_key, section)" if "section_key" in names else "section"
+    name = "max(section_name)" if "section_name" in names else "NULL"
+    db.execute("DELETE FROM sections")
+    db.execute(f"INSERT INTO sections SELECT {key}, {name}, count(*), min(published_month), "
+               f"max(published_month) FROM articles WHERE {key} IS NOT NULL GROUP BY {key}")
+
+
+def _located(lines: Iterator[tuple[str, int, bytes]],
+             since: Cursor | None) -> Iterator[tuple[str, int, bytes]]:
+    """Pass the lines on; _Rebuild when a file is sent again from before the cursor."""
+    positions = since.positions if since else {}
+    for rel, offset, raw in lines:
+        if offset < positions.get(rel, (0, ""))[0]:
+            raise _Rebuild(f"{rel} changed before the cursor")
+        yield rel, offset, raw
+
+
+def _apply(db: sqlite3.Connection, root: Path, since: Cursor | None, cols: list[Column],
+           result: Refresh) -> None:
+    lines, outcome = pull_located(root, since)
+    writer = _Writer(db, cols)
+    batch: list[tuple[str, int, bytes]] = []
+    for item in _located(lines, since):
+        batch.append(item)
+        result.lines += 1
+        if len(batch) >= BATCH:
+            writer.apply(batch)
+            batch = []
+    writer.apply(batch)
+    names = {c.name for c in cols}
+    _create_indexes(db, names)
+    _finish(db, names)
+    result.added, result.updated = writer.added, writer.updated
+    result.warnings += [w for w in outcome.warnings if "no state.sqlite3" not in w]
+    meta = {"format": FORMAT, "columns": _signature(cols), "cursor": outcome.cursor.encode(),
+            "archive": str(root.resolve()), "files": json.dumps(_files_snapshot(root)),
+            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    db.executemany("INSERT OR REPLACE INTO export_meta VALUES (?, ?)", meta.items())
+
+
+def _build(root: Path, path: Path, cols: list[Column], result: Refresh) -> None:
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    try:
+        db = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            # A temporary file, renamed only once complete: no journal needed to stay whole.
+            db.execute("PRAGMA journal_mode = OFF")
+            db.execute("PRAGMA synchronous = OFF")
+            db.execute("PRAGMA cache_size = -200000")
+            _create(db, cols)
+            db.execute("BEGIN")
+            _apply(db, root, None, cols, result)
+            db.execute(f"INSERT INTO {FTS} ({FTS}) VALUES ('optimize')")
+            db.execute("COMMIT")
+            db.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            db.close()
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def refresh(root: str | os.PathLike[str], output: str | os.PathLike[str] | None = None, *,
+            rebuild: bool = False) -> Refresh:
+    """Bring the SQLite database of an archive up to date (building it when needed)."""
+    base = Path(root)
+    if not (base / "articles").is_dir():
+        raise ExportError(f"{base} is not an archive: it has no articles/ folder")
+    started = time.monotonic()
+    path = Path(output) if output else default_database(base)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = columns()
+    meta = read_meta(path) if path.exists() and not rebuild else {}
+    usable = (meta.get("format") == FORMAT and meta.get("columns") == _signature(cols)
+              and meta.get("archive") == str(base.resolve()))
+    result = Refresh(path, built=not usable)
+    if usable:
+        try:
+            since = Cursor.decode(meta.get("cursor", ""))
+        except CursorError:
+            since, usable = None, False
+    if usable:
+        db = sqlite3.connect(path, isolation_level=None, timeout=60)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                _apply(db, base, since, cols, result)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except _Rebuild as exc:
+            result = Refresh(path, built=True, warnings=[f"{exc}: rebuilt from scratch"])
+            usable = False
+        finally:
+            db.close()
+    if not usable:
+        _build(base, path, cols, result)
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        result.articles = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    finally:
+        db.close()
+    result.seconds = time.monotonic() - started
+    return result
