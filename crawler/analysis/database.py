@@ -82,8 +82,14 @@ def default_database(root: str | os.PathLike[str]) -> Path:
     return Path(root) / "exports" / "articles.sqlite"
 
 
+# What search_key makes of these tells whether the index was folded as it folds now: an update
+# must tell a contentless index the very keys it indexed, so another fold means a rebuild.
+KEY_PROBE = "Trần Hưng Đạo, hoà/hòa THUỶ Ðà “Nẵng” ươ ă â ê ô ơ ư ß İ 1,5% ǅ ﬁ 가"
+
+
 def _signature(cols: list[Column]) -> str:
-    return json.dumps([[c.name, c.kind] for c in cols] + [list(d) for d in DERIVED])
+    return json.dumps([[c.name, c.kind] for c in cols] + [list(d) for d in DERIVED]
+                      + [search_key(KEY_PROBE)], ensure_ascii=False)
 
 
 def _files_snapshot(root: Path) -> dict[str, list[int]]:
@@ -178,7 +184,9 @@ class _Writer:
 
     def apply(self, batch: list[tuple[str, int, bytes]]) -> None:
         """Write one batch of located lines."""
-        versions, fts, images, gone_images = [], [], [], []
+        versions, gone_images = [], []
+        images: dict[str, list[tuple[Any, ...]]] = {}  # article id -> its image rows
+        fts: dict[int, tuple[str, ...]] = {}  # rowid -> what to index, once the batch is read
         for rel, offset, raw in batch:
             where = f"{rel}@{offset}"
             try:
@@ -202,20 +210,23 @@ class _Writer:
                 self.added += 1
             else:
                 rowid = known[0]
-                self._unindex(rowid)
+                if rowid not in fts:  # indexed by an earlier batch (else: replaced below)
+                    self._unindex(rowid)
                 self.db.execute(self.update_sql, [*values, rowid])
-                gone_images.append((article_id,))
+                if article_id not in images:  # written by an earlier batch
+                    gone_images.append((article_id,))
                 self.updated += 1
             self.known[article_id] = (rowid, version)
-            fts.append((rowid, *(search_key(record.get(n) or "") for n in SEARCHED)))
-            images += [(article_id, i, image.get("url"), image.get("caption"),
-                        image.get("mirror_url")) for i, image in enumerate(record.get("images")
-                                                                            or [])]
+            fts[rowid] = tuple(search_key(record.get(n) or "") for n in SEARCHED)
+            images[article_id] = [(article_id, i, image.get("url"), image.get("caption"),
+                                   image.get("mirror_url"))
+                                  for i, image in enumerate(record.get("images") or [])]
         db = self.db
         db.executemany("DELETE FROM images WHERE article_id = ?", gone_images)
-        db.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?)", images)
+        db.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?)",
+                       [row for rows in images.values() for row in rows])
         db.executemany(f"INSERT INTO {FTS} (rowid, {', '.join(SEARCHED)}) VALUES (?, ?, ?, ?)",
-                       fts)
+                       [(rowid, *keys) for rowid, keys in fts.items()])
         db.executemany("INSERT OR REPLACE INTO versions (id, version, content_hash, fetched_at, "
                        "extractor_version, title, file, offset, length) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", versions)

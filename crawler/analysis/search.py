@@ -246,10 +246,20 @@ def search(db: sqlite3.Connection, query: Query, *, limit: int | None = 20,
                             -1 if limit is None else limit])
     out = []
     for article_id, title, url, date, month, section, lead, body in rows:
-        text = body if highlighter(query) and highlighter(query).search(body or "") else \
-            (lead or body or title)
+        text = passage_source(query, body, lead, title)
         out.append(Match(article_id, title, url, date, month, section, snippet(text, query)))
     return out
+
+
+def passage_source(query: Query, *texts: str | None) -> str:
+    """Return the first of ``texts`` (body, lead, title) holding the most terms of the query."""
+    pattern = highlighter(query)
+    best, best_terms = "", -1
+    for text in texts:
+        terms = len({m.lastindex for m in pattern.finditer(text or "")}) if pattern else 0
+        if text and terms > best_terms:
+            best, best_terms = text, terms
+    return best
 
 
 def count(db: sqlite3.Connection, query: Query, **options: str | None) -> int:

@@ -44,7 +44,15 @@ from datasette.utils import await_me_maybe, urlsafe_components
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from crawler.analysis.search import Query, fts_query, months_between, parse, prepare, snippet
+from crawler.analysis.search import (
+    Query,
+    fts_query,
+    months_between,
+    parse,
+    passage_source,
+    prepare,
+    snippet,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +120,8 @@ def extra_template_vars(template: str, database: str, table: str, view_name: str
             # ?_archive_table=1: Datasette's own table, every column, instead of the list.
             return {"chart": await _chart(datasette, request),
                     "archive_list": not request.args.get("_archive_table"),
-                    "archive_snippet": lambda text: snippet_html(text, query)}
+                    "archive_snippet": lambda *texts: snippet_html(
+                        passage_source(query, *texts), query)}
         if view_name == "row":
             return {"article": await _article(datasette, request)}
         return {}
