@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import sqlite3
 import subprocess
 import sys
@@ -26,53 +25,16 @@ from crawler.normalise.text import search_key, search_key_reference
 from crawler.store.archive import Archive, content_hash
 from tests.analysis_archive import archive_copy, shared_archive
 from tests.crawling import REPO
+from tests.search_oracle import (
+    expected_matches,
+    holds,
+    latest_records,
+    oracle_terms,
+    plain_tokens,
+)
 
 QUERIES = ("le hoi phu day", "Lễ hội Phủ Dày", "LE HOI PHU DAY", "den tran", "Đền Trần",
            "dền trân", "cho vieng", '"le hoi phu day"', '"khai mac" "nam dinh"', "hội viên")
-
-
-# --- an oracle of our own ----------------------------------------------------------------------
-
-
-def plain_tokens(text: str) -> list[str]:
-    stripped = "".join(c for c in unicodedata.normalize("NFD", text or "")
-                       if not unicodedata.combining(c))
-    stripped = stripped.replace("đ", "d").replace("Đ", "D").replace("ð", "d").replace("Ð", "D")
-    return re.findall(r"[^\W_]+", stripped.lower())
-
-
-def oracle_terms(query: str) -> list[list[str]]:
-    terms = []
-    for phrase, word in re.findall(r'"([^"]*)"?|(\S+)', query):
-        tokens = plain_tokens(phrase or word)
-        if tokens:
-            terms.append(tokens)
-    return terms
-
-
-def holds(tokens: list[str], term: list[str]) -> bool:
-    n = len(term)
-    return any(tokens[i:i + n] == term for i in range(len(tokens) - n + 1))
-
-
-def latest_records(root: Path) -> dict[str, dict]:
-    latest: dict[str, dict] = {}
-    for path in sorted((root / "articles").glob("*.jsonl")):
-        for line in path.read_text("utf-8").splitlines():
-            record = json.loads(line)
-            if record["id"] not in latest or record["version"] >= latest[record["id"]]["version"]:
-                latest[record["id"]] = record
-    return latest
-
-
-def expected_matches(root: Path, query: str) -> dict[str, dict]:
-    terms = oracle_terms(query)
-    out = {}
-    for article_id, record in latest_records(root).items():
-        fields = [plain_tokens(record.get(name) or "") for name in ("title", "lead", "body")]
-        if all(any(holds(tokens, term) for tokens in fields) for term in terms):
-            out[article_id] = record
-    return out
 
 
 @pytest.fixture(scope="module")
