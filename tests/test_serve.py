@@ -180,12 +180,22 @@ def test_the_database_is_served_read_only(archive, client):
     assert client.get("/archive/articles.json?_size=1").json()["filtered_table_rows_count"] > 0
 
 
+def serve_url(process: subprocess.Popen[str]) -> str:
+    """Return the line where ``serve`` says its URL (after the database's, when it refreshes)."""
+    lines = []
+    for _ in range(4):
+        lines.append(process.stderr.readline())
+        if lines[-1].startswith("serve: http") or not lines[-1]:
+            return lines[-1]
+    return "".join(lines)
+
+
 def test_the_command_serves_on_loopback_and_answers_as_search(archive):
     process = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--archive-dir",
                                 str(archive), "--port", "0"], cwd=REPO, stderr=subprocess.PIPE,
                                text=True)
     try:
-        line = process.stderr.readline()
+        line = serve_url(process)
         match = re.match(r"serve: (http://127\.0\.0\.1:\d+)/archive/articles \(read-only", line)
         assert match, line
         deadline = time.monotonic() + 30

@@ -262,6 +262,9 @@ async def _article(datasette: Any, request: Any) -> dict[str, Any] | None:
     if row is None:
         return None
     article = {key: _decoded(row[key]) for key in row.keys()}
+    article["fields"] = [(key, value if not isinstance(value, (list, dict)) else
+                          json.dumps(value, ensure_ascii=False, indent=1))
+                         for key, value in article.items()]
     images = await db.execute("SELECT url, caption, mirror_url FROM images WHERE article_id = ? "
                               "ORDER BY position", [article_id])
     article["shown_images"] = [{"src": r["mirror_url"] or r["url"], "url": r["url"],
