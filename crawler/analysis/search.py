@@ -131,7 +131,9 @@ def snippet(text: str | None, query: Query, *, chars: int = SNIPPET_CHARS,
         out += [text[at:m.start()], marks[0], m.group(), marks[1]]
         at = m.end()
     out.append(text[at:end])
-    return ("…" if start else "") + "".join(out) + ("…" if end < len(text) else "")
+    # Matches one space apart are one run: "**Lễ hội Phủ Dày**", not "**Lễ** **hội** ...".
+    joined = "".join(out).replace(f"{marks[1]} {marks[0]}", " ")
+    return ("…" if start else "") + joined + ("…" if end < len(text) else "")
 
 
 # --- Filters -----------------------------------------------------------------------------------
