@@ -190,6 +190,24 @@ def test_a_second_export_reads_only_what_is_new_and_ends_as_a_fresh_build(archiv
     assert scratch.built
 
 
+def test_worker_processes_build_the_same_database(archive, tmp_path, monkeypatch):
+    from crawler.analysis import database
+
+    serial = refresh(archive, tmp_path / "serial.sqlite")
+    monkeypatch.setattr(database, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(database, "BATCH", 7)  # many batches, an edit split across two
+    monkeypatch.setattr(database, "usable_cores", lambda: 2)
+    parallel = refresh(archive, tmp_path / "parallel.sqlite")
+    assert (parallel.lines, parallel.added) == (serial.lines, serial.added)
+    for table in ("articles", "versions", "images", "sections"):
+        assert rows(tmp_path / "serial.sqlite", f"SELECT * FROM {table} ORDER BY 1, 2") == \
+            rows(tmp_path / "parallel.sqlite", f"SELECT * FROM {table} ORDER BY 1, 2"), table
+    db = finder.connect(str(tmp_path / "parallel.sqlite"))
+    assert {m.id for m in finder.search(db, finder.parse("le hoi"), limit=None)} == \
+        set(expected_matches(archive, "le hoi"))
+    db.close()
+
+
 def test_a_month_file_rewritten_under_the_cursor_rebuilds_from_scratch(archive, tmp_path):
     root = archive_copy(archive, tmp_path / "archive")
     output = tmp_path / "search.sqlite"

@@ -30,6 +30,7 @@ or after it, never half.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sqlite3
 import time
@@ -49,6 +50,16 @@ SQL_TYPES = {"string": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEG
              "date": "TEXT", "timestamp": "TEXT", "list": "TEXT", "struct": "TEXT"}
 DERIVED = (("published_year", "INTEGER"),)
 BATCH = 2000
+# Below this many bytes to read, worker processes would cost more than they save.
+PARALLEL_FROM = 32 << 20
+
+
+def usable_cores() -> int:
+    """Return the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 class _Rebuild(Exception):
@@ -166,13 +177,55 @@ def _json(value: Any) -> Any:
     return value
 
 
+@dataclass
+class _Line:
+    """One archive line made ready to write (in a worker process when the export is large)."""
+
+    article_id: str
+    version: int
+    version_row: tuple[Any, ...]
+    values: list[Any]  # the articles row: every column, then the derived ones
+    keys: tuple[str, ...]  # search_key of title, lead, body
+    images: list[tuple[Any, ...]]
+
+
+_CONVERTER: list[RowConverter] = []
+
+
+def _prepare(batch: list[tuple[str, int, bytes]]) -> list[_Line]:
+    """Parse, check and fold one batch of located lines: all the export's work but SQLite's."""
+    if not _CONVERTER:
+        _CONVERTER.append(RowConverter())
+    converter = _CONVERTER[0]
+    out = []
+    for rel, offset, raw in batch:
+        where = f"{rel}@{offset}"
+        try:
+            record = json.loads(raw)
+        except ValueError as exc:
+            raise ExportError(f"{where}: not a JSON record ({exc}); run python -m crawler "
+                              f"verify") from None
+        converter.row(record, where)  # every field and member known to the schema
+        article_id, version = record["id"], record.get("version") or 1
+        month = record.get("published_month") or ""
+        values = [_json(record.get(n)) for n in converter.names]
+        values.append(int(month[:4]) if month[:4].isdigit() else None)
+        out.append(_Line(
+            article_id, version,
+            (article_id, version, record.get("content_hash"), record.get("fetched_at"),
+             record.get("extractor_version"), record.get("title"), rel, offset, len(raw)),
+            values, tuple(search_key(record.get(n) or "") for n in SEARCHED),
+            [(article_id, i, image.get("url"), image.get("caption"), image.get("mirror_url"))
+             for i, image in enumerate(record.get("images") or [])]))
+    return out
+
+
 class _Writer:
-    """Applies archive lines to an open database, each article's latest version winning."""
+    """Applies prepared lines to an open database, each article's latest version winning."""
 
     def __init__(self, db: sqlite3.Connection, cols: list[Column]):
         self.db = db
         self.names = [c.name for c in cols]
-        self.converter = RowConverter()
         self.known: dict[str, tuple[int, int]] = {  # id -> (rowid, version)
             i: (rowid, v) for i, rowid, v in db.execute("SELECT id, rowid, version FROM articles")}
         self.added = self.updated = 0
@@ -182,45 +235,29 @@ class _Writer:
         sets = ", ".join(f'"{n}" = ?' for n in [*self.names, *(d[0] for d in DERIVED)])
         self.update_sql = f"UPDATE articles SET {sets} WHERE rowid = ?"
 
-    def apply(self, batch: list[tuple[str, int, bytes]]) -> None:
-        """Write one batch of located lines."""
-        versions, gone_images = [], []
+    def apply(self, batch: list[_Line]) -> None:
+        """Write one batch of prepared lines."""
+        gone_images = []
         images: dict[str, list[tuple[Any, ...]]] = {}  # article id -> its image rows
         fts: dict[int, tuple[str, ...]] = {}  # rowid -> what to index, once the batch is read
-        for rel, offset, raw in batch:
-            where = f"{rel}@{offset}"
-            try:
-                record = json.loads(raw)
-            except ValueError as exc:
-                raise ExportError(f"{where}: not a JSON record ({exc}); run python -m crawler "
-                                  f"verify") from None
-            self.converter.row(record, where)  # every field and member known to the schema
-            article_id, version = record["id"], record.get("version") or 1
-            versions.append((article_id, version, record.get("content_hash"),
-                             record.get("fetched_at"), record.get("extractor_version"),
-                             record.get("title"), rel, offset, len(raw)))
-            known = self.known.get(article_id)
-            if known is not None and version < known[1]:
+        for line in batch:
+            known = self.known.get(line.article_id)
+            if known is not None and line.version < known[1]:
                 continue
-            month = record.get("published_month") or ""
-            values = [_json(record.get(n)) for n in self.names]
-            values.append(int(month[:4]) if month[:4].isdigit() else None)
             if known is None:
-                rowid = self.db.execute(self.insert_sql, values).lastrowid
+                rowid = self.db.execute(self.insert_sql, line.values).lastrowid
                 self.added += 1
             else:
                 rowid = known[0]
                 if rowid not in fts:  # indexed by an earlier batch (else: replaced below)
                     self._unindex(rowid)
-                self.db.execute(self.update_sql, [*values, rowid])
-                if article_id not in images:  # written by an earlier batch
-                    gone_images.append((article_id,))
+                self.db.execute(self.update_sql, [*line.values, rowid])
+                if line.article_id not in images:  # written by an earlier batch
+                    gone_images.append((line.article_id,))
                 self.updated += 1
-            self.known[article_id] = (rowid, version)
-            fts[rowid] = tuple(search_key(record.get(n) or "") for n in SEARCHED)
-            images[article_id] = [(article_id, i, image.get("url"), image.get("caption"),
-                                   image.get("mirror_url"))
-                                  for i, image in enumerate(record.get("images") or [])]
+            self.known[line.article_id] = (rowid, line.version)
+            fts[rowid] = line.keys
+            images[line.article_id] = line.images
         db = self.db
         db.executemany("DELETE FROM images WHERE article_id = ?", gone_images)
         db.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?)",
@@ -229,7 +266,7 @@ class _Writer:
                        [(rowid, *keys) for rowid, keys in fts.items()])
         db.executemany("INSERT OR REPLACE INTO versions (id, version, content_hash, fetched_at, "
                        "extractor_version, title, file, offset, length) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", versions)
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [line.version_row for line in batch])
 
     def _unindex(self, rowid: int) -> None:
         # A contentless FTS5 table forgets a row only when told the values it indexed.
@@ -261,18 +298,41 @@ def _located(lines: Iterator[tuple[str, int, bytes]],
         yield rel, offset, raw
 
 
-def _apply(db: sqlite3.Connection, root: Path, since: Cursor | None, cols: list[Column],
-           result: Refresh) -> None:
-    lines, outcome = pull_located(root, since)
-    writer = _Writer(db, cols)
+def _batches(lines: Iterator[tuple[str, int, bytes]], result: Refresh
+             ) -> Iterator[list[tuple[str, int, bytes]]]:
     batch: list[tuple[str, int, bytes]] = []
-    for item in _located(lines, since):
+    for item in lines:
         batch.append(item)
         result.lines += 1
         if len(batch) >= BATCH:
-            writer.apply(batch)
+            yield batch
             batch = []
-    writer.apply(batch)
+    if batch:
+        yield batch
+
+
+def _to_read(root: Path, since: Cursor | None) -> int:
+    """Return about how many bytes of month files lie past the cursor."""
+    positions = since.positions if since else {}
+    return sum(size - positions.get(rel, (0, ""))[0]
+               for rel, (size, _mtime) in _files_snapshot(root).items())
+
+
+def _apply(db: sqlite3.Connection, root: Path, since: Cursor | None, cols: list[Column],
+           result: Refresh) -> None:
+    workers = min(usable_cores(), 4) if _to_read(root, since) >= PARALLEL_FROM else 0
+    lines, outcome = pull_located(root, since)
+    writer = _Writer(db, cols)
+    batches = _batches(_located(lines, since), result)
+    if workers < 2:
+        for batch in batches:
+            writer.apply(_prepare(batch))
+    else:
+        # Parsing and folding (three quarters of the work) in worker processes, in order, while
+        # this one writes: the export keeps every core busy.
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for prepared in pool.imap(_prepare, batches):
+                writer.apply(prepared)
     names = {c.name for c in cols}
     _create_indexes(db, names)
     _finish(db, names)
