@@ -46,9 +46,20 @@ from crawler.normalise.keys import search_key
 FORMAT = "baonamdinh-archive-sqlite/1"
 FTS = "articles_fts"
 SEARCHED = ("title", "lead", "body")
+WEIGHTS = (10.0, 4.0, 1.0)  # bm25's column weights, FTS5's rank: title matches count most
 SQL_TYPES = {"string": "TEXT", "int": "INTEGER", "float": "REAL", "bool": "INTEGER",
              "date": "TEXT", "timestamp": "TEXT", "list": "TEXT", "struct": "TEXT"}
 DERIVED = (("published_year", "INTEGER"),)
+# Stored last in each row: SQLite reads a row's columns in order, so the dates, section and ids
+# that filters, facets and counts read stay in the row's first page, before the long text.
+LAST = ("lead", "body")
+
+
+def table_columns(cols: list[Column]) -> list[tuple[str, str]]:
+    """Return the articles table's (column, SQL type), in the order they are stored."""
+    first = [(c.name, SQL_TYPES[c.kind]) for c in cols if c.name not in LAST]
+    last = [(c.name, SQL_TYPES[c.kind]) for c in cols if c.name in LAST]
+    return first + list(DERIVED) + last
 BATCH = 2000
 # Below this many bytes to read, worker processes would cost more than they save.
 PARALLEL_FROM = 32 << 20
@@ -99,7 +110,7 @@ KEY_PROBE = "Trần Hưng Đạo, hoà/hòa THUỶ Ðà “Nẵng” ươ ă â 
 
 
 def _signature(cols: list[Column]) -> str:
-    return json.dumps([[c.name, c.kind] for c in cols] + [list(d) for d in DERIVED]
+    return json.dumps([list(c) for c in table_columns(cols)]
                       + [search_key(KEY_PROBE)], ensure_ascii=False)
 
 
@@ -139,9 +150,8 @@ def is_fresh(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool
 
 
 def _create(db: sqlite3.Connection, cols: list[Column]) -> None:
-    defs = [f'"{c.name}" {SQL_TYPES[c.kind]}' + (" PRIMARY KEY" if c.name == "id" else "")
-            for c in cols]
-    defs += [f'"{name}" {kind}' for name, kind in DERIVED]
+    defs = [f'"{name}" {kind}' + (" PRIMARY KEY" if name == "id" else "")
+            for name, kind in table_columns(cols)]
     db.executescript(f"""
         CREATE TABLE articles ({", ".join(defs)});
         CREATE TABLE versions (
@@ -157,13 +167,15 @@ def _create(db: sqlite3.Connection, cols: list[Column]) -> None:
             last_month TEXT);
         CREATE VIRTUAL TABLE {FTS} USING fts5({", ".join(SEARCHED)}, content='',
             tokenize='unicode61 remove_diacritics 0');
+        INSERT INTO {FTS} ({FTS}, rank) VALUES ('rank', 'bm25({", ".join(map(str, WEIGHTS))})');
         CREATE TABLE export_meta (key TEXT PRIMARY KEY, value TEXT);
     """)
 
 
 def _create_indexes(db: sqlite3.Connection, names: set[str]) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS articles_month ON articles (published_month)")
-    db.execute("CREATE INDEX IF NOT EXISTS articles_date ON articles (published_date)")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_date ON articles (published_date, "
+               "published_month)")
     for name in ("section", "section_key"):
         if name in names:
             db.execute(f'CREATE INDEX IF NOT EXISTS articles_{name} ON articles ("{name}")')
@@ -190,6 +202,13 @@ class _Line:
 
 
 _CONVERTER: list[RowConverter] = []
+_STORED: list[list[str]] = []
+
+
+def _stored_names() -> list[str]:
+    if not _STORED:
+        _STORED.append([name for name, _kind in table_columns(columns())])
+    return _STORED[0]
 
 
 def _prepare(batch: list[tuple[str, int, bytes]]) -> list[_Line]:
@@ -208,8 +227,8 @@ def _prepare(batch: list[tuple[str, int, bytes]]) -> list[_Line]:
         converter.row(record, where)  # every field and member known to the schema
         article_id, version = record["id"], record.get("version") or 1
         month = record.get("published_month") or ""
-        values = [_json(record.get(n)) for n in converter.names]
-        values.append(int(month[:4]) if month[:4].isdigit() else None)
+        derived = {"published_year": int(month[:4]) if month[:4].isdigit() else None}
+        values = [derived[n] if n in derived else _json(record.get(n)) for n in _stored_names()]
         out.append(_Line(
             article_id, version,
             (article_id, version, record.get("content_hash"), record.get("fetched_at"),
@@ -225,14 +244,15 @@ class _Writer:
 
     def __init__(self, db: sqlite3.Connection, cols: list[Column]):
         self.db = db
-        self.names = [c.name for c in cols]
+        self.names = [name for name, _kind in table_columns(cols)]
         self.known: dict[str, tuple[int, int]] = {  # id -> (rowid, version)
             i: (rowid, v) for i, rowid, v in db.execute("SELECT id, rowid, version FROM articles")}
         self.added = self.updated = 0
-        quoted = ", ".join(f'"{n}"' for n in [*self.names, *(d[0] for d in DERIVED)])
-        marks = ", ".join("?" * (len(self.names) + len(DERIVED)))
+        self.touched: set[str] = set()
+        quoted = ", ".join(f'"{n}"' for n in self.names)
+        marks = ", ".join("?" * len(self.names))
         self.insert_sql = f"INSERT INTO articles ({quoted}) VALUES ({marks})"
-        sets = ", ".join(f'"{n}" = ?' for n in [*self.names, *(d[0] for d in DERIVED)])
+        sets = ", ".join(f'"{n}" = ?' for n in self.names)
         self.update_sql = f"UPDATE articles SET {sets} WHERE rowid = ?"
 
     def apply(self, batch: list[_Line]) -> None:
@@ -241,6 +261,7 @@ class _Writer:
         images: dict[str, list[tuple[Any, ...]]] = {}  # article id -> its image rows
         fts: dict[int, tuple[str, ...]] = {}  # rowid -> what to index, once the batch is read
         for line in batch:
+            self.touched.add(line.article_id)
             known = self.known.get(line.article_id)
             if known is not None and line.version < known[1]:
                 continue
@@ -277,10 +298,15 @@ class _Writer:
                         (rowid, *(search_key(v or "") for v in row)))
 
 
-def _finish(db: sqlite3.Connection, names: set[str]) -> None:
-    """Recompute what depends on every article: latest flags, sections."""
-    db.execute("UPDATE versions SET latest = (version = (SELECT a.version FROM articles a "
-               "WHERE a.id = versions.id))")
+def _finish(db: sqlite3.Connection, names: set[str], touched: set[str] | None) -> None:
+    """Recompute what depends on more than one line: latest flags (of the articles touched, or
+    all), sections."""
+    latest = ("UPDATE versions SET latest = (version = (SELECT a.version FROM articles a "
+              "WHERE a.id = versions.id))")
+    if touched is None:
+        db.execute(latest)
+    else:
+        db.executemany(latest + " WHERE id = ?", [(i,) for i in touched])
     key = "coalesce(section_key, section)" if "section_key" in names else "section"
     name = "max(section_name)" if "section_name" in names else "NULL"
     db.execute("DELETE FROM sections")
@@ -334,8 +360,9 @@ def _apply(db: sqlite3.Connection, root: Path, since: Cursor | None, cols: list[
             for prepared in pool.imap(_prepare, batches):
                 writer.apply(prepared)
     names = {c.name for c in cols}
-    _create_indexes(db, names)
-    _finish(db, names)
+    if result.lines:
+        _create_indexes(db, names)
+        _finish(db, names, None if since is None else writer.touched)
     result.added, result.updated = writer.added, writer.updated
     result.warnings += [w for w in outcome.warnings if "no state.sqlite3" not in w]
     meta = {"format": FORMAT, "columns": _signature(cols), "cursor": outcome.cursor.encode(),
@@ -386,7 +413,9 @@ def refresh(root: str | os.PathLike[str], output: str | os.PathLike[str] | None 
             since = Cursor.decode(meta.get("cursor", ""))
         except CursorError:
             since, usable = None, False
-    if usable:
+    if usable and meta.get("files") == json.dumps(_files_snapshot(base)):
+        pass  # no month file changed size or time since: nothing new to read
+    elif usable:
         db = sqlite3.connect(path, isolation_level=None, timeout=60)
         try:
             db.execute("BEGIN IMMEDIATE")

@@ -24,7 +24,6 @@ from typing import Any
 from crawler.analysis.database import FTS
 from crawler.normalise.keys import search_key
 
-WEIGHTS = (10.0, 4.0, 1.0)  # title, lead, body
 _QUOTED = re.compile(r'"([^"]*)"?|(\S+)')
 SNIPPET_CHARS = 220
 
@@ -229,46 +228,53 @@ def _section_shown(db: sqlite3.Connection) -> str:
         else "a.section"
 
 
+def _ranked(db: sqlite3.Connection, match: str, where: str, params: list[Any],
+            limit: int) -> list[int]:
+    """Return the rowids matching an FTS5 expression and the filters, best rank first."""
+    narrowed = "" if where == "1" else \
+        f" AND rowid IN (SELECT a.rowid FROM articles a WHERE {where})"
+    sql = f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH ?{narrowed} ORDER BY rank LIMIT ?"
+    return [rowid for (rowid,) in db.execute(sql, [match, *params, limit])]
+
+
 def search(db: sqlite3.Connection, query: Query, *, limit: int | None = 20,
            **options: str | None) -> list[Match]:
-    """Return the best matches of ``query``, title matches first, then by bm25."""
+    """Return the best matches of ``query``: those with every term in the title first, then the
+    rest, each by FTS5's rank (bm25 with the columns weighted, database.WEIGHTS)."""
+    if not query.terms:
+        return []
     where, params = filters(db, **options)
-    weights = ", ".join(str(w) for w in WEIGHTS)
-    sql = f"""
-        WITH hits AS (SELECT rowid, bm25({FTS}, {weights}) AS score FROM {FTS}
-                      WHERE {FTS} MATCH ?),
-             titled AS (SELECT rowid FROM {FTS} WHERE {FTS} MATCH ?)
-        SELECT a.id, a.title, a.url, a.published_date, a.published_month, {_section_shown(db)},
-               a.lead, a.body
-        FROM hits JOIN articles a ON a.rowid = hits.rowid
-        WHERE {where}
-        ORDER BY hits.rowid IN (SELECT rowid FROM titled) DESC, hits.score, a.id
-        LIMIT ?"""
-    rows = db.execute(sql, [query.match(), query.title_match(), *params,
-                            -1 if limit is None else limit])
+    wanted = -1 if limit is None else limit
+    # In two steps, so that SQLite never sorts more than the title matches or reads any article
+    # row but the ones shown: a common word matches most of the paper.
+    rowids = _ranked(db, query.title_match(), where, params, wanted)
+    if limit is None or len(rowids) < limit:
+        rest = f"({query.match()}) NOT ({query.title_match()})"
+        rowids += _ranked(db, rest, where, params, -1 if limit is None else limit - len(rowids))
+    if not rowids:
+        return []
+    found = {}
+    for start in range(0, len(rowids), 500):
+        chunk = rowids[start:start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for row in db.execute(f"SELECT a.rowid, a.id, a.title, a.url, a.published_date, "
+                              f"a.published_month, {_section_shown(db)}, a.lead, a.body "
+                              f"FROM articles a WHERE a.rowid IN ({marks})", chunk):
+            found[row[0]] = row[1:]
     out = []
-    for article_id, title, url, date, month, section, lead, body in rows:
+    for rowid in rowids:
+        article_id, title, url, date, month, section, lead, body = found[rowid]
         text = passage_source(query, body, lead, title)
         out.append(Match(article_id, title, url, date, month, section, snippet(text, query)))
     return out
 
 
-def passage_source(query: Query, *texts: str | None) -> str:
-    """Return the first of ``texts`` (body, lead, title) holding the most terms of the query."""
-    pattern = highlighter(query)
-    best, best_terms = "", -1
-    for text in texts:
-        terms = len({m.lastindex for m in pattern.finditer(text or "")}) if pattern else 0
-        if text and terms > best_terms:
-            best, best_terms = text, terms
-    return best
-
-
 def count(db: sqlite3.Connection, query: Query, **options: str | None) -> int:
     """Return how many articles match."""
     where, params = filters(db, **options)
-    sql = (f"SELECT count(*) FROM {FTS} JOIN articles a ON a.rowid = {FTS}.rowid "
-           f"WHERE {FTS} MATCH ? AND {where}")
+    narrowed = "" if where == "1" else \
+        f" AND rowid IN (SELECT a.rowid FROM articles a WHERE {where})"
+    sql = f"SELECT count(*) FROM {FTS} WHERE {FTS} MATCH ?{narrowed}"
     return db.execute(sql, [query.match(), *params]).fetchone()[0]
 
 
@@ -286,8 +292,8 @@ def by_month(db: sqlite3.Connection, query: Query, **options: str | None) -> lis
     """Return (YYYY-MM, matching articles) for every month from the first match to the last
     (or over --since/--until when given), months without a match as 0."""
     where, params = filters(db, **options)
-    sql = (f"SELECT a.published_month, count(*) FROM {FTS} JOIN articles a "
-           f"ON a.rowid = {FTS}.rowid WHERE {FTS} MATCH ? AND {where} "
+    sql = (f"SELECT a.published_month, count(*) FROM articles a WHERE a.rowid IN "
+           f"(SELECT rowid FROM {FTS} WHERE {FTS} MATCH ?) AND {where} "
            f"GROUP BY a.published_month")
     counts = dict(db.execute(sql, [query.match(), *params]))
     first = _period(options["since"], end=False)[:7] if options.get("since") else \
@@ -297,3 +303,14 @@ def by_month(db: sqlite3.Connection, query: Query, **options: str | None) -> lis
     if first is None or last is None:
         return []
     return [(month, counts.get(month, 0)) for month in months_between(first, last)]
+
+
+def passage_source(query: Query, *texts: str | None) -> str:
+    """Return the first of ``texts`` (body, lead, title) holding the most terms of the query."""
+    pattern = highlighter(query)
+    best, best_terms = "", -1
+    for text in texts:
+        terms = len({m.lastindex for m in pattern.finditer(text or "")}) if pattern else 0
+        if text and terms > best_terms:
+            best, best_terms = text, terms
+    return best
