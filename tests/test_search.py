@@ -21,7 +21,7 @@ import pytest
 
 from crawler.analysis import search as finder
 from crawler.analysis.database import default_database, is_fresh, refresh
-from crawler.normalise.text import search_key, search_key_reference
+from crawler.normalise.keys import search_key, search_key_reference
 from crawler.store.archive import Archive, content_hash
 from tests.analysis_archive import archive_copy, shared_archive
 from tests.crawling import REPO
