@@ -18,26 +18,20 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crawler.analysis.manifest import write_manifest
-from crawler.extract.article import ExtractionError
-from crawler.extract.crash import crash_reason, log_crash
-from crawler.extract.response import (
-    item_from_response,
-    looks_like_html,
-    now_iso,
-    response_from_file,
-)
-from crawler.extract.textdump import parse_text_dump
-from crawler.items import ArticleItem, RejectItem
-from crawler.normalise.dates import VN_TZ
-from crawler.process.processing import ItemProcessor, project_settings
+if TYPE_CHECKING:
+    from crawler.process.processing import ItemProcessor
+
+# Each command imports what it needs when it runs: the analysts' commands never load Scrapy,
+# dateparser or the extraction (``search`` starts in a fifth of the time).
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 
 def _iso(value: str) -> str:
+    from crawler.normalise.dates import VN_TZ
+
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError as exc:
@@ -45,6 +39,7 @@ def _iso(value: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VN_TZ)
     return moment.astimezone(VN_TZ).isoformat()
+
 
 
 def _setting(value: str) -> tuple[str, str]:
@@ -151,7 +146,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _archive_dir(args: argparse.Namespace) -> Path:
-    return Path(args.archive_dir or project_settings().get("ARCHIVE_DIR"))
+    if args.archive_dir:
+        return Path(args.archive_dir)
+    from crawler.process.processing import project_settings
+
+    return Path(project_settings().get("ARCHIVE_DIR"))
 
 
 def _needs_analysis_extra(exc: ImportError) -> int:
@@ -355,6 +354,8 @@ ANALYSIS = {"export": _export, "changes": _changes, "verify": _verify, "report":
 
 def _reextract(args: argparse.Namespace) -> int:
     """Run ``reextract``: print a one-line summary to stderr; exit 0 even for damaged files."""
+    from crawler.analysis.manifest import write_manifest
+    from crawler.process.processing import project_settings
     from crawler.process.reextract import default_archive_dir, reextract
 
     missing = [str(path) for path in args.warcs if not path.is_file()]
@@ -371,6 +372,8 @@ def _reextract(args: argparse.Namespace) -> int:
 
 
 def _fetched_at(args: argparse.Namespace, path: Path) -> str:
+    from crawler.normalise.dates import VN_TZ
+
     if args.fetched_at:
         return args.fetched_at
     mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, VN_TZ)
@@ -378,6 +381,8 @@ def _fetched_at(args: argparse.Namespace, path: Path) -> str:
 
 
 def _emit(item: Any, processor: ItemProcessor) -> int:
+    from crawler.items import ArticleItem, RejectItem
+
     result, dropped = processor.process(item)
     if dropped is not None:
         # Only the archive drops an article, and only one it already holds unchanged.
@@ -400,6 +405,24 @@ def main(argv: list[str] | None = None) -> int:
         return _reextract(args)
     if args.command in ANALYSIS:
         return ANALYSIS[args.command](args)
+    return _page_or_dump(args)
+
+
+def _page_or_dump(args: argparse.Namespace) -> int:
+    """Run ``extract`` or ``import-text``: the record on stdout, or the reject on stderr."""
+    from crawler.analysis.manifest import write_manifest
+    from crawler.extract.article import ExtractionError
+    from crawler.extract.crash import crash_reason, log_crash
+    from crawler.extract.response import (
+        item_from_response,
+        looks_like_html,
+        now_iso,
+        response_from_file,
+    )
+    from crawler.extract.textdump import parse_text_dump
+    from crawler.items import RejectItem
+    from crawler.process.processing import ItemProcessor, project_settings
+
     overrides: dict[str, Any] = dict(args.settings)
     overrides["ARCHIVE_ENABLED"] = bool(args.archive_dir)
     if args.archive_dir:
