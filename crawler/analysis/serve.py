@@ -27,7 +27,6 @@ import gzip
 import html
 import io
 import json
-import logging
 import os
 import socket
 import sys
@@ -53,8 +52,6 @@ from crawler.analysis.search import (
     prepare,
     snippet,
 )
-
-logger = logging.getLogger(__name__)
 
 NAME = "archive"
 TABLE = "articles"
