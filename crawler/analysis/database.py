@@ -13,7 +13,7 @@ Tables (every column typed; lists and structs as JSON text):
 - ``sections``: one row per section with its article count and first and last month, and its name
   when the records carry one (``section_name``/``section_key``, else the ``section`` itself);
 - ``articles_fts``: an FTS5 index over title, lead and body, holding ``search_key`` of each
-  (crawler/normalise/text.py: tones, marks and "đ" folded), so that a search typed with or
+  (crawler/normalise/keys.py: tones, marks and "đ" folded), so that a search typed with or
   without tones finds the same articles. It is contentless (``content=''``): the text is kept once,
   in ``articles``; its rowid is the article's rowid;
 - ``export_meta``: the changes cursor (crawler/analysis/changes.py) the database is up to, the
@@ -23,8 +23,11 @@ Running the export again on the same output applies only what the changes feed g
 stored cursor: new articles are added, an edited article's row, images and index entry replaced.
 The database is rebuilt from scratch (into a temporary file, renamed at the end) when it is not
 ours, was built from another archive or with other columns (the schema grew), or a month file was
-rewritten under the cursor. An update runs in one transaction: a reader sees the database before
-or after it, never half.
+rewritten under the cursor, or the fold itself changed (a contentless index forgets a row only
+when told the very keys it indexed). When no month file changed size or time, nothing is read.
+An update runs in one transaction: a reader sees the database before or after it, never half.
+Lines are parsed and folded in worker processes when there is much to read (PARALLEL_FROM); the
+articles are written in the archive's order either way.
 """
 
 from __future__ import annotations
