@@ -190,6 +190,30 @@ def test_a_second_export_reads_only_what_is_new_and_ends_as_a_fresh_build(archiv
     assert scratch.built
 
 
+def test_a_line_committed_after_the_export_is_seen_though_the_file_did_not_change(archive,
+                                                                                 tmp_path):
+    root = archive_copy(archive, tmp_path / "archive")
+    record = dict(next(iter(latest_records(root).values())), id="9999966", version=1,
+                  title="Bài viết về đàn xylophon đang ghi dở")
+    month = root / "articles" / f"{record['published_month']}.jsonl"
+    committed = month.stat().st_size
+    with month.open("ab") as fh:  # written by a crawl, not yet committed in the state
+        fh.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+    refresh(root)
+    db_path = default_database(root)
+    assert not rows(db_path, "SELECT id FROM articles WHERE id = '9999966'")
+    assert is_fresh(root, db_path)
+    state = sqlite3.connect(root / "state.sqlite3")
+    state.execute("UPDATE files SET committed_size = ? WHERE path = ?",
+                  (month.stat().st_size, f"articles/{month.name}"))
+    state.commit()
+    state.close()
+    assert committed < month.stat().st_size and not is_fresh(root, db_path)
+    done = crawler("search", "--archive-dir", str(root), "Xylôphon", "--format", "jsonl")
+    assert [json.loads(line)["id"] for line in done.stdout.splitlines()] == ["9999966"]
+    assert is_fresh(root, db_path)
+
+
 def test_worker_processes_build_the_same_database(archive, tmp_path, monkeypatch):
     from crawler.analysis import database
 

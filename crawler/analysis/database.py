@@ -16,15 +16,16 @@ Tables (every column typed; lists and structs as JSON text):
   (crawler/normalise/keys.py: tones, marks and "đ" folded), so that a search typed with or
   without tones finds the same articles. It is contentless (``content=''``): the text is kept once,
   in ``articles``; its rowid is the article's rowid;
-- ``export_meta``: the changes cursor (crawler/analysis/changes.py) the database is up to, the
-  columns it was built with, and a snapshot of the month files' sizes.
+- ``export_meta``: the changes cursor (crawler/analysis/changes.py) the database is up to and the
+  columns it was built with.
 
 Running the export again on the same output applies only what the changes feed gives after the
 stored cursor: new articles are added, an edited article's row, images and index entry replaced.
 The database is rebuilt from scratch (into a temporary file, renamed at the end) when it is not
 ours, was built from another archive or with other columns (the schema grew), or a month file was
 rewritten under the cursor, or the fold itself changed (a contentless index forgets a row only
-when told the very keys it indexed). When no month file changed size or time, nothing is read.
+when told the very keys it indexed). ``is_fresh`` tells search and serve, from the state's
+committed sizes alone, whether there is anything to read.
 An update runs in one transaction: a reader sees the database before or after it, never half.
 Lines are parsed and folded in worker processes when there is much to read (PARALLEL_FROM); the
 articles are written in the archive's order either way.
@@ -44,6 +45,7 @@ from typing import Any
 
 from crawler.analysis.changes import Cursor, CursorError, pull_located
 from crawler.analysis.export import Column, ExportError, RowConverter, columns
+from crawler.analysis.readonly import committed_sizes, open_state
 from crawler.normalise.keys import search_key
 
 FORMAT = "baonamdinh-archive-sqlite/1"
@@ -117,13 +119,24 @@ def _signature(cols: list[Column]) -> str:
                       + [search_key(KEY_PROBE)], ensure_ascii=False)
 
 
-def _files_snapshot(root: Path) -> dict[str, list[int]]:
-    """Return each month file's size and modification time: what tells a refresh is needed."""
-    snapshot = {}
-    for path in sorted((root / "articles").glob("*.jsonl")):
-        stat = path.stat()
-        snapshot[f"articles/{path.name}"] = [stat.st_size, stat.st_mtime_ns]
-    return snapshot
+def _readable(root: Path) -> dict[str, int]:
+    """Return how far each month file may be read now, as the changes feed reads it: its
+    committed size in the state database, or (without one) its size."""
+    files = {f"articles/{p.name}": p.stat().st_size for p in (root / "articles").glob("*.jsonl")}
+    db = open_state(root)
+    if db is None:
+        return files
+    try:
+        return {rel: size for rel, size in committed_sizes(db).items() if rel in files}
+    finally:
+        db.close()
+
+
+def _nothing_new(root: Path, since: Cursor) -> bool:
+    """True when the changes feed would send nothing after ``since`` (its fingerprints aside)."""
+    ends = _readable(root)
+    return set(ends) == set(since.positions) and \
+        all(since.positions[rel][0] == end for rel, end in ends.items())
 
 
 def _meta(db: sqlite3.Connection) -> dict[str, str]:
@@ -145,11 +158,16 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def is_fresh(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool:
-    """True when the database exists, is ours, and no month file changed since it was written."""
+    """True when the database exists, is ours, and the archive has committed no line since it
+    was brought up to date (a quick look at the state, for search and serve; export reads)."""
     meta = read_meta(path)
-    return (meta.get("format") == FORMAT and meta.get("columns") == _signature(columns())
-            and meta.get("archive") == str(Path(root).resolve())
-            and meta.get("files") == json.dumps(_files_snapshot(Path(root))))
+    if not (meta.get("format") == FORMAT and meta.get("columns") == _signature(columns())
+            and meta.get("archive") == str(Path(root).resolve())):
+        return False
+    try:
+        return _nothing_new(Path(root), Cursor.decode(meta.get("cursor", "")))
+    except CursorError:
+        return False
 
 
 def _create(db: sqlite3.Connection, cols: list[Column]) -> None:
@@ -343,8 +361,7 @@ def _batches(lines: Iterator[tuple[str, int, bytes]], result: Refresh
 def _to_read(root: Path, since: Cursor | None) -> int:
     """Return about how many bytes of month files lie past the cursor."""
     positions = since.positions if since else {}
-    return sum(size - positions.get(rel, (0, ""))[0]
-               for rel, (size, _mtime) in _files_snapshot(root).items())
+    return sum(end - positions.get(rel, (0, ""))[0] for rel, end in _readable(root).items())
 
 
 def _apply(db: sqlite3.Connection, root: Path, since: Cursor | None, cols: list[Column],
@@ -369,8 +386,7 @@ def _apply(db: sqlite3.Connection, root: Path, since: Cursor | None, cols: list[
     result.added, result.updated = writer.added, writer.updated
     result.warnings += [w for w in outcome.warnings if "no state.sqlite3" not in w]
     meta = {"format": FORMAT, "columns": _signature(cols), "cursor": outcome.cursor.encode(),
-            "archive": str(root.resolve()), "files": json.dumps(_files_snapshot(root)),
-            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "archive": str(root.resolve()), "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     db.executemany("INSERT OR REPLACE INTO export_meta VALUES (?, ?)", meta.items())
 
 
@@ -416,9 +432,7 @@ def refresh(root: str | os.PathLike[str], output: str | os.PathLike[str] | None 
             since = Cursor.decode(meta.get("cursor", ""))
         except CursorError:
             since, usable = None, False
-    if usable and meta.get("files") == json.dumps(_files_snapshot(base)):
-        pass  # no month file changed size or time since: nothing new to read
-    elif usable:
+    if usable:
         db = sqlite3.connect(path, isolation_level=None, timeout=60)
         try:
             db.execute("BEGIN IMMEDIATE")
