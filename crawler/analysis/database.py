@@ -197,6 +197,9 @@ def _create_indexes(db: sqlite3.Connection, names: set[str]) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS articles_month ON articles (published_month)")
     db.execute("CREATE INDEX IF NOT EXISTS articles_date ON articles (published_date, "
                "published_month)")
+    # The served page's facets by year and author read these instead of 250,000 rows.
+    db.execute("CREATE INDEX IF NOT EXISTS articles_year ON articles (published_year)")
+    db.execute("CREATE INDEX IF NOT EXISTS articles_authors ON articles (authors)")
     for name in ("section", "section_key"):
         if name in names:
             db.execute(f'CREATE INDEX IF NOT EXISTS articles_{name} ON articles ("{name}")')

@@ -28,6 +28,7 @@ import html
 import io
 import json
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -37,6 +38,7 @@ from urllib.parse import urlencode, urlsplit
 from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.database import Database
+from datasette.facets import ArrayFacet
 from datasette.filters import Filters
 from datasette.plugins import pm
 from datasette.utils import await_me_maybe, urlsafe_components
@@ -83,7 +85,7 @@ def metadata(columns: set[str]) -> dict[str, Any]:
         "databases": {NAME: {"tables": {
             TABLE: {
                 "fts_table": "articles_fts", "fts_pk": "rowid",
-                "facets": [section_column(columns), "published_year", {"array": "authors"}],
+                "facets": [section_column(columns), "published_year", {"list": "authors"}],
                 "sort_desc": "published_date", "label_column": "title", "size": 20,
             },
             "articles_fts": {"hidden": True},
@@ -93,6 +95,36 @@ def metadata(columns: set[str]) -> dict[str, Any]:
 
 
 # --- Plugin hooks ------------------------------------------------------------------------------
+
+
+class ListFacet(ArrayFacet):
+    """Datasette's array facet (one count per value of a JSON list column), made to read only
+    the row id and the list: Datasette's own takes the DISTINCT of whole rows, the text of every
+    article included (3 s on 250,000 articles, against 0.7 s)."""
+
+    type = "list"
+
+    async def facet_results(self) -> Any:
+        """Count the list's values among the rows the table view selects."""
+        original = self.sql
+        narrowed = re.sub(r"^\s*select\s.*?\sfrom\s", "select rowid, * from ", original,
+                          count=1, flags=re.IGNORECASE | re.DOTALL)
+        configs = self.get_configs()
+        columns = [c["config"].get("column") or c["config"]["simple"] for c in configs]
+        if columns and narrowed != original:
+            keep = ", ".join(f'"{c}"' for c in columns)
+            self.sql = narrowed.replace("select rowid, * from ", f"select rowid, {keep} from ", 1)
+        try:
+            return await super().facet_results()
+        finally:
+            self.sql = original
+
+
+@hookimpl
+def register_facet_classes() -> list[type]:
+    """Add the list facet (authors)."""
+    return [ListFacet]
+
 
 
 @hookimpl(trylast=True)
