@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import capture, crawls, dates, devsets, extraction, realpages, report
+from bench import capture, crawls, dates, devsets, extraction, realpages, report, search
 from bench.report import Row
 from crawler.process.forked import usable_cores
 from crawler.store.archive import latest_records
@@ -281,6 +281,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="full crawls and bare spider runs, interleaved (default 3 each)")
     parser.add_argument("--big", type=int, help="articles of the large backfill "
                         "(default: the largest of 50,000/25,000/10,000 that fits the budget)")
+    parser.add_argument("--search-articles", type=int, default=25_000,
+                        help="synthetic articles for the SQLite export and search figures "
+                        "(default 25,000; the paper's size is 250,000; 0: skip)")
     parser.add_argument("--budget", type=float, default=720.0,
                         help="seconds the whole benchmark may take (default 720)")
     return parser
@@ -486,6 +489,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rows.append(Row(f"Backfill peak RSS, {args.articles:,} articles", "MB", small.max_rss_mb,
                         None, "—", "no larger backfill fits the budget"))
+
+    if args.search_articles:
+        _say(clock, f"SQLite export and search of {args.search_articles:,} synthetic articles, "
+                    "beside DuckDB")
+        searched = search.measure(args.search_articles)
+        details["search"] = searched
+        rows += search.rows(searched)
+        if args.search_articles < 250_000:
+            notes.append(f"Search: {args.search_articles:,} articles; the paper's size is "
+                         "`--search-articles 250000` (or `python -m bench.search`), about 1 GB "
+                         "of JSON Lines and four more minutes (bench/README.md).")
 
     info = report.machine()
     info["wall_seconds"] = round(clock.elapsed(), 1)

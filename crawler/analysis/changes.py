@@ -116,6 +116,13 @@ def _readable_ends(root: Path) -> tuple[dict[str, int], bool]:
 def pull(root: str | os.PathLike[str],
          since: Cursor | None = None) -> tuple[Iterator[bytes], Pull]:
     """Return (lines added after ``since``, the pull); the pull is complete once lines are read."""
+    located, outcome = pull_located(root, since)
+    return (line for _rel, _offset, line in located), outcome
+
+
+def pull_located(root: str | os.PathLike[str], since: Cursor | None = None
+                 ) -> tuple[Iterator[tuple[str, int, bytes]], Pull]:
+    """Return pull()'s lines as (file relative to the archive, byte offset, line), and the pull."""
     base = Path(root)
     since = since or Cursor()
     outcome = Pull(Cursor(dict(since.positions)))
@@ -128,7 +135,7 @@ def pull(root: str | os.PathLike[str],
     for rel in sorted(set(since.positions) - set(ends)):
         outcome.warnings.append(f"{rel}: in the cursor but no longer in the archive")
 
-    def lines() -> Iterator[bytes]:
+    def lines() -> Iterator[tuple[str, int, bytes]]:
         for rel in sorted(ends):
             end = ends[rel]
             path = base / rel
@@ -145,10 +152,12 @@ def pull(root: str | os.PathLike[str],
                     end = start + len(whole)
                     digest.update(whole)
                     outcome.files += 1
+                    at = start
                     for line in whole.splitlines(keepends=True):
                         if line.strip():
                             outcome.records += 1
-                            yield line
+                            yield rel, at, line
+                        at += len(line)
                 outcome.cursor.positions[rel] = (end, mark(digest))
     return lines(), outcome
 
