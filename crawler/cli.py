@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # dateparser or the extraction (``search`` starts in a fifth of the time).
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+# As a crawl's storage failure (crawler/run/outcome.py): the output could not be written.
+EXIT_STORAGE = 6
 
 
 def _iso(value: str) -> str:
@@ -98,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="every version of every article, not only the latest")
     ex.add_argument("--output", type=Path, help="where to write (default: ARCHIVE_DIR/exports/"
                     "articles[-all-versions].EXT)")
+    ex.add_argument("--csv-raw", action="store_true",
+                    help="CSV: write every cell as it is; by default a text cell beginning with "
+                         "=, +, -, @, a tab or a carriage return gets a ' before it, so that no "
+                         "spreadsheet runs it as a formula")
 
     ch = sub.add_parser("changes", help="print, as JSON Lines, every record added or updated "
                         "after a cursor; the new cursor is the last line on stderr")
@@ -161,18 +167,21 @@ def _needs_analysis_extra(exc: ImportError) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     """Run ``export``: the dataset file, and a one-line summary on stderr."""
-    from crawler.analysis.export import ExportError, export
+    from crawler.analysis.export import ExportError, ExportStorageError, export
 
     if args.format == "sqlite":
         return _export_sqlite(args)
     try:
         result = export(_archive_dir(args), args.format, output=args.output,
-                        all_versions=args.all_versions)
+                        all_versions=args.all_versions, csv_raw=args.csv_raw)
     except ImportError as exc:
         return _needs_analysis_extra(exc)
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
+    except ExportStorageError as exc:  # a full disk, a read-only output: the crawl's status 6
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_STORAGE
     print(result.line(), file=sys.stderr)
     return EXIT_OK
 

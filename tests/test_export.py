@@ -283,3 +283,13 @@ def test_the_readme_examples_give_every_field_right(archive, tmp_path, monkeypat
     check_rows(rows, latest, "README read_json_auto")
     output = capsys.readouterr().out
     assert "+07" in output and "2025" in output
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    ("=1+1", "'=1+1"), ("+84", "'+84"), ("-5 độ", "'-5 độ"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("Nam Định", "Nam Định"), ("", ""), ("a=b", "a=b"),
+])
+def test_a_csv_cell_a_spreadsheet_would_run_as_a_formula_gets_a_quote(text, written):
+    from crawler.analysis.export import defuse
+
+    assert defuse(text) == written

@@ -16,7 +16,13 @@ A value the schema does not know (a field, a struct member, a provenance key) st
 the file and line: nothing is dropped silently. By default each article's latest version is
 written (the line with its highest ``version``); ``all_versions`` keeps every line. Rows keep the
 archive's order: month file by month file, as written. The output is written to a temporary file
-and renamed, so a reader never sees half an export.
+(``.NAME.tmp-PID``) and renamed, so a reader never sees half an export; an export removes the
+temporary files that killed exports left beside its output (their process is gone). A disk that
+fills or refuses the write is an ``ExportStorageError``, never a half-written output.
+
+CSV is safe to open in a spreadsheet: a text cell that begins with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return, which a spreadsheet would take for a formula, is written with a ``'``
+before it (OWASP, "CSV Injection"); ``csv_raw`` writes every cell as it is.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -43,6 +50,10 @@ SCALARS = {"string": "string", "integer": "int", "number": "float", "boolean": "
 
 class ExportError(Exception):
     """The archive holds something the export cannot write faithfully."""
+
+
+class ExportStorageError(Exception):
+    """The output could not be written: a full disk, a read-only or missing place, an I/O error."""
 
 
 @dataclass
@@ -340,15 +351,27 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _csv_value(value: Any) -> Any:
+# What a spreadsheet takes for the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(text: str) -> str:
+    """Return a CSV cell's text with ``'`` before it when a spreadsheet would read a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_value(value: Any, raw: bool = False) -> Any:
     if value is None:
         return ""
     if isinstance(value, (list, dict)):
+        # JSON text begins with [ or {: never a formula.
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, str) and not raw:
+        return defuse(value)
     return value
 
 
-def _write_csv(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int:
+def _write_csv(rows: Iterator[tuple[str, dict[str, Any]]], path: Path, raw: bool = False) -> int:
     converter = RowConverter()  # checks every field against the schema, as the other formats
     count = 0
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -356,17 +379,56 @@ def _write_csv(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int:
         writer.writerow(converter.names)
         for where, record in rows:
             converter.row(record, where)
-            writer.writerow([_csv_value(record.get(name)) for name in converter.names])
+            writer.writerow([_csv_value(record.get(name), raw) for name in converter.names])
             count += 1
     return count
 
 
+def _write_raw_csv(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int:
+    return _write_csv(rows, path, raw=True)
+
+
 WRITERS = {"parquet": _write_parquet, "csv": _write_csv, "duckdb": _write_duckdb}
+# A temporary output of this module: ``.NAME.tmp-PID``, and what DuckDB adds to its name (.wal).
+_TEMPORARY = re.compile(r"\..+\.tmp-(?P<pid>[0-9]+)(?:\.[a-z]+)?")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files that exports killed before their rename left in ``folder``
+    (``.NAME.tmp-PID`` whose process is gone); return them."""
+    removed = []
+    for path in folder.glob(".*.tmp-*"):
+        match = _TEMPORARY.fullmatch(path.name)
+        if match and int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
+            try:
+                path.unlink()
+            except FileNotFoundError:  # another export removed it first
+                continue
+            removed.append(path)
+    return removed
+
+
+def _storage_error(exc: BaseException, path: Path) -> ExportStorageError:
+    """Return the one-line error of an output that could not be written."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return ExportStorageError(f"cannot write {path}: {' '.join(str(reason).split())}")
 
 
 def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | os.PathLike[str]
-           | None = None, all_versions: bool = False) -> ExportResult:
-    """Write the archive's articles (latest versions, or all) to ``output`` in ``fmt``."""
+           | None = None, all_versions: bool = False, csv_raw: bool = False) -> ExportResult:
+    """Write the archive's articles (latest versions, or all) to ``output`` in ``fmt``; CSV
+    cells that would be formulas get a ``'`` unless ``csv_raw``. ExportError when the archive
+    cannot be written faithfully, ExportStorageError when the output cannot be written."""
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     base = Path(root)
@@ -374,14 +436,26 @@ def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | 
         raise ExportError(f"{base} is not an archive: it has no articles/ folder")
     started = time.monotonic()
     path = Path(output) if output else default_output(base, fmt, all_versions=all_versions)
-    path.parent.mkdir(parents=True, exist_ok=True)
     selection = select(base, all_versions=all_versions)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.unlink(missing_ok=True)
+    writer = _write_raw_csv if fmt == "csv" and csv_raw else WRITERS[fmt]
     try:
-        rows = WRITERS[fmt](iter_selected(base, selection), temporary)
-        os.replace(temporary, path)
-    finally:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent)
         temporary.unlink(missing_ok=True)
+        try:
+            rows = writer(iter_selected(base, selection), temporary)
+            os.replace(temporary, path)
+        finally:
+            for leftover in path.parent.glob(f"{temporary.name}*"):
+                leftover.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.filename is not None and not str(exc.filename).startswith(str(path.parent)):
+            raise  # not the output's: reading the archive failed
+        raise _storage_error(exc, path) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith(("duckdb", "_duckdb")) and "IO" in type(exc).__name__:
+            raise _storage_error(exc, path) from exc
+        raise
     return ExportResult(path, fmt, rows, selection.lines_read, len(selection.files), all_versions,
                         time.monotonic() - started)
