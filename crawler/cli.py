@@ -362,22 +362,35 @@ ANALYSIS = {"export": _export, "changes": _changes, "verify": _verify, "report":
 
 
 def _reextract(args: argparse.Namespace) -> int:
-    """Run ``reextract``: print a one-line summary to stderr; exit 0 even for damaged files."""
+    """Run ``reextract``: each damaged range, then a one-line summary, on stderr; exit 1 when
+    anything was damaged (everything else was re-extracted), 2 for a file that is no WARC."""
     from crawler.analysis.manifest import write_manifest
     from crawler.process.processing import project_settings
     from crawler.process.reextract import default_archive_dir, reextract
+    from crawler.sources.warc_reader import NotAWarc, first_record
 
     missing = [str(path) for path in args.warcs if not path.is_file()]
     if missing:
         print(f"error: no such WARC file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    for path in args.warcs:
+        try:
+            first_record(path)
+        except NotAWarc as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except OSError as exc:
+            print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
     overrides: dict[str, Any] = dict(args.settings)
     overrides["ARCHIVE_ENABLED"] = True
     overrides["ARCHIVE_DIR"] = args.archive_dir or default_archive_dir()
     summary = reextract(list(args.warcs), project_settings(overrides))
     write_manifest(overrides["ARCHIVE_DIR"])
+    for line in summary.damage_lines():
+        print(line, file=sys.stderr)
     print(f"{summary.line()}; archive {overrides['ARCHIVE_DIR']}", file=sys.stderr)
-    return EXIT_OK
+    return EXIT_REJECTED if summary.damaged else EXIT_OK
 
 
 def _fetched_at(args: argparse.Namespace, path: Path) -> str:

@@ -19,6 +19,7 @@ from tests.badsite import Answer, article_html
 from tests.crawling import REPO, archive_lines, run_crawl
 from tests.faults import unshare_works
 from tests.hostile import HostileSite, article_path
+from tests.replica import Replica
 
 pytestmark = pytest.mark.slow
 
@@ -113,3 +114,91 @@ def test_a_full_or_read_only_output_is_a_one_line_error_with_status_6(formula_ar
     assert ("No space left on device" if mount_options.startswith("size")
             else "Read-only file system") in lines[0]
     assert done.stdout.split() == [".", ".."]  # no temporary file left behind
+
+
+# --- Damaged WARCs are read past ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def warc_crawl(tmp_path_factory) -> dict:
+    """A crawl of a small replica, with its WARC file and the records it archived."""
+    root = tmp_path_factory.mktemp("warc") / "archive"
+    with Replica(articles=40, seed=21, crawl_delay=0) as site:
+        run_crawl(site.url, root)
+        url = site.url
+    (warc,) = sorted((root / "raw").glob("*.warc.gz"))
+    records = archive_lines(root)
+    return {"url": url, "warc": warc, "records": records}
+
+
+def reextract_cli(crawl: dict, *warcs: Path, into: Path) -> subprocess.CompletedProcess[str]:
+    return python_m_crawler("reextract", *map(str, warcs), "--archive-dir", str(into),
+                            "-s", f"SITE_URL={crawl['url']}", "-s", "SITE_HOST_ALIASES=localhost",
+                            "-s", "ARCHIVE_FSYNC=False", timeout=300)
+
+
+def damage_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("damaged: /")]
+
+
+def test_64_corrupted_bytes_in_one_record_lose_that_record_only(warc_crawl, tmp_path):
+    records = sorted(warc_crawl["records"], key=lambda r: r["capture"]["offset"])
+    hit = records[len(records) // 2]["capture"]
+    data = bytearray(warc_crawl["warc"].read_bytes())
+    at = hit["offset"] + hit["length"] // 2
+    data[at:at + 64] = bytes(b ^ 0x5A for b in data[at:at + 64])
+    damaged = tmp_path / "damaged.warc.gz"
+    damaged.write_bytes(data)
+    done = reextract_cli(warc_crawl, damaged, into=tmp_path / "fresh")
+    assert done.returncode == 1, done.stderr  # something was damaged: said by the status
+    assert "Traceback" not in done.stderr
+    (line,) = damage_lines(done.stderr)
+    assert line.startswith(f"damaged: {damaged}: offset {hit['offset']}, {hit['length']} bytes "
+                           f"skipped (bytes {hit['offset']}-{hit['offset'] + hit['length'] - 1})")
+    assert line.isascii() and line.isprintable()  # plain text: no garbage quoted from the file
+    archived = {r["id"] for r in archive_lines(tmp_path / "fresh")}
+    assert archived == {r["id"] for r in records} - {records[len(records) // 2]["id"]}
+
+
+def test_a_corrupted_record_of_an_uncompressed_warc_is_skipped_at_the_next_header(warc_crawl,
+                                                                                  tmp_path):
+    import gzip
+
+    plain = bytearray(gzip.decompress(warc_crawl["warc"].read_bytes()))
+    victim = warc_crawl["records"][5]
+    start = plain.index(f"WARC-Record-ID: <{victim['capture']['record_id']}>".encode())
+    at = plain.index(b"<p>", start)  # inside its HTML body: only the digest can tell
+    plain[at:at + 64] = b"\0" * 64
+    damaged = tmp_path / "damaged.warc"
+    damaged.write_bytes(plain)
+    done = reextract_cli(warc_crawl, damaged, into=tmp_path / "fresh")
+    assert done.returncode == 1, done.stderr
+    (line,) = damage_lines(done.stderr)
+    assert "does not match its digest" in line
+    archived = {r["id"] for r in archive_lines(tmp_path / "fresh")}
+    assert archived == {r["id"] for r in warc_crawl["records"]} - {victim["id"]}
+
+
+def test_a_truncated_warc_is_read_to_the_cut_and_says_so(warc_crawl, tmp_path):
+    data = warc_crawl["warc"].read_bytes()
+    cut = len(data) * 2 // 3
+    damaged = tmp_path / "cut.warc.gz"
+    damaged.write_bytes(data[:cut])
+    done = reextract_cli(warc_crawl, damaged, into=tmp_path / "fresh")
+    assert done.returncode == 1, done.stderr
+    (line,) = damage_lines(done.stderr)
+    offset = int(line.split("offset ")[1].split(",")[0])
+    assert f"bytes {offset}-{cut - 1})" in line
+    whole = {r["id"] for r in warc_crawl["records"]
+             if r["capture"]["offset"] + r["capture"]["length"] <= cut}
+    assert {r["id"] for r in archive_lines(tmp_path / "fresh")} == whole and len(whole) > 10
+
+
+def test_a_file_that_is_not_a_warc_is_a_clear_error(warc_crawl, tmp_path):
+    notes = tmp_path / "notes.warc.gz"
+    notes.write_text("These are my notes about the crawl, not a WARC file.\n" * 50)
+    done = reextract_cli(warc_crawl, warc_crawl["warc"], notes, into=tmp_path / "fresh")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (f"error: {notes} is not a WARC file: no WARC record begins in "
+                                   f"it (it starts 'These are my notes about the crawl, not')")
+    assert not (tmp_path / "fresh").exists()  # refused before anything was written

@@ -287,9 +287,13 @@ def test_a_truncated_warc_is_read_up_to_the_damage(crawled: dict[str, Any], tmp_
 
     with caplog.at_level(logging.WARNING, logger="crawler.process.reextract"):
         summary = reextract([damaged], _settings(tmp_path / "fresh", crawled["site_url"]))
-    assert summary.damaged == [(str(damaged), cut_in["offset"])]
+    assert [(d.path, d.offset, d.length) for d in summary.damaged] == [
+        (damaged, cut_in["offset"], cut - cut_in["offset"])]  # from the cut record to the end
     assert any(str(damaged) in m and f"offset {cut_in['offset']}" in m for m in caplog.messages)
-    assert "damaged: " + str(damaged) in summary.line()
+    assert f"damaged: 1 range(s), {cut - cut_in['offset']} bytes in 1 file(s)" in summary.line()
+    assert summary.damage_lines() == [
+        f"damaged: {damaged}: offset {cut_in['offset']}, {cut - cut_in['offset']} bytes skipped "
+        f"(bytes {cut_in['offset']}-{cut - 1}): {summary.damaged[0].cause}"]
     whole = sorted(line for line in _lines(crawled["archive"])
                    if json.loads(line)["capture"]["offset"] < cut_in["offset"])
     assert len(whole) > 30 and _lines(tmp_path / "fresh") == whole

@@ -24,8 +24,9 @@ Decisions (also in the README, "Raw captures (WARC) and re-extraction"):
 - Canonical URLs are built from the SITE_URL setting, never guessed from the captures: a capture
   of a host outside SITE_URL and SITE_HOST_ALIASES is skipped as offsite (and a warning says to
   pass ``-s SITE_URL=...`` when nothing else was found).
-- A damaged file (truncated, or not WARC past some point) is read up to the damage; a WARNING
-  names the file and offset and the next file is read.
+- A damaged range of a file (a truncated end, garbage, corrupted bytes in a record) is skipped:
+  reading goes on at the next record that begins whole (crawler/sources/warc_reader.py), a
+  WARNING names the file, offset and length, and the summary lists every range.
 - Answers of a web archive (a backfill with -a source=wayback or commoncrawl: a Wayback replay
   under WAYBACK_URL, a Common Crawl range answer under COMMONCRAWL_DATA_URL) are read as the
   crawl read them (crawler/sources/pages.py): the page they hold, with its ``origin`` and the
@@ -61,8 +62,9 @@ from crawler.sources import origin_of
 from crawler.sources.pages import capture_of_answer, page_of
 from crawler.sources.warc_reader import (
     Capture,
-    DamagedWarc,
+    Damage,
     Location,
+    NotAWarc,
     http_of,
     iter_warc,
 )
@@ -86,7 +88,7 @@ class Summary:
     rejected: int = 0
     revisits: int = 0
     skipped: Counter = field(default_factory=Counter)
-    damaged: list[tuple[str, int]] = field(default_factory=list)
+    damaged: list[Damage] = field(default_factory=list)
     files: int = 0
     seconds: float = 0.0
 
@@ -98,9 +100,9 @@ class Summary:
         """Return the one-line summary printed by ``python -m crawler reextract``."""
         a = self.articles
         skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(self.skipped.items()))
-        damaged = ("damaged: " + ", ".join(f"{path} at offset {offset}"
-                                           for path, offset in self.damaged)
-                   if self.damaged else "damaged: none")
+        files = len({d.path for d in self.damaged})
+        damaged = (f"damaged: {len(self.damaged)} range(s), {sum(d.length for d in self.damaged)}"
+                   f" bytes in {files} file(s), skipped" if self.damaged else "damaged: none")
         rate = self.extracted / self.seconds if self.seconds > 0 else 0.0
         return (f"reextract: {self.files} WARC file(s); articles {a['new']} new, "
                 f"{a['updated']} updated, {a['unchanged']} unchanged; {self.rejected} rejected; "
@@ -108,6 +110,11 @@ class Summary:
                 f"skipped {sum(self.skipped.values())}"
                 + (f" ({skipped})" if skipped else "")
                 + f"; {damaged}; {self.seconds:.2f} s, {rate:.1f} articles/s")
+
+    def damage_lines(self) -> list[str]:
+        """Return one plain-text line per damaged range: file, offset, length, cause."""
+        return [f"damaged: {d.path}: offset {d.offset}, {d.length} bytes skipped "
+                f"(bytes {d.offset}-{d.offset + d.length - 1}): {d.cause}" for d in self.damaged]
 
 
 # Pages read ahead of the oldest one a worker has not answered: enough to keep every worker
@@ -164,8 +171,9 @@ class Reextractor:
         window: deque[tuple[_Entry, asyncio.Future[Any] | None]] = deque()
         count = 0
         for path in paths:
+            damage: list[Damage] = []
             try:
-                for record, offset, length, payload in iter_warc(path):
+                for record, offset, length, payload in iter_warc(path, damage):
                     where = Location(path, offset)
                     self.index.add(record, where, payload)
                     entry = self._plan(record, where, length, payload)
@@ -179,18 +187,26 @@ class Reextractor:
                                       or len(window) > READ_AHEAD):
                         await self._keep(*window.popleft(), spill)
                         count += 1
-            except DamagedWarc as exc:
-                self.summary.damaged.append((str(path), exc.offset))
-                self.stats.inc_value(f"{STATS}/damaged_files")
-                logger.warning("WARC file %s is damaged at offset %s (%s): records before it are "
-                               "used, the rest of the file is not", path, exc.offset, exc.cause)
+            except NotAWarc as exc:
+                damage.append(Damage(path, 0, path.stat().st_size, str(exc)))
             except OSError as exc:
-                self.summary.damaged.append((str(path), 0))
-                logger.warning("cannot read WARC file %s: %s", path, exc)
+                damage.append(Damage(path, 0, 0, f"cannot read it: {exc}"))
+            self._damaged(damage)
         while window:
             await self._keep(*window.popleft(), spill)
             count += 1
         return count
+
+    def _damaged(self, damage: list[Damage]) -> None:
+        """Count and log the damaged ranges of one file (read past: the rest was used)."""
+        if damage:
+            self.stats.inc_value(f"{STATS}/damaged_files")
+        for d in damage:
+            self.summary.damaged.append(d)
+            self.stats.inc_value(f"{STATS}/damaged_ranges")
+            self.stats.inc_value(f"{STATS}/damaged_bytes", d.length)
+            logger.warning("WARC file %s is damaged at offset %s: %s bytes skipped (%s); the "
+                           "records after it are used", d.path, d.offset, d.length, d.cause)
 
     async def _keep(self, entry: _Entry, task: asyncio.Future[Any] | None, spill: Any) -> None:
         """Write an entry to the spill file once its worker has answered."""
