@@ -27,7 +27,10 @@ from crawler.extract.html import (
 )
 from crawler.extract.selectors import css
 
-SITE_TITLE_SUFFIX = re.compile(r"\s*[-|–]\s*(Báo|Bao)\s+Nam\s+(Định|Dinh).*$", re.IGNORECASE)
+# A match starts where white space starts, never inside it: tried at every space of a long run
+# of them (a <title> or og:title padded with spaces), "\s*" read the run again each time.
+SITE_TITLE_SUFFIX = re.compile(r"(?<!\s)\s*[-|–]\s*(Báo|Bao)\s+Nam\s+(Định|Dinh).*$",
+                               re.IGNORECASE)
 MIN_PARAGRAPH_CHARS = 25
 # How many ancestors a paragraph's score reaches, and how much of it each gets (readability).
 SCORE_LEVELS = 5

@@ -110,10 +110,14 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 _PRIORITY = {name: rank for rank, (name, _) in enumerate(_PATTERNS)}
 
+# A zone marker, "[GMT+7]", "(GMT+7)", " GMT+7": "[\[(]?\s*GMT\s*[\])]?" with its white space
+# read once. A match starts at a bracket or where white space starts, never inside a run of it
+# (tried at every space of a long run, "\s*" read the rest of the run each time: quadratic).
+_GMT_FORM = rf"(?:[\[(]\s*|(?<!\s)\s+)?{_GMT7}\s*[\])]?"
 # What may surround a date line and still leave it "a date line" (labels, weekday, zone marker).
 _DATE_LINE_NOISE = re.compile(
     rf"{_UPDATED}|c[aậ]p\s*nh[aậ]t|ng[aà]y\s*đăng|đăng\s*l[uú]c|đăng\s*ng[aà]y|đăng|"
-    rf"th[oờ]i\s*gian|ng[aà]y|{_AT}|{_WEEKDAY}|[\[(]?\s*{_GMT7}\s*[\])]?|[\s,.;:|()\[\]\-–—/]",
+    rf"th[oờ]i\s*gian|ng[aà]y|{_AT}|{_WEEKDAY}|{_GMT_FORM}|[\s,.;:|()\[\]\-–—/]",
     re.IGNORECASE,
 )
 # Labels stripped before dateparser sees the text ("Cập nhật: 2 giờ trước" defeats it otherwise).
@@ -122,7 +126,7 @@ _LABELS = re.compile(
     rf"|th[oờ]i\s*gian)\s*:?\s*",
     re.IGNORECASE,
 )
-_GMT_MARKER = re.compile(rf"[\[(]?\s*{_GMT7}\s*[\])]?", re.IGNORECASE)
+_GMT_MARKER = re.compile(_GMT_FORM, re.IGNORECASE)
 # Cheap screen: without a digit or one of these words there is nothing for dateparser to find.
 _DATEPARSER_HINT = re.compile(r"\d|hôm|qua|nay|trước|tháng|mai", re.IGNORECASE)
 _COARSE_RELATIVE = re.compile(r"\b(?:tuần|tháng|năm)\s+trước\b", re.IGNORECASE)

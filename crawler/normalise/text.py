@@ -32,7 +32,10 @@ __all__ = [
 # --- Cleaning -----------------------------------------------------------------------------------
 
 # Only something shaped like a whole tag or comment counts as markup: "x <y" stays text.
-_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?\s*>|<!--", re.IGNORECASE)
+# Linear in the text: "<a" and 300,000 spaces took 167 s when the attributes' [^<>]* could give
+# back what "/?\s*>" then took again (issue 21); the attributes now run to the ">" themselves,
+# which finds the same tags.
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*>|/?\s*>)|<!--", re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _DROP_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "object")
 _BLOCK_TAGS = (
