@@ -65,6 +65,10 @@ STATS_CLASS = "crawler.run.stats.CrawlStats"
 # engine keeps busy (reextract: one per core), none on one core; 0 runs everything in the
 # crawl's process (for tests and debugging). Before 2026-11-26, 1 also meant in-process.
 PROCESSING_WORKERS = None
+# Seconds a page's extraction and pipelines up to validation may take (wall clock) before the page
+# becomes the reject "timeout in STAGE" (and its worker process is replaced): the slowest of the
+# 181 real pages of bench/realpages takes well under a second here. 0: no budget.
+PROCESSING_TIMEOUT = 30
 # A response gives one item at most (an article page) or requests: Scrapy's default of 100
 # starts 100 tasks per response to take them, which cost the engine a quarter of its time.
 CONCURRENT_ITEMS = 1

@@ -1,12 +1,16 @@
-"""Test-only components that raise on purpose, switched on through settings alone.
+"""Test-only components that raise or hang on purpose, switched on through settings alone.
 
 ``CrashingPipeline`` raises ``RuntimeError`` for the articles whose id is in the
-``CRASH_TEST_IDS`` setting (comma-separated). Tests add it to ``ITEM_PIPELINES`` with ``-s``;
-nothing in the production code knows it exists.
+``CRASH_TEST_IDS`` setting (comma-separated); ``SpinningPipeline`` keeps the CPU busy (pure
+Python, as a runaway regular expression or loop would) for the articles in ``SPIN_TEST_IDS``, for
+at most ``SPIN_TEST_SECONDS`` (120 by default: a budget that failed to stop it fails the test,
+it never hangs it). Tests add them to ``ITEM_PIPELINES`` with ``-s``; nothing in the production
+code knows they exist.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from scrapy.exceptions import NotConfigured
@@ -45,3 +49,35 @@ def pipelines_with_crash(order: int = 450) -> str:
     import json
 
     return json.dumps({**ITEM_PIPELINES, "tests.crashing.CrashingPipeline": order})
+
+
+class SpinningPipeline:
+    """Spin for the chosen article ids (bounded by SPIN_TEST_SECONDS); pass the rest on."""
+
+    worker_safe = True
+    stage = "spin"
+
+    def __init__(self, ids: frozenset[str], seconds: float):
+        self.ids = ids
+        self.seconds = seconds
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SpinningPipeline:
+        ids = frozenset(crawler.settings.getlist("SPIN_TEST_IDS"))
+        if not ids:
+            raise NotConfigured("SPIN_TEST_IDS is empty")
+        return cls(ids, crawler.settings.getfloat("SPIN_TEST_SECONDS", 120.0))
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, ArticleItem) and item.id in self.ids:
+            deadline = time.monotonic() + self.seconds
+            while time.monotonic() < deadline:
+                pass
+        return item
+
+
+def pipelines_with_spin(order: int = 450) -> str:
+    """Return the project's ITEM_PIPELINES plus SpinningPipeline, as a ``-s`` JSON value."""
+    import json
+
+    return json.dumps({**ITEM_PIPELINES, "tests.crashing.SpinningPipeline": order})

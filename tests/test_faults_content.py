@@ -8,6 +8,7 @@ exit status. Every probe failed on the code before issue 21 (the commit messages
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.badsite import Answer, article_html
+from tests.crashing import pipelines_with_spin
 from tests.crawling import REPO, archive_lines, run_crawl
 from tests.faults import unshare_works
 from tests.hostile import HostileSite, article_path
@@ -202,3 +204,72 @@ def test_a_file_that_is_not_a_warc_is_a_clear_error(warc_crawl, tmp_path):
     assert done.stderr.strip() == (f"error: {notes} is not a WARC file: no WARC record begins in "
                                    f"it (it starts 'These are my notes about the crawl, not')")
     assert not (tmp_path / "fresh").exists()  # refused before anything was written
+
+
+# --- No page can hold a worker ---------------------------------------------------------------
+
+SPIN = {"ITEM_PIPELINES": pipelines_with_spin(), "SPIN_TEST_IDS": "2548302",
+        "SPIN_TEST_SECONDS": "20", "PROCESSING_TIMEOUT": "2"}
+SPIN_PAGES = {article_path("bai", aid): Answer(body=article_html(aid).encode())
+              for aid in range(2548301, 2548307)}
+
+
+def rejects_of(archive: Path) -> list[dict]:
+    return [json.loads(line) for path in sorted((archive / "rejects").glob("*.jsonl"))
+            for line in path.read_text("utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("workers", ["1", "0"])
+def test_a_page_over_the_time_budget_is_a_reject_and_the_run_goes_on(tmp_path, workers):
+    with HostileSite(SPIN_PAGES) as site:
+        done = run_crawl(site.url, tmp_path, settings={**SPIN, "PROCESSING_WORKERS": workers},
+                         check=False, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    archived = {r["id"] for r in archive_lines(tmp_path)}
+    assert archived == {str(aid) for aid in range(2548301, 2548307)} - {"2548302"}
+    (reject,) = rejects_of(tmp_path)
+    assert (reject["id"], reject["stage"], reject["retryable"]) == ("2548302", "spin", False)
+    assert reject["reason"] == "timeout in spin: the page took more than 2 s (PROCESSING_TIMEOUT)"
+    assert "timeout in spin on " in done.stderr
+    if workers == "1":  # the worker that held the page was killed and another took its place
+        assert "killed (more than 2 s on one page, in spin)" in done.stderr
+        assert "takes its place" in done.stderr
+
+
+def test_reextract_and_extract_keep_the_time_budget_too(tmp_path):
+    with HostileSite(SPIN_PAGES) as site:
+        run_crawl(site.url, tmp_path / "crawl")
+        url = site.url
+    warcs = sorted((tmp_path / "crawl" / "raw").glob("*.warc.gz"))
+    settings = [f"{name}={value}" for name, value in SPIN.items()]
+    done = python_m_crawler("reextract", *map(str, warcs), "--archive-dir", str(tmp_path / "rx"),
+                            "-s", f"SITE_URL={url}", "-s", "SITE_HOST_ALIASES=localhost",
+                            *(x for s in settings for x in ("-s", s)), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert {r["id"] for r in archive_lines(tmp_path / "rx")} == \
+        {str(aid) for aid in range(2548301, 2548307)} - {"2548302"}
+    (reject,) = rejects_of(tmp_path / "rx")
+    assert reject["reason"].startswith("timeout in spin: ")
+    page = tmp_path / "page.html"
+    page.write_bytes(article_html(2548302).encode())
+    done = python_m_crawler("extract", str(page), "--url",
+                            "https://baonamdinh.vn/channel/5083/202201/bai-2548302/",
+                            *(x for s in settings for x in ("-s", s)), timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "rejected (spin): timeout in spin: the page took more than 2 s" in done.stderr
+
+
+def test_a_600_kb_hostile_caption_is_archived_in_linear_time(tmp_path):
+    # The issue's page: a photo caption holding "<a" and 300,000 spaces (167 s in extract).
+    spaces = " " * 300_000
+    hostile = article_html(2548401, caption=f"&lt;a{spaces}Ảnh") \
+        .replace('alt="', f'alt="&lt;a{spaces}', 1)
+    pages = {article_path("bai", 2548401): Answer(body=hostile.encode()),
+             **{article_path("bai", aid): Answer(body=article_html(aid).encode())
+                for aid in range(2548402, 2548412)}}
+    with HostileSite(pages) as site:
+        done = run_crawl(site.url, tmp_path, check=False, timeout=120,
+                         settings={"DOWNLOAD_MAXSIZE": "2000000"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {r["id"] for r in archive_lines(tmp_path)} == {str(a) for a in range(2548401, 2548412)}
+    assert not rejects_of(tmp_path)

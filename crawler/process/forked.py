@@ -102,6 +102,26 @@ class HelperDied(Exception):
     """A helper process could not answer (it died, or could not take the message)."""
 
 
+class HelperReplaced(HelperDied):
+    """The helper was killed and replaced before it answered (another message held it too
+    long): the message may be sent again."""
+
+
+class HelperExpired(Exception):
+    """The helper held this message too long and was replaced (``ForkedPool.expire``); the
+    exception's argument is what its pool was told about it."""
+
+
+# In a helper process: its place in its pool (0, 1, ...), the same for the helper that replaces
+# it; None in the crawl's own process.
+_INDEX: list[int | None] = [None]
+
+
+def helper_index() -> int | None:
+    """Return this helper process's place in its pool (None outside a helper)."""
+    return _INDEX[0]
+
+
 def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
     data = bytearray(size)
     view, got = memoryview(data), 0
@@ -114,10 +134,11 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
 
 
 def _serve(sock: socket.socket, inherited: list[socket.socket], name: str,
-           setup: Callable[[], Callable[[Any], Any]], teardown: Callable[[], None] | None
-           ) -> None:
+           setup: Callable[[], Callable[[Any], Any]], teardown: Callable[[], None] | None,
+           index: int = 0) -> None:
     """A helper process: ``setup()`` gives the handler; answer each message until the socket
     closes, then ``teardown()``."""
+    _INDEX[0] = index
     try:  # the name ps and top show (Linux); the command line stays the crawl's
         Path("/proc/self/comm").write_text(name[:15])
     except OSError:
@@ -160,6 +181,7 @@ class _Helper:
         self.pending: collections.deque[asyncio.Future[Any]] = collections.deque()
         self.reading: asyncio.Task[None] | None = None
         self.alive = True
+        self.replaced = False  # killed on purpose, and replaced: its end is no news
 
 
 class ForkedPool:
@@ -173,21 +195,58 @@ class ForkedPool:
     def __init__(self, count: int, what: str, setup: Callable[[], Callable[[Any], Any]],
                  teardown: Callable[[], None] | None = None, *, name: str = "crawl-helper"):
         self.what = what
-        context = multiprocessing.get_context("fork")
+        self._fork = (name, setup, teardown)
         pairs = [socket.socketpair() for _ in range(count)]
         self.helpers: list[_Helper] = []
-        for mine, theirs in pairs:
+        for index, (mine, theirs) in enumerate(pairs):
             # Every other socket it inherits, this pool's and earlier pools', is closed in the
             # helper: a helper must not keep another helper from reading its end.
             inherited = [s for pair in pairs for s in pair if s is not theirs] + list(_OURS)
-            process = context.Process(target=_serve, name=name, daemon=True,
-                                      args=(theirs, inherited, name, setup, teardown))
-            process.start()
-            self.helpers.append(_Helper(process, mine))
+            self.helpers.append(_Helper(self._start_process(theirs, inherited, index), mine))
         for mine, theirs in pairs:
             theirs.close()
             _OURS.add(mine)
         self.closing = False
+
+    def _start_process(self, theirs: socket.socket, inherited: list[socket.socket],
+                       index: int) -> multiprocessing.process.BaseProcess:
+        name, setup, teardown = self._fork
+        process = multiprocessing.get_context("fork").Process(
+            target=_serve, name=name, daemon=True,
+            args=(theirs, inherited, name, setup, teardown, index))
+        process.start()
+        return process
+
+    async def replace(self, index: int, why: str) -> None:
+        """Kill helper ``index`` and put a new one in its place (forked from this process now).
+
+        Its questions fail with HelperReplaced, but for those its caller answered already."""
+        old = self.helpers[index]
+        old.replaced, old.alive = True, False
+        old.process.kill()
+        while old.pending:
+            future = old.pending.popleft()
+            if not future.done():
+                future.set_exception(HelperReplaced(f"{self.what} {old.process.pid} was "
+                                                    f"replaced: {why}"))
+        if old.writer is not None:
+            old.writer.close()
+        if old.reading is not None:
+            await old.reading
+        old.process.join()
+        _OURS.discard(old.sock)
+        mine, theirs = socket.socketpair()
+        # As at the start: the new helper keeps no end but its own (not ours of its own pair
+        # either, or it would never read the end of its socket).
+        inherited = [mine, *(h.sock for h in self.helpers if h is not old), *_OURS]
+        new = _Helper(self._start_process(theirs, inherited, index), mine)
+        theirs.close()
+        _OURS.add(mine)
+        self.helpers[index] = new
+        reader, new.writer = await asyncio.open_connection(sock=mine)
+        new.reading = asyncio.ensure_future(self._read(new, reader))
+        logger.warning("%s %s killed (%s); %s %s takes its place", self.what, old.process.pid,
+                       why, self.what, new.process.pid)
 
     @property
     def pids(self) -> list[int]:
@@ -212,7 +271,7 @@ class ForkedPool:
             pass
         finally:
             helper.alive = False
-            if not self.closing:
+            if not self.closing and not helper.replaced:
                 # Said whether or not it was busy: a helper that dies is news to the operator.
                 logger.warning("%s %s ended (exit code %s); the crawl's own process takes its "
                                "work", self.what, helper.process.pid, helper.process.exitcode)
@@ -246,9 +305,21 @@ class ForkedPool:
             raise HelperDied(f"{self.what} {helper.process.pid} could not take its work: "
                              f"{exc}") from exc
         status, answer = await future
+        if status == "expired":
+            raise HelperExpired(answer)
         if status != "done":
             raise HelperDied(f"{self.what} {helper.process.pid} failed: {answer}")
         return answer
+
+    async def expire(self, index: int, why: str, about: Any) -> None:
+        """Give up on the message helper ``index`` is working on (its oldest): its caller gets
+        HelperExpired(``about``); the helper is killed and replaced (``replace``)."""
+        helper = self.helpers[index]
+        if helper.pending:
+            future = helper.pending.popleft()
+            if not future.done():
+                future.set_result(("expired", about))
+        await self.replace(index, why)
 
     async def close(self, timeout: float = 30.0) -> None:
         """Let the helpers answer what they have, end them, and wait for them."""

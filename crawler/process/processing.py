@@ -21,6 +21,7 @@ from scrapy.utils.project import get_project_settings
 from crawler.extract.crash import log_crash, reject_for_crash
 from crawler.extract.response import item_from_page
 from crawler.items import PageItem
+from crawler.process.budget import StageTimeout, budget_of, can_alarm, timeout_reject, within
 from crawler.process.guard import stage_of
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class ItemProcessor:
     what crawler/process/workers.py runs in its workers, with stats of its ``stats_class``."""
 
     def __init__(self, settings: Settings, *, worker_part: bool = False,
-                 stats_class: type[Any] = OfflineStats):
+                 stats_class: type[Any] = OfflineStats, alarm: bool = True):
         self.crawler = Crawler(_OfflineSpider, settings)
         self.crawler.stats = stats_class(self.crawler)
         self.stats = self.crawler.stats
@@ -96,6 +97,13 @@ class ItemProcessor:
         self.retry_last = not worker_part
         if worker_part:
             self.pipelines = self.pipelines[: worker_safe_prefix(self.pipelines)]
+        # The time budget of a page's extraction and worker-safe pipelines (crawler/process/
+        # budget.py): enforced here by a timer when ``alarm`` (a worker process leaves it to the
+        # crawl, which watches it through ``on_stage``).
+        self.budget = budget_of(settings)
+        self.alarm = alarm
+        self.on_stage: Any = None  # called with each stage's name as the page reaches it
+        self.stage = "extract"
 
     def open(self) -> None:
         """Open every pipeline, as the engine does when a spider opens."""
@@ -116,11 +124,32 @@ class ItemProcessor:
         (crawler/process/guard.py), a pipeline that raises turns the item into a reject naming
         the stage and the exception, which the later pipelines receive. ``start`` skips the
         first pipelines (a worker process ran them: ``worker_safe_prefix``)."""
+        split = worker_safe_prefix(self.pipelines)
+        if self.budget > 0 and self.alarm and start < split and can_alarm():
+            given = item
+            try:
+                item, dropped = within(self.budget, lambda: self._run(given, start, split))
+            except StageTimeout:
+                item, dropped = timeout_reject(given, self.stage, self.budget, self.stats), None
+            if dropped is not None or split == len(self.pipelines):
+                return item, dropped
+            start = split
+        return self._run(item, start, len(self.pipelines))
+
+    def _enter(self, stage: str) -> None:
+        self.stage = stage
+        if self.on_stage is not None:
+            self.on_stage(stage)
+
+    def _run(self, item: Any, start: int, stop: int) -> tuple[Any | None, str | None]:
+        """Run pipelines ``start`` to ``stop`` (exclusive) on an item, a page extracted first."""
         if isinstance(item, PageItem):
+            self._enter("extract")
             item = item_from_page(item)
         index, retried_last = start, not self.retry_last
-        while index < len(self.pipelines):
+        while index < stop:
             pipeline = self.pipelines[index]
+            self._enter(stage_of(pipeline))
             try:
                 item = pipeline.process_item(item)
             except DropItem as exc:
@@ -130,7 +159,7 @@ class ItemProcessor:
                 stage = stage_of(pipeline)
                 log_crash(item, stage, exc, self.stats)
                 item = reject_for_crash(item, stage, exc)
-                if index == len(self.pipelines) - 1 and not retried_last:
+                if index == stop - 1 == len(self.pipelines) - 1 and not retried_last:
                     retried_last = True  # the archive failed: offer it the reject once
                     continue
             index += 1

@@ -15,6 +15,12 @@ helper processes of crawler/process/forked.py: forked when the spider opens, bef
 threads, fed over socket pairs by the crawl's own event loop, gone with the crawl. A worker that
 dies is logged (WARNING) and leaves its pages to the other workers and the crawl's own process;
 once none is left, that is said once and the crawl's own process extracts the rest.
+
+No page can hold a worker (crawler/process/budget.py): each worker says in shared memory which
+page and stage it is at, the crawl looks every so often, and a worker that has spent more than
+PROCESSING_TIMEOUT seconds on one page is killed and replaced by a new one (forked from the
+crawl's process then); that page becomes the reject "timeout in STAGE", the pages queued behind
+it go to the workers again. In this process (0 workers, or none left) a timer does the same.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,13 +36,17 @@ from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 
 from crawler.items import PageItem
+from crawler.process.budget import STATS_PREFIX, StageSlots, budget_of, timeout_reject
 from crawler.process.forked import (
     ForkedPool,
     HelperDied,
+    HelperExpired,
+    HelperReplaced,
     LogKeeper,
     can_fork,
     crawl_log_level,
     emit_records,
+    helper_index,
     usable_cores,
 )
 from crawler.process.guard import GuardedPipelineManager
@@ -101,13 +112,17 @@ class RecordingStats(OfflineStats):
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(settings: Settings, log_level: int) -> Callable[[PageItem], Any]:
+def _start_worker(settings: Settings, log_level: int, slots: StageSlots
+                  ) -> Callable[[PageItem], Any]:
     """Initialise a worker: its own pipelines (the worker part), stats and log; return what it
-    does with each page."""
+    does with each page. It tells ``slots`` where it is; the crawl keeps its time budget."""
     keeper = LogKeeper.install(log_level)
-    processor = ItemProcessor(settings, worker_part=True, stats_class=RecordingStats)
+    processor = ItemProcessor(settings, worker_part=True, stats_class=RecordingStats,
+                              alarm=False)
+    index = helper_index() or 0
+    processor.on_stage = functools.partial(slots.stage, index)
     processor.open()
-    _worker.update(processor=processor, log=keeper)
+    _worker.update(processor=processor, log=keeper, slots=slots, index=index)
     return _work
 
 
@@ -115,7 +130,12 @@ def _work(page: PageItem) -> tuple[Any, str | None, list[Any], list[logging.LogR
     """Extract a page and run the worker's pipelines: (item, None) or (None, drop reason),
     with the stats changes and log records it made."""
     processor: ItemProcessor = _worker["processor"]
-    item, dropped = processor.process(page)
+    slots: StageSlots = _worker["slots"]
+    slots.begin(_worker["index"])
+    try:
+        item, dropped = processor.process(page)
+    finally:
+        slots.end(_worker["index"])
     return item, dropped, processor.stats.take(), _worker["log"].take()
 
 
@@ -125,20 +145,51 @@ class WorkerPool:
     loop) connects to them, ``close`` lets them finish and waits for them."""
 
     def __init__(self, count: int, settings: Settings, log_level: int):
+        self.budget = budget_of(settings)
+        self.slots = StageSlots(count)
         self.helpers = ForkedPool(count, "item processing: worker process",
-                                  functools.partial(_start_worker, settings, log_level),
+                                  functools.partial(_start_worker, settings, log_level,
+                                                    self.slots),
                                   name="item-worker")
+        self._watching: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Connect to the workers (from the event loop that will use the pool)."""
+        """Connect to the workers (from the event loop that will use the pool), and keep
+        their time budget."""
         await self.helpers.start()
+        if self.budget > 0:
+            self._watching = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        """Every so often, replace a worker that has spent more than the budget on one page."""
+        every = min(1.0, max(0.05, self.budget / 10))
+        while True:
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            for index, helper in enumerate(list(self.helpers.helpers)):
+                started, _pages, stage = self.slots.read(index)
+                if helper.alive and helper.pending and started and \
+                        now - started > self.budget:
+                    self.slots.clear(index)
+                    await self.helpers.expire(index, f"more than {self.budget:g} s on one page, "
+                                              f"in {stage or 'extract'}", stage or "extract")
 
     async def process(self, page: PageItem) -> tuple[Any, str | None, list[Any], list[Any]]:
-        """Return what a worker made of a page; raise HelperDied when none could."""
-        try:
-            return await self.helpers.call(page)
-        except HelperDied as exc:
-            raise HelperDied(f"{exc} (on {page.url})") from exc
+        """Return what a worker made of a page (the reject "timeout in STAGE" when it went over
+        the budget); raise HelperDied when none could."""
+        while True:
+            try:
+                return await self.helpers.call(page)
+            except HelperExpired as exc:
+                stage = str(exc.args[0])
+                reject = timeout_reject(page, stage, self.budget)
+                changes = [("inc_value", (f"{STATS_PREFIX}/{stage}", 1, 0), {}),
+                           ("inc_value", ("archive/workers/replaced", 1, 0), {})]
+                return reject, None, changes, []
+            except HelperReplaced:
+                continue  # queued behind the page that held its worker: to a worker again
+            except HelperDied as exc:
+                raise HelperDied(f"{exc} (on {page.url})") from exc
 
     def any_alive(self) -> bool:
         """True while a worker process can still take pages."""
@@ -146,6 +197,9 @@ class WorkerPool:
 
     async def close(self, timeout: float = 30.0) -> None:
         """Let the workers answer what they have, end them, and wait for them."""
+        if self._watching is not None:
+            self._watching.cancel()
+            self._watching = None
         await self.helpers.close(timeout)
 
 
@@ -231,7 +285,7 @@ class ParallelPipelineManager(GuardedPipelineManager):
 
     async def process_item_async(self, item: Any) -> Any:
         """Extract a page in a worker, then archive it here after the items that came before."""
-        if self.pool is None and self._previous is None:
+        if self.pool is None and self._previous is None and not isinstance(item, PageItem):
             return await super().process_item_async(item)
         previous = self._previous
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
