@@ -8,7 +8,7 @@ from typing import Any
 
 from crawler import EXTRACTOR_VERSION
 
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 # Fields of the archived record, in the order they are written. Everything else on an item is
 # working state of the pipelines and never reaches the archive.
@@ -35,6 +35,7 @@ RECORD_FIELDS = (
     "http_status",
     "capture",
     "origin",
+    "legacy_encoding",
     "provenance",
     "extraction",
     "content_hash",
@@ -72,6 +73,9 @@ class ArticleItem:
     # Where the page came from when not from the site itself: a web archive's capture
     # (crawler/sources/__init__.py origin_of); None for a page fetched from the live site.
     origin: dict[str, Any] | None = None
+    # The legacy font encoding (tcvn3, vni) the page's text was converted from, "unknown" when
+    # it reads like one that could not be told (crawler/normalise/legacy.py); None: Unicode.
+    legacy_encoding: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)
     # How sure the body's extraction is: {"confidence", "uncertain", "agreed"}
     # (crawler/extract/confidence.py); None in records of schema 1.1.0 and before.
@@ -158,4 +162,6 @@ class PageItem:
     # web archive came from (None: the live site).
     hosts: frozenset[str] | None = None
     origin: dict[str, Any] | None = None
+    # The legacy font encoding its text was converted from, or "unknown" (ArticleItem's).
+    legacy_encoding: str | None = None
     outcome: Any = field(default=None, repr=False, compare=False)

@@ -273,3 +273,38 @@ def test_a_600_kb_hostile_caption_is_archived_in_linear_time(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert {r["id"] for r in archive_lines(tmp_path)} == {str(a) for a in range(2548401, 2548412)}
     assert not rejects_of(tmp_path)
+
+
+# --- Legacy Vietnamese font encodings -----------------------------------------------------
+
+
+def test_pages_in_legacy_font_encodings_are_archived_in_unicode_or_flagged(tmp_path):
+    from tests.badsite import ENCODED_TITLE
+    from tests.test_legacy import to_tcvn3, to_vni
+
+    def page(aid: int, encode, charset: str = "windows-1252", as_utf8: bool = False) -> Answer:
+        body = encode(article_html(aid, title=ENCODED_TITLE, charset=charset))
+        if as_utf8:  # what a CMS stored: the characters the font showed, as UTF-8
+            body = body.decode("cp1252").encode("utf-8")
+        return Answer(body=body, headers=(("Content-Type", f"text/html; charset={charset}"),))
+
+    odd = "Ðåñ þøñ ßæð ÿöü ÆØÅ ñøå þæð ßøñ ÿåñ ðøå ÞÆÐ."
+    pages = {article_path("bai", 2548501): page(2548501, to_tcvn3),
+             article_path("bai", 2548502): page(2548502, to_tcvn3, "utf-8", as_utf8=True),
+             article_path("bai", 2548503): page(2548503, to_vni),
+             article_path("bai", 2548504): Answer(body=article_html(2548504).replace(
+                 "<p>Hội nghị kết thúc", f"<p>{odd}</p><p>Hội nghị kết thúc").encode()),
+             article_path("bai", 2548505): Answer(body=article_html(2548505).encode())}
+    with HostileSite(pages) as site:
+        done = run_crawl(site.url, tmp_path, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = {r["id"]: r for r in archive_lines(tmp_path)}
+    assert {aid: r["legacy_encoding"] for aid, r in records.items()} == {
+        "2548501": "tcvn3", "2548502": "tcvn3", "2548503": "vni", "2548504": "unknown",
+        "2548505": None}
+    for aid in ("2548501", "2548502", "2548503"):
+        assert records[aid]["title"] == ENCODED_TITLE
+        assert "Đảng ủy Khối các Cơ quan và Doanh nghiệp tỉnh" in records[aid]["body"]
+    assert odd in records["2548504"]["body"]
+    assert "legacy Vietnamese font encoding that could not be told" in done.stderr
+    assert not rejects_of(tmp_path)

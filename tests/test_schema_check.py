@@ -20,12 +20,12 @@ VALID = {
                 "length": 10, "status": 200, "fetched_at": "2022-01-15T08:00:00+07:00"},
     "provenance": {"title": "site", "body": "site"},
     "content_hash": "sha256:" + "0" * 64, "version": 1, "extractor_version": "0.1.0",
-    "schema_version": "1.2.0",
+    "schema_version": "1.3.0",
     "extraction": {"confidence": 1.0, "uncertain": False, "agreed": ["site"]},
 }
 # Values of every JSON type, and strings near each pattern and enum of the schema.
 VALUES = [None, True, False, 0, 1, -1, 1.0, 1.5, "", " ", "x", "1", "old", "new", "month", "day",
-          "minute", "site", "listing", "nonsense", "1.2.0", "1.1.0", "1.0.0", "2022-01-14", "2022-1-14",
+          "minute", "site", "listing", "nonsense", "1.3.0", "1.2.0", "1.1.0", "1.0.0", "tcvn3", "vni", "unknown", "2022-01-14", "2022-1-14",
           "2022-01", "2022-13", "2022-00", "2022-01-14T03:01+07:00", "2022-01-14T03:01:05+07:00",
           "2022-01-14T03:01+00:00", "https://x/", "ftp://x", "sha256:" + "a" * 64,
           "sha256:" + "A" * 64, [], [""], ["a"], [1], [None], {}, {"a": 1},

@@ -92,7 +92,7 @@ def test_origin_is_valid_in_a_record():
               "published_month": "2019-05",
               "published_precision": "day", "published_raw": "05:05, 14/05/2019",
               "fetched_at": "2019-05-15T00:30:00+07:00", "provenance": {},
-              "schema_version": "1.2.0", "extractor_version": "1",
+              "schema_version": "1.3.0", "extractor_version": "1",
               "origin": origin_of(capture("20190514173000"), "https://web.archive.org/web/x")}
     assert problems(record) == []
     record["origin"] = dict(record["origin"], source="elsewhere")

@@ -19,6 +19,7 @@ from crawler.extract.article import ExtractionError, extract_article, looks_trun
 from crawler.extract.crash import crash_reason, log_crash
 from crawler.items import ArticleItem, PageItem, RejectItem
 from crawler.normalise.dates import VN_TZ
+from crawler.normalise.legacy import judge, looks_font_encoded, repair
 from crawler.site.urls import parse_article_url
 
 logger = logging.getLogger(__name__)
@@ -45,28 +46,49 @@ codecs.register_error("baonamdinh-utf8-else-cp1258", _utf8_else_cp1258)
 
 
 def decode_page(response: TextResponse) -> tuple[str, str | None]:
-    """Return a page's text and, when its declared encoding was wrong, a note of what was used.
+    """Return a page's text and, when its declared encoding was wrong, a note of what was used."""
+    text, note, _legacy = read_text(response)
+    return text, note
+
+
+def read_text(response: TextResponse) -> tuple[str, str | None, str | None]:
+    """Return a page's text, a note of what was used when its declared encoding was wrong, and
+    the legacy font encoding its text was converted from (or "unknown", left as it was).
 
     Valid UTF-8 with non-ASCII bytes is UTF-8 whatever the page declares (chance byte sequences
     of a legacy code page are almost never valid UTF-8). Bytes that are not UTF-8 under a UTF-8
-    or Western declaration are Windows-1258, run by run, so a page mixing both is read whole.
-    The result is NFC: Windows-1258 writes tone marks as combining characters."""
+    or Western declaration are Windows-1258, run by run, so a page mixing both is read whole,
+    unless they read as Vietnamese in a legacy font encoding, TCVN3 or VNI, and not as
+    Windows-1258 (crawler/normalise/legacy.py); so is UTF-8 text made of the Windows-1252
+    characters such a font shows. The result is NFC: Windows-1258 writes tone marks as combining
+    characters. This runs before anything drops a character (TCVN3's "ư" is a soft hyphen)."""
     body = response.body
     declared = codecs.lookup(response.encoding).name
     if body.isascii():
-        return response.text, None
+        return response.text, None, None
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         if declared not in VIETNAMESE_FALLBACK_FOR:
-            return response.text, None
+            return response.text, None, None
         text = body.decode("utf-8", errors="baonamdinh-utf8-else-cp1258")
-        return unicodedata.normalize("NFC", text), f"declared {declared}, read as Windows-1258"
+        text = unicodedata.normalize("NFC", text)
+        verdict = judge(text, body)
+        if verdict.encoding and verdict.text is not None:
+            return verdict.text, f"declared {declared}, read as {verdict.encoding.upper()}", \
+                verdict.encoding
+        return text, f"declared {declared}, read as Windows-1258", \
+            "unknown" if verdict.suspect else None
+    legacy = None
+    if looks_font_encoded(text):
+        text, verdict = repair(text)
+        legacy = verdict.encoding or ("unknown" if verdict.suspect else None)
     if declared == "utf-8":
         # What response.text is for valid UTF-8 declared as such (w3lib drops a BOM), without
         # decoding the page a second time.
-        return text.removeprefix("\ufeff") if body.startswith(codecs.BOM_UTF8) else text, None
-    return text.removeprefix("\ufeff"), f"declared {declared}, read as UTF-8"
+        return (text.removeprefix("\ufeff") if body.startswith(codecs.BOM_UTF8) else text,
+                None, legacy)
+    return text.removeprefix("\ufeff"), f"declared {declared}, read as UTF-8", legacy
 
 
 def _replacement_chars(item: ArticleItem) -> tuple[int, bool]:
@@ -158,12 +180,13 @@ def _read_page(
     if not response.body.strip():
         # An empty 200 is usually a server that failed mid-request: worth another go.
         return reject("empty page: HTTP 200 with an empty body", retryable=True)
-    html, decoding = decode_page(response)
+    html, decoding, legacy = read_text(response)
     if looks_truncated(html):
         return reject("truncated HTML: the page stops mid-document", retryable=True)
     return PageItem(url=response.url, html=html, fetched_at=fetched_at, site_url=site_url,
                     listing_raw=listing_raw, http_status=response.status, capture=capture,
-                    encoding=response.encoding, decoding=decoding, hosts=hosts, origin=origin)
+                    encoding=response.encoding, decoding=decoding, hosts=hosts, origin=origin,
+                    legacy_encoding=legacy)
 
 
 def item_from_page(page: PageItem) -> ArticleItem | RejectItem:
@@ -196,8 +219,15 @@ def _item_from_page(page: PageItem) -> ArticleItem | RejectItem:
     item.http_status = page.http_status
     item.capture = page.capture
     item.origin = page.origin
+    item.legacy_encoding = page.legacy_encoding
     if page.decoding:
         logger.warning("%s: wrong encoding declared: %s", page.url, page.decoding)
+    if page.legacy_encoding == "unknown":
+        logger.warning("%s: the text reads like a legacy Vietnamese font encoding that could "
+                       "not be told; kept as it was, flagged legacy_encoding=unknown", page.url)
+    elif page.legacy_encoding:
+        logger.info("%s: text converted from %s to Unicode", page.url,
+                    page.legacy_encoding.upper())
     bad, in_title = _replacement_chars(item)
     if in_title or bad > MAX_REPLACEMENT_CHARS:
         return RejectItem.from_article(
