@@ -288,7 +288,9 @@ def test_pages_in_legacy_font_encodings_are_archived_in_unicode_or_flagged(tmp_p
             body = body.decode("cp1252").encode("utf-8")
         return Answer(body=body, headers=(("Content-Type", f"text/html; charset={charset}"),))
 
-    odd = "Ðåñ þøñ ßæð ÿöü ÆØÅ ñøå þæð ßøñ ÿåñ ðøå ÞÆÐ."
+    # TCVN3 half of whose words are damaged: a reading half Vietnamese proves nothing.
+    odd = (to_tcvn3("Nông dân thu hoạch lúa xuân được mùa") + " x¸zq ¹qwx kµz ©xq bµw ¸kq"
+           .encode("cp1252")).decode("cp1252")
     pages = {article_path("bai", 2548501): page(2548501, to_tcvn3),
              article_path("bai", 2548502): page(2548502, to_tcvn3, "utf-8", as_utf8=True),
              article_path("bai", 2548503): page(2548503, to_vni),
@@ -305,6 +307,7 @@ def test_pages_in_legacy_font_encodings_are_archived_in_unicode_or_flagged(tmp_p
     for aid in ("2548501", "2548502", "2548503"):
         assert records[aid]["title"] == ENCODED_TITLE
         assert "Đảng ủy Khối các Cơ quan và Doanh nghiệp tỉnh" in records[aid]["body"]
-    assert odd in records["2548504"]["body"]
+    # Kept as it was, but for the soft hyphen text cleaning drops (the WARC keeps the bytes).
+    assert odd.replace("\xad", "") in records["2548504"]["body"]
     assert "legacy Vietnamese font encoding that could not be told" in done.stderr
     assert not rejects_of(tmp_path)

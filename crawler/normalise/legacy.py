@@ -137,28 +137,34 @@ def _vietnamese_letter(ch: str) -> bool:
             and sum(m in _TONES for m in parts[1:]) <= 1)
 
 
+# One Vietnamese syllable, lower case: an initial consonant (or none), one to three vowels, a
+# final consonant (or none). German "für" read as TCVN3 is "fỹr": no Vietnamese syllable.
+_VOWELS = "".join(sorted({unicodedata.normalize("NFC", v + t)
+                          for v in ("a", "a\u0306", "a\u0302", "e", "e\u0302", "i", "o", "o\u0302",
+                                    "o\u031b", "u", "u\u031b", "y")
+                          for t in ("", *sorted(_TONES))}))
+_SYLLABLE = re.compile(
+    "(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?"
+    f"[{_VOWELS}]{{1,3}}(?:ch|ng|nh|[cmnpt])?")
+_EDGES = ".,;:!?\"'()[]{}«»“”‘’-–—…"
+
+
+def _syllable(word: str) -> bool:
+    """True when a word is one Vietnamese syllable (punctuation at its ends aside), one tone."""
+    core = word.strip(_EDGES).lower()
+    return bool(core) and _SYLLABLE.fullmatch(core) is not None and \
+        sum(any(m in _TONES for m in unicodedata.normalize("NFD", ch)) for ch in core) <= 1
+
+
+_WORD_BREAK = re.compile(r"[\s<>=\"/&;]+")
+
+
 def _words(text: str) -> list[str]:
-    """Return the words of a text that hold a character that is not ASCII."""
-    return [w for w in text.split() if not w.isascii()]
-
-
-def _wrong(word: str) -> bool:
-    """True when a word is no Vietnamese: a character inside it that is neither ASCII nor a
-    Vietnamese letter (punctuation at its ends aside), or two tones in one syllable."""
-    core = word.strip(".,;:!?\"'()[]{}«»“”‘’-–—…")
-    if not core:
-        return False
-    if any(not (ch.isascii() or _vietnamese_letter(ch)) for ch in core):
-        return True
-    return sum(any(m in _TONES for m in unicodedata.normalize("NFD", ch)) for ch in core) > 1
-
-
-def wrong_share(text: str) -> tuple[int, float]:
-    """Return (words with non-ASCII characters, share of them that are no Vietnamese)."""
-    words = _words(text)
-    if not words:
-        return 0, 0.0
-    return len(words), sum(map(_wrong, words)) / len(words)
+    """Return the words of a text (markup and white space apart) that hold a character that is
+    not ASCII and an ASCII letter: words of a language written in Latin letters, not a table of
+    signs or letters one by one."""
+    return [w for w in _WORD_BREAK.split(text)
+            if not w.isascii() and any("a" <= c <= "z" or "A" <= c <= "Z" for c in w)]
 
 
 # Characters a font-encoded text shows that Vietnamese in Unicode never holds (neither letters of
@@ -176,17 +182,26 @@ def looks_font_encoded(text: str) -> bool:
     return _TELLTALE.search(text) is not None
 
 
-# Evidence wanted before a text is converted: enough words, the legacy reading nearly clean and
-# the reading as it is mostly wrong.
+def syllable_share(text: str) -> tuple[int, float]:
+    """Return (words with non-ASCII characters, share of them that are Vietnamese syllables)."""
+    words = _words(text)
+    if not words:
+        return 0, 0.0
+    return len(words), sum(map(_syllable, words)) / len(words)
+
+
+# Evidence wanted before a text is converted: enough words with a character a font encoding
+# shows, a legacy reading whose words are nearly all Vietnamese syllables. A reading half
+# Vietnamese is no proof either way: flagged, not converted.
 MIN_WORDS = 5
-CLEAN = 0.05
-BROKEN = 0.3
+CLEAN = 0.95
+HALF = 0.5
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a text is: encoding (tcvn3, vni) with its Unicode text when certain;
-    suspect when it reads wrong as it is but no legacy reading is certain."""
+    """What a text is: ``encoding`` (tcvn3, vni) with its Unicode ``text`` when certain;
+    ``suspect`` when a legacy reading is half Vietnamese but not certain."""
 
     encoding: str | None = None
     text: str | None = None
@@ -194,20 +209,24 @@ class Verdict:
 
 
 def judge(as_is: str, data: bytes) -> Verdict:
-    """Judge a text read as_is whose bytes are data: a legacy reading that is clearly
-    better (MIN_WORDS words, at most CLEAN wrong, while as it is at least BROKEN are wrong)."""
-    count, wrong = wrong_share(as_is)
-    if count < MIN_WORDS or wrong < BROKEN:
+    """Judge a text read ``as_is`` whose bytes are ``data``: a legacy reading is kept when the
+    text as it is has MIN_WORDS words showing font characters and the reading's words with
+    non-ASCII letters are nearly all (CLEAN) Vietnamese syllables, and more so than as it is."""
+    telltales = sum(1 for w in _words(as_is) if _TELLTALE.search(w))
+    if telltales < MIN_WORDS:
         return Verdict()
+    _count, as_is_share = syllable_share(as_is)
     best: tuple[float, str, str] | None = None
     for encoding in LEGACY_ENCODINGS:
         text = decode(data, encoding)
-        n, share = wrong_share(text)
-        if n >= MIN_WORDS and (best is None or share < best[0]):
+        n, share = syllable_share(text)
+        if n >= MIN_WORDS and (best is None or share > best[0]):
             best = (share, encoding, text)
-    if best is not None and best[0] <= CLEAN:
+    if best is None or best[0] <= as_is_share:
+        return Verdict()
+    if best[0] >= CLEAN:
         return Verdict(best[1], best[2])
-    return Verdict(suspect=True)
+    return Verdict(suspect=best[0] >= HALF)
 
 
 def repair(text: str) -> tuple[str, Verdict]:
