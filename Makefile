@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+# The demo's port on 127.0.0.1: make demo PORT=8090 when 8089 is taken (0 picks a free one).
+PORT   ?= 8089
 
 .DEFAULT_GOAL := help
 .PHONY: help install test demo bench lint clean
@@ -25,9 +27,9 @@ install: $(STAMP) ## create .venv/ and install the project with its test tools a
 test: $(STAMP) ## run the whole test suite (README examples included), nothing touches the internet
 	$(PY) -m pytest -q
 
-# The main job on a machine that cannot reach the site: replica up, nightly crawl, run report.
-demo: $(STAMP) ## the main job: a nightly crawl of a local replica of the site, then its report
-	$(PY) -m tests.replica.demo
+# The main job on a machine that cannot reach the site: replica up, nightly crawl, a summary.
+demo: $(STAMP) ## the main job: a nightly crawl of a local replica of the site (PORT=8089), then a summary
+	$(PY) -m tests.replica.demo --port $(PORT)
 
 lint: $(STAMP) ## ruff over the whole repository
 	$(PY) -m pip install --quiet ruff

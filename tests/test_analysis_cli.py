@@ -34,6 +34,11 @@ def test_the_demo_ends_with_commands_that_work_as_printed(tmp_path):
                            str(archive), "--articles", "30", "--port", "0"], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # A short summary (issue 22): counts and places, not the whole run report.
+    printed = (done.stdout + done.stderr).splitlines()
+    assert len(printed) <= 80, f"{len(printed)} lines:\n{done.stdout}"
+    assert "demo: crawl finished" in done.stdout and '"by_month"' not in done.stdout
+    assert f"{archive}/runs/" in done.stdout and "new, 0 updated" in done.stdout
     tail = done.stdout[done.stdout.index("demo: what to look at next"):]
     assert f"open {archive / 'report.html'}" in tail
     assert (archive / "report.html").stat().st_size > 1_000_000

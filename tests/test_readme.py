@@ -9,12 +9,20 @@ here (it needs the live site, another tool, or it is this very test) carries, on
 it, an HTML comment ``<!-- readme-test: skip REASON -->``, invisible when the README is rendered.
 Blocks tagged otherwise (``text``, ``json``, ``ini``, ``cron``) are not run. Examples must leave
 nothing untracked behind: what they create is git-ignored.
+
+The examples run in a copy of the working tree (its tracked and untracked files, not the ignored
+ones, with the project's ``.venv`` linked in), so what they write (``demo-archive/``,
+``replica-run/``, ``bench/work/``...) never touches the checkout: ``make test`` leaves a user's
+``demo-archive/`` as it was (tests/conftest.py checks the whole suite for that). ``make demo``
+runs there on a free port (``PORT``), so two suites on one machine do not collide.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -82,31 +90,94 @@ def test_the_convention_holds():
             assert len(block.skip) > 10, f"{block.name}: say why it is not run"
 
 
+def working_files(root: Path) -> list[str]:
+    """Return the files of the working tree at ``root`` that are not ignored (tracked or not)."""
+    if shutil.which("git") is not None and (root / ".git").exists():
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                                 "--exclude-standard"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.split("\0")
+        return [rel for rel in listed if rel and (root / rel).is_file()]
+    skip = {".git", ".venv", "__pycache__", "demo-archive", "demo-reextract", "replica-run",
+            "work", "build", ".pytest_cache"}
+    return [str(p.relative_to(root)) for p in root.rglob("*")
+            if p.is_file() and not skip & set(p.relative_to(root).parts)]
+
+
+def make_sandbox(target: Path, root: Path = REPO) -> Path:
+    """Copy the working tree to ``target`` (times kept, so make finds .venv up to date), link
+    the project's .venv in, and make it a git repository of its own for the untracked check."""
+    for rel in working_files(root):
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / rel, target / rel)
+    (target / ".venv").symlink_to(root / ".venv", target_is_directory=True)
+    if shutil.which("git") is not None:
+        subprocess.run(["git", "init", "-q"], cwd=target, check=True)
+    return target
+
+
 @pytest.fixture(scope="module")
-def untracked_before() -> set[str]:
-    return _untracked()
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_sandbox(tmp_path_factory.mktemp("readme") / "repo")
 
 
-def _untracked() -> set[str]:
-    if shutil.which("git") is None or not (REPO / ".git").exists():
+@pytest.fixture(scope="module")
+def untracked_before(sandbox: Path) -> set[str]:
+    return _untracked(sandbox)
+
+
+def _untracked(root: Path) -> set[str]:
+    if shutil.which("git") is None or not (root / ".git").exists():
         return set()
-    done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=REPO,
+    done = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
                           capture_output=True, text=True, check=True)
     return {line[3:] for line in done.stdout.splitlines() if line.startswith("??")}
 
 
+@pytest.fixture(scope="module")
+def example_env() -> dict[str, str]:
+    """The examples' environment: the user's, with a free port for ``make demo``."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return {**os.environ, "PORT": str(port)}
+
+
 @pytest.mark.parametrize("block", EXAMPLES, ids=[b.name for b in EXAMPLES])
-def test_example_runs_as_written(block: Block, untracked_before: set[str]):
+def test_example_runs_as_written(block: Block, sandbox: Path, untracked_before: set[str],
+                                 example_env: dict[str, str]):
     if block.skip:
         pytest.skip(block.skip)
-    done = subprocess.run([*RUN[block.info], block.body], cwd=REPO,
+    done = subprocess.run([*RUN[block.info], block.body], cwd=sandbox, env=example_env,
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, (
         f"{block.name} exited {done.returncode}\n--- block\n{block.body}\n--- stdout\n"
         f"{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}")
 
 
-def test_examples_leave_nothing_untracked(untracked_before: set[str]):
+def test_examples_leave_nothing_untracked(sandbox: Path, untracked_before: set[str]):
     """What the examples create is git-ignored (or under a git-ignored folder)."""
-    new = _untracked() - untracked_before
+    new = _untracked(sandbox) - untracked_before
     assert not new, f"README examples left untracked files: {sorted(new)[:10]}"
+
+
+def test_the_sandbox_is_the_working_tree(tmp_path: Path):
+    """The copy holds the checkout's files, tracked and untracked, with their times, and none
+    of its ignored output: the examples start from a clean tree and write only in the copy."""
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    root = tmp_path / "checkout"
+    (root / "sub").mkdir(parents=True)
+    (root / ".gitignore").write_text("/demo-archive/\nwork/\n")
+    (root / "tracked.txt").write_text("tracked")
+    (root / "sub" / "new.py").write_text("untracked")
+    for output in ("demo-archive/articles/2025-06.jsonl", "sub/work/x.json"):
+        (root / output).parent.mkdir(parents=True)
+        (root / output).write_text("{}")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run(["git", "add", "tracked.txt", ".gitignore"], cwd=root, check=True)
+    copy = make_sandbox(tmp_path / "copy", root)
+    files = sorted(str(p.relative_to(copy)) for p in copy.rglob("*")
+                   if p.is_file() and ".git" not in p.relative_to(copy).parts)
+    assert files == [".gitignore", "sub/new.py", "tracked.txt"]
+    assert (copy / "tracked.txt").stat().st_mtime_ns == (root / "tracked.txt").stat().st_mtime_ns
+    assert (copy / ".venv").is_symlink() and (copy / ".venv").readlink() == root / ".venv"
