@@ -25,6 +25,8 @@ RECORD_FIELDS = (
     "source",
     "images",
     "section",
+    "section_name",
+    "section_key",
     "published_date",
     "published_month",
     "published_at",
@@ -62,6 +64,10 @@ class ArticleItem:
     source: str | None = None
     images: list[dict[str, Any]] = field(default_factory=list)
     section: str | None = None
+    # The section's name as the page prints it, and one key for the section in both CMS
+    # generations (crawler/normalise/sections.py).
+    section_name: str | None = None
+    section_key: str | None = None
     published_date: str | None = None
     published_month: str | None = None
     published_at: str | None = None
@@ -89,6 +95,9 @@ class ArticleItem:
     # it cannot read; and the site template whose body selector matched, for the run report.
     date_candidates: list[tuple[str, str]] = field(default_factory=list)
     site_template: str | None = None
+    # The page's navigation links to section listings, (code, name): what the crawl learns
+    # which old channel is which new slug from (pipelines/sections.py).
+    section_links: tuple[tuple[str, str], ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """Return the archive record: the schema's fields only, in a stable order.

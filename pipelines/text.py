@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 _FIELDS = (
     ("title", clean_title),
     ("kicker", clean_line),
+    ("section_name", clean_line),
     ("lead", clean_text),
     ("body", clean_text),
     ("byline", clean_text),

@@ -13,7 +13,8 @@ VALID = {
     "cms": "old", "kicker": None, "title": "Đảng ủy Khối", "lead": "Sáng 14-1.",
     "body": "Sáng 14-1.\n\nHội nghị.", "authors": ["Văn Trọng"], "byline": "Văn Trọng",
     "source": None, "images": [{"url": "https://baonamdinh.vn/a.jpg", "caption": "Ảnh"}],
-    "section": "5083", "published_date": "2022-01-14", "published_month": "2022-01",
+    "section": "5083", "section_name": "Pháp luật", "section_key": "phap-luat",
+    "published_date": "2022-01-14", "published_month": "2022-01",
     "published_at": None, "published_precision": "day", "published_raw": "03:01, 14/01/2022",
     "listing_raw": None, "fetched_at": "2022-01-15T08:00:00+07:00", "http_status": 200,
     "capture": {"warc_file": "raw/a.warc.gz", "record_id": "urn:uuid:1", "offset": 0,
@@ -25,7 +26,9 @@ VALID = {
 }
 # Values of every JSON type, and strings near each pattern and enum of the schema.
 VALUES = [None, True, False, 0, 1, -1, 1.0, 1.5, "", " ", "x", "1", "old", "new", "month", "day",
-          "minute", "site", "listing", "nonsense", "1.3.0", "1.2.0", "1.1.0", "1.0.0", "tcvn3", "vni", "unknown", "2022-01-14", "2022-1-14",
+          "minute", "site", "listing", "links", "nonsense", "1.3.0", "1.2.0", "1.1.0", "1.0.0",
+          "tcvn3", "vni", "unknown", "phap-luat", "multimedia/emagazine", "Phap-luat", "a/b/c",
+          "pháp luật", "2022-01-14", "2022-1-14",
           "2022-01", "2022-13", "2022-00", "2022-01-14T03:01+07:00", "2022-01-14T03:01:05+07:00",
           "2022-01-14T03:01+00:00", "https://x/", "ftp://x", "sha256:" + "a" * 64,
           "sha256:" + "A" * 64, [], [""], ["a"], [1], [None], {}, {"a": 1},

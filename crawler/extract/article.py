@@ -41,6 +41,7 @@ from crawler.extract.html import (
 from crawler.extract.metadata import Metadata, read_metadata
 from crawler.extract.profile import MIN_BODY_CHARS, match_template
 from crawler.extract.sapo import find_sapo
+from crawler.extract.sections import section_links, section_name
 from crawler.extract.selectors import css, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
 from crawler.extract.voters import ASK_BELOW_CHARS, VOTERS, ask, elect
@@ -53,6 +54,7 @@ from crawler.normalise.bylines import (
     parse_top_author,
 )
 from crawler.normalise.keys import similar
+from crawler.normalise.sections import section_key
 from crawler.site.urls import canonical_site_url, host_of, parse_article_url
 
 __all__ = ["ExtractionError", "extract_article", "looks_truncated"]
@@ -255,6 +257,13 @@ def extract_article(
     for image in images:
         if image.get("url"):
             image["url"] = canonical_site_url(image["url"], base, aliases)
+    # The section as the page names it, and its key in both CMS generations.
+    links = section_links(root, url, aliases)
+    name, name_layer = section_name(root, url, ref, match=match, meta_section=meta.section,
+                                    ld_breadcrumb=meta.breadcrumb, links=links)
+    key, key_layer = section_key(ref.section, ref.cms, name)
+    provenance.update((f, layer) for f, layer in (("section_name", name_layer),
+                                                  ("section_key", key_layer)) if layer)
     return ArticleItem(
         url=ref.canonical_url(base),
         fetched_at=fetched_at,
@@ -268,11 +277,14 @@ def extract_article(
         byline=byline,
         images=images,
         section=ref.section,
+        section_name=name,
+        section_key=key,
         published_raw=date_raw,
         provenance=provenance,
         extraction=extraction,
         date_candidates=date_candidates,
         site_template=match.template.name if match else None,
+        section_links=links,
     )
 
 

@@ -18,15 +18,11 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from crawler.extract.html import element_text, parse_html
+from crawler.extract.sections import listing_title, section_links
 from crawler.normalise.dates import find_date_text
+from crawler.site.sections import listing_path, listing_section
 from crawler.site.urls import ArticleRef, ascii_digits, is_site_url, parse_article_url
 
-# A listing's root: /channel/5083/ (old CMS) or /van-hoa-nghe-thuat/, /multimedia/emagazine/ (new).
-# ASCII only: a channel in fullwidth digits, or a category with a Kelvin sign, is no listing.
-LISTING_PATH = re.compile(r"^/(channel/[0-9]{4}|[a-z0-9-]+(/[a-z0-9-]+)?)/?$",
-                          re.IGNORECASE | re.ASCII)
-NOT_LISTINGS = re.compile(r"^/(file|files|search|tim-kiem|rss|api|static|assets)(/|$)",
-                          re.IGNORECASE)
 NEXT_TEXTS = frozenset({"sau", "trang sau", "tiếp", "»", "›", ">", ">>", "next", "tiếp theo"})
 MAX_ENTRY_DEPTH = 5
 
@@ -50,14 +46,16 @@ class ListingPage:
     listing_urls: list[str] = field(default_factory=list)
     # Article-shaped links on hosts that are not the site's: not followed, but counted.
     dropped_links: list[str] = field(default_factory=list)
+    # The page's navigation links to section listings, (code, name), and the section this
+    # listing is of with its title as printed: what names the sections (crawler/store/sections.py).
+    section_links: tuple[tuple[str, str], ...] = ()
+    section: str | None = None
+    title: str | None = None
 
 
 def listing_key(url: str) -> str | None:
     """Return the listing a URL belongs to (its path without query), or None for other pages."""
-    path = urlsplit(url).path or "/"
-    if parse_article_url(url) or NOT_LISTINGS.match(path) or not LISTING_PATH.match(path):
-        return None
-    return path.rstrip("/").lower() + "/"
+    return listing_path(url)
 
 
 def _entry_time(link: etree._Element, article_id: str) -> str | None:
@@ -166,4 +164,7 @@ def parse_listing(html: str, url: str, hosts: frozenset[str]) -> ListingPage:
     page.next_url = _next_url(root, url)
     if page.next_url and not is_site_url(page.next_url, hosts):
         page.next_url = None
+    page.section_links = section_links(root, url, hosts)
+    page.section = listing_section(url)
+    page.title = listing_title(root) if page.section else None
     return page

@@ -36,6 +36,33 @@ def _json_ld_articles(scripts: list[etree._Element]) -> Iterator[dict]:
                     stack.append(node["@graph"])
 
 
+def _json_ld_breadcrumb(scripts: list[etree._Element]) -> tuple[str, ...]:
+    """Return the item names of the first JSON-LD BreadcrumbList, in position order."""
+    for script in scripts:
+        text = script.text or ""
+        if "BreadcrumbList" not in text:
+            continue
+        try:
+            stack = [json.loads(text)]
+        except ValueError:
+            continue
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(reversed(node))
+            elif isinstance(node, dict):
+                kinds = node.get("@type")
+                if "BreadcrumbList" in (kinds if isinstance(kinds, list) else [kinds]):
+                    items = [i for i in node.get("itemListElement") or [] if isinstance(i, dict)]
+                    items.sort(key=lambda i: i["position"] if isinstance(i.get("position"), int)
+                               else 0)
+                    names = (_ld_text(i.get("name")) or (_ld_text(i["item"]) if isinstance(
+                        i.get("item"), dict) else None) for i in items)
+                    return tuple(n for n in names if n)
+                stack.extend(v for k, v in node.items() if k == "@graph")
+    return ()
+
+
 META_ATTRIBUTES = ("property", "name", "itemprop")
 # Elements other than <meta> that state the publication date as microdata.
 _MICRODATA_DATES = etree.XPath("//body//*[@itemprop='datePublished'][not(self::meta)]")
@@ -104,6 +131,8 @@ class Metadata:
     body: str | None = None
     authors: tuple[str, ...] = ()
     section: str | None = None
+    # The names of a JSON-LD BreadcrumbList, in position order (crawler/extract/sections.py).
+    breadcrumb: tuple[str, ...] = ()
     canonical: str | None = None
     site_name: str | None = None
     # Names the publisher goes by: og:site_name, application-name, JSON-LD's publisher.
@@ -141,6 +170,7 @@ def read_metadata(root: etree._Element) -> Metadata:
     meta.lead = meta.lead or meta_content(tags, "og:description", "description",
                                           "twitter:description")
     meta.section = meta.section or meta_content(tags, "article:section")
+    meta.breadcrumb = _json_ld_breadcrumb(scripts)
     meta.site_name = meta_content(tags, "og:site_name", "application-name")
     publishers += [name for name in (meta_content(tags, "og:site_name"),
                                      meta_content(tags, "application-name")) if name]

@@ -14,6 +14,8 @@ Templates, in the order tried (see docs/site-notes.md):
   ``table.image.center`` with the caption in the second row (``tr[2]/td/em``);
 - ``old-cms``: class names seen on the vendor's sister papers (Báo Đà Nẵng, Báo Quảng Bình);
 - ``new-cms``: the post-merger Ninh Bình body ``#content_detail`` and names guessed with it.
+The breadcrumb (``section``) is a guess on both: the 2019 configuration names none, so the
+``docbao-2019`` template has no selector for it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class SiteTemplate:
     lead: tuple[str, ...] = ()
     byline: tuple[str, ...] = ()
     top_author: tuple[str, ...] = ()
+    # The breadcrumb (or one link of it) naming the article's section (crawler/extract/sections.py).
+    section: tuple[str, ...] = ()
     # Selectors that must all find something on the page for the template to apply.
     requires: tuple[str, ...] = ()
     # The template has no sapo element: the sapo is the body's first paragraph.
@@ -65,6 +69,7 @@ SITE_TEMPLATES = (
         lead=(".sapo", ".detail-sapo"),
         byline=("p.author", ".detail-author"),
         top_author=(".author-top",),
+        section=(".breadcrumb",),
     ),
     SiteTemplate(
         name="new-cms",
@@ -74,6 +79,7 @@ SITE_TEMPLATES = (
         date=(".article-meta .article-time", ".article-time", ".detail-time"),
         lead=(".article-sapo", ".detail-sapo"),
         byline=(".article-author", "p.author"),
+        section=(".article-breadcrumb", ".breadcrumb"),
     ),
 )
 

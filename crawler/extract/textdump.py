@@ -16,6 +16,7 @@ from crawler.items import ArticleItem
 from crawler.normalise.bylines import parse_top_author
 from crawler.normalise.dates import looks_like_date_line
 from crawler.normalise.keys import similar
+from crawler.normalise.sections import section_key
 from crawler.site.urls import parse_article_url
 
 TEXT_DUMP = "text-dump"
@@ -100,6 +101,11 @@ def parse_text_dump(text: str, *, url: str | None, fetched_at: str) -> ArticleIt
         digest = hashlib.sha256(f"{title}\n{blocks[date_at][0]}".encode()).hexdigest()[:16]
         article_id, canonical, cms, section = f"text:{digest}", None, None, None
         provenance["id"] = "derived"
+    # A dump prints no section name: the key is the URL's (a channel id until the crawl learns
+    # its slug, pipelines/sections.py).
+    key, key_layer = section_key(section, cms, None)
+    if key_layer:
+        provenance["section_key"] = key_layer
     return ArticleItem(
         url=canonical,
         fetched_at=fetched_at,
@@ -112,6 +118,7 @@ def parse_text_dump(text: str, *, url: str | None, fetched_at: str) -> ArticleIt
         authors=authors,
         images=images,
         section=section,
+        section_key=key,
         published_raw=blocks[date_at][0],
         provenance=provenance,
         extraction=assess(TEXT_DUMP, paragraphs),

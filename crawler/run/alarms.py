@@ -13,7 +13,7 @@ import statistics
 from typing import Any
 
 COVERAGE_FIELDS = ("title", "lead", "body", "published_date", "published_month", "published_at",
-                   "authors", "images")
+                   "authors", "images", "section_name")
 LAYER_FIELDS = ("title", "published_raw", "lead", "body")
 NO_TEMPLATE = "none"
 # Earlier runs a coverage figure is compared with (the median of the newest of them).

@@ -14,7 +14,7 @@ from typing import Any
 
 from crawler.schema import article_check, article_validator
 
-TEXT_FIELDS = ("title", "kicker", "lead", "body", "byline", "source")
+TEXT_FIELDS = ("title", "kicker", "lead", "body", "byline", "source", "section_name")
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]{2,8});", re.IGNORECASE)
 REQUIRED_CONTENT = ("title", "body", "published_month")
 
