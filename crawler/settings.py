@@ -42,7 +42,8 @@ WARC_CAPTURE_IMAGES = False
 WARC_CAPTURE_PROCESS = None
 
 # Order matters: text is cleaned before boilerplate is matched, captions and bylines are taken
-# out before dates and validation, and only a valid record reaches the archive.
+# out before dates and validation, and only a valid record reaches the archive. Sections (650)
+# read the archive's state, so they run in the crawl's own process with the archive.
 ITEM_PIPELINES = {
     "pipelines.text.TextCleanupPipeline": 100,
     "pipelines.boilerplate.BoilerplatePipeline": 200,
@@ -51,13 +52,14 @@ ITEM_PIPELINES = {
     "pipelines.bylines.BylinePipeline": 400,
     "pipelines.dates.DateNormalisationPipeline": 500,
     "pipelines.validation.ValidationPipeline": 600,
+    "pipelines.sections.SectionPipeline": 650,
     "pipelines.archive.ArchivePipeline": 700,
 }
 
 # An exception in a pipeline becomes a reject naming the stage, never a lost item
 # (crawler/process/guard.py); the same pipelines, in the same order. Pages are extracted, and the
-# pipelines up to validation run, in PROCESSING_WORKERS worker processes; the archive runs in
-# the crawl's own process, in arrival order (crawler/process/workers.py).
+# pipelines up to validation run, in PROCESSING_WORKERS worker processes; sections and the
+# archive run in the crawl's own process, in arrival order (crawler/process/workers.py).
 ITEM_PROCESSOR = "crawler.process.workers.ParallelPipelineManager"
 # Scrapy's stats collector without its per-access deprecation hook (crawler/run/stats.py).
 STATS_CLASS = "crawler.run.stats.CrawlStats"

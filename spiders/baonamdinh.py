@@ -39,7 +39,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.extract.html import looks_truncated
-from crawler.extract.listings import ListingEntry, listing_key, parse_listing
+from crawler.extract.listings import ListingEntry, ListingPage, listing_key, parse_listing
 from crawler.extract.response import now_iso
 from crawler.items import RejectItem
 from crawler.normalise.dates import VN_TZ, DateError, parse_published
@@ -282,6 +282,7 @@ class BaoNamDinhSpider(scrapy.Spider):
             yield robots
         page = parse_listing(response.text, response.url, self.hosts)
         self._count_dropped(page.dropped_links, "/")
+        self._note_sections(page)
         for url in page.listing_urls:
             key = listing_key(url)
             section = key.strip("/").removeprefix("channel/")
@@ -300,6 +301,7 @@ class BaoNamDinhSpider(scrapy.Spider):
         self.listing_pages[key] += 1
         page = parse_listing(response.text, response.url, self.hosts)
         self._count_dropped(page.dropped_links, key)
+        self._note_sections(page)
         listed: list[str] = []
         known = older = 0
         for entry in page.entries:
@@ -351,6 +353,16 @@ class BaoNamDinhSpider(scrapy.Spider):
             if not self.options.since:
                 self.walked_to_end.add(key)
             self.crawler.stats.inc_value("archive/listings/walked_to_end")
+
+    def _note_sections(self, page: ListingPage) -> None:
+        """Remember the page's section names (pipelines/sections.py learns keys from them)."""
+        try:
+            self.state.note_sections(page.section_links, page.section, page.title, now_iso())
+        except Exception as exc:
+            if not is_storage_error(exc):
+                raise
+            self.logger.warning("sections: what %s prints was not remembered: %s",
+                                page.section or "the home page", exc)
 
     def _oldest(self, page: Any) -> str:
         days = [d for e in page.entries if (d := self._entry_date(e))]

@@ -20,6 +20,7 @@ from typing import Any
 
 from crawler.store import lock as archive_lock
 from crawler.store.reconcile import Reconciliation, open_archive_db
+from crawler.store.sections import LINK, TITLE, SectionBook
 from crawler.store.statedb import DEFAULT_TIMEOUT, open_state
 
 
@@ -39,6 +40,7 @@ class CrawlState:
         except BaseException:
             archive_lock.release(self._lock)
             raise
+        self._sections: SectionBook | None = None
 
     def archived_date(self, article_id: str) -> str | None:
         """Return the publication date of an archived article ('' if unknown), or None if absent."""
@@ -198,6 +200,18 @@ class CrawlState:
             "SELECT report FROM runs ORDER BY started_at DESC LIMIT ?", (limit,)
         )
         return [json.loads(row[0]) for row in rows]
+
+    def note_sections(self, links: tuple[tuple[str, str], ...], section: str | None = None,
+                      title: str | None = None, at: str | None = None) -> None:
+        """Remember what a home or listing page prints for the sections: its navigation links
+        to section listings, (code, name), and the title of its own ``section``."""
+        if self._sections is None:
+            self._sections = SectionBook(self.db)
+        book = self._sections
+        book.note(links, LINK, at)
+        if section and title:
+            book.note([(section, title)], TITLE, at)
+        book.flush()
 
     def close(self) -> None:
         """Close the database and let go of the archive's lock."""

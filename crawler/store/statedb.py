@@ -1,8 +1,9 @@
 """ARCHIVE_DIR/state.sqlite3: its tables, their migrations, and opening it safely.
 
 One SQLite file (WAL mode) beside the JSON Lines holds what the archive knows about itself
-(``articles``, ``files``, ``rejects``: crawler/store/archive.py) and what the spider needs to
-decide what to fetch (``listings``, ``rechecks``, ``runs``, ``meta``: crawler/store/state.py).
+(``articles``, ``files``, ``rejects``: crawler/store/archive.py), what the spider needs to
+decide what to fetch (``listings``, ``rechecks``, ``runs``, ``meta``: crawler/store/state.py) and
+what the site's pages print for each section (``section_names``: crawler/store/sections.py).
 The JSON Lines files are the archive of record; this database is an index of them that can be
 rebuilt (crawler/store/reconcile.py). So a database that is not one, or fails SQLite's own
 check, is never fatal: ``open_state`` sets it aside (renamed, never deleted: it is evidence),
@@ -73,6 +74,14 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT PRIMARY KEY,
     mode TEXT,
     report TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS section_names (
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    seen INTEGER NOT NULL DEFAULT 1,
+    first_seen TEXT,
+    PRIMARY KEY (code, name, kind)
 );
 """
 # Columns added after the first release: (table, column, declaration).
