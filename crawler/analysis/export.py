@@ -15,7 +15,9 @@ a list kept here, so a field added to the schema is exported with it:
 A value the schema does not know (a field, a struct member, a provenance key) stops the export with
 the file and line: nothing is dropped silently. By default each article's latest version is
 written (the line with its highest ``version``); ``all_versions`` keeps every line. Rows keep the
-archive's order: month file by month file, as written. The output is written to a temporary file
+archive's order: month file by month file, as written. ``section_key`` is the archive's key at
+export time (crawler/analysis/sections.py): an old-CMS record archived before its channel's slug
+was learnt is written with the slug. The output is written to a temporary file
 (``.NAME.tmp-PID``) and renamed, so a reader never sees half an export; an export removes the
 temporary files that killed exports left beside its output (their process is gone). A disk that
 fills or refuses the write is an ``ExportStorageError``, never a half-written output.
@@ -33,11 +35,13 @@ import json
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.analysis.sections import ArchiveSections
 from crawler.schema import article_schema
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -211,6 +215,8 @@ class Selection:
     files: list[str]
     lines_read: int = 0
     chosen: dict[str, set[int]] | None = None  # file -> line numbers; None: every line
+    # (section, section_name) of the lines read: what keys old records (analysis/sections.py).
+    section_names: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def _records(root: Path, rel: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -236,6 +242,8 @@ def select(root: str | os.PathLike[str], *, all_versions: bool = False) -> Selec
     for rel in files:
         for number, record in _records(base, rel):
             selection.lines_read += 1
+            if record.get("section_name") and record.get("section"):
+                selection.section_names[record["section"].lower(), record["section_name"]] += 1
             version = record.get("version") or 1
             known = best.get(record["id"])
             if known is None or version >= known[0]:
@@ -437,6 +445,8 @@ def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | 
     started = time.monotonic()
     path = Path(output) if output else default_output(base, fmt, all_versions=all_versions)
     selection = select(base, all_versions=all_versions)
+    # Old-CMS records keyed by the sections the archive knows now, not when each was archived.
+    known = ArchiveSections.of(base, None if all_versions else selection.section_names)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     writer = _write_raw_csv if fmt == "csv" and csv_raw else WRITERS[fmt]
     try:
@@ -444,7 +454,8 @@ def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | 
         remove_stale_temporaries(path.parent)
         temporary.unlink(missing_ok=True)
         try:
-            rows = writer(iter_selected(base, selection), temporary)
+            rows = writer(((where, known.rekeyed(record))
+                           for where, record in iter_selected(base, selection)), temporary)
             os.replace(temporary, path)
         finally:
             for leftover in path.parent.glob(f"{temporary.name}*"):

@@ -7,6 +7,7 @@ What it shows, and where each number comes from:
   ``published_month``), with the months where sources promised more than the archive holds marked
   as holes (crawler/analysis/promises.py says what "promised" means);
 - per-field coverage and the share each extraction layer gave, run by run (``runs/*.json``);
+- articles by section (crawler/analysis/sections.py: one key across both CMS generations);
 - rejects by reason (every line of ``rejects/``, the reason without its particulars);
 - the history of runs: new, updated, requests, alarms (``runs/*.json``).
 
@@ -25,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from crawler.analysis.promises import missing_by_month, promised_missing, reason_kind
+from crawler.analysis.sections import ArchiveSections, SectionRow, names_printed, section_table
 from crawler.normalise.dates import VN_TZ, month_range
 from crawler.store.archive import iter_records, partition_of
 
 REPORT = "report.html"
+SECTION_FIELDS = ("section", "section_name", "section_key", "cms", "provenance",
+                  "published_month", "published_date")
 LAYER_COLOURS = {"site": "#2b7a3d", "metadata": "#3b6fb6", "heuristic": "#d08a1e",
                  "listing": "#7c4dab", "url": "#888888", "byline": "#4aa3a3", "body": "#b5533c",
                  "text-dump": "#a0a0a0", "derived": "#cccccc"}
@@ -60,6 +64,7 @@ class ReportData:
     runs: list[dict[str, Any]]
     rejects: Counter[str]
     reject_lines: int
+    sections: list[SectionRow] = field(default_factory=list)
 
     @property
     def holes(self) -> list[MonthCount]:
@@ -92,6 +97,8 @@ def collect(root: str | os.PathLike[str]) -> ReportData:
     """Return the report's numbers for an archive."""
     base = Path(root)
     latest: dict[str, tuple[int, str]] = {}
+    # What the section table needs of each article's latest version.
+    section_of: dict[str, dict[str, Any]] = {}
     lines = 0
     for record in iter_records(base):
         lines += 1
@@ -100,7 +107,11 @@ def collect(root: str | os.PathLike[str]) -> ReportData:
         if known is None or version >= known[0]:
             month = partition_of(record)
             latest[record["id"]] = (version, month if month != "undated" else "")
+            section_of[record["id"]] = {name: record.get(name) for name in SECTION_FIELDS
+                                        if name in record}
     per_month = Counter(month for _version, month in latest.values() if month)
+    chosen = list(section_of.values())
+    sections = section_table(chosen, ArchiveSections.of(base, names_printed(chosen)))
     missing = missing_by_month(promised_missing(base, set(latest)))
     known = sorted(set(per_month) | set(missing))
     months = [MonthCount(m, per_month.get(m, 0), missing.get(m, Counter()))
@@ -111,7 +122,7 @@ def collect(root: str | os.PathLike[str]) -> ReportData:
     return ReportData(
         archive=str(base), generated_at=dt.datetime.now(VN_TZ).replace(microsecond=0).isoformat(),
         articles=len(latest), article_lines=lines, months=months, runs=load_runs(base),
-        rejects=rejects, reject_lines=sum(rejects.values()))
+        rejects=rejects, reject_lines=sum(rejects.values()), sections=sections)
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -290,6 +301,11 @@ def render(data: ReportData) -> str:
                         for k, v in cards)
     hole_rows = [[m.month, m.archived, m.archived + sum(m.missing.values()),
                   "; ".join(f"{n} {r}" for r, n in m.missing.most_common())] for m in holes]
+    section_rows = [[row.key, row.name, ", ".join(sorted(row.channels)),
+                     ", ".join(sorted(row.slugs)), row.articles.get("old", 0),
+                     row.articles.get("new", 0), row.total,
+                     f"{min(row.months)} to {max(row.months)}" if row.months else ""]
+                    for row in data.sections]
     run_rows = [[_run_label(r), r.get("stop_reason") or "",
                  *(r.get("counts", {}).get(k, 0) for k in
                    ("new", "updated", "unchanged", "rejected", "failed")),
@@ -316,6 +332,14 @@ published in (or nothing was seen of) are simply empty.</p>
 {charts["months"]}
 {_table(["month", "archived", "promised", "missing, by reason"], hole_rows, "holes")
  if hole_rows else '<p id="holes">No holes: every promised article is archived.</p>'}
+
+<h2>Articles by section</h2>
+<p>Each article once, by its section's key: the new CMS's slug, which the old CMS's channel
+ids are mapped to where the site prints the same name for a channel and a slug (else the slug of
+the channel's name). The name is the one the site prints most for it.</p>
+{_table(["key", "name as printed", "old CMS channels", "new CMS slug", "old CMS", "new CMS",
+         "articles", "months"], section_rows, "sections")
+ if section_rows else '<p id="sections">No article names a section.</p>'}
 
 <h2>Coverage and extraction layers</h2>
 <p>From each run's report (<code>runs/*.json</code>): the share of the run's records that have
