@@ -19,6 +19,8 @@ COMPARED = {
     "published_date": lambda t: t["published_date"],
     "published_at": lambda t: t["published_at"],
     "captions": lambda t: t["captions"],
+    "section_name": lambda t: t["section_name"],
+    "section_key": lambda t: t["section_key"],
     # Canonical: on SITE_URL's host whichever alias served the page.
     "image_urls": lambda t: t["images"],
 }

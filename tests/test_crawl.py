@@ -12,8 +12,10 @@ from collections import Counter
 
 import pytest
 
+from crawler.analysis.readonly import open_state
 from crawler.run.alarms import coverage_alarms, run_kind
 from crawler.site.urls import parse_article_url
+from crawler.store.sections import SectionBook
 from crawler.store.state import CrawlState
 from tests.crawling import REPO, archive_lines, crawl_command, last_report, run_crawl
 from tests.replica import Replica
@@ -55,6 +57,15 @@ def test_full_crawl_archives_every_article_once_with_the_right_fields(tmp_path):
         if line["id"] in docbao:  # the 2019 markup: body and sapo from the site, title not
             assert (line["provenance"]["body"], line["provenance"]["lead"],
                     line["provenance"]["title"]) == ("site", "site", "heuristic")
+    # Sections (issue 22): the 2019 markup names its section only in the menu; the crawl paired
+    # the old channels with the new slugs printed under the same name, and says which.
+    layers = Counter((t["template"], line["provenance"].get("section_name"))
+                     for line in lines for t in truth if t["id"] == line["id"])
+    assert set(layers) == {("old-cms", "site"), ("docbao-2019", "heuristic"), ("new-cms", "site")}
+    learnt = SectionBook.snapshot(open_state(tmp_path)).channels()
+    assert learnt == {"5084": "kinh-te", "5087": "xa-hoi", "5091": "the-thao", "5093": "phap-luat"}
+    assert "5093=phap-luat" in done.stderr and "5083 'Thời sự'" in done.stderr
+    assert report["coverage"]["fields"]["section_name"] == 1.0
 
 
 def test_nights_archive_only_new_and_edited_articles(tmp_path):

@@ -26,6 +26,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.analysis.report import write_report
 from tests.analysis_archive import NIGHTS, shared_archive
 from tests.replica import Replica
+from tests.replica.dataset import CATEGORIES, CHANNELS, SECTION_KEYS
 
 pytestmark = pytest.mark.slow
 
@@ -61,12 +62,16 @@ def article_of(url: str) -> tuple[str, str] | None:
 
 def expected_numbers(root: Path) -> dict[str, Any]:
     latest: dict[str, tuple[int, str]] = {}
+    sections: dict[str, str] = {}
     for path in sorted((root / "articles").glob("*.jsonl")):
         for line in path.read_text("utf-8").splitlines():
             record = json.loads(line)
             if record["id"] not in latest or record["version"] > latest[record["id"]][0]:
                 latest[record["id"]] = (record["version"], record["published_month"])
+                sections[record["id"]] = record["section"]
     archived = Counter(month for _v, month in latest.values())
+    # By section: the replica's own key for the URL's section, names as its pages print them.
+    by_section = Counter(SECTION_KEYS[section] for section in sections.values())
 
     promised: dict[str, str] = {}  # id -> month, for articles some source names
     rejects = [json.loads(line) for path in sorted((root / "rejects").glob("*.jsonl"))
@@ -107,7 +112,8 @@ def expected_numbers(root: Path) -> dict[str, Any]:
     runs = [json.loads(p.read_text("utf-8")) for p in sorted((root / "runs").glob("*.json"))]
     return {"months": every, "archived": [archived.get(m, 0) for m in every],
             "missing": [sum(1 for v in missing.values() if v == m) for m in every],
-            "missing_ids": missing, "rejects": [r["reason"] for r in rejects], "runs": runs}
+            "missing_ids": missing, "rejects": [r["reason"] for r in rejects], "runs": runs,
+            "by_section": by_section}
 
 
 def test_the_archive_has_holes_of_several_kinds_and_each_is_a_real_article(archive):
@@ -170,6 +176,8 @@ def rendered(archive, tmp_path_factory):
                     .map(e => e.textContent),
                 holes: Array.from(document.querySelectorAll('#holes tbody tr'))
                     .map(tr => Array.from(tr.cells).map(td => td.textContent)),
+                sections: Array.from(document.querySelectorAll('#sections tbody tr'))
+                    .map(tr => Array.from(tr.cells).map(td => td.textContent)),
                 cards: document.getElementById('cards').innerText})""")
             screenshot = out / "report.png"
             page.screenshot(path=str(screenshot), full_page=True)
@@ -201,6 +209,22 @@ def test_articles_per_month_and_the_holes(rendered, archive):
     table = [(row[0], int(row[1]), int(row[2])) for row in rendered["dom"]["holes"]]
     assert table == [(m, a, a + n) for m, a, n in holes]
     assert f"{len(holes)}\nholes" in rendered["dom"]["cards"]
+
+
+def test_articles_by_section(rendered, archive):
+    """One row per section across both CMS generations: old channels counted with the new slug
+    the site prints the same name for, every other channel under its name's slug."""
+    expected = expected_numbers(archive)["by_section"]
+    rows = rendered["dom"]["sections"]
+    assert {row[0]: int(row[6]) for row in rows} == dict(expected)
+    assert [int(row[6]) for row in rows] == sorted((int(row[6]) for row in rows), reverse=True)
+    names = {**{SECTION_KEYS[c]: n for c, n in CHANNELS.items()}, **CATEGORIES}
+    by_key = {row[0]: row for row in rows}
+    for key, row in by_key.items():
+        assert row[1] == names[key], key
+        assert int(row[4]) + int(row[5]) == int(row[6])
+    law = by_key["phap-luat"]
+    assert (law[2], law[3]) == ("5093", "phap-luat") and int(law[4]) and int(law[5])
 
 
 def test_rejects_by_reason(rendered, archive):

@@ -36,6 +36,14 @@ CATEGORIES = {
     "van-hoa-nghe-thuat": "Văn hóa - Nghệ thuật", "the-thao": "Thể thao",
     "phap-luat": "Pháp luật", "multimedia/emagazine": "eMagazine",
 }  # fmt: skip
+# Every section's key in both CMS generations (a record's section_key), written out here rather
+# than computed, so the truth does not lean on the code it checks: an old channel whose name the
+# new CMS also prints is that category's slug; the others, the slug of their own name.
+SECTION_KEYS = {
+    "5083": "thoi-su", "5084": "kinh-te", "5087": "xa-hoi", "5090": "van-hoa",
+    "5091": "the-thao", "5093": "phap-luat", "5095": "nong-nghiep-nong-thon", "5098": "giao-duc",
+    **{slug: slug for slug in CATEGORIES},
+}  # fmt: skip
 _SECTION_TOPICS = {
     "5083": "politics", "5084": "agri", "5087": "politics", "5090": "culture", "5091": "sport",
     "5093": "politics", "5095": "agri", "5098": "culture", "chinh-tri": "politics",
@@ -460,6 +468,9 @@ class Dataset:
             "captions": captions,
             "images": [base_url + photo.src for photo in body.photos],
             "section": meta.section,
+            # As the page prints it: the breadcrumb (old CMS, new CMS), the menu (2019 pages).
+            "section_name": CHANNELS.get(meta.section) or CATEGORIES[meta.section],
+            "section_key": SECTION_KEYS[meta.section],
             "edited": edited,
             "version_date": version.date().isoformat(),
             "date_line": self.date_line(meta),

@@ -226,7 +226,6 @@ class Renderer:
         it: the body is #content, whose first <p> is the sapo; the date line is the <span> of
         the element whose class is exactly "date"; no OpenGraph, no JSON-LD, no kicker line."""
         head, body = self.ds.head(meta.index), self.ds.body(meta.index)
-        name = CHANNELS[meta.section]
         byline = (f'<p style="text-align:right"><strong>{e(body.byline)}</strong></p>\n'
                   if body.byline else "")
         related = self.ds.related(meta, now_minute)
@@ -240,8 +239,6 @@ class Renderer:
             'logo-namdinh.png" alt="Báo Nam Định điện tử"></a>\n'
             f'<ul class="menu"><li><a href="/">Trang chủ</a></li>{items}</ul></div>\n'
             + '<div id="main">\n<div class="detail">\n'
-            f'<div class="breadcrumb"><a href="/">Trang chủ</a> » '
-            f'<a href="/channel/{meta.section}/">{e(name)}</a></div>\n'
             f'<h1 class="title">{e(head.title)}</h1>\n'
             f'<div class="date"><span>{e(self.ds.date_line(meta))}</span></div>\n'
             f'<div id="content">\n<p>{e(body.lead)}</p>\n'
@@ -305,7 +302,8 @@ class Renderer:
             + "<body>\n"
             + self._new_header()
             + '<main>\n<article class="article-detail">\n'
-            f'{kicker}<h1 class="article-title">{e(head.title)}</h1>\n'
+            + self._new_breadcrumb(meta.section)
+            + f'{kicker}<h1 class="article-title">{e(head.title)}</h1>\n'
             f'<div class="article-meta"><span class="article-time">{e(self.ds.date_line(meta))}'
             "</span></div>\n"
             f'<div class="article-sapo">{e(body.lead)}</div>\n'
@@ -322,6 +320,17 @@ class Renderer:
             " <button>Đóng</button> <button>Lưu thông tin</button></div>\n</main>\n"
             + self._footer(now, True, new=True)
         )
+
+    @staticmethod
+    def _new_breadcrumb(section: str) -> str:
+        """The new CMS's breadcrumb: home, each level of the category (a two-level category's
+        parent by its slug's name), the category's name last."""
+        crumbs = ['<li><a href="/">Trang chủ</a></li>']
+        if "/" in section:
+            parent = section.split("/")[0]
+            crumbs.append(f'<li><a href="/{parent}/">{e(parent.capitalize())}</a></li>')
+        crumbs.append(f'<li><a href="/{section}/">{e(CATEGORIES[section])}</a></li>')
+        return f'<ul class="breadcrumb">{"".join(crumbs)}</ul>\n'
 
     # --- listings and home --------------------------------------------------------------------
 
