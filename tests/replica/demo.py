@@ -180,14 +180,18 @@ def summary(report: dict[str, Any], archive: Path, *, published: int) -> str:
             templates.items(), key=lambda kv: -kv[1])) or "none matched"),
         "  alarms     " + ("; ".join(map(str, alarms)) if alarms else "none"),
         "demo: where things are",
-        f"  {shown}/articles/   the records, one JSON Lines file a month ({len(months)} files)",
+        f"  {shown}/articles/   the records, one JSON Lines file a month ({_files(months)})",
         f"  {shown}/rejects/    pages that could not become a record, with the reason",
         f"  {shown}/runs/       the run report, whole, as JSON: "
         f"{runs[-1].name if runs else 'none'}",
-        f"  {shown}/raw/        the pages as fetched, WARC ({len(warcs)} files)",
+        f"  {shown}/raw/        the pages as fetched, WARC ({_files(warcs)})",
         f"  {shown}/state.sqlite3, manifest.json   the archive's own index and inventory",
     ]
     return "\n".join(lines)
+
+
+def _files(paths: list[Path]) -> str:
+    return f"{len(paths)} file" + ("" if len(paths) == 1 else "s")
 
 
 def _shown(path: Path) -> str:
