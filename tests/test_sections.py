@@ -24,6 +24,7 @@ from crawler.extract.listings import parse_listing
 from crawler.extract.sections import section_links
 from crawler.items import ArticleItem
 from crawler.normalise.sections import pair_channels, section_key, slug_of
+from crawler.store.archive import Archive, content_hash
 from crawler.store.sections import LINK, PAGE, TITLE, SectionBook
 from crawler.store.state import CrawlState
 from crawler.store.statedb import STATE_NAME, connect
@@ -369,3 +370,27 @@ def test_the_export_writes_the_key_the_archive_knows_now(tmp_path):
                 == ("chinh-tri", "Thời sự", "links")
         else:
             assert ",chinh-tri," in result.path.read_text("utf-8")
+
+
+def test_the_sqlite_export_keys_old_rows_by_what_the_archive_knows_now(tmp_path):
+    from crawler.analysis.database import refresh
+
+    SectionBook(connect(tmp_path / STATE_NAME)).note(
+        [("5083", "Thời sự"), ("chinh-tri", "Thời sự")], LINK)
+    common = {"url": "https://baonamdinh.vn/x/", "title": "T", "body": "B", "authors": [],
+              "images": [], "published_date": "2021-01-05", "published_precision": "day",
+              "version": 1}
+    with Archive(tmp_path, fsync=False) as archive:  # as the archive pipeline writes them
+        for line in (record("1", "5083", "old", "Thời sự", "thoi-su", "derived", **common),
+                     record("2", "5090", "old", "Văn hóa", "van-hoa", "derived", **common),
+                     record("3", "chinh-tri", "new", "Thời sự", "chinh-tri", "url", **common)):
+            line["content_hash"] = content_hash(line)
+            archive.store_article(line)
+    result = refresh(tmp_path, tmp_path / "a.sqlite")
+    db = sqlite3.connect(result.path)
+    rows = db.execute("SELECT id, section_key, json_extract(provenance, '$.section_key') "
+                      "FROM articles ORDER BY id").fetchall()
+    assert rows == [("1", "chinh-tri", "links"), ("2", "van-hoa", "derived"),
+                    ("3", "chinh-tri", "url")]
+    assert db.execute("SELECT section, articles FROM sections ORDER BY 1").fetchall() == \
+        [("chinh-tri", 2), ("van-hoa", 1)]

@@ -46,6 +46,7 @@ from typing import Any
 from crawler.analysis.changes import Cursor, CursorError, pull_located
 from crawler.analysis.export import Column, ExportError, RowConverter, columns
 from crawler.analysis.readonly import committed_sizes, open_state
+from crawler.analysis.sections import rekey_rows
 from crawler.normalise.keys import search_key
 
 FORMAT = "baonamdinh-archive-sqlite/1"
@@ -385,6 +386,9 @@ def _apply(db: sqlite3.Connection, root: Path, since: Cursor | None, cols: list[
     names = {c.name for c in cols}
     if result.lines:
         _create_indexes(db, names)
+        if {"section", "cms", "section_name", "section_key", "provenance"} <= names:
+            # Old records keyed by what the archive knows now (crawler/analysis/sections.py).
+            rekey_rows(db, "articles", root)
         _finish(db, names, None if since is None else writer.touched)
     result.added, result.updated = writer.added, writer.updated
     result.warnings += [w for w in outcome.warnings if "no state.sqlite3" not in w]

@@ -8,7 +8,8 @@ the names the records themselves print (so an archive whose state was rebuilt st
 a record whose page printed no name is keyed by the name the site prints for its section
 elsewhere. Records from before schema 1.2.0 get a key the same way (from their URL's section).
 
-``section_table`` is one row per key: the names printed for it, its old channel ids and new slug,
+``rekey_rows`` does the same to the rows of the SQLite export. ``section_table`` is one row per
+key: the names printed for it, its old channel ids and new slug,
 articles in each CMS generation and the months they span (the report page's table; a SQLite or
 other export can take it as it is).
 """
@@ -16,6 +17,7 @@ other export can take it as it is).
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -75,6 +77,35 @@ class ArchiveSections:
         changed = dict(record, section_key=key)
         changed["provenance"] = {**(record.get("provenance") or {}), "section_key": how}
         return changed
+
+
+def rekey_rows(db: sqlite3.Connection, table: str, root: str | os.PathLike[str]) -> int:
+    """Set ``section_key`` (and its provenance) of an SQLite table of records (the SQLite
+    export's ``articles``: one column per field, provenance as JSON text) to what the archive
+    knows now; return how many rows changed. The names the rows print stand for the records'."""
+    groups = db.execute(
+        f"SELECT section, cms, section_name, section_key, json_extract(provenance, "
+        f"'$.section_key'), count(*) FROM {table} WHERE section IS NOT NULL "
+        f"GROUP BY 1, 2, 3, 4, 5").fetchall()
+    printed: Counter[tuple[str, str]] = Counter()
+    for section, _cms, name, _key, _how, count in groups:
+        if name:
+            printed[section.lower(), name] += count
+    known = ArchiveSections.of(root, printed)
+    changed = 0
+    for section, cms, name, key, how, _count in groups:
+        record = {"section": section, "cms": cms, "section_name": name, "section_key": key,
+                  "provenance": {"section_key": how} if how else {}}
+        now = known.rekeyed(record)
+        if now is record:
+            continue
+        changed += db.execute(
+            f"UPDATE {table} SET section_key = ?, provenance = json_set(coalesce(provenance, "
+            f"'{{}}'), '$.section_key', ?) WHERE section = ? AND cms IS ? AND "
+            f"section_name IS ? AND section_key IS ?",
+            (now["section_key"], now["provenance"]["section_key"], section, cms, name,
+             key)).rowcount
+    return changed
 
 
 def names_printed(records: Iterable[dict[str, Any]]) -> Counter[tuple[str, str]]:
