@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -86,8 +87,11 @@ def test_tones_or_none_the_same_rows(client):
 def test_facets_by_section_year_and_author(archive, client):
     data = client.get("/archive/articles.json?_search=le+hoi").json()
     facets = data["facet_results"]
-    assert {"section", "published_year", "authors"} <= set(facets)
+    # Records carry the section's printed name: the facet is by it (serve.section_column).
+    assert {"section_name", "published_year", "authors"} <= set(facets)
     expected = expected_matches(archive, "le hoi")
+    names = {v["value"]: v["count"] for v in facets["section_name"]["results"]}
+    assert names == Counter(r["section_name"] for r in expected.values() if r["section_name"])
     years = {str(v["value"]): v["count"] for v in facets["published_year"]["results"]}
     for year, number in years.items():
         assert number == sum(r["published_month"][:4] == year for r in expected.values())
