@@ -6,7 +6,7 @@ printed name, or its channel id. ``export`` and ``report`` key every record by w
 knows at the time they run: the channels the state has paired (crawler/store/sections.py), and
 the names the records themselves print (so an archive whose state was rebuilt still pairs them);
 a record whose page printed no name is keyed by the name the site prints for its section
-elsewhere. Records from before schema 1.2.0 get a key the same way (from their URL's section).
+elsewhere. Records from before schema 1.3.0 get a key the same way (from their URL's section).
 
 ``rekey_rows`` does the same to the rows of the SQLite export. ``section_table`` is one row per
 key: the names printed for it, its old channel ids and new slug,
