@@ -175,6 +175,10 @@ EXTENSIONS = {"crawler.run.report.RunReport": 500,
 COMMANDS_MODULE = "crawler.commands"
 
 # --- Politeness -----------------------------------------------------------------------------
+# Named in the User-Agent of every request (crawler/run/contact.py): -s ARCHIVE_CONTACT=, else the
+# ARCHIVE_CONTACT environment variable, else this placeholder, with which a crawl of a host that is
+# not on loopback refuses to start (exit 2). USER_AGENT is rebuilt from the contact in force
+# unless given with -s itself.
 ARCHIVE_CONTACT = "archive-operator@example.invalid"
 USER_AGENT = f"baonamdinh-archiver/0.1 (+mailto:{ARCHIVE_CONTACT})"
 ROBOTSTXT_OBEY = True
@@ -219,7 +223,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 CRAWL_DELAY_MAX = 30.0
 # One download slot per web archive, paced by WAYBACK_RATE / COMMONCRAWL_RATE (DOWNLOAD_SLOTS).
-ADDONS = {"crawler.run.politeness.ArchiveSlots": 0}
+ADDONS = {"crawler.run.politeness.ArchiveSlots": 0, "crawler.run.contact.Contact": 0}
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 

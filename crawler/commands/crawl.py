@@ -1,8 +1,9 @@
 """``scrapy crawl`` for this project: the exit status says how the run went.
 
-Bad or unknown spider arguments are a usage error (exit 2) before anything runs; the archive's
-lock is taken before the crawl starts (another run holding it: exit 8, or wait up to
-ARCHIVE_LOCK_WAIT seconds); the run report's verdict (crawler/run/report.py, statuses in
+Bad or unknown spider arguments are a usage error (exit 2) before anything runs, and so is the
+placeholder ARCHIVE_CONTACT when the crawl's hosts are not on loopback (crawler/run/contact.py);
+the archive's lock is taken before the crawl starts (another run holding it: exit 8, or wait up
+to ARCHIVE_LOCK_WAIT seconds); the run report's verdict (crawler/run/report.py, statuses in
 crawler/run/outcome.py) is the exit status, and a signal that stopped the run is remembered so
 the status is 128 + its number.
 """
@@ -16,7 +17,9 @@ from typing import Any
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
+from crawler.run.contact import placeholder_problem
 from crawler.run.outcome import EXIT_CODE_KEY, SIGNAL_KEY, ExitStatus, exit_status, problems_of
+from crawler.sources import COMMONCRAWL, WAYBACK
 from crawler.store import lock as archive_lock
 from spiders.baonamdinh import BaoNamDinhSpider
 from spiders.options import CrawlOptions
@@ -32,12 +35,15 @@ class Command(ScrapyCrawl):
         return self._crawler
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.settings is not None
         if args and args[0] == BaoNamDinhSpider.name:
             try:
-                CrawlOptions.parse(**opts.spargs)
+                options = CrawlOptions.parse(**opts.spargs)
             except ValueError as exc:
                 raise UsageError(str(exc), print_help=False) from None
-        assert self.settings is not None
+            problem = placeholder_problem(self.settings, _targets(self.settings, options.source))
+            if problem:
+                raise UsageError(problem, print_help=False)
         root = self.settings.get("ARCHIVE_DIR")
         try:
             key = archive_lock.acquire(root, wait=self.settings.getfloat("ARCHIVE_LOCK_WAIT"))
@@ -78,6 +84,15 @@ class Command(ScrapyCrawl):
             original(signum, frame)
 
         process._signal_shutdown = shutdown  # read by CrawlerProcess.start() to install it
+
+
+def _targets(settings: Any, source: str) -> list[str]:
+    """Return the base URLs a crawl from this source sends requests to."""
+    if source == WAYBACK:
+        return [settings.get("WAYBACK_URL")]
+    if source == COMMONCRAWL:
+        return [settings.get("COMMONCRAWL_INDEX_URL"), settings.get("COMMONCRAWL_DATA_URL")]
+    return [settings.get("SITE_URL")]
 
 
 def _stats_of(crawler: Any) -> Any:
