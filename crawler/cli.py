@@ -3,11 +3,16 @@
 ``extract``, ``import-text`` and ``reextract`` run the same item pipelines as a crawl
 (crawler/process/processing.py). A page or dump that cannot become a record exits with status 1
 and the reason on stderr; stdout then stays empty. They leave a fresh manifest in the archive
-they write.
+they write. ``extract`` takes several pages (one ``--url`` each, in order; then one record a
+line) and ``-`` for standard input.
 
 ``export``, ``changes``, ``verify``, ``report``, ``search`` and ``serve`` are the analysts' side
 (crawler/analysis/): they read an archive (``--archive-dir``, default the ARCHIVE_DIR setting) and
 never change it (``export``, ``search`` and ``serve`` write only derived files under its exports/).
+
+A folder that is no archive (crawler/store/folder.py) is a usage error (exit 2) in every
+command, with one line saying why; a command that needs an optional extra that is not installed
+says which, in one line (exit 2).
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import argparse
 import datetime as dt
 import json
 import logging
+import re
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from crawler.process.processing import ItemProcessor
+    pass
 
 # Each command imports what it needs when it runs: the analysts' commands never load Scrapy,
 # dateparser or the extraction (``search`` starts in a fifth of the time).
@@ -51,12 +58,26 @@ def _setting(value: str) -> tuple[str, str]:
     return name, val
 
 
+def version() -> str:
+    """Return the version line: this package's and Python's."""
+    try:
+        ours = metadata.version("baonamdinh-archiver")
+    except metadata.PackageNotFoundError:  # run from a tree that was never installed
+        from crawler import __version__ as ours
+    try:
+        scrapy = f"Scrapy {metadata.version('scrapy')}, "
+    except metadata.PackageNotFoundError:
+        scrapy = ""
+    return f"baonamdinh-archiver {ours} ({scrapy}Python {sys.version.split()[0]})"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m crawler",
         description="Command line of the Báo Nam Định archiver: one page, one dump or WARC files "
                     "through the crawl's own pipelines; an archive exported, pulled for changes, "
                     "verified or reported on.")
+    parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -66,10 +87,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
                        default=[], metavar="KEY=VALUE", help="override a Scrapy setting")
 
-    extract = sub.add_parser("extract", help="print the record of one saved article page")
-    extract.add_argument("page", type=Path, help="the saved HTML page")
-    extract.add_argument("--url", required=True, help="the URL the page was fetched from")
-    extract.add_argument("--listing-time", help="the time a listing printed for the article")
+    extract = sub.add_parser("extract", help="print the record of saved article pages")
+    extract.add_argument("pages", nargs="+", metavar="PAGE",
+                         help="the saved HTML page; several give one record a line; - reads "
+                              "standard input")
+    extract.add_argument("--url", required=True, action="append", dest="urls",
+                         help="the URL the page was fetched from (once per page, in order)")
+    extract.add_argument("--listing-time", action="append", dest="listing_times",
+                         help="the time a listing printed for the article (once per page)")
     common(extract)
 
     dump = sub.add_parser("import-text", help="print the record of an old plain-text dump")
@@ -96,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=("parquet", "csv", "duckdb", "sqlite"),
                     default="parquet", help="output format (default: parquet); sqlite: a "
                     "database with a full-text index, updated in place when run again")
+    ex.add_argument("--excel", action="store_true", help="with --format csv: start the file "
+                    "with a UTF-8 BOM, so that Excel shows Vietnamese as written")
     ex.add_argument("--all-versions", action="store_true",
                     help="every version of every article, not only the latest")
     ex.add_argument("--output", type=Path, help="where to write (default: ARCHIVE_DIR/exports/"
@@ -159,9 +186,31 @@ def _archive_dir(args: argparse.Namespace) -> Path:
     return Path(project_settings().get("ARCHIVE_DIR"))
 
 
-def _needs_analysis_extra(exc: ImportError) -> int:
-    print(f"error: {exc.name or exc} is not installed; install the analysis extra: "
-          f".venv/bin/pip install -e '.[analysis]' (make install does)", file=sys.stderr)
+def extra_of(module: str | None) -> str | None:
+    """Return the optional extra (pyproject.toml) that installs a top-level module, or None."""
+    if not module:
+        return None
+    wanted = module.split(".")[0].lower().replace("_", "-")
+    try:
+        requires = metadata.requires("baonamdinh-archiver") or []
+    except metadata.PackageNotFoundError:
+        return None
+    for line in requires:
+        name, _, marker = line.partition(";")
+        dist = re.split(r"[<>=!~\[ ]", name.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        extra = re.search(r"extra\s*==\s*[\"']([^\"']+)", marker)
+        if dist == wanted and extra:
+            return extra.group(1)
+    return None
+
+
+def _needs_extra(command: str, exc: ImportError) -> int | None:
+    """Say, in one line, which extra a command needs when its import failed for want of one."""
+    extra = extra_of(exc.name)
+    if extra is None:
+        return None
+    print(f"error: {command} needs {exc.name}, from the {extra} extra, which is not installed: "
+          f"make install-{extra} (or .venv/bin/pip install -e '.[{extra}]')", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -169,13 +218,14 @@ def _export(args: argparse.Namespace) -> int:
     """Run ``export``: the dataset file, and a one-line summary on stderr."""
     from crawler.analysis.export import ExportError, ExportStorageError, export
 
+    if args.excel and args.format != "csv":
+        print(f"error: --excel applies to --format csv, not {args.format}", file=sys.stderr)
+        return EXIT_USAGE
     if args.format == "sqlite":
         return _export_sqlite(args)
     try:
         result = export(_archive_dir(args), args.format, output=args.output,
-                        all_versions=args.all_versions, csv_raw=args.csv_raw)
-    except ImportError as exc:
-        return _needs_analysis_extra(exc)
+                        all_versions=args.all_versions, csv_raw=args.csv_raw, excel=args.excel)
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
@@ -294,10 +344,8 @@ def _marked(match: Any, bold: tuple[str, str]) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     """Run ``serve``: bring the database up to date, then serve it with Datasette until stopped."""
-    try:
-        from crawler.analysis.serve import serve
-    except ImportError as exc:
-        return _needs_analysis_extra(exc)
+    from crawler.analysis.serve import serve
+
     path = _fresh_database(args, "serve")
     if path is None:
         return EXIT_USAGE
@@ -344,15 +392,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     """Run ``report``: write the HTML page, say where on stderr."""
-    try:
-        from crawler.analysis.report import write_report
-    except ImportError as exc:
-        return _needs_analysis_extra(exc)
-    root = _archive_dir(args)
-    if not (root / "articles").is_dir():
-        print(f"error: {root} is not an archive: it has no articles/ folder", file=sys.stderr)
-        return EXIT_USAGE
-    path = write_report(root, args.output)
+    from crawler.analysis.report import write_report
+
+    path = write_report(_archive_dir(args), args.output)
     print(f"report: {path}", file=sys.stderr)
     return EXIT_OK
 
@@ -361,13 +403,41 @@ ANALYSIS = {"export": _export, "changes": _changes, "verify": _verify, "report":
             "search": _search, "serve": _serve}
 
 
+def _analysis(args: argparse.Namespace) -> int:
+    """Run an analysts' command on an archive that is one, with the extras it needs."""
+    from crawler.store.folder import reading_problem
+
+    problem = reading_problem(_archive_dir(args))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return ANALYSIS[args.command](args)
+    except ImportError as exc:
+        status = _needs_extra(args.command, exc)
+        if status is None:
+            raise
+        return status
+
+
+def _writable(archive_dir: str | None) -> bool:
+    """True when --archive-dir is absent or can take an archive; else say why (one line)."""
+    from crawler.store.folder import writing_problem
+
+    problem = writing_problem(archive_dir) if archive_dir else None
+    if problem:
+        print(f"error: --archive-dir: {problem}", file=sys.stderr)
+    return problem is None
+
+
 def _reextract(args: argparse.Namespace) -> int:
     """Run ``reextract``: each damaged range, then a one-line summary, on stderr; exit 1 when
     anything was damaged (everything else was re-extracted), 2 for a file that is no WARC."""
     from crawler.analysis.manifest import write_manifest
     from crawler.process.processing import project_settings
     from crawler.process.reextract import default_archive_dir, reextract
-    from crawler.sources.warc_reader import NotAWarc, first_record
+    from crawler.site.urls import site_hosts
+    from crawler.sources.warc_reader import NotAWarc, captured_site, first_record
 
     missing = [str(path) for path in args.warcs if not path.is_file()]
     if missing:
@@ -382,7 +452,17 @@ def _reextract(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE
+    if not _writable(args.archive_dir):
+        return EXIT_USAGE
     overrides: dict[str, Any] = dict(args.settings)
+    if "SITE_URL" not in overrides:
+        settings = project_settings(overrides)
+        hosts = site_hosts(settings.get("SITE_URL"), settings.getlist("SITE_HOST_ALIASES"))
+        site = captured_site(list(args.warcs), hosts)
+        if site:
+            overrides["SITE_URL"] = site
+            print(f"reextract: SITE_URL {site}, the host of the captured articles (give -s "
+                  "SITE_URL= to choose another)", file=sys.stderr)
     overrides["ARCHIVE_ENABLED"] = True
     overrides["ARCHIVE_DIR"] = args.archive_dir or default_archive_dir()
     summary = reextract(list(args.warcs), project_settings(overrides))
@@ -393,32 +473,6 @@ def _reextract(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if summary.damaged else EXIT_OK
 
 
-def _fetched_at(args: argparse.Namespace, path: Path) -> str:
-    from crawler.normalise.dates import VN_TZ
-
-    if args.fetched_at:
-        return args.fetched_at
-    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, VN_TZ)
-    return mtime.replace(microsecond=0).isoformat()
-
-
-def _emit(item: Any, processor: ItemProcessor) -> int:
-    from crawler.items import ArticleItem, RejectItem
-
-    result, dropped = processor.process(item)
-    if dropped is not None:
-        # Only the archive drops an article, and only one it already holds unchanged.
-        print(f"note: {dropped}", file=sys.stderr)
-        result = item
-    if isinstance(result, RejectItem):
-        print(f"rejected ({result.stage}): {result.reason}", file=sys.stderr)
-        return EXIT_REJECTED
-    assert isinstance(result, ArticleItem)
-    json.dump(result.to_record(), sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
-    return EXIT_OK
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the process exit status."""
     args = _parser().parse_args(argv)
@@ -426,63 +480,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reextract":
         return _reextract(args)
     if args.command in ANALYSIS:
-        return ANALYSIS[args.command](args)
-    return _page_or_dump(args)
+        return _analysis(args)
+    from crawler.commands.pages import extract_usage, run
 
-
-def _page_or_dump(args: argparse.Namespace) -> int:
-    """Run ``extract`` or ``import-text``: the record on stdout, or the reject on stderr."""
-    from crawler.analysis.manifest import write_manifest
-    from crawler.extract.article import ExtractionError
-    from crawler.extract.crash import crash_reason, log_crash
-    from crawler.extract.response import (
-        item_from_response,
-        looks_like_html,
-        now_iso,
-        response_from_file,
-    )
-    from crawler.extract.textdump import parse_text_dump
-    from crawler.items import RejectItem
-    from crawler.process.processing import ItemProcessor, project_settings
-
-    overrides: dict[str, Any] = dict(args.settings)
-    overrides["ARCHIVE_ENABLED"] = bool(args.archive_dir)
-    if args.archive_dir:
-        overrides["ARCHIVE_DIR"] = args.archive_dir
-    source = args.page if args.command == "extract" else args.dump
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        print(f"error: cannot read {source}: {exc.strerror}", file=sys.stderr)
+    if args.command == "extract" and (problem := extract_usage(args)):
+        print(f"error: extract: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    fetched_at = _fetched_at(args, source)
-
-    with ItemProcessor(project_settings(overrides)) as processor:
-        if args.command == "extract":
-            if not looks_like_html(data):
-                start = data[:40].decode("utf-8", "replace").strip().split("\n")[0]
-                print(f"rejected (extract): not an HTML page: {source} does not start with HTML "
-                      f"markup (it starts {start!r})", file=sys.stderr)
-                return EXIT_REJECTED
-            response = response_from_file(data, args.url)
-            item = item_from_response(response, fetched_at=fetched_at,
-                                      listing_raw=args.listing_time)
-        else:
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                print(f"rejected (extract): the dump is not UTF-8 text: {exc}", file=sys.stderr)
-                return EXIT_REJECTED
-            try:
-                item = parse_text_dump(text, url=args.url, fetched_at=fetched_at)
-            except Exception as exc:  # noqa: BLE001 - a dump that breaks the reader is a reject
-                reason = str(exc) if isinstance(exc, ExtractionError) else crash_reason("extract",
-                                                                                        exc)
-                if not isinstance(exc, ExtractionError):
-                    log_crash(source, "extract", exc, None)
-                item = RejectItem(url=args.url or str(source), reason=reason, stage="extract",
-                                  fetched_at=fetched_at or now_iso())
-        status = _emit(item, processor)
-    if args.archive_dir:
-        write_manifest(args.archive_dir)
-    return status
+    if not _writable(args.archive_dir):
+        return EXIT_USAGE
+    return run(args)

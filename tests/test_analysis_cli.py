@@ -17,14 +17,20 @@ def crawler(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("command", [["export"], ["report"], ["changes"], ["verify"]])
-def test_a_folder_that_is_no_archive_is_said_so(tmp_path, command):
-    done = crawler(*command, "--archive-dir", str(tmp_path / "nothing"))
-    if command == ["changes"]:  # an archive not yet written: nothing to send, and a cursor
-        assert done.returncode == 0 and done.stdout == ""
-        assert "no articles/ folder" in done.stderr and done.stderr.splitlines()[-1][:3] == "c1."
-    else:
-        assert done.returncode in (1, 2) and "no articles/ folder" in done.stderr + done.stdout
-    assert not (tmp_path / "nothing").exists(), "a read-only command created the folder"
+@pytest.mark.parametrize(("where", "why"), [("nothing", "no such folder"),
+                                            ("empty", "it has no articles/ folder"),
+                                            ("file", "it is a file")])
+def test_a_folder_that_is_no_archive_is_a_usage_error(tmp_path, command, where, why):
+    """A typo in --archive-dir must not look like an empty archive (a nightly pull of changes
+    would silently deliver nothing): exit 2, one line saying why, nothing written."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file").write_text("x")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    done = crawler(*command, "--archive-dir", str(tmp_path / where))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [f"error: {tmp_path / where} is not an archive: {why}"]
+    assert done.stdout == ""
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before, "a read-only command wrote"
 
 
 @pytest.mark.slow

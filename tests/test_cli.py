@@ -107,3 +107,62 @@ def test_writing_into_an_archive_another_process_holds_is_refused(tmp_path):
     assert f"archive {tmp_path.resolve()} is in use by pid {holder.pid}" in done.stderr
     assert cli("import-text", str(SEED), "--url", URL, "--archive-dir",
                str(tmp_path)).returncode == 0  # the kernel let go of the killed holder's lock
+
+
+def test_version_names_the_package_and_scrapy():
+    done = cli("--version")
+    assert done.returncode == 0
+    assert done.stdout.startswith("baonamdinh-archiver 0.1.0 (Scrapy ")
+
+
+def test_extract_reads_standard_input():
+    page = (OLD / "page.html").read_bytes()
+    done = subprocess.run([sys.executable, "-m", "crawler", "extract", "-", "--url", URL,
+                           "--fetched-at", "2022-01-15T09:30:00+07:00"], cwd=REPO, input=page,
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    from_file = cli("extract", str(OLD / "page.html"), "--url", URL,
+                    "--fetched-at", "2022-01-15T09:30:00+07:00")
+    assert json.loads(done.stdout) == json.loads(from_file.stdout)
+
+
+def test_extract_takes_several_pages_one_record_a_line(tmp_path):
+    other = FIXTURES / "articles" / "new-cms-2024"
+    other_url = json.loads((other / "meta.json").read_text("utf-8"))["url"]
+    listing = tmp_path / "listing.html"
+    listing.write_text("<html><body><ul class='menu'></ul></body></html>", "utf-8")
+    done = cli("extract", str(OLD / "page.html"), str(listing), str(other / "page.html"),
+               "--url", URL, "--url", URL, "--url", other_url,
+               "--fetched-at", "2025-01-15T09:30:00+07:00")
+    assert done.returncode == 1  # one page of three is no article
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["url"] for r in records] == [URL, other_url]
+    rejected = [line for line in done.stderr.splitlines() if "rejected" in line]
+    assert len(rejected) == 1 and rejected[0].startswith(f"{listing}: rejected (extract)")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["{page}", "{page}", "--url", URL], "give --url once per page"),
+    (["{page}", "--url", URL, "--listing-time", "a", "--listing-time", "b"],
+     "give --listing-time once per page"),
+    (["-", "-", "--url", URL, "--url", URL], "standard input (-) can be read once"),
+])
+def test_extract_pages_and_urls_must_pair(args, message):
+    done = cli("extract", *[a.format(page=OLD / "page.html") for a in args])
+    assert done.returncode == 2 and message in done.stderr and done.stdout == ""
+
+
+@pytest.mark.parametrize("command", [
+    ["extract", str(OLD / "page.html"), "--url", URL],
+    ["import-text", str(SEED), "--url", URL],
+])
+def test_writing_into_a_folder_that_is_no_archive_is_refused(tmp_path, command):
+    (tmp_path / "notes.txt").write_text("not an archive")
+    done = cli(*command, "--archive-dir", str(tmp_path))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"error: --archive-dir: {tmp_path} is not an archive (no articles/ folder) and not "
+        "empty (notes.txt): give an archive or a new folder"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    # A new folder, or an empty one, becomes an archive.
+    assert cli(*command, "--archive-dir", str(tmp_path / "new")).returncode == 0

@@ -195,6 +195,21 @@ def test_csv_has_the_archives_text_with_lists_as_json(archive, tmp_path):
         assert row["body"] == record["body"] and int(row["version"]) == record["version"]
 
 
+def test_csv_for_excel_starts_with_a_bom_and_holds_the_same_rows(archive, tmp_path):
+    plain = export(archive, "csv", output=tmp_path / "plain.csv").path.read_bytes()
+    done = subprocess.run([sys.executable, "-m", "crawler", "export", "--archive-dir", str(archive),
+                           "--format", "csv", "--excel", "--output", str(tmp_path / "x.csv")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    excel = (tmp_path / "x.csv").read_bytes()
+    assert not plain.startswith(b"\xef\xbb\xbf")
+    assert excel == b"\xef\xbb\xbf" + plain  # the BOM, then the same UTF-8 text
+    wrong = subprocess.run([sys.executable, "-m", "crawler", "export", "--archive-dir",
+                            str(archive), "--excel", "--output", str(tmp_path / "x.parquet")],
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and "--excel applies to --format csv" in wrong.stderr
+
+
 def test_a_field_the_schema_does_not_know_stops_the_export_with_its_line(archive, tmp_path):
     root = archive_copy(archive, tmp_path / "copy")
     # The first line that is its article's latest version, so the default export reads it.

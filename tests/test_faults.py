@@ -99,6 +99,10 @@ def test_overlapping_runs_refuse_or_wait_and_write_each_article_once(tmp_path):
     assert codes == [0, ExitStatus.ARCHIVE_BUSY, ExitStatus.ARCHIVE_BUSY, 0], codes
     for log in logs[1:3]:
         assert f"is in use by pid {first.pid} on" in log and "refusing" in log
+        # The holder's command as typed (Scrapy takes "crawl" out of sys.argv), its start in
+        # Vietnam time.
+        holder = log[log.index("is in use by"):].splitlines()[0]
+        assert " crawl baonamdinh " in holder and "+07:00 (" in holder, holder
     assert "waiting up to 200 s" in logs[3]
     clean(tmp_path, truth)
     reports = sorted(p.name for p in (tmp_path / "runs").glob("*.json"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import errno
 import gzip
 import io
@@ -229,6 +230,38 @@ def _reextract_cli(crawl: dict[str, Any], fresh: Path) -> subprocess.CompletedPr
          "--archive-dir", str(fresh), "-s", f"SITE_URL={crawl['site_url']}",
          "-s", "SITE_HOST_ALIASES=localhost", "-s", "ARCHIVE_FSYNC=False"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_reextract_takes_the_site_from_the_captures_when_site_url_is_not_given(
+        crawled: dict[str, Any], tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    done = subprocess.run([sys.executable, "-m", "crawler", "reextract",
+                           *map(str, crawled["warcs"]), "--archive-dir", str(fresh),
+                           # the replica's other name, as the crawl was told
+                           "-s", "SITE_HOST_ALIASES=localhost", "-s", "ARCHIVE_FSYNC=False"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"SITE_URL {crawled['site_url']}, the host of the captured articles" in done.stderr
+    assert _lines(fresh) == _lines(crawled["archive"])
+    assert _lines(fresh, "rejects") == _lines(crawled["archive"], "rejects")
+
+
+def test_warc_file_names_are_in_vietnam_time(tmp_path: Path) -> None:
+    """As the run reports and every other name: a WARC started 23:30 UTC is named the next day."""
+    files = warc.WarcWriterFiles(tmp_path, max_size=10**9, started=dt.datetime(
+        2026, 3, 1, 23, 30, 5, tzinfo=dt.timezone.utc))
+    try:
+        files._open_next()
+        assert files.path is not None and files.path.name.startswith(
+            f"{warc.WARC_PREFIX}-20260302T063005-")
+    finally:
+        files.close()
+    now = warc.WarcWriterFiles(tmp_path / "now", max_size=10**9)
+    now.close()
+    stamp = dt.datetime.strptime(now.stamp, "%Y%m%dT%H%M%S")
+    wall = dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).replace(tzinfo=None)
+    assert abs((wall - stamp).total_seconds()) < 60
 
 
 @pytest.mark.slow

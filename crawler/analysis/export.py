@@ -38,6 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -379,10 +380,12 @@ def _csv_value(value: Any, raw: bool = False) -> Any:
     return value
 
 
-def _write_csv(rows: Iterator[tuple[str, dict[str, Any]]], path: Path, raw: bool = False) -> int:
+def _write_csv(rows: Iterator[tuple[str, dict[str, Any]]], path: Path, raw: bool = False, *,
+               excel: bool = False) -> int:
     converter = RowConverter()  # checks every field against the schema, as the other formats
     count = 0
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    # Excel reads a CSV as the machine's legacy code page unless it starts with a UTF-8 BOM.
+    with path.open("w", encoding="utf-8-sig" if excel else "utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(converter.names)
         for where, record in rows:
@@ -390,10 +393,6 @@ def _write_csv(rows: Iterator[tuple[str, dict[str, Any]]], path: Path, raw: bool
             writer.writerow([_csv_value(record.get(name), raw) for name in converter.names])
             count += 1
     return count
-
-
-def _write_raw_csv(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int:
-    return _write_csv(rows, path, raw=True)
 
 
 WRITERS = {"parquet": _write_parquet, "csv": _write_csv, "duckdb": _write_duckdb}
@@ -433,12 +432,16 @@ def _storage_error(exc: BaseException, path: Path) -> ExportStorageError:
 
 
 def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | os.PathLike[str]
-           | None = None, all_versions: bool = False, csv_raw: bool = False) -> ExportResult:
+           | None = None, all_versions: bool = False, csv_raw: bool = False,
+           excel: bool = False) -> ExportResult:
     """Write the archive's articles (latest versions, or all) to ``output`` in ``fmt``; CSV
-    cells that would be formulas get a ``'`` unless ``csv_raw``. ExportError when the archive
-    cannot be written faithfully, ExportStorageError when the output cannot be written."""
+    cells that would be formulas get a ``'`` unless ``csv_raw``; ``excel`` starts a CSV with a
+    UTF-8 BOM, so that Excel shows Vietnamese as written. ExportError when the archive cannot
+    be written faithfully, ExportStorageError when the output cannot be written."""
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if excel and fmt != "csv":
+        raise ExportError(f"excel applies to the csv format, not {fmt}")
     base = Path(root)
     if not (base / "articles").is_dir():
         raise ExportError(f"{base} is not an archive: it has no articles/ folder")
@@ -448,7 +451,9 @@ def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | 
     # Old-CMS records keyed by the sections the archive knows now, not when each was archived.
     known = ArchiveSections.of(base, None if all_versions else selection.section_names)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    writer = _write_raw_csv if fmt == "csv" and csv_raw else WRITERS[fmt]
+    writer = WRITERS[fmt]
+    if fmt == "csv" and (csv_raw or excel):
+        writer = partial(_write_csv, raw=csv_raw, excel=excel)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path.parent)

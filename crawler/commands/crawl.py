@@ -11,16 +11,29 @@ the status is 128 + its number.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
+import signal
+import time
 from typing import Any
 
+from scrapy import signals
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
+from crawler.normalise.dates import VN_TZ
 from crawler.run.contact import placeholder_problem
-from crawler.run.outcome import EXIT_CODE_KEY, SIGNAL_KEY, ExitStatus, exit_status, problems_of
+from crawler.run.outcome import (
+    EXIT_CODE_KEY,
+    SIGNAL_KEY,
+    ExitStatus,
+    exit_status,
+    problems_of,
+    signal_name,
+)
 from crawler.sources import COMMONCRAWL, WAYBACK
 from crawler.store import lock as archive_lock
+from crawler.store.folder import writing_problem
 from spiders.baonamdinh import BaoNamDinhSpider
 from spiders.options import CrawlOptions
 
@@ -28,15 +41,18 @@ logger = logging.getLogger(__name__)
 
 
 class Command(ScrapyCrawl):
-    """Scrapy's crawl, plus: -a checked up front, one run per archive, a meaningful exit status."""
+    """Scrapy's crawl, plus: -a checked up front, one run per archive, a meaningful exit status.
 
-    def _create_crawler(self, spname: str) -> Any:
-        self._crawler = super()._create_crawler(spname)
-        return self._crawler
+    Built on Scrapy's public API only (``create_crawler``, ``crawl``, ``start``, the
+    ``engine_started`` signal): the crawler is created here, so that its stats can be read once
+    the run is over, and the signal that stops a run is seen by wrapping the handler Scrapy has
+    installed by the time the engine starts."""
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
-        if args and args[0] == BaoNamDinhSpider.name:
+        if len(args) != 1:
+            raise UsageError("give one spider: scrapy crawl baonamdinh", print_help=False)
+        if args[0] == BaoNamDinhSpider.name:
             try:
                 options = CrawlOptions.parse(**opts.spargs)
             except ValueError as exc:
@@ -45,6 +61,9 @@ class Command(ScrapyCrawl):
             if problem:
                 raise UsageError(problem, print_help=False)
         root = self.settings.get("ARCHIVE_DIR")
+        problem = writing_problem(root)
+        if problem:
+            raise UsageError(f"ARCHIVE_DIR: {problem}", print_help=False)
         try:
             key = archive_lock.acquire(root, wait=self.settings.getfloat("ARCHIVE_LOCK_WAIT"))
         except archive_lock.ArchiveBusy as exc:
@@ -56,12 +75,21 @@ class Command(ScrapyCrawl):
                          root, exc)
             self.exitcode = int(ExitStatus.STORAGE_FAILURE)
             return
+        # Log lines in Vietnam time, as every other time the archive shows (whatever the
+        # machine's zone): the class attribute is Python's documented switch for all formatters.
+        logging.Formatter.converter = staticmethod(_vietnam_time)  # type: ignore[assignment]
+        assert self.crawler_process is not None
+        crawler = self.crawler_process.create_crawler(args[0])
+        crawler.signals.connect(lambda: _remember_signal(crawler), signal=signals.engine_started,
+                                weak=False)
         try:
-            self._remember_signal()
-            super().run(args, opts)
+            self.crawler_process.crawl(crawler, **opts.spargs)
+            self.crawler_process.start()
         finally:
             archive_lock.release(key)
-        stats = _stats_of(getattr(self, "_crawler", None))
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = 1
+        stats = _stats_of(crawler)
         if stats is not None:
             # The report's verdict; a run that ended before its report may still have said why.
             code = stats.get_value(EXIT_CODE_KEY)
@@ -70,20 +98,29 @@ class Command(ScrapyCrawl):
             if code:
                 self.exitcode = int(code)
 
-    def _remember_signal(self) -> None:
-        """Put the number of a signal that stops the run into the stats, for the exit status."""
-        process = self.crawler_process
-        original = getattr(process, "_signal_shutdown", None)
-        if original is None:  # another Scrapy: the status is then 130 for any signal
-            return
 
-        def shutdown(signum: int, frame: Any) -> None:
-            stats = _stats_of(getattr(self, "_crawler", None))
+def _remember_signal(crawler: Any) -> None:
+    """Wrap the handlers Scrapy installed for SIGINT and SIGTERM, so that the number of the
+    signal that stops the run goes into its stats (the exit status is then 128 + it)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        original = signal.getsignal(signum)
+        if not callable(original):  # not Scrapy's: the status is then 130 for any signal
+            logger.debug("no handler for %s to wrap", signal_name(signum))
+            continue
+
+        def handler(number: int, frame: Any, original: Any = original) -> None:
+            stats = _stats_of(crawler)
             if stats is not None and stats.get_value(SIGNAL_KEY) is None:
-                stats.set_value(SIGNAL_KEY, signum)
-            original(signum, frame)
+                stats.set_value(SIGNAL_KEY, number)
+            original(number, frame)
 
-        process._signal_shutdown = shutdown  # read by CrawlerProcess.start() to install it
+        signal.signal(signum, handler)
+
+
+def _vietnam_time(seconds: float | None) -> time.struct_time:
+    """logging.Formatter's converter: a time stamp as Vietnam's wall clock."""
+    return dt.datetime.fromtimestamp(time.time() if seconds is None else seconds,
+                                     VN_TZ).timetuple()
 
 
 def _targets(settings: Any, source: str) -> list[str]:

@@ -53,6 +53,7 @@ from warcio.recordloader import ArcWarcRecord
 
 from crawler.extract.response import item_from_response, read_page
 from crawler.items import ArticleItem, RejectItem
+from crawler.normalise.dates import VN_TZ
 from crawler.process.captures import CaptureIndex
 from crawler.process.processing import ItemProcessor, worker_safe_prefix
 from crawler.process.workers import InlinePool, WorkerPool, make_pool, replay
@@ -434,5 +435,5 @@ def reextract(paths: list[Path], settings: Any) -> Summary:
 
 
 def default_archive_dir(now: dt.datetime | None = None) -> str:
-    """Return the name of a fresh archive folder: ``reextract-YYYYmmddTHHMMSS``."""
-    return f"reextract-{(now or dt.datetime.now()).strftime('%Y%m%dT%H%M%S')}"
+    """Return the name of a fresh archive folder: ``reextract-YYYYmmddTHHMMSS`` (Vietnam time)."""
+    return f"reextract-{(now or dt.datetime.now(VN_TZ)).strftime('%Y%m%dT%H%M%S')}"

@@ -13,13 +13,17 @@ from __future__ import annotations
 import contextlib
 import io
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import ChunkedDataReader
 from warcio.recordloader import ArcWarcRecord
+
+from crawler.site.urls import host_of, parse_article_url
 
 
 @dataclass(frozen=True)
@@ -255,3 +259,31 @@ def undo_transfer_coding(body: bytes, headers: list[tuple[str, str]]
     if chunked:
         body = ChunkedDataReader(io.BytesIO(body)).read()
     return body, [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
+
+
+def captured_site(paths: list[Path], known_hosts: frozenset[str], *,
+                  enough: int = 50) -> str | None:
+    """Return the base URL (scheme://host[:port]) the article captures of WARC files were fetched
+    from, when it is none of ``known_hosts`` (the site's own names); None when no article page
+    was captured directly (a web archive's answers only) or the site is a known one."""
+    found: Counter[str] = Counter()
+    for path in paths:
+        try:
+            for record, _offset, _length, _payload in iter_warc(path):
+                if record.rec_type != "response":
+                    continue
+                uri = (record.rec_headers.get_header("WARC-Target-URI") or "").strip("<>")
+                if parse_article_url(uri) is None:
+                    continue
+                parts = urlsplit(uri)
+                found[f"{parts.scheme}://{parts.netloc}"] += 1
+                if sum(found.values()) >= enough:
+                    break
+        except (DamagedWarc, OSError):
+            continue
+        if sum(found.values()) >= enough:
+            break
+    if not found:
+        return None
+    base = found.most_common(1)[0][0]
+    return None if host_of(base) in known_hosts else base

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from crawler.normalise.dates import VN_TZ
+
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "lock"
@@ -106,13 +108,27 @@ def acquire(root: str | os.PathLike[str], *, wait: float = 0.0) -> Path:
         fh.write(json.dumps({
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "started_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(
-                timespec="seconds"),
-            "command": " ".join(sys.argv)[:300],
+            "started_at": dt.datetime.now(VN_TZ).isoformat(timespec="seconds"),
+            "command": command_line()[:300],
         }) + "\n")
         fh.flush()
         _held[key] = (fh, 1)
         return key
+
+
+def command_line() -> str:
+    """Return this process's command line as it was started: Scrapy takes the command's name
+    (``crawl``) out of ``sys.argv``, so the kernel's copy is read where there is one."""
+    try:
+        args = [a.decode("utf-8", "replace")
+                for a in Path("/proc/self/cmdline").read_bytes().split(b"\0") if a]
+    except OSError:
+        args = []
+    if not args:
+        return " ".join(sys.argv)
+    if len(args) > 1 and sys.argv and args[1] == sys.argv[0]:
+        args = args[1:]  # a script run by its interpreter: the script's name says it
+    return " ".join(args)
 
 
 def release(key: Path) -> None:

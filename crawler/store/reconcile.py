@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.normalise.dates import VN_TZ
 from crawler.store.statedb import DEFAULT_TIMEOUT, open_state, register_reject
 
 logger = logging.getLogger(__name__)
@@ -288,7 +289,7 @@ def quarantine(root: Path, bad: list[BadLine]) -> Path:
     """Append damaged lines, as they were, to a new quarantine file; return its path."""
     folder = root / QUARANTINE_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = dt.datetime.now(VN_TZ).strftime("%Y%m%dT%H%M%S")
     name = bad[0].file.replace("/", "-").removesuffix(".jsonl")
     path = folder / f"{name}-{stamp}.jsonl"
     n = 1
@@ -347,7 +348,7 @@ def apply(root: str | os.PathLike[str], db: sqlite3.Connection, result: Reconcil
             logger.warning("%s line %s (offset %s) is damaged (%s): moved aside to %s",
                            bad.file, bad.line_no, bad.offset, bad.reason,
                            where.relative_to(root))
-    now = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    now = dt.datetime.now(VN_TZ).isoformat(timespec="seconds")
     db.execute("BEGIN IMMEDIATE")
     try:
         for article_id, _, _ in result.lost:

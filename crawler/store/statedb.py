@@ -19,6 +19,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from crawler.normalise.dates import VN_TZ
+
 logger = logging.getLogger(__name__)
 
 STATE_NAME = "state.sqlite3"
@@ -126,7 +128,7 @@ def check(db: sqlite3.Connection) -> None:
 
 def set_aside(root: Path, reason: str) -> Path:
     """Rename a damaged state database (and its WAL files) out of the way; return its new name."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = dt.datetime.now(VN_TZ).strftime("%Y%m%dT%H%M%S")
     target = root / f"{STATE_NAME}.corrupt-{stamp}"
     n = 1
     while target.exists():

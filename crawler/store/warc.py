@@ -98,7 +98,8 @@ class WarcWriterFiles:
         self.raw_dir.mkdir(parents=True, exist_ok=True)
         self.max_size = max_size
         self.prefix = prefix
-        self.stamp = (started or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%dT%H%M%S")
+        # Vietnam time, as every other name and time the archive shows.
+        self.stamp = (started or dt.datetime.now(VN_TZ)).astimezone(VN_TZ).strftime("%Y%m%dT%H%M%S")
         self.serial = -1
         self.fh: IO[bytes] | None = None
         self.path: Path | None = None
