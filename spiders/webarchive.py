@@ -66,6 +66,7 @@ class WebArchiveBackfill(SpiderPart):
         self.index_pending = 1
         self.index_done: asyncio.Event | None = None
         self.resume_keys: set[tuple[str, str]] = set()
+        self.sizing = 0  # Common Crawl page counts not yet answered
 
     # --- web archives --------------------------------------------------------------------------
 
@@ -78,7 +79,7 @@ class WebArchiveBackfill(SpiderPart):
         else:
             yield self._index_request(commoncrawl.collinfo_url(self.cc_index_url),
                                       self.parse_collinfo)
-        self._index_finished()  # start()'s own share
+        self._index_finished(answered=False)  # start()'s own share
         await self.index_done.wait()
         source = self.options.source
         stats = self.crawler.stats
@@ -97,6 +98,8 @@ class WebArchiveBackfill(SpiderPart):
                 wanted.append(article_id)
         self.logger.info("%s: %s articles with captures in range, %s not archived yet: fetching "
                          "them", source, len(found), len(wanted))
+        # The progress lines' "N of M" from here on (crawler/run/progress.py).
+        stats.set_value(f"archive/sources/{source}/articles_wanted", len(wanted))
         for article_id in wanted:
             self.spider.seen_ids.add(article_id)
             ranked = self.captures.ranked(article_id)
@@ -113,7 +116,9 @@ class WebArchiveBackfill(SpiderPart):
                               cb_kwargs=cb_kwargs, dont_filter=True,
                               meta={"handle_httpstatus_list": [404]})
 
-    def _index_finished(self) -> None:
+    def _index_finished(self, *, answered: bool = True) -> None:
+        if answered:
+            self.crawler.stats.inc_value(f"archive/sources/{self.options.source}/index_answered")
         self.index_pending -= 1
         if self.index_pending <= 0 and self.index_done is not None:
             self.index_done.set()
@@ -184,6 +189,8 @@ class WebArchiveBackfill(SpiderPart):
             self.logger.info("commoncrawl: %s of %s crawls to query: %s", len(chosen),
                              len(crawls), ", ".join(c.id for c in chosen) or "none")
             self.crawler.stats.set_value("archive/sources/commoncrawl/crawls", len(chosen))
+            self.sizing = len(chosen) * len(query_prefixes(self.hosts, self.options.channels))
+            self._sized()
             for crawl in chosen:
                 for prefix in query_prefixes(self.hosts, self.options.channels):
                     url = commoncrawl.index_url(crawl, prefix, since=self.options.since,
@@ -210,7 +217,14 @@ class WebArchiveBackfill(SpiderPart):
                                             captured_until=self.captured_until)
                 yield self._index_request(url, self.parse_cc_index)
         finally:
+            self.sizing -= 1
+            self._sized()
             self._index_finished()
+
+    def _sized(self) -> None:
+        """Mark the index's size known once every crawl said how many pages it has."""
+        if self.sizing <= 0:
+            self.crawler.stats.set_value("archive/sources/commoncrawl/index_sized", 1)
 
     def parse_cc_index(self, response: Response) -> None:
         """Keep the article captures of one page of a crawl's index."""
@@ -260,6 +274,7 @@ class WebArchiveBackfill(SpiderPart):
                              item.reason)
             yield self._capture_request(rest[0], rest[1:])
             return
+        self.crawler.stats.inc_value(f"archive/sources/{capture.source}/articles_done")
         yield item
 
     def capture_failed(self, failure: Failure) -> Iterator[Any]:
@@ -272,6 +287,7 @@ class WebArchiveBackfill(SpiderPart):
             yield self._capture_request(rest[0], rest[1:])
             return
         response = getattr(failure.value, "response", None)
+        self.crawler.stats.inc_value(f"archive/sources/{capture.source}/articles_done")
         yield RejectItem(url=capture.original_url,
                          reason=f"fetch failed: {failure.type.__name__}: {failure.value}",
                          stage="fetch", fetched_at=fetched_at_of(capture), id=capture.ref.id,

@@ -34,6 +34,7 @@ from twisted.internet import task
 
 from crawler.items import ArticleItem, PageItem
 from crawler.normalise.dates import VN_TZ, month_range
+from crawler.run import progress
 from crawler.run.alarms import (
     COVERAGE_FIELDS,
     LAYER_FIELDS,
@@ -120,6 +121,7 @@ class RunReport:
         self.started = time.monotonic()
         self.started_at = dt.datetime.now(VN_TZ).replace(microsecond=0)
         self.progress: task.LoopingCall | None = None
+        self.eta = progress.Eta()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> RunReport:
@@ -188,28 +190,20 @@ class RunReport:
         }
 
     def log_progress(self, spider: Any) -> None:
-        """Log archived articles, the date reached, the rate and the time left."""
+        """Log how far the run is ("N of M", crawler/run/progress.py), what it archived and
+        rejected, the rate and a smoothed time left."""
         archived = self._get("archive/articles/new") + self._get("archive/articles/updated")
         elapsed = max(time.monotonic() - self.started, 1e-6)
         rate = archived / elapsed * 60
         reached = self.stats.get_value("archive/progress/reached_date")
-        eta = self._eta(spider, reached, elapsed)
-        logger.info("progress: %s archived, %s rejected, reached %s, %.1f articles/min, "
-                    "time left %s", archived, self._get("archive/rejected"), reached or "-",
-                    rate, eta)
-
-    def _eta(self, spider: Any, reached: str | None, elapsed: float) -> str:
-        options = getattr(spider, "options", None)
-        newest = self.stats.get_value("archive/progress/newest_date")
-        if not (options and options.since and reached and newest):
-            return "unknown"
-        top = min(dt.date.fromisoformat(newest), options.until or dt.date.max)
-        total = (top - options.since).days
-        done = (top - dt.date.fromisoformat(reached)).days
-        if total <= 0 or done <= 0:
-            return "unknown"
-        left = elapsed * max(total - done, 0) / done
-        return str(dt.timedelta(seconds=int(left)))
+        current = progress.measure(self.stats, getattr(spider, "options", None))
+        left = self.eta.update(elapsed, current)
+        where = f"{current.text()}, " if current is not None else ""
+        work_left = current is None or current.total is None or current.done < current.total
+        logger.info("progress: %s%s archived, %s rejected, %s%.1f articles/min, time left %s",
+                    where, archived, self._get("archive/rejected"),
+                    f"reached {reached}, " if reached else "", rate,
+                    progress.format_left(left, work_left))
 
     def _source_stats(self) -> dict[str, Any]:
         """Return what each source did (sitemaps, archives' index and captures), from stats."""
