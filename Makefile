@@ -6,23 +6,44 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 # The demo's port on 127.0.0.1: make demo PORT=8090 when 8089 is taken (0 picks a free one).
 PORT   ?= 8089
+PIP_INSTALL = $(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install test demo bench lint clean
+.PHONY: help install install-crawler install-analysis install-test test demo bench lint clean
 
 help: ## list the targets, one line each
 	@echo "make targets (each creates $(VENV)/ and installs the project first when needed):"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)$$/  \1|\2/' \
-		| awk -F'|' '{ printf "%-10s %s\n", $$1, $$2 }'
+		| awk -F'|' '{ printf "%-19s %s\n", $$1, $$2 }'
 
-$(STAMP): pyproject.toml
+$(VENV)/pyvenv.cfg:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,analysis]'
-	touch $(STAMP)
+
+# Each part of the install has its own stamp, so that a lean machine installs only its part.
+$(VENV)/.installed-crawler: pyproject.toml | $(VENV)/pyvenv.cfg
+	$(PIP_INSTALL) -e .
+	touch $@
+
+$(VENV)/.installed-%: pyproject.toml $(VENV)/.installed-crawler
+	$(PIP_INSTALL) -e '.[$*]'
+	touch $@
+
+$(STAMP): pyproject.toml | $(VENV)/pyvenv.cfg
+	$(PIP_INSTALL) -e '.[test,analysis]'
+	touch $(VENV)/.installed-crawler $(VENV)/.installed-test $(VENV)/.installed-analysis $(STAMP)
 
 install: $(STAMP) ## create .venv/ and install the project with its test tools and the analysis extra
 	@echo "installed into $(VENV)/"
+
+install-crawler: $(VENV)/.installed-crawler ## the crawler alone, what a cron box needs (scrapy crawl, extract, reextract, changes, verify)
+	@echo "installed the crawler into $(VENV)/"
+
+install-analysis: $(VENV)/.installed-analysis ## the crawler and the analysis extra (export to Parquet/DuckDB, report)
+	@echo "installed the crawler and the analysis extra into $(VENV)/"
+
+install-test: $(VENV)/.installed-test ## the crawler and the test tools (pytest, Playwright, Scrapyd)
+	@echo "installed the crawler and the test tools into $(VENV)/"
 
 test: $(STAMP) ## run the whole test suite (README examples included), nothing touches the internet
 	$(PY) -m pytest -q
@@ -40,7 +61,7 @@ lint: $(STAMP) ## ruff over the whole repository
 BENCH_STAMP = $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PIP_INSTALL) -e '.[bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) ## the benchmark against reference tools (about ten minutes)
