@@ -1,7 +1,9 @@
 """The spider's arguments (``-a NAME=VALUE``), parsed and validated once, with clear messages.
 
 Every ``-a`` value is a string: each is parsed here, and an unknown name is an error (a typo must
-not run a crawl). ``crawler/commands/crawl.py`` calls ``CrawlOptions.parse`` before the crawl
+not run a crawl). Names that begin with ``_`` are the runner's own, not ours: Scrapyd passes
+``-a _job=<id>`` to every job and ``-a _version=<version>`` when one is asked for; they are
+accepted and left alone. ``crawler/commands/crawl.py`` calls ``CrawlOptions.parse`` before the crawl
 starts, so a bad argument is a usage error (exit 2) and nothing runs.
 """
 
@@ -33,6 +35,7 @@ class CrawlOptions:
     @classmethod
     def parse(cls, **args: str | None) -> CrawlOptions:
         """Return options from ``-a`` strings; raise ValueError with a clear message when bad."""
+        args = {name: value for name, value in args.items() if not name.startswith("_")}
         unknown = sorted(set(args) - set(cls.ARGUMENTS))
         if unknown:
             name = unknown[0]
