@@ -43,7 +43,7 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.robotstxt import ProtegoRobotParser, RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet import defer
 from twisted.internet import error as net_error
 
@@ -74,7 +74,11 @@ class SiteAskedToWait(IgnoreRequest):
 
 
 class RobotsPolicyMiddleware(RobotsTxtMiddleware):
-    """Scrapy's RobotsTxtMiddleware, by RFC 9309 for errors, with its own time budget."""
+    """Scrapy's RobotsTxtMiddleware, by RFC 9309 for errors, with its own time budget.
+
+    It keeps its own parsers and stats handle: of its parent it uses only the public
+    ``process_request`` (which asks ``robot_parser``, overridden here) and ``process_request_2``
+    (the rules applied), so a change to the parent's private attributes cannot break it."""
 
     def __init__(self, crawler: Any):
         super().__init__(crawler)
@@ -82,13 +86,16 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         self.timeout = settings.getfloat("ROBOTSTXT_TIMEOUT")
         self.retries = settings.getint("ROBOTSTXT_RETRY_TIMES")
         self.site = site_hosts(settings.get("SITE_URL"), settings.getlist("SITE_HOST_ALIASES"))
+        self.stats = crawler.stats
+        self.parser_class = load_object(settings.get("ROBOTSTXT_PARSER"))
+        self.parsers: dict[str, RobotParser | defer.Deferred[RobotParser]] = {}
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
         """Return the parser of a request's host, fetching its robots.txt once (RFC 9309)."""
         url = urlparse_cached(request)
         netloc = url.netloc
-        if netloc not in self._parsers:
-            self._parsers[netloc] = defer.Deferred()
+        if netloc not in self.parsers:
+            self.parsers[netloc] = defer.Deferred()
             robots_request = Request(
                 f"{url.scheme}://{netloc}/robots.txt", priority=self.DOWNLOAD_PRIORITY,
                 callback=NO_CALLBACK,
@@ -99,12 +106,27 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
             except Exception as exc:  # noqa: BLE001 - every failure is "unreachable" here
                 self._unreachable(exc, netloc)
             else:
-                await self._parse_robots(self._by_status(response, netloc), netloc, request)
-            self._stats.inc_value("robotstxt/request_count")
-        parser = self._parsers[netloc]
+                await self._parsed(self._by_status(response, netloc), netloc, request)
+            self.stats.inc_value("robotstxt/request_count")
+        parser = self.parsers[netloc]
         if isinstance(parser, defer.Deferred):
             return await maybe_deferred_to_future(parser)
         return parser
+
+    async def _parsed(self, response: Response, netloc: str, request: Request) -> None:
+        """Parse a robots.txt, tell the robots_parsed signal, hand it to the requests waiting."""
+        self.stats.inc_value("robotstxt/response_count")
+        self.stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        parser = build_from_crawler(self.parser_class, self.crawler, response.body)
+        await self.crawler.signals.send_catch_log_async(signal=signals.robots_parsed,
+                                                        robotparser=parser, request=request)
+        self._settle(netloc, parser)
+
+    def _settle(self, netloc: str, parser: RobotParser) -> None:
+        waiting = self.parsers[netloc]
+        self.parsers[netloc] = parser
+        assert isinstance(waiting, defer.Deferred)
+        waiting.callback(parser)
 
     def _by_status(self, response: Response, netloc: str) -> Response:
         """Return the robots.txt to obey for a response: 4xx allows all, 5xx forbids all.
@@ -131,17 +153,13 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
                       f"{self.retries + 1} attempt(s), each timed out at {self.timeout:g} s "
                       f"({type(exc).__name__}: {exc}); by RFC 9309 nothing may be fetched from "
                       f"{netloc} in this run")
-        self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
-        parser = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
-        waiting = self._parsers[netloc]
-        self._parsers[netloc] = parser
-        assert isinstance(waiting, defer.Deferred)
-        waiting.callback(parser)
+        self.stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        self._settle(netloc, build_from_crawler(self.parser_class, self.crawler, DISALLOW_ALL))
 
     def _problem(self, status: ExitStatus, netloc: str, message: str) -> None:
         if host_of(f"http://{netloc}/") in self.site:
             logger.error("%s", message)
-            report_problem(self._stats, status, message)
+            report_problem(self.stats, status, message)
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         """Obey the rules; a home page forbidden means robots.txt forbids the crawl."""
@@ -151,7 +169,7 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
             url = urlparse_cached(request)
             if url.path in ("", "/") and host_of(request.url) in self.site and not any(
                     p["status"] in (ExitStatus.ROBOTS_FORBIDS, ExitStatus.SITE_UNREACHABLE)
-                    for p in problems_of(self._stats)):
+                    for p in problems_of(self.stats)):
                 self._problem(ExitStatus.ROBOTS_FORBIDS, url.netloc,
                               f"robots.txt of {url.netloc} forbids the home page {request.url}: "
                               "the crawl cannot start")
