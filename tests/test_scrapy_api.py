@@ -16,6 +16,7 @@ from scrapy.core.downloader import Downloader
 from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import CrawlerProcess
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.robotstxt import ProtegoRobotParser
 from scrapy.settings import default_settings
 from scrapy.signalmanager import SignalManager
 
@@ -74,6 +75,8 @@ def test_no_private_name_of_another_package_is_used():
     # RobotsPolicyMiddleware subclasses it and overrides robot_parser.
     (RobotsTxtMiddleware, ["process_request", "process_request_2", "robot_parser",
                            "DOWNLOAD_PRIORITY"]),
+    # CrawlDelayMiddleware reads robots.txt's Crawl-delay (Scrapy 2.17 had no such method).
+    (ProtegoRobotParser, ["crawl_delay"]),
 ])
 def test_the_scrapy_names_the_project_calls_exist(owner, names):
     missing = [name for name in names if not hasattr(owner, name)]
