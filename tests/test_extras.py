@@ -43,7 +43,8 @@ def without_analysis(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(("module", "extra"), [
     ("pyarrow", "analysis"), ("pyarrow.parquet", "analysis"), ("duckdb", "analysis"),
     ("plotly", "analysis"), ("polars", "analysis"), ("pandas", "analysis"),
-    ("trafilatura", "bench"), ("playwright", "test"), ("json", None), (None, None),
+    ("datasette", "analysis"), ("trafilatura", None), ("playwright", "test"), ("scrapyd", "test"),
+    ("json", None), (None, None),
 ])
 def test_extra_of(module, extra):
     assert extra_of(module) == extra

@@ -18,9 +18,10 @@ def _declared() -> dict[str, str]:
         extra = re.search(r'extra == "([^"]+)"', line)
         if extra and extra.group(1) in UNTESTED_EXTRAS:
             continue
-        match = re.match(r"([A-Za-z0-9_.-]+)\s*>=\s*([0-9.]+)", line)
-        assert match, f"declared without a minimum: {line!r}"
-        declared[match.group(1).lower()] = match.group(2)
+        name = re.match(r"[A-Za-z0-9_.-]+", line)
+        floor = re.search(r">=\s*([0-9.]+)", line.split(";")[0])
+        assert name and floor, f"declared without a minimum: {line!r}"
+        declared[name.group(0).lower()] = floor.group(1)
     return declared
 
 
