@@ -1,4 +1,4 @@
-"""The catalogue of bad input (README, "Bad input"): each case ends in a reject, a record or a log.
+"""The catalogue of bad input (docs/operating.md, "Bad input"): each case ends in a reject, a record or a log.
 
 Pure cases run a response through item_from_response and every pipeline (archive off). Crawl
 cases run the real spider, twice, against tests/badsite.py on loopback: the first run meets every

@@ -1,7 +1,7 @@
 """export: one row per article (or per version) with the schema's types, checked field by field.
 
 Expected values are read straight from the JSON Lines files here, not through crawler.analysis,
-and the README's own examples (pandas, DuckDB, polars, DuckDB over JSON Lines) are run as written
+and docs/analysis.md's own examples (pandas, DuckDB, polars, DuckDB over JSON Lines) are run as written
 and must give every field of every row right.
 """
 
@@ -248,13 +248,8 @@ def test_a_field_added_to_the_schema_is_exported_with_it():
 
 
 def readme_examples() -> list[Any]:
-    """The runnable blocks of the README's section on the analysts' side, in order."""
-    text = (REPO / "README.md").read_text("utf-8")
-    start = text.index("## The analysts' side")
-    end = text.index("\n## ", start + 1)
-    first = text.count("\n", 0, start) + 1
-    last = text.count("\n", 0, end) + 1
-    return [b for b in blocks(REPO / "README.md") if first <= b.line <= last and not b.skip
+    """The runnable blocks of docs/analysis.md (the analysts' side), in order."""
+    return [b for b in blocks(REPO / "docs" / "analysis.md") if not b.skip
             and b.info in ("sh", "python")]
 
 

@@ -2,8 +2,8 @@
 
 Each probe of issue 10 is repeated against a small replica (or a scripted loopback site) and its
 outcome asserted: no article lost, none written twice, no torn line, and the exit status the
-README's table documents. Before the fixes these probes lost, duplicated or tore lines, or
-exited 0 on a failure (the README's "Crash safety" gives the table, before and after).
+docs/archive.md's table documents. Before the fixes these probes lost, duplicated or tore lines, or
+exited 0 on a failure (docs/archive.md's "Crash safety" gives the table).
 """
 
 from __future__ import annotations

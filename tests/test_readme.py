@@ -1,4 +1,4 @@
-"""Every shell and Python example of every README runs as written, so the READMEs cannot drift.
+"""Every shell and Python example of every README and docs/ page runs as written, so they cannot drift.
 
 The convention (also stated in the main README, "Tests"): a fenced block tagged ``sh`` holds
 commands to type at the repository root; this test runs each one with bash, in the order the
@@ -55,8 +55,9 @@ class Block:
 
 
 def readmes() -> list[Path]:
-    """Every README of the repository, the main one first."""
-    found = sorted(p for p in REPO.rglob("README.md")
+    """Every README of the repository and every page of docs/, the main README first (the
+    others' examples may use the demo's archive that its ``make demo`` writes)."""
+    found = sorted(p for p in [*REPO.rglob("README.md"), *(REPO / "docs").glob("*.md")]
                    if not any(part.startswith(".") or part in ("build", "work") for part in
                               p.relative_to(REPO).parts))
     return sorted(found, key=lambda p: (p != REPO / "README.md", str(p)))
@@ -181,3 +182,50 @@ def test_the_sandbox_is_the_working_tree(tmp_path: Path):
     assert files == [".gitignore", "sub/new.py", "tracked.txt"]
     assert (copy / "tracked.txt").stat().st_mtime_ns == (root / "tracked.txt").stat().st_mtime_ns
     assert (copy / ".venv").is_symlink() and (copy / ".venv").readlink() == root / ".venv"
+
+
+LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text("utf-8"))
+    return {slug(m[1]) for m in re.finditer(r"^#{1,6} (.+)$", text, re.MULTILINE)}
+
+
+def test_every_link_of_the_readme_and_docs_leads_somewhere():
+    """A relative link names a file that exists and, with #anchor, a heading it has."""
+    broken = []
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = FENCE.sub("", page.read_text("utf-8"))
+        for match in LINK.finditer(text):
+            target = match["target"]
+            if re.match(r"[a-z]+:", target):
+                continue
+            name, _, anchor = target.partition("#")
+            file = (page.parent / name).resolve() if name else page
+            if not file.exists():
+                broken.append(f"{page.relative_to(REPO)}: {target} (no such file)")
+            elif anchor and file.suffix == ".md" and anchor not in anchors(file):
+                broken.append(f"{page.relative_to(REPO)}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
+
+
+def test_the_readme_is_a_newcomers_page():
+    """At most 400 lines; what it is, the table of contents, the two commands and the three
+    jobs' commands all on its first screen (60 lines); no development history."""
+    lines = (REPO / "README.md").read_text("utf-8").splitlines()
+    assert len(lines) <= 400, f"README.md has {len(lines)} lines"
+    first = "\n".join(lines[:60])
+    for needed in ("**Contents:**", "make demo", "make test", "scrapy crawl baonamdinh\n",
+                   "-a mode=backfill", "crawler changes"):
+        assert needed.strip() in first, f"{needed.strip()!r} not on the README's first screen"
+    for page in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        history = re.findall(r"\b(?:[Ii]ssue \d+|[Bb]efore issue|it used to)\b.{0,40}",
+                             page.read_text("utf-8"))
+        assert not history, f"{page.relative_to(REPO)}: development history {history[:3]}"

@@ -9,7 +9,7 @@ the three hold its words in order. The candidate with the most agreed text (less
 unagreed text) wins, ours on a tie; a voter's body is taken only when at least
 ``MIN_AGREED_CHARS`` of it is agreed, so that one extractor's boilerplate (a listing's
 teasers, a gallery's captions) never becomes a body alone. Measured on the development sets
-(bench/README.md, "Development sets"): README, "Dependencies".
+(bench/README.md, "Development sets"): docs/design.md, "Dependencies".
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ version), as if the index had been whole from the start: a page whose listing te
 the files changed, and every revisit record (its original may come later), is read again from
 its file and extracted here.
 
-Decisions (also in the README, "Raw captures (WARC) and re-extraction"):
+Decisions (also in docs/archive.md, "Raw captures (WARC) and re-extraction"):
 - 200 pages become articles (or rejects, as in a crawl); 404/410 of an article URL become the same
   "HTTP 404" reject a crawl writes; other statuses (3xx, 5xx, ...) are skipped and counted, since
   the crawl followed or retried them. A retryable reject (a truncated page) is skipped as

@@ -6,7 +6,7 @@ crawl, the spider a site that does not answer); the run report (crawler/run/repo
 it judges at the end (coverage alarms, article links dropped, an interrupted run, work left
 undone: crawler/run/undone.py), picks the status with ``exit_status`` and puts it under
 ``archive/run/exit_code``, which the crawl command (crawler/commands/crawl.py) returns. The
-README's "Exit statuses" table is this module in prose.
+docs/operating.md's "Exit statuses" table is this module in prose.
 """
 
 from __future__ import annotations
