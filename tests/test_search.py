@@ -348,7 +348,7 @@ def test_an_empty_query_or_a_folder_that_is_no_archive_is_a_usage_error(tmp_path
     empty = crawler("search", "--archive-dir", str(archive), '""')
     assert empty.returncode == 2 and "no word" in empty.stderr
     none = crawler("search", "--archive-dir", str(tmp_path / "nothing"), "x")
-    assert none.returncode == 2 and "no articles/ folder" in none.stderr
+    assert none.returncode == 2 and "is not an archive" in none.stderr
     assert not (tmp_path / "nothing").exists()
 
 
