@@ -162,6 +162,11 @@ def rouge_scores(pairs: list[tuple[str, str]]) -> list[Score]:
     return [Score(*cache[key]) for key in keys]
 
 
+def _page_f1(tp: float, fp: float, fn: float) -> float:
+    """Return one page's shingle F1 from its (normalised) true and false counts."""
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
 def score(pages: list[DevPage], outcomes: list[Outcome], n_bootstrap: int) -> dict[str, Any]:
     """Return one extractor's figures on one set part, by the set's own method."""
     if pages and pages[0].set == "realpages":
@@ -170,7 +175,10 @@ def score(pages: list[DevPage], outcomes: list[Outcome], n_bootstrap: int) -> di
         metrics = evaluate(truth, pred, n_bootstrap)
         figures = {"f1": metrics["f1"], "f1_std": metrics["f1_std"],
                    "precision": metrics["precision"], "recall": metrics["recall"],
-                   "method": "shingle F1 (the set's evaluate.py)"}
+                   "method": "shingle F1 (the set's evaluate.py)",
+                   "per_page_f1": {p.key: round(_page_f1(*counts), 4)
+                                   for p, counts in zip(pages, metrics["tp_fp_fns"],
+                                                        strict=True)}}
     else:
         per_page = rouge_scores([(p.truth, o.text) for p, o in zip(pages, outcomes,
                                                                      strict=True)])

@@ -20,6 +20,7 @@ import unicodedata
 
 from lxml import etree
 
+from crawler.extract import ensemble
 from crawler.extract.confidence import assess
 from crawler.extract.credits import marked_lines
 from crawler.extract.datelines import article_date_line
@@ -33,7 +34,10 @@ from crawler.extract.heuristic import (
 from crawler.extract.html import (
     NEVER_TEXT,
     body_blocks,
+    caption_texts,
+    chrome_texts,
     element_text,
+    link_texts,
     looks_truncated,
     parse_html,
     visible_text,
@@ -44,7 +48,7 @@ from crawler.extract.sapo import find_sapo
 from crawler.extract.sections import section_links, section_name
 from crawler.extract.selectors import css, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
-from crawler.extract.voters import ASK_BELOW_CHARS, VOTERS, ask, elect
+from crawler.extract.voters import VOTERS, ask, elect
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import (
     has_credit_label,
@@ -169,12 +173,29 @@ def extract_article(
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA
-    elif sum(map(len, paragraphs)) < ASK_BELOW_CHARS and body_layer == HEURISTIC:
-        # Our heuristic found little: the voters are asked (crawler/extract/voters.py), and a
-        # body two of the three agree on is taken.
-        winner, voted, voters_agreed = elect(paragraphs, ask(html, url))
-        if winner != HEURISTIC:
-            paragraphs, images, body_layer = voted, [], winner
+    elif body_layer == HEURISTIC and _ask_voters(paragraphs, meta):
+        rules = ensemble.RULES
+        bodies = ask(html, url)
+        if rules.method == "elect":
+            winner, lines, voters_agreed = elect(paragraphs, bodies)
+            if winner != HEURISTIC:
+                paragraphs, images, body_layer = lines, [], winner
+        else:
+            # Ours and the voters vote paragraph by paragraph (crawler/extract/ensemble.py).
+            captions = [*caption_texts(root), *(i["caption"] for i in images if i.get("caption"))]
+            voted = ensemble.vote(
+                paragraphs, bodies, captions=captions,
+                links=link_texts(root) if rules.veto_links is not None else (),
+                chrome=chrome_texts(root) if rules.veto_chrome else (),
+                confidence=_confidence(paragraphs, meta) if rules.confident_above is not None
+                else 1.0)
+            voters_agreed = voted.agreed()
+            if voted.lines and not voted.held[HEURISTIC]:
+                # None of ours' lines is left: the body is the voters'.
+                body_layer = max(sorted(voted.held), key=voted.held.__getitem__)
+                images = []
+                voters_agreed = [v for v in voters_agreed if v != body_layer]
+            paragraphs = voted.lines
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and body_layer == HEURISTIC and containers:
         # The best container holds too little (a forum post's one message, a product's blurb):
         # the article is the nearest ancestor that holds enough, read with the same rules.
@@ -286,6 +307,22 @@ def extract_article(
         site_template=match.template.name if match else None,
         section_links=links,
     )
+
+
+def _ask_voters(paragraphs: list[str], meta: Metadata) -> bool:
+    """True when the voters are asked about a page no template matched (ensemble.RULES.when)."""
+    rules = ensemble.RULES
+    if rules.when == "always":
+        return True
+    if rules.when == "short":
+        return sum(map(len, paragraphs)) < rules.short_chars
+    return _confidence(paragraphs, meta) < rules.uncertain_below
+
+
+def _confidence(paragraphs: list[str], meta: Metadata) -> float:
+    """Return the heuristic body's confidence before any voter is asked."""
+    return assess(HEURISTIC, paragraphs, meta_body=meta.body, description=meta.lead
+                  )["confidence"]
 
 
 def page_title_text(root: etree._Element) -> str | None:

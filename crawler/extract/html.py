@@ -315,6 +315,41 @@ def _image(el: etree._Element, page_url: str) -> dict[str, str | None]:
     }
 
 
+def caption_texts(root: etree._Element) -> list[str]:
+    """Return the texts the page prints as photo captions (``<figcaption>``, an element whose
+    class says caption) and in ``<figure>`` elements."""
+    found = [*_CAPTIONS(root), *root.iter("figure")]
+    return [text for el in found if (text := element_text(el))]
+
+
+def link_texts(root: etree._Element) -> list[str]:
+    """Return the text of each link on the page."""
+    return [text for a in root.iter("a") if (text := element_text(a))]
+
+
+def chrome_texts(root: etree._Element) -> list[str]:
+    """Return the text of the page's chrome: each outermost element named as chrome (its own
+    class or id) or a ``nav``, ``aside``, ``header`` or ``footer``, unless it holds half the
+    page's text or more (then the name is a layout word and it holds the article)."""
+    body = root.find("body")
+    top = body if body is not None else root
+    total = text_size(top)
+    found: list[str] = []
+    stack = [top]
+    while stack:
+        el = stack.pop()
+        for child in el:
+            if not isinstance(child.tag, str) or child.tag in NEVER_TEXT:
+                continue
+            if (child.tag in ("nav", "aside", "header", "footer") or is_chrome(child)) and \
+                    text_size(child) < BULK_SHARE * total:
+                if text := element_text(child):
+                    found.append(text)
+            else:
+                stack.append(child)
+    return found
+
+
 def _is_widget_form(el: etree._Element) -> bool:
     return el.tag == "form" and len(element_text(el)) < WIDGET_FORM_CHARS
 
