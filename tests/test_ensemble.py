@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import crawler.extract.article as article
+from crawler.extract import ensemble
 from crawler.extract.article import extract_article
 from crawler.extract.ensemble import RULES, vote
 
@@ -19,6 +20,10 @@ B = "Các kỹ sư cho biết việc xây dựng có thể bắt đầu trong v�
 C = "Nguồn vốn dự kiến lấy từ chương trình hỗ trợ giao thông của vùng đồng bằng sông Hồng."
 D = "Người dân sẽ góp ý kiến về phương án vào tháng Ba năm sau tại nhà văn hóa các xã."
 E = "Chủ tịch huyện gọi đây là ngày đáng nhớ của cả vùng ven biển sau nhiều năm chờ đợi."
+F = ("Theo kế hoạch, cây cầu dài gần một cây số, có bốn làn xe và lối đi bộ riêng cho người dân "
+     "hai bên bờ, nối thị trấn Thịnh Long với các xã phía bắc của huyện Nghĩa Hưng.")
+G = ("Trước đó, bà con vẫn phải qua sông bằng phà, mỗi chuyến mất gần nửa giờ và phải dừng lại "
+     "mỗi khi nước lớn hay gió mạnh, nhất là trong mùa mưa bão hằng năm ở vùng ven biển.")
 TEASER = "Đọc thêm: giá lúa mùa tăng mạnh ở các huyện phía nam tỉnh trong tuần qua"
 MENU = "Trang chủ Thời sự Kinh tế Văn hóa Thể thao Pháp luật Bạn đọc Ảnh Video"
 CAPTION = "Ảnh: cây cầu cũ qua sông Ninh Cơ nhìn từ phía thị trấn Thịnh Long buổi sáng"
@@ -126,22 +131,43 @@ def test_the_voters_that_agreed_are_named():
 # never reads; the voters' texts are stated (both hold it, and the photo's caption).
 PAGE = ("<html><head><title>Cầu mới qua sông Ninh Cơ</title></head><body>"
         f"<h1>Cầu mới qua sông Ninh Cơ</h1><div class='content'><p>{A}</p>"
-        f"<aside><p>{B}</p></aside><p>{C}</p><p>{D}</p><p>{E}</p>"
+        f"<aside><p>{B}</p></aside><p>{C}</p><p>{D}</p><p>{E}</p><p>{F}</p><p>{G}</p>"
         f"<figure><img src='/a.jpg'><figcaption>{CAPTION}</figcaption></figure></div>"
         "</body></html>")
 URL = "https://baonamdinh.vn/xa-hoi/202012/cau-moi-abcdef1/"
 
 
 def test_the_ensemble_adds_the_voters_paragraph_to_the_record(monkeypatch):
-    bodies = {"readability": lines(A, B, C, D, E, CAPTION),
-              "trafilatura": lines(A, B, C, D, E, CAPTION)}
+    bodies = {"readability": lines(A, B, C, D, E, F, G, CAPTION),
+              "trafilatura": lines(A, B, C, D, E, F, G, CAPTION)}
     monkeypatch.setattr(article, "ask", lambda html, url=None: bodies)
     item = extract_article(PAGE, URL, fetched_at="2020-12-31T12:00:00+07:00")
-    assert item.body.split("\n\n") == [A, B, C, D, E]
+    assert item.body.split("\n\n") == [A, B, C, D, E, F, G]
     assert item.provenance["body"] == "heuristic"
     assert item.extraction["agreed"][:3] == ["heuristic", "readability", "trafilatura"]
     # The caption stays the photo's.
     assert [image["caption"] for image in item.images] == [CAPTION]
+
+
+# A page whose story our heuristic reads one paragraph of (the rest is in an <aside>).
+SHORT_PAGE = ("<html><head><title>Cầu mới qua sông Ninh Cơ</title></head><body>"
+              f"<h1>Cầu mới qua sông Ninh Cơ</h1><div class='content'><p>{A} {E}</p></div>"
+              f"<aside><p>{B}</p><p>{C}</p><p>{D}</p></aside></body></html>")
+
+
+def test_where_ours_is_short_a_voters_whole_body_two_agree_on_is_taken_first(monkeypatch):
+    bodies = {"readability": lines(f"{A} {E}", B, C, D), "trafilatura": lines(f"{A} {E}", B, C, D)}
+    monkeypatch.setattr(article, "ask", lambda html, url=None: bodies)
+    item = extract_article(SHORT_PAGE, URL, fetched_at="2020-12-31T12:00:00+07:00")
+    # The election: a voter's body, whole, and that voter named for it.
+    assert item.body.split("\n\n") == [f"{A} {E}", B, C, D]
+    assert item.provenance["body"] == "readability"
+    assert item.extraction["agreed"] == ["readability", "heuristic", "trafilatura"]
+    # The vote alone keeps ours and adds what both voters hold: the same text, ours named.
+    monkeypatch.setattr(ensemble, "RULES", dataclasses.replace(RULES, elect_below=None))
+    item = extract_article(SHORT_PAGE, URL, fetched_at="2020-12-31T12:00:00+07:00")
+    assert item.body.split("\n\n") == [f"{A} {E}", B, C, D]
+    assert item.provenance["body"] == "heuristic"
 
 
 def test_the_site_templates_never_ask_the_voters(monkeypatch):

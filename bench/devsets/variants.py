@@ -32,7 +32,9 @@ VOTERS_CACHE = WORK / "devsets-voters.json"
 OUT = WORK / "devsets-variants.json"
 # The rules as chosen (crawler/extract/ensemble.py), and each variant tried against them.
 BASE = Rules()
-MAJORITY = dataclasses.replace(BASE, ours_weight=1.0, veto_links=None)
+# The paragraph vote on every page, without the election first where ours is short.
+VOTE = dataclasses.replace(BASE, elect_below=None)
+MAJORITY = dataclasses.replace(VOTE, ours_weight=1.0, veto_links=None)
 VARIANTS: dict[str, Rules] = {
     # Before the ensemble: a voter's whole body when ours is short and two of three agree.
     "elect-short": dataclasses.replace(BASE, method="elect", when="short"),
@@ -41,25 +43,30 @@ VARIANTS: dict[str, Rules] = {
     "majority-short": dataclasses.replace(MAJORITY, when="short"),
     "majority-between": dataclasses.replace(MAJORITY, between=True),
     # Ours' lines kept whatever the voters say; lines both voters hold added.
-    "add-only": dataclasses.replace(BASE, veto_links=None),
-    "add-only-chrome": dataclasses.replace(BASE, veto_links=None, veto_chrome=True),
-    "add-only-links-0.5": dataclasses.replace(BASE, veto_links=0.5),
+    "add-only": dataclasses.replace(VOTE, veto_links=None),
+    "add-only-chrome": dataclasses.replace(VOTE, veto_links=None, veto_chrome=True),
+    "add-only-links-0.5": dataclasses.replace(VOTE, veto_links=0.5),
     # Ours weighs two when its own confidence is this high, one below (so its lines no voter
     # holds are dropped).
-    "confident-0.6": dataclasses.replace(BASE, veto_links=None, confident_above=0.6),
-    "confident-0.7": dataclasses.replace(BASE, veto_links=None, confident_above=0.7),
-    "confident-0.8": dataclasses.replace(BASE, veto_links=None, confident_above=0.8),
-    # The chosen rules (add-only, link lines vetoed), then one change at a time.
+    "confident-0.6": dataclasses.replace(VOTE, veto_links=None, confident_above=0.6),
+    "confident-0.7": dataclasses.replace(VOTE, veto_links=None, confident_above=0.7),
+    "confident-0.8": dataclasses.replace(VOTE, veto_links=None, confident_above=0.8),
+    # Add-only with lines that are all link text refused, then one change at a time.
+    "vote": VOTE,
+    "vote-chrome": dataclasses.replace(VOTE, veto_chrome=True),
+    "vote-between": dataclasses.replace(VOTE, between=True),
+    "vote-hold-0.3": dataclasses.replace(VOTE, hold=0.3),
+    "vote-hold-0.7": dataclasses.replace(VOTE, hold=0.7),
+    "vote-ngram-3": dataclasses.replace(VOTE, ngram=3),
+    "vote-ngram-6": dataclasses.replace(VOTE, ngram=6),
+    "vote-short": dataclasses.replace(VOTE, when="short"),
+    "vote-uncertain-0.7": dataclasses.replace(VOTE, when="uncertain", uncertain_below=0.7),
+    "vote-uncertain-0.9": dataclasses.replace(VOTE, when="uncertain", uncertain_below=0.9),
+    # The chosen rules: the vote, and where ours is short the election first (a voter's whole
+    # body, as before the ensemble); then one change at a time.
     "chosen": BASE,
-    "chosen-links-chrome": dataclasses.replace(BASE, veto_chrome=True),
-    "chosen-between": dataclasses.replace(BASE, between=True),
-    "chosen-hold-0.3": dataclasses.replace(BASE, hold=0.3),
-    "chosen-hold-0.7": dataclasses.replace(BASE, hold=0.7),
-    "chosen-ngram-3": dataclasses.replace(BASE, ngram=3),
-    "chosen-ngram-6": dataclasses.replace(BASE, ngram=6),
-    "chosen-short": dataclasses.replace(BASE, when="short"),
     "chosen-uncertain-0.7": dataclasses.replace(BASE, when="uncertain", uncertain_below=0.7),
-    "chosen-uncertain-0.9": dataclasses.replace(BASE, when="uncertain", uncertain_below=0.9),
+    "chosen-add-only": dataclasses.replace(BASE, veto_links=None),
 }
 
 

@@ -176,11 +176,13 @@ def extract_article(
     elif body_layer == HEURISTIC and _ask_voters(paragraphs, meta):
         rules = ensemble.RULES
         bodies = ask(html, url)
-        if rules.method == "elect":
+        winner = HEURISTIC
+        if rules.method == "elect" or (rules.elect_below is not None
+                                       and sum(map(len, paragraphs)) < rules.elect_below):
             winner, lines, voters_agreed = elect(paragraphs, bodies)
             if winner != HEURISTIC:
                 paragraphs, images, body_layer = lines, [], winner
-        else:
+        if rules.method != "elect" and winner == HEURISTIC:
             # Ours and the voters vote paragraph by paragraph (crawler/extract/ensemble.py).
             captions = [*caption_texts(root), *(i["caption"] for i in images if i.get("caption"))]
             voted = ensemble.vote(

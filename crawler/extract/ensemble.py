@@ -9,7 +9,12 @@ n-grams, so that extractors that cut the text into lines differently still agree
 kept when the weighted votes of the extractors holding it reach ``Rules.threshold``: ours weighs
 ``Rules.ours_weight`` (our precision is the best measured), each voter one. Lines only voters
 hold are put in the voters' order, after the line they follow there; a line the page prints as
-a photo's caption never enters the body (captions are the record's ``images``).
+a photo's caption never enters the body (captions are the record's ``images``). Where our body
+is short (``Rules.elect_below``), the election of crawler/extract/voters.py is held first: a
+voter's whole body wins when two of the three agree on enough of it (there ours holds too little
+to anchor a vote, and a voter's short lines, headings, would be refused one by one).
+The rules were chosen among variants measured on the development sets
+(``python -m bench.devsets.variants``, bench/README.md).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from crawler.extract.voters import ASK_BELOW_CHARS
 from crawler.normalise.keys import fold
 
 HEURISTIC = "heuristic"
@@ -46,10 +52,14 @@ class Rules:
     # When the voters are asked: "always" (every page no template matched), "short" (our body
     # under ``short_chars``), "uncertain" (our body's confidence under ``uncertain_below``).
     when: str = "always"
-    short_chars: int = 500
+    short_chars: int = ASK_BELOW_CHARS
     uncertain_below: float = 0.7
     # "vote" (this module), or "elect" (crawler/extract/voters.py: one whole body wins).
     method: str = "vote"
+    # With this set, when our body is under this many characters the election is held first
+    # (a voter's whole body that two of three agree on is taken), and the vote only when ours
+    # wins it.
+    elect_below: int | None = ASK_BELOW_CHARS
     # A line only voters hold is refused when this share of its words is link text on the page
     # (a teaser, a "click here"), or (``veto_chrome``) page chrome's text; None: no such veto.
     veto_links: float | None = 0.9

@@ -1,15 +1,15 @@
-"""Voters of the generic layers: readability-lxml and trafilatura, asked only where ours is short.
+"""Voters of the generic layers: readability-lxml and trafilatura, and a whole-body election.
 
-Bevendorff et al. (SIGIR 2023) found that extractors voting block by block beat every single
-one, and that recall separates the best. Our heuristic's precision is worth keeping, so the
-voters are asked only when no site template matched the page and the heuristic's body is short
-(under ``ASK_BELOW_CHARS``): there, a page is otherwise lost whole or nearly. Each candidate
-body (ours and each voter's) is split into lines; a line counts as agreed when at least two of
-the three hold its words in order. The candidate with the most agreed text (less half its
-unagreed text) wins, ours on a tie; a voter's body is taken only when at least
-``MIN_AGREED_CHARS`` of it is agreed, so that one extractor's boilerplate (a listing's
-teasers, a gallery's captions) never becomes a body alone. Measured on the development sets
-(bench/README.md, "Development sets"): docs/design.md, "Dependencies".
+``ask`` gives each voter's text for a page no site template matched; crawler/extract/ensemble.py
+votes on it paragraph by paragraph (the extractor's generic path). ``elect`` is the rule that
+came before, kept as the ensemble's measured alternative (``Rules.method = "elect"``, asked
+when ours is under ``ASK_BELOW_CHARS``): each candidate body (ours and each voter's) is split
+into lines; a line counts as agreed when at least two of the three hold its words in order. The
+candidate with the most agreed text (less half its unagreed text) wins, ours on a tie; a
+voter's body is taken only when at least ``MIN_AGREED_CHARS`` of it is agreed, so that one
+extractor's boilerplate (a listing's teasers, a gallery's captions) never becomes a body alone.
+Measured on the development sets (bench/README.md, "Development sets"): docs/design.md,
+"Dependencies".
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from crawler.extract.html import element_text, parse_html
 
 logger = logging.getLogger(__name__)
 
-# Below this many characters of body the voters are asked.
+# Below this many characters of body the election asks the voters (Rules.when = "short").
 ASK_BELOW_CHARS = 500
 # A voter's body must share this much text with another candidate to be taken.
 MIN_AGREED_CHARS = 200
