@@ -67,6 +67,7 @@ VARIANTS: dict[str, Rules] = {
     "chosen": BASE,
     "chosen-uncertain-0.7": dataclasses.replace(BASE, when="uncertain", uncertain_below=0.7),
     "chosen-add-only": dataclasses.replace(BASE, veto_links=None),
+    "chosen-between": dataclasses.replace(BASE, between=True),
 }
 
 
