@@ -224,3 +224,17 @@ def test_a_body_the_voters_agree_on_names_the_voter_in_provenance():
     assert voter in ("readability", "trafilatura") and item.provenance["lead"] == voter
     assert item.extraction["agreed"][0] == voter and len(item.extraction["agreed"]) == 2
     assert PROSE.strip()[:40] in item.body
+
+
+def test_a_body_from_the_metadata_is_not_confirmed_by_the_metadata_again():
+    """The page's description agreeing with a body that came from the metadata is the metadata
+    agreeing with itself: no second "metadata" among those who agreed, and no bonus for it."""
+    body = ["Hội nghị tổng kết công tác năm 2022 của tỉnh Nam Định diễn ra sáng nay tại hội trường."]
+    description = "Hội nghị tổng kết công tác năm 2022 của tỉnh Nam Định"
+    alone = assess("metadata", body)
+    with_description = assess("metadata", body, description=description, meta_body=body[0])
+    assert with_description["agreed"] == ["metadata"]
+    assert with_description["confidence"] == alone["confidence"]
+    heuristic = assess("heuristic", body, description=description)
+    assert heuristic["agreed"] == ["heuristic", "metadata"]
+    assert heuristic["confidence"] > assess("heuristic", body)["confidence"]

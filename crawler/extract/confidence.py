@@ -49,7 +49,9 @@ def assess(body_layer: str, paragraphs: list[str], *, meta_body: str | None = No
     agreed = [body_layer, *(voters or [])]
     score = BASE.get(body_layer, BASE["heuristic"]) + AGREES_VOTER * len(voters or [])
     body = _words(" ".join(paragraphs))
-    if "metadata" not in agreed and meta_body and _holds(body, meta_body, BODY_SHARE):
+    if "metadata" in agreed:
+        pass  # a body from the metadata cannot also be confirmed by the metadata
+    elif meta_body and _holds(body, meta_body, BODY_SHARE):
         agreed.append("metadata")
         score += AGREES_BODY
     elif description and _holds(body, description, DESCRIPTION_SHARE):
