@@ -23,6 +23,7 @@ reject for the next run, and the run report says the site asked us to slow down.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -252,7 +253,9 @@ class ArchiveSlots:
             rate = settings.getfloat(name)
             if rate <= 0:
                 raise ValueError(f"{name}={rate}: requests per second must be above 0")
-            slots.setdefault(slot, {"concurrency": 1, "delay": 1.0 / rate, "jitter": 0.0})
+            # "jitter" from Scrapy 2.19, "randomize_delay" before it (2.19 reads jitter first).
+            slots.setdefault(slot, {"concurrency": 1, "delay": 1.0 / rate, "jitter": 0.0,
+                                    "randomize_delay": False})
         settings.set("DOWNLOAD_SLOTS", slots, priority="addon")
 
 
@@ -390,7 +393,7 @@ class ArchiveBackoffMiddleware:
             self._rest(request, retry_after_seconds(response.headers.get(b"Retry-After")),
                        f"HTTP {response.status}")
         elif slot.delay > self.slot_delays.get(name, 0.0):
-            _pace_back(slot, self.slot_delays.get(name, 0.0), getattr(slot, "jitter", 0.0))
+            _pace_back(slot, self.slot_delays.get(name, 0.0), _jitter(slot))
 
     def _site_wait(self, response: Response) -> float | None:
         if response.status not in RETRY_AFTER_STATUSES:
@@ -412,15 +415,17 @@ class ArchiveBackoffMiddleware:
             else:
                 # An answer to a request sent before the site asked: AutoThrottle (whose
                 # handler runs first) may have shortened the rest on it.
-                slot.delay, slot.jitter = max(slot.delay, self.site_rest), 0.0
+                slot.delay = max(slot.delay, self.site_rest)
+                _set_jitter(slot, 0.0)
             return
         stats = self.crawler.stats
         stats.inc_value(RETRY_AFTER_STATS + "asked")
         stats.max_value(RETRY_AFTER_STATS + "longest", wait)
         if self.site_pace is None:
-            self.site_pace = (slot.delay, slot.jitter)
+            self.site_pace = (slot.delay, _jitter(slot))
         # As long as asked, not a random part of it (the slot's jitter would take up to half).
-        slot.delay, slot.jitter = max(slot.delay, min(wait, self.site_cap)), 0.0
+        slot.delay = max(slot.delay, min(wait, self.site_cap))
+        _set_jitter(slot, 0.0)
         self.site_rested_at, self.site_rest = now, slot.delay
         log = logger.warning if stats.get_value(RETRY_AFTER_STATS + "asked") == 1 else logger.info
         log("the site asked us to slow down: HTTP %s with Retry-After %g s for %s; %.1f s "
@@ -449,7 +454,33 @@ def _pace_back(slot: Any, delay: float, jitter: float) -> None:
     request a whole rest after the last one, and holds the queue until then; that wait is
     cancelled (Slot.close), and the downloader takes the next request right after the
     response_downloaded signal this runs in."""
-    slot.delay, slot.jitter = delay, jitter
+    slot.delay = delay
+    _set_jitter(slot, jitter)
     close = getattr(slot, "close", None)
     if close is not None:
         close()
+
+
+def _randomize_flag(slot: Any) -> bool:
+    """True for a download slot of Scrapy before 2.19, which has a ``randomize_delay`` flag
+    (a delay of 0.5 to 1.5 times its value) where 2.19 has ``jitter`` (a magnitude)."""
+    try:
+        names = {f.name for f in dataclasses.fields(slot)}
+    except TypeError:  # not a dataclass: a stand-in with the attributes we set
+        return False
+    return "randomize_delay" in names and "jitter" not in names
+
+
+def _jitter(slot: Any) -> float:
+    """A slot's random variation of its delay, as a magnitude, in either Scrapy version."""
+    if _randomize_flag(slot):
+        return 0.5 if slot.randomize_delay else 0.0
+    return float(getattr(slot, "jitter", 0.0))
+
+
+def _set_jitter(slot: Any, jitter: float) -> None:
+    """Set a slot's random variation (0: the delay exactly), in either Scrapy version."""
+    if _randomize_flag(slot):
+        slot.randomize_delay = bool(jitter)
+    else:
+        slot.jitter = jitter
