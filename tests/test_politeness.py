@@ -94,7 +94,9 @@ def test_each_archive_gets_one_slot_at_its_rate():
     settings = Settings(ARCHIVES)
     ArchiveSlots().update_settings(settings)
     slots = settings.getdict("DOWNLOAD_SLOTS")
-    assert slots["wayback"] == {"concurrency": 1, "delay": 2.0, "jitter": 0.0}
+    # jitter for Scrapy 2.19, randomize_delay for 2.18 (the declared minimum): no random part.
+    assert slots["wayback"] == {"concurrency": 1, "delay": 2.0, "jitter": 0.0,
+                                "randomize_delay": False}
     assert slots["commoncrawl"]["delay"] == 0.25
     with pytest.raises(ValueError, match="WAYBACK_RATE"):
         ArchiveSlots().update_settings(Settings({**ARCHIVES, "WAYBACK_RATE": 0}))
