@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="listings show only this many pages (default: every page)",
     )
+    parser.add_argument(
+        "--collisions",
+        type=int,
+        default=0,
+        help="new-CMS articles given the id of an old-CMS one (default 0; chance gives 36 "
+        "such pairs among 250,000 articles)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     return parser
 
@@ -100,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             crawl_delay=args.crawl_delay,
             sitemap=args.sitemap,
             listing_pages=args.listing_pages,
+            collisions=args.collisions,
         )
     except OSError as exc:
         logger.error("cannot listen on 127.0.0.1:%s: %s", args.port, exc)

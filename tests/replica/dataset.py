@@ -171,7 +171,7 @@ def _pick(rng: random.Random, pool: list[int], k: int, taken: set[int]) -> list[
 class Dataset:
     """All articles of one replica: metadata for N articles, fixed by (seed, N) alone."""
 
-    def __init__(self, articles: int, seed: int) -> None:
+    def __init__(self, articles: int, seed: int, collisions: int = 0) -> None:
         if articles < 1:
             raise ValueError("a replica needs at least one article")
         self.seed = seed
@@ -220,14 +220,22 @@ class Dataset:
         for i in rng.sample(old, min(len(old), max(1, round(len(old) * 0.03)))):
             self.metas[i].leader = True
         self._schedule_changes(rng, stamps)
+        if collisions:
+            self._collide(collisions)
 
+        # The two CMS generations number their articles independently: an old-CMS number and a
+        # new-CMS 7-hex id that is all digits can be the same string (36 pairs among 250,000
+        # articles of seed 1). So an article is (cms, id); by_id keeps the last of each id.
+        self.by_key = {(m.cms, m.id): m for m in self.metas}
         self.by_id = {m.id: m for m in self.metas}
         self.by_section: dict[str, list[Meta]] = {s: [] for s in (*CHANNELS, *CATEGORIES)}
         for meta in self.metas:
             self.by_section[meta.section].append(meta)
         self._section_minutes = {s: [m.minute for m in ms] for s, ms in self.by_section.items()}
         self._minutes = [m.minute for m in self.metas]
-        self.head = lru_cache(maxsize=None)(self._head)
+        # Bounded: listings and related links ask for heads again and again, but a replica of
+        # 250,000 articles would otherwise keep every one it ever rendered.
+        self.head = lru_cache(maxsize=65536)(self._head)
         self.body = lru_cache(maxsize=4096)(self._body)
 
     def _schedule_changes(self, rng: random.Random, stamps: list[int]) -> None:
@@ -248,6 +256,26 @@ class Dataset:
                 else:
                     at = min(end, pub + rng.randrange(1440, max_days * 1440))
                 setattr(self.metas[i], field, at)
+
+    def _collide(self, count: int) -> None:
+        """Give ``count`` new-CMS articles the id of an old-CMS one, as chance does at 250,000
+        articles: the pairs a crawler keying on the id alone cannot tell apart. Its own random
+        stream, so the rest of the dataset is the same as without."""
+        rng = random.Random(f"baonamdinh-replica-collisions:{self.seed}")
+        olds = [m for m in self.metas if m.cms == "old" and len(m.id) == 7]
+        news = [m for m in self.metas if m.cms == "new"]
+        taken = {m.id for m in news}
+        for new, old in zip(rng.sample(news, min(count, len(news))),
+                            rng.sample(olds, min(count, len(olds))), strict=False):
+            if old.id not in taken:
+                taken.discard(new.id)
+                new.id = old.id
+                taken.add(new.id)
+
+    def collisions(self) -> list[tuple[Meta, Meta]]:
+        """Return the (old-CMS, new-CMS) pairs of articles that share an id."""
+        olds = {m.id: m for m in self.metas if m.cms == "old"}
+        return [(olds[m.id], m) for m in self.metas if m.cms == "new" and m.id in olds]
 
     def __len__(self) -> int:
         return len(self.metas)

@@ -7,6 +7,7 @@ import logging
 import re
 import socket
 import threading
+import time
 import unicodedata
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -104,10 +105,13 @@ class RequestCounter:
         self._statuses: Counter[int] = Counter()
         self._faults: Counter[str] = Counter()
         self._article_paths: list[str] = []
+        self._first_at: float | None = None
 
     def add(self, kind: str, status: int, fault: str | None, path: str = "") -> None:
         """Count one request of ``kind`` answered with ``status`` (and ``fault``, if served)."""
         with self._lock:
+            if self._first_at is None:
+                self._first_at = time.monotonic()
             self._kinds[kind] += 1
             if kind == "article":
                 self._article_paths.append(path)
@@ -144,6 +148,12 @@ class RequestCounter:
         with self._lock:
             return list(self._article_paths)
 
+    @property
+    def first_at(self) -> float | None:
+        """``time.monotonic()`` when the first request since the last reset was answered."""
+        with self._lock:
+            return self._first_at
+
     def faults(self) -> dict[str, int]:
         """Return {fault kind: count} of the faults served."""
         with self._lock:
@@ -161,6 +171,7 @@ class RequestCounter:
             self._statuses.clear()
             self._faults.clear()
             self._article_paths.clear()
+            self._first_at = None
 
     def __repr__(self) -> str:
         return f"RequestCounter({self.snapshot()})"
@@ -331,13 +342,13 @@ class Site:
     def _article(self, path: str) -> Meta | None:
         match = OLD_ARTICLE.match(path)
         if match:
-            meta = self.ds.by_id.get(match["id"])
+            meta = self.ds.by_key.get(("old", match["id"]))
             section = match["section"]
         else:
             match = NEW_ARTICLE.match(path)
             if not match:
                 return None
-            meta = self.ds.by_id.get(match["id"].lower())
+            meta = self.ds.by_key.get(("new", match["id"].lower()))
             section = match["section"].lower()
         if meta is None or meta.section != section or meta.month != match["month"]:
             return None
@@ -362,10 +373,12 @@ class Site:
 
     def fault_for(self, target: str, page: Page) -> str | None:
         """Return the fault to serve for this request of ``target``, or None to answer normally."""
+        if self.fault_rate <= 0:
+            return None  # no attempt to count: a 250,000-article replica would keep them all
         with self._seen_lock:
             attempt = self._seen[target]
             self._seen[target] = attempt + 1
-        if self.fault_rate <= 0 or page.status == 404 or page.kind == "robots":
+        if page.status == 404 or page.kind == "robots":
             return None
         roll = stable_hash(self.ds.seed, target, attempt)
         if (roll >> 16) / float(1 << 48) >= self.fault_rate:
@@ -514,10 +527,11 @@ class Replica:
         robots: str = "normal",
         sitemap: bool = False,
         listing_pages: int | None = None,
+        collisions: int = 0,
     ) -> None:
         if not 0.0 <= fault_rate <= 1.0:
             raise ValueError(f"fault_rate must be within 0..1 (got {fault_rate})")
-        self.dataset = Dataset(articles, seed)
+        self.dataset = Dataset(articles, seed, collisions)
         self._server = _Server((HOST, port))
         self._server.hang_seconds = hang_seconds
         self.port: int = self._server.server_address[1]
