@@ -8,7 +8,9 @@ from typing import Any
 
 from crawler import EXTRACTOR_VERSION
 
-SCHEMA_VERSION = "1.3.0"
+SCHEMA_VERSION = "1.4.0"
+# Versions of the schema whose records an archive may hold (each one adds to the one before).
+SCHEMA_VERSIONS = ("1.1.0", "1.2.0", "1.3.0", "1.4.0")
 
 # Fields of the archived record, in the order they are written. Everything else on an item is
 # working state of the pipelines and never reaches the archive.
@@ -16,6 +18,7 @@ RECORD_FIELDS = (
     "id",
     "url",
     "cms",
+    "key",
     "kicker",
     "title",
     "lead",
@@ -47,6 +50,21 @@ RECORD_FIELDS = (
 )
 
 
+def article_key(cms: str | None, article_id: str) -> str:
+    """Return the archive's key of an article: ``old:<id>`` or ``new:<id>`` by its CMS generation.
+
+    The two generations number their articles independently, and an old-CMS number can be the
+    same string as a new-CMS 7-hex id that happens to be all digits ("2548123"): the id alone
+    is no key. An id without a generation (a text dump's ``text:<hash>``) is its own key."""
+    return f"{cms}:{article_id}" if cms in ("old", "new") else article_id
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """Return the key of an archived record: its ``key``, or for a record written before schema
+    1.4.0 (which has none) the same key made from its ``cms`` and ``id``."""
+    return record.get("key") or article_key(record.get("cms"), record["id"])
+
+
 @dataclass
 class ArticleItem:
     """One article as extracted; pipelines clean, normalise, validate and archive it in place."""
@@ -55,6 +73,9 @@ class ArticleItem:
     fetched_at: str
     id: str | None = None
     cms: str | None = None
+    # The archive's key of the article: its CMS generation and id (article_key); set from them
+    # when the record is made.
+    key: str | None = None
     kicker: str | None = None
     title: str | None = None
     lead: str | None = None
@@ -104,6 +125,8 @@ class ArticleItem:
 
         Shallow: lists and dicts are the item's own (asdict's deep copy cost more than the
         extraction of a page); callers serialise the record, they do not change it."""
+        if self.key is None and self.id:
+            self.key = article_key(self.cms, self.id)
         return {name: getattr(self, name) for name in RECORD_FIELDS}
 
 

@@ -16,7 +16,7 @@ from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
 from crawler.items import ArticleItem, RejectItem
 from crawler.run.outcome import ExitStatus, is_storage_error, report_problem, stop_for_storage
-from crawler.store.archive import NEW, UNCHANGED, Archive, content_hash
+from crawler.store.archive import COLLISION, NEW, UNCHANGED, Archive, content_hash
 from crawler.store.lock import ArchiveBusy
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,8 @@ class ArchivePipeline:
         record = item.to_record()
         item.content_hash = record["content_hash"] = content_hash(record)
         status, item.version = self.archive.store_article(record)
+        if status == COLLISION:
+            return self._collision(item, record)
         if status == UNCHANGED:
             self.stats.inc_value("archive/articles/unchanged")
             raise DropItem(
@@ -116,3 +118,19 @@ class ArchivePipeline:
         if status != NEW:
             logger.info("article %s changed: version %s archived", item.id, item.version)
         return item
+
+    def _collision(self, item: ArticleItem, record: dict[str, Any]) -> RejectItem:
+        """Reject a record whose key another archived article holds: the crawler cannot tell
+        which of the two the key means, so it keeps the one it has and says so."""
+        assert self.archive is not None
+        holder = self.archive.holder(record["key"])
+        reject = RejectItem.from_article(
+            item, stage="archive", reason=f"id collision: {record['key']} is already the key of "
+            f"{holder}, another article (its URL gives another month); this one cannot be "
+            "told apart from it and is not archived")
+        self.archive.put_reject(reject.to_record())
+        self.stats.inc_value("archive/rejected")
+        self.stats.inc_value("archive/rejected/archive")
+        self.stats.inc_value("archive/articles/collisions")
+        logger.warning("article %s (%s): %s", item.id, item.url, reject.reason)
+        return reject

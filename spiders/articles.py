@@ -46,7 +46,7 @@ class ArticlePages(SpiderPart):
         return scrapy.Request(
             url, callback=self.spider.parse_article, errback=self.spider.article_failed,
             cb_kwargs={"listing_raw": listing_raw, "hops": hops},
-            # Not through Scrapy's dupefilter: every caller asks only for an id not yet in
+            # Not through Scrapy's dupefilter: every caller asks only for an article not yet in
             # seen_ids (one request per article, whatever its URL variant), and a redirect hop
             # may revisit a URL, which the loop check below stops. Its fingerprints, about 100
             # bytes an article held to the end, were the backfill's largest growing memory.
@@ -90,20 +90,21 @@ class ArticlePages(SpiderPart):
                          listing_raw=listing_raw)
 
     def _moved(self, chain: tuple[str, ...], target: str) -> bool:
-        """Note a redirect chain that leads from one article's id to another's; False when the
-        other article is already requested in this run (its own request gives its record)."""
+        """Note a redirect chain that leads from one article to another (by key: CMS generation
+        and id); False when the other article is already requested in this run (its own request
+        gives its record)."""
         new = parse_article_url(target)
-        ids = [ref.id for url in chain if (ref := parse_article_url(url))]
-        if new is None or not ids or new.id in ids:
+        keys = [ref.key for url in chain if (ref := parse_article_url(url))]
+        if new is None or not keys or new.key in keys:
             return True
-        # The listing that showed the first id is settled by the id the redirect lands on.
-        self.spider.listed.moved(ids[0], new.id)
+        # The listing that showed the first article is settled by the one the redirect lands on.
+        self.spider.listed.moved(keys[0], new.key)
         self.crawler.stats.inc_value("archive/articles/moved")
         self.logger.info("article %s redirects to article %s (%s): it is archived under %s",
-                         ids[0], new.id, target, new.id)
-        if new.id in self.spider.seen_ids:
+                         keys[0], new.key, target, new.key)
+        if new.key in self.spider.seen_ids:
             return False
-        self.spider.seen_ids.add(new.id)
+        self.spider.seen_ids.add(new.key)
         return True
 
     def parse(self, response: Response, listing_raw: str | None,

@@ -27,7 +27,7 @@ index) that cannot be fetched is recorded as the site unreachable (crawler/run/o
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -49,7 +49,7 @@ from crawler.run.redirects import OffsiteRedirect
 from crawler.run.undone import cut_walk
 from crawler.site.urls import ArticleRef, host_of, parse_article_url, site_hosts
 from crawler.sources import LIVE
-from crawler.store.state import CrawlState, ListedArticles
+from crawler.store.state import ArticleMarks, CrawlState, ListedArticles
 from spiders.articles import ArticlePages
 from spiders.options import CrawlOptions
 from spiders.sitemaps import SitemapReader
@@ -57,29 +57,6 @@ from spiders.webarchive import WebArchiveBackfill
 
 # Examples of dropped article links kept for the run report.
 DROPPED_LINK_EXAMPLES = 5
-
-
-class ArticleMarks:
-    """The article ids of this run: requested ("seen", a set's ``in`` and ``add``) and found by
-    the live site (counted once). One dict of flags instead of two sets: a 50,000-article
-    backfill holds each id once (issue 13's memory figure)."""
-
-    SEEN, FOUND = 1, 2
-
-    def __init__(self) -> None:
-        self._marks: dict[str, int] = {}
-
-    def __contains__(self, article_id: object) -> bool:
-        return bool(self._marks.get(article_id, 0) & self.SEEN)  # type: ignore[call-overload]
-
-    def add(self, article_id: str) -> None:
-        self._marks[article_id] = self._marks.get(article_id, 0) | self.SEEN
-
-    def first_found(self, article_id: str) -> bool:
-        """Mark an id found; True the first time."""
-        marks = self._marks.get(article_id, 0)
-        self._marks[article_id] = marks | self.FOUND
-        return not marks & self.FOUND
 
 
 class BaoNamDinhSpider(scrapy.Spider):
@@ -123,7 +100,8 @@ class BaoNamDinhSpider(scrapy.Spider):
         # listings whose walk a failed page or that bound cut: they stay open for the next run.
         spider.listing_pages = Counter()
         spider.unfinished_listings = set()
-        spider.seen_ids = ArticleMarks()
+        # The articles requested or found in this run, by key: on disk, not in memory.
+        spider.seen_ids = ArticleMarks(spider.state.db)
         # Listings walked to their end in this run, and the articles each listing showed: at
         # the end a listing counts as walked only if all of those are archived or finally
         # rejected (their articles may still be in flight when the last page is parsed). The
@@ -141,7 +119,6 @@ class BaoNamDinhSpider(scrapy.Spider):
         spider.recheck_from = None
         # Articles each source found in this run, by URL month: the run report's coverage table.
         spider.found_by_month = Counter()
-        spider._found = defaultdict(set)  # web-archive source -> ids (live: in seen_ids)
         spider.articles = ArticlePages(spider, settings)
         spider.archive = spider.sitemaps = None
         if spider.options.source != LIVE:
@@ -153,12 +130,7 @@ class BaoNamDinhSpider(scrapy.Spider):
 
     def count_found(self, source: str, ref: ArticleRef) -> None:
         """Count an article a source found in this run, once, by its URL's month."""
-        if source == LIVE:
-            first = self.seen_ids.first_found(ref.id)
-        else:
-            first = ref.id not in self._found[source]
-            self._found[source].add(ref.id)
-        if first:
+        if self.seen_ids.first_found(ref.key, source):
             self.found_by_month[(source, f"{ref.month[:4]}-{ref.month[4:]}")] += 1
 
     def _count_reconciliation(self) -> None:
@@ -246,8 +218,8 @@ class BaoNamDinhSpider(scrapy.Spider):
         # were found with.
         for url, listing_raw in self.state.retryable_rejects():
             ref = parse_article_url(url)
-            if ref and self.options.month_in_range(ref.month) and ref.id not in self.seen_ids:
-                self.seen_ids.add(ref.id)
+            if ref and self.options.month_in_range(ref.month) and ref.key not in self.seen_ids:
+                self.seen_ids.add(ref.key)
                 self.crawler.stats.inc_value("archive/requests/retry_rejects")
                 yield self.article_request(url, listing_raw)
 
@@ -311,9 +283,9 @@ class BaoNamDinhSpider(scrapy.Spider):
             outcome = yield from self.consider(entry, day)
             known += outcome == "known"
             if outcome not in ("other-section", "out-of-range"):
-                listed.append(entry.ref.id)  # wanted: it must end archived or finally rejected
+                listed.append(entry.ref.key)  # wanted: it must end archived or finally rejected
         try:
-            new = self.listed.add(key, listed, [entry.ref.id for entry in page.entries])
+            new = self.listed.add(key, listed, [entry.ref.key for entry in page.entries])
         except Exception as exc:
             if not is_storage_error(exc):
                 raise
@@ -390,24 +362,24 @@ class BaoNamDinhSpider(scrapy.Spider):
             self.crawler.stats.inc_value("archive/articles/skipped_out_of_range")
             return "out-of-range"
         self.count_found(LIVE, ref)
-        if ref.id in self.seen_ids:
+        if ref.key in self.seen_ids:
             return "seen"
         # A page rejected for good (404, no date, not an article) is not fetched again each night;
         # a backfill, or re-extraction of its raw capture, gives it another chance.
-        if self.options.mode == "nightly" and self.state.final_reject(ref.id) is not None:
+        if self.options.mode == "nightly" and self.state.final_reject(ref.key) is not None:
             self.crawler.stats.inc_value("archive/articles/skipped_rejected")
             return "rejected"
-        archived = self.state.archived_date(ref.id)
+        archived = self.state.archived_date(ref.key)
         if archived is not None:
             published = dt.date.fromisoformat(archived) if archived else day
             recent = self.recheck_from and published and published >= self.recheck_from
             # Each recent article is re-fetched for edits once, on the night after it was
             # archived: a quiet night then costs listing pages only.
-            if not recent or self.state.rechecked(ref.id):
+            if not recent or self.state.rechecked(ref.key):
                 return "known"
-            self.state.mark_rechecked(ref.id, now_iso())
+            self.state.mark_rechecked(ref.key, now_iso())
             self.crawler.stats.inc_value("archive/articles/rechecked")
-        self.seen_ids.add(ref.id)
+        self.seen_ids.add(ref.key)
         if day:
             self.crawler.stats.max_value("archive/progress/newest_date", day.isoformat())
             self.crawler.stats.min_value("archive/progress/reached_date", day.isoformat())

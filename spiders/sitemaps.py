@@ -138,11 +138,11 @@ class SitemapReader(SpiderPart):
                 stats.inc_value("archive/sitemaps/skipped/unchanged")
                 continue
             yield from self._request(child, depth + 1)
-        known = self.state.sitemap_lastmods([e.ref.id for e in page.entries if e.lastmod])
+        known = self.state.sitemap_lastmods([e.ref.key for e in page.entries if e.lastmod])
         stats.inc_value("archive/sitemaps/entries", len(page.entries))
-        self.pending += [(entry, known.get(entry.ref.id)) for entry in page.entries]
+        self.pending += [(entry, known.get(entry.ref.key)) for entry in page.entries]
         self.state.remember_sitemap_lastmods([
-            (e.ref.id, e.lastmod.astimezone(dt.timezone.utc).isoformat())
+            (e.ref.key, e.lastmod.astimezone(dt.timezone.utc).isoformat())
             for e in page.entries if e.lastmod])
 
     def idle(self) -> None:
@@ -162,7 +162,7 @@ class SitemapReader(SpiderPart):
         archived copy's fetch)."""
         if entry.lastmod is None:
             return False
-        before = known or self.state.archived_fetched_at(entry.ref.id)
+        before = known or self.state.archived_fetched_at(entry.ref.key)
         if before is None:
             return False
         return entry.lastmod > dt.datetime.fromisoformat(before)
@@ -175,11 +175,11 @@ class SitemapReader(SpiderPart):
             # Last changed before since, so published before it too.
             self.crawler.stats.inc_value("archive/articles/skipped_out_of_range")
             return
-        if (ref.id not in self.spider.seen_ids and self.options.wants_section(ref.section)
+        if (ref.key not in self.spider.seen_ids and self.options.wants_section(ref.section)
                 and self.options.month_in_range(ref.month)
-                and self.state.archived_date(ref.id) is not None and self._changed(entry, known)):
+                and self.state.archived_date(ref.key) is not None and self._changed(entry, known)):
             self.spider.count_found(LIVE, ref)
-            self.spider.seen_ids.add(ref.id)
+            self.spider.seen_ids.add(ref.key)
             self.crawler.stats.inc_value("archive/sitemaps/changed_since_archived")
             yield self.spider.article_request(entry.url, None)
             return

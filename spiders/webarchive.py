@@ -90,19 +90,19 @@ class WebArchiveBackfill(SpiderPart):
             stats.set_value(f"archive/sources/{source}/captures_shared_digest",
                             self.captures.skipped)
         wanted = []
-        for article_id in found:
-            self.spider.count_found(source, self.captures.ranked(article_id)[0].ref)
-            if self.state.archived_date(article_id) is not None:
+        for key in found:
+            self.spider.count_found(source, self.captures.ranked(key)[0].ref)
+            if self.state.archived_date(key) is not None:
                 stats.inc_value(f"archive/sources/{source}/already_archived")
-            elif article_id not in self.spider.seen_ids:
-                wanted.append(article_id)
+            elif key not in self.spider.seen_ids:
+                wanted.append(key)
         self.logger.info("%s: %s articles with captures in range, %s not archived yet: fetching "
                          "them", source, len(found), len(wanted))
         # The progress lines' "N of M" from here on (crawler/run/progress.py).
         stats.set_value(f"archive/sources/{source}/articles_wanted", len(wanted))
-        for article_id in wanted:
-            self.spider.seen_ids.add(article_id)
-            ranked = self.captures.ranked(article_id)
+        for key in wanted:
+            self.spider.seen_ids.add(key)
+            ranked = self.captures.ranked(key)
             # Handed over as the downloader has room, so a large backfill is not all in memory.
             while self.crawler.engine.needs_backout():
                 await asyncio.sleep(0.05)

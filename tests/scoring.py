@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from crawler.items import article_key
 from crawler.store.archive import latest_records
 
 # Record field -> how to read the same fact from a truth line.
@@ -58,17 +59,18 @@ def record_fact(record: dict[str, Any], name: str) -> Any:
 
 
 def score(records: dict[str, dict[str, Any]], truth: list[dict[str, Any]]) -> Score:
-    """Compare the latest record of each article with its truth line."""
-    by_id = {t["id"]: t for t in truth}
-    result = Score(expected=len(by_id))
-    result.missed = sorted(set(by_id) - set(records))
-    result.extra = sorted(set(records) - set(by_id))
-    for article_id in sorted(set(by_id) & set(records)):
+    """Compare the latest record of each article (by key: ``old:<id>``, ``new:<id>``) with its
+    truth line."""
+    by_key = {article_key(t["cms"], t["id"]): t for t in truth}
+    result = Score(expected=len(by_key))
+    result.missed = sorted(set(by_key) - set(records))
+    result.extra = sorted(set(records) - set(by_key))
+    for key in sorted(set(by_key) & set(records)):
         for name, want_of in COMPARED.items():
-            got, want = record_fact(records[article_id], name), want_of(by_id[article_id])
+            got, want = record_fact(records[key], name), want_of(by_key[key])
             if got != want:
                 result.wrong[name] += 1
-                result.examples.setdefault(name, (article_id, got, want))
+                result.examples.setdefault(name, (key, got, want))
     return result
 
 

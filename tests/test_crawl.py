@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 
 from crawler.analysis.readonly import open_state
+from crawler.items import article_key, record_key
 from crawler.run.alarms import coverage_alarms, run_kind
 from crawler.site.urls import parse_article_url
 from crawler.store.sections import SectionBook
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 
 def assert_once(lines: list[dict]) -> None:
-    counts = Counter((line["id"], line["version"]) for line in lines)
+    counts = Counter((record_key(line), line["version"]) for line in lines)
     assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1][:5]
 
 
@@ -70,15 +71,15 @@ def test_full_crawl_archives_every_article_once_with_the_right_fields(tmp_path):
 
 def test_nights_archive_only_new_and_edited_articles(tmp_path):
     with Replica(articles=200, seed=7, crawl_delay=0, now="2025-06-28T23:00:00+07:00") as site:
-        night1 = {t["id"] for t in site.truth()}
+        night1 = {article_key(t["cms"], t["id"]) for t in site.truth()}
         run_crawl(site.url, tmp_path)
         full_requests = site.requests.total
 
         site.set_now("2025-06-29T23:00:00+07:00")
         truth2 = site.truth()
-        new_ids = {t["id"] for t in truth2} - night1
+        new_ids = {article_key(t["cms"], t["id"]) for t in truth2} - night1
         assert new_ids, "the replica published nothing that day: pick another date"
-        edited = {s["id"] for s in site.schedule() if s["edited_at"] and
+        edited = {article_key(s["cms"], s["id"]) for s in site.schedule() if s["edited_at"] and
                   "2025-06-28T23:00" < s["edited_at"] <= "2025-06-29T23:00"}
         site.requests.reset()
         run_crawl(site.url, tmp_path)
@@ -104,11 +105,11 @@ def test_nights_archive_only_new_and_edited_articles(tmp_path):
 
     lines = archive_lines(tmp_path)
     assert_once(lines)
-    latest = {line["id"]: line for line in lines}
+    latest = {record_key(line): line for line in lines}
     assert new_ids <= set(latest)
     assert {i for i in edited if latest[i]["version"] == 2} == edited
-    result = score({i: latest[i] for i in new_ids | edited}, [t for t in truth2 if t["id"] in
-                                                            new_ids | edited])
+    result = score({i: latest[i] for i in new_ids | edited},
+                   [t for t in truth2 if article_key(t["cms"], t["id"]) in new_ids | edited])
     assert result.perfect, result.summary()
 
 

@@ -33,12 +33,13 @@ def _fill(state: CrawlState, rng: random.Random) -> tuple[dict[str, set[str]], L
         listed.add(key, [])
     # Some ids archived, some rejected for good, some rejected for now, the rest lost.
     for article_id in ids[:120]:
-        state.db.execute("INSERT INTO articles(id, content_hash, version, published_date, file)"
-                         " VALUES(?, 'h', 1, '2024-01-01', 'articles/2024-01.jsonl')",
-                         (article_id,))
+        state.db.execute("INSERT INTO articles(key, id, content_hash, version, published_date,"
+                         " file) VALUES(?, ?, 'h', 1, '2024-01-01', 'articles/2024-01.jsonl')",
+                         (article_id, article_id))
     for n, article_id in enumerate(ids[120:200]):
-        state.db.execute("INSERT INTO rejects(url, id, reason, retryable) VALUES(?, ?, 'r', ?)",
-                         (f"http://x/{article_id}", article_id, n % 2))
+        state.db.execute("INSERT INTO rejects(url, id, key, reason, retryable)"
+                         " VALUES(?, ?, ?, 'r', ?)",
+                         (f"http://x/{article_id}", article_id, article_id, n % 2))
     return as_dict, listed
 
 

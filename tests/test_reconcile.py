@@ -7,7 +7,9 @@ what it did; ``dry_run`` says the same without changing anything.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
 
 from crawler.store.archive import NEW, UNCHANGED, UPDATED, Archive, content_hash, iter_records
@@ -205,3 +207,68 @@ def test_a_month_file_restored_from_a_backup_is_adopted_again(tmp_path):
         for article_id in ("1", "2", "3", "4"):  # what the queued re-fetch finds
             assert archive.store_article(record(article_id))[0] == UNCHANGED
     assert retry_urls(tmp_path) == []
+
+
+# --- a changed file is checked against its own committed state (issue 25) -----------------------
+
+
+def committed_hashes(root) -> dict:
+    db = sqlite3.connect(root / "state.sqlite3")
+    try:
+        return dict(db.execute("SELECT path, committed_sha256 FROM files"))
+    finally:
+        db.close()
+
+
+def test_each_commit_records_the_hash_of_the_committed_bytes(tmp_path):
+    archive_of(tmp_path)
+    hashes = committed_hashes(tmp_path)
+    for rel in ("articles/2022-01.jsonl", "articles/2021-12.jsonl"):
+        assert hashes[rel] == hashlib.sha256((tmp_path / rel).read_bytes()).hexdigest()
+
+
+def test_touched_files_are_checked_by_their_committed_hash_and_not_read(tmp_path):
+    archive_of(tmp_path)
+    for path in (tmp_path / "articles").glob("*.jsonl"):  # a copy or restore without -t
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    with Archive(tmp_path, fsync=False) as archive:
+        found = archive.reconciliation
+        assert found.checks == [] and not found.deep  # no line read, no full scan
+        assert sorted(found.sizes) == ["articles/2021-12.jsonl", "articles/2022-01.jsonl"]
+        assert archive.count() == 5 and not found.lost
+    db, again = open_archive_db(tmp_path)
+    db.close()
+    assert not again.changed  # the new times are recorded
+    assert listing_complete(tmp_path)
+
+
+def test_a_line_changed_in_place_is_found_from_its_own_file(tmp_path, caplog):
+    archive_of(tmp_path)
+    lines = january(tmp_path).read_bytes().splitlines(keepends=True)
+    edited = json.loads(lines[1])
+    edited["title"] = "Bài đã sửa tay"  # its content hash no longer fits: verify says so
+    lines[1] = (json.dumps(edited, ensure_ascii=False) + "\n").encode()
+    january(tmp_path).write_bytes(b"".join(lines))
+    with caplog.at_level("WARNING"), Archive(tmp_path, fsync=False) as archive:
+        found = archive.reconciliation
+        assert not found.deep and found.changed_files == ["articles/2022-01.jsonl"]
+        assert [check.rel for check in found.checks] == ["articles/2022-01.jsonl"]
+        assert not found.lost and archive.count() == 5
+    assert "articles/2022-01.jsonl changed since its last commit" in caplog.text
+    assert committed_hashes(tmp_path)["articles/2022-01.jsonl"] == hashlib.sha256(
+        january(tmp_path).read_bytes()).hexdigest()
+
+
+def test_a_touched_file_of_an_archive_without_hashes_is_read_once(tmp_path):
+    archive_of(tmp_path)
+    db = sqlite3.connect(tmp_path / "state.sqlite3", isolation_level=None)
+    db.execute("UPDATE files SET committed_sha256 = NULL")  # as an archive from before
+    db.close()
+    path = january(tmp_path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    with Archive(tmp_path, fsync=False) as archive:
+        found = archive.reconciliation
+        assert [check.rel for check in found.checks] == ["articles/2022-01.jsonl"]
+        assert not found.deep and not found.lost and archive.count() == 5
+    assert committed_hashes(tmp_path)["articles/2022-01.jsonl"] == hashlib.sha256(
+        path.read_bytes()).hexdigest()

@@ -62,12 +62,12 @@ def test_picker_keeps_the_newest_first_across_url_variants():
     assert not picker.add(capture("20200101000000", f"https://www.baonamdinh.vn{OLD[:-1]}"))
     assert not picker.add(capture("20180101000000", f"http://baonamdinh.com.vn{OLD}index.htm"))
     assert not picker.add(capture("20190601000000"))  # the same capture twice
-    ranked = picker.ranked("2531234")
+    ranked = picker.ranked("old:2531234")
     assert [c.timestamp for c in ranked] == ["20200101000000", "20190601000000"]
     oldest = CapturePicker("oldest", keep=3)
     for ts in ("20200101000000", "20180101000000", "20190601000000"):
         oldest.add(capture(ts))
-    assert [c.timestamp for c in oldest.ranked("2531234")] == [
+    assert [c.timestamp for c in oldest.ranked("old:2531234")] == [
         "20180101000000", "20190601000000", "20200101000000"]
     with pytest.raises(ValueError):
         CapturePicker("best")
@@ -81,9 +81,9 @@ def test_a_page_under_several_articles_urls_is_no_article():
                             ("20251002000000", other, "PARKED"),
                             ("20251003000000", other, "PARKED2")]:
         picker.add(dataclasses.replace(capture(ts, url), digest=digest))
-    assert [c.digest for c in picker.ranked("2531234")] == ["GOOD"]
-    assert [c.digest for c in picker.ranked("8fb6d67")] == ["PARKED2"]  # seen under one URL
-    assert picker.skipped == 2 and picker.ids() == ["2531234", "8fb6d67"]
+    assert [c.digest for c in picker.ranked("old:2531234")] == ["GOOD"]
+    assert [c.digest for c in picker.ranked("new:8fb6d67")] == ["PARKED2"]  # seen under one URL
+    assert picker.skipped == 2 and picker.ids() == ["old:2531234", "new:8fb6d67"]
 
 
 def test_origin_is_valid_in_a_record():

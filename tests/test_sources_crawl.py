@@ -14,6 +14,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler import settings as defaults
+from crawler.items import article_key, record_key
 from crawler.run.outcome import ExitStatus
 from crawler.site.urls import parse_article_url
 from crawler.sources import timestamp_time
@@ -30,6 +31,11 @@ SITE = "https://baonamdinh.vn"
 ALIASES = ",".join(defaults.SITE_HOST_ALIASES)
 ARTICLES, SEED = 200, 3
 UTC = dt.timezone.utc
+
+
+def tkey(truth: dict) -> str:
+    """The archive's key of a truth line (or a schedule entry) of the replica."""
+    return article_key(truth["cms"], truth["id"])
 
 
 def archive_settings(archives: ArchiveReplica, **extra: str) -> dict[str, str]:
@@ -72,7 +78,7 @@ def test_a_backfill_from_an_archive_holds_what_the_archive_holds(source, archive
     for record in records.values():
         origin = record["origin"]
         assert origin["source"] == source
-        assert parse_article_url(origin["original_url"]).id == record["id"]
+        assert parse_article_url(origin["original_url"]).key == record["key"]
         # fetched_at is when the archive fetched the page, not when we fetched the archive.
         assert record["fetched_at"] == timestamp_time(origin["timestamp"]).isoformat()
         assert record["capture"] and (tmp_path / record["capture"]["warc_file"]).exists()
@@ -147,29 +153,30 @@ def test_after_a_live_crawl_an_archive_adds_only_what_was_missing(source, tmp_pa
         run_crawl(site.url, tmp_path, "mode=backfill", "since=2020-01-01")
         live = latest_records(tmp_path)
         held = archives.truth(source, base_url=site.url)
-        missing = {t["id"] for t in held} - set(live)
-        assert missing and any(t["published_date"] >= "2020" for t in held if t["id"] in live)
+        missing = {tkey(t) for t in held} - set(live)
+        assert missing and any(t["published_date"] >= "2020" for t in held if tkey(t) in live)
         backfill(archives, tmp_path, source, site_url=site.url,
                  SITE_HOST_ALIASES=f"localhost,{ALIASES}")
-        fetched = {parse_article_url(t.split("id_/", 1)[1]).id
+        fetched = {parse_article_url(t.split("id_/", 1)[1]).key
                    for _, t, _ in archives.requests.log if "/web/" in t}
     after = latest_records(tmp_path)
     assert set(after) - set(live) <= missing
-    new = {t["id"]: t for t in held if t["id"] in set(after) - set(live)}
+    new = {tkey(t): t for t in held if tkey(t) in set(after) - set(live)}
     # The parked domain's pages are no article: the rest of what was missing is archived.
-    rejected = {r["id"] for r in iter_records(tmp_path, "rejects") if r.get("origin")}
+    rejected = {parse_article_url(r["url"]).key for r in iter_records(tmp_path, "rejects")
+                if r.get("origin")}
     assert set(new) | rejected == missing
     assert all(after[i] == live[i] for i in live)  # what the live crawl archived stays as it was
-    assert max(Counter((line["id"], line["version"]) for line in archive_lines(tmp_path))
+    assert max(Counter((record_key(line), line["version"]) for line in archive_lines(tmp_path))
                .values()) == 1
     result = score({i: after[i] for i in new}, list(new.values()))
     assert result.perfect, result.summary()
     report = last_report(tmp_path)
     assert report["counts"]["new"] == len(new) and report["counts"]["updated"] == 0
-    assert report["sources"][source]["already_archived"] == len({t["id"] for t in held} & set(live))
+    assert report["sources"][source]["already_archived"] == len({tkey(t) for t in held} & set(live))
     if source == WAYBACK:
         assert fetched <= missing  # no capture of an article already archived was fetched
-        deleted = {s["id"] for s in site.schedule() if s["deleted_at"]}
+        deleted = {tkey(s) for s in site.schedule() if s["deleted_at"]}
         assert deleted & set(new), "the archive gave back no article the site deleted"
 
 
@@ -204,7 +211,7 @@ def test_a_sitemap_reaches_what_listings_no_longer_show(tmp_path):
         records = latest_records(out)
         # An article only a sitemap lists has no listing to give the time its page hides.
         truth = [dict(t, published_at=t["page_published_at"])
-                 if t["id"] in records and not records[t["id"]]["listing_raw"] else t
+                 if tkey(t) in records and not records[tkey(t)]["listing_raw"] else t
                  for t in truth]
         found[sitemap] = score(records, truth)
         report = last_report(out)
@@ -235,12 +242,12 @@ def test_a_nightly_run_refetches_an_old_article_whose_lastmod_moved(tmp_path):
         site.set_now((edited + dt.timedelta(hours=1)).isoformat())
         site.requests.reset()
         run_crawl(site.url, tmp_path)
-        truth = {t["id"]: t for t in site.truth()}
+        truth = {tkey(t): t for t in site.truth()}
         requests = site.requests.snapshot()
     # Older than the nightly re-check window, so only the sitemap's lastmod could tell.
-    latest = latest_records(tmp_path)[event["id"]]
+    latest = latest_records(tmp_path)[tkey(event)]
     assert latest["version"] == 2
-    assert score({event["id"]: latest}, [truth[event["id"]]]).perfect
+    assert score({tkey(event): latest}, [truth[tkey(event)]]).perfect
     report = last_report(tmp_path)
     assert report["sources"]["sitemaps"]["changed_since_archived"] == 1
     assert report["sources"]["sitemaps"]["skipped/unchanged"] > 0  # old months not read again

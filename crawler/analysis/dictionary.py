@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.analysis.export import TIMEZONE, Column, columns
-from crawler.schema import article_schema
+from crawler.schema import article_schema, current_version
 
 PATH = Path(__file__).resolve().parents[2] / "docs" / "data-dictionary.md"
 COMMAND = ".venv/bin/python -m crawler.analysis.dictionary --write"
@@ -85,7 +85,7 @@ def render(schema: dict[str, Any] | None = None) -> str:
         "# Data dictionary",
         "",
         f"Generated from `crawler/schema/article.schema.json` (schema version "
-        f"{schema['properties']['schema_version'].get('const', '?')}) by `{COMMAND}`;",
+        f"{current_version(schema)}) by `{COMMAND}`;",
         "do not edit by hand. One line of `ARCHIVE_DIR/articles/YYYY-MM.jsonl` is one record; "
         "`python -m crawler export` writes the same fields with the export types below "
         "(Parquet, DuckDB; CSV holds lists and structs as JSON text). *required*: the key is in "

@@ -58,15 +58,15 @@ def listing_key(url: str) -> str | None:
     return listing_path(url)
 
 
-def _entry_time(link: etree._Element, article_id: str) -> str | None:
+def _entry_time(link: etree._Element, key: str) -> str | None:
     """Find the date printed with an article link: in its smallest container of no other article."""
     node = link
     for _ in range(MAX_ENTRY_DEPTH):
         node = node.getparent()
         if node is None:
             return None
-        ids = {ref.id for a in node.iter("a") if (ref := parse_article_url(a.get("href") or ""))}
-        if ids - {article_id}:
+        keys = {ref.key for a in node.iter("a") if (ref := parse_article_url(a.get("href") or ""))}
+        if keys - {key}:
             return None
         found = find_date_text(element_text(node))
         if found:
@@ -154,11 +154,11 @@ def parse_listing(html: str, url: str, hosts: frozenset[str]) -> ListingPage:
                 listings.add(key)
                 page.listing_urls.append(absolute.split("?")[0].split("#")[0])
             continue
-        if ref.id in seen:
+        if ref.key in seen:
             continue
-        seen.add(ref.id)
+        seen.add(ref.key)
         page.entries.append(ListingEntry(
-            url=absolute, ref=ref, time_raw=_entry_time(a, ref.id),
+            url=absolute, ref=ref, time_raw=_entry_time(a, ref.key),
             title=element_text(a) or a.get("title"),
         ))
     page.next_url = _next_url(root, url)

@@ -29,6 +29,13 @@ def article_schema() -> dict[str, Any]:
     return json.loads(files(__package__).joinpath("article.schema.json").read_text("utf-8"))
 
 
+def current_version(schema: dict[str, Any] | None = None) -> str:
+    """Return the schema version records are written with now: ``schema_version``'s ``const``,
+    or the last of its ``enum`` (the versions an archive may hold, oldest first)."""
+    prop = (schema or article_schema())["properties"]["schema_version"]
+    return str(prop["const"]) if "const" in prop else str(prop.get("enum", [""])[-1])
+
+
 @lru_cache(maxsize=1)
 def article_validator() -> Draft202012Validator:
     """Return a validator for archive records."""

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from crawler.items import article_key
+
 # Old CMS (2010-2022), shared with sister papers: /channel/5083/202201/some-slug-2548123/
 # answered with or without the trailing slash, with /index.htm, and with Title-Cased slugs.
 OLD_ARTICLE_PATH = re.compile(
@@ -49,6 +51,12 @@ class ArticleRef:
     month: str  # YYYYMM from the URL: the month of publication
     section: str  # channel id (old CMS) or category slug (new CMS)
     path: str  # canonical path, always with a trailing slash
+
+    @property
+    def key(self) -> str:
+        """The archive's key of the article: ``old:<id>`` or ``new:<id>`` (ids of the two
+        generations can be the same string)."""
+        return article_key(self.cms, self.id)
 
     def canonical_url(self, site_url: str) -> str:
         """Return the canonical URL of the article on the site at ``site_url``."""

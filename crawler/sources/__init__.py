@@ -103,7 +103,7 @@ def origin_of(capture: Capture, archive_url: str) -> dict[str, Any]:
 
 
 class CapturePicker:
-    """Keeps, per article id, the best few captures: newest first (or oldest first).
+    """Keeps, per article (by key), the best few captures: newest first (or oldest first).
 
     The first is fetched; the others stand by in case it turns out not to be the article (a
     parked domain's page, an error page archived with status 200). A capture whose content
@@ -120,14 +120,14 @@ class CapturePicker:
         self.shared: set[str] = set()
 
     def add(self, capture: Capture) -> bool:
-        """Offer a capture; return True when its article id was not seen before."""
+        """Offer a capture; return True when its article was not seen before."""
         if capture.digest:
-            owner = self._digest_owner.setdefault(capture.digest, capture.ref.id)
-            if owner != capture.ref.id:
+            owner = self._digest_owner.setdefault(capture.digest, capture.ref.key)
+            if owner != capture.ref.key:
                 self.shared.add(capture.digest)
-        ranked = self.by_id.get(capture.ref.id)
+        ranked = self.by_id.get(capture.ref.key)
         if ranked is None:
-            self.by_id[capture.ref.id] = [capture]
+            self.by_id[capture.ref.key] = [capture]
             return True
         if any(c.timestamp == capture.timestamp and c.original_url == capture.original_url
                for c in ranked):
@@ -140,9 +140,9 @@ class CapturePicker:
         del ranked[self.keep:]
         return False
 
-    def ranked(self, article_id: str) -> list[Capture]:
-        """Return the kept captures of an article that may hold it, best first."""
-        return [c for c in self.by_id.get(article_id, ()) if c.digest not in self.shared]
+    def ranked(self, key: str) -> list[Capture]:
+        """Return the kept captures of an article (by key) that may hold it, best first."""
+        return [c for c in self.by_id.get(key, ()) if c.digest not in self.shared]
 
     @property
     def skipped(self) -> int:
@@ -153,7 +153,7 @@ class CapturePicker:
         return len(self.ids())
 
     def ids(self) -> list[str]:
-        """Return every article id with a capture that may hold it, in a stable order (by URL
-        month, then id)."""
+        """Return the key of every article with a capture that may hold it, in a stable order
+        (by URL month, then key)."""
         return sorted((i for i in self.by_id if self.ranked(i)),
                       key=lambda i: (self.by_id[i][0].ref.month, i))

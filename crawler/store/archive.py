@@ -32,8 +32,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from crawler.items import record_key
+from crawler.site.urls import parse_article_url
 from crawler.store import lock as archive_lock
 from crawler.store.exporter import ArchiveItemExporter
+from crawler.store.lines import prefix_digest
 from crawler.store.reconcile import Reconciliation, open_archive_db, settle_tail
 from crawler.store.statedb import DEFAULT_TIMEOUT, SCHEMA, register_reject
 
@@ -50,6 +53,9 @@ CONTENT_FIELDS = ("title", "kicker", "lead", "body", "authors", "byline", "sourc
 IMAGE_CONTENT_KEYS = ("url", "caption")
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+# Another article already holds the record's key (same CMS generation and id, another month in
+# its URL): the crawler cannot tell them apart, so the record is not archived (a reject says so).
+COLLISION = "collision"
 
 # The state's tables (kept under this name for older imports).
 STATE_SCHEMA = SCHEMA
@@ -85,6 +91,9 @@ class Archive:
         # Exporters serialise, the archive decides where a line goes and when it counts.
         self.exporter = ArchiveItemExporter()
         self._fds: OrderedDict[str, int] = OrderedDict()
+        # Per file written in this process: the committed size its SHA-256 object has read up
+        # to (the state keeps each file's committed hash: crawler/store/lines.py).
+        self._digests: dict[str, tuple[int, Any]] = {}
         self.articles_dir.mkdir(parents=True, exist_ok=True)
         self.rejects_dir.mkdir(parents=True, exist_ok=True)
         self._lock = archive_lock.acquire(self.root, wait=lock_wait)
@@ -103,22 +112,26 @@ class Archive:
     # --- state rows ------------------------------------------------------------------------
 
     def _commit_size(self, rel: str, size: int, mtime_ns: int | None) -> None:
+        cached = self._digests.get(rel)
+        sha = cached[1].hexdigest() if cached and cached[0] == size else None
         self.db.execute(
-            "INSERT INTO files(path, committed_size, mtime_ns) VALUES(?, ?, ?) "
-            "ON CONFLICT(path) DO UPDATE SET committed_size = excluded.committed_size,"
-            " mtime_ns = excluded.mtime_ns",
-            (rel, size, mtime_ns),
+            "INSERT INTO files(path, committed_size, mtime_ns, committed_sha256) VALUES(?, ?, ?, ?)"
+            " ON CONFLICT(path) DO UPDATE SET committed_size = excluded.committed_size,"
+            " mtime_ns = excluded.mtime_ns, committed_sha256 = excluded.committed_sha256",
+            (rel, size, mtime_ns, sha),
         )
 
     def _register(self, record: dict[str, Any], rel: str) -> None:
         self.db.execute(
-            "INSERT INTO articles(id, content_hash, version, published_date, url, file,"
-            " archived_at) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-            " content_hash = excluded.content_hash, version = excluded.version,"
-            " published_date = excluded.published_date, url = excluded.url, file = excluded.file,"
-            " archived_at = excluded.archived_at WHERE excluded.version >= articles.version",
-            (record["id"], record["content_hash"], record.get("version") or 1,
-             record.get("published_date"), record.get("url"), rel, record.get("fetched_at")),
+            "INSERT INTO articles(key, id, content_hash, version, published_date, url, file,"
+            " archived_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+            " id = excluded.id, content_hash = excluded.content_hash,"
+            " version = excluded.version, published_date = excluded.published_date,"
+            " url = excluded.url, file = excluded.file, archived_at = excluded.archived_at"
+            " WHERE excluded.version >= articles.version",
+            (record_key(record), record["id"], record["content_hash"],
+             record.get("version") or 1, record.get("published_date"), record.get("url"), rel,
+             record.get("fetched_at")),
         )
 
     # --- writing ---------------------------------------------------------------------------
@@ -136,18 +149,28 @@ class Archive:
         return fd
 
     def _settle(self, rel: str) -> None:
-        """In the open transaction: adopt lines of ``rel`` written past its committed size."""
-        row = self.db.execute("SELECT committed_size FROM files WHERE path = ?",
+        """In the open transaction: adopt lines of ``rel`` written past its committed size, and
+        know the SHA-256 of its committed bytes (read once per file and process, checked
+        against the one the state recorded)."""
+        row = self.db.execute("SELECT committed_size, committed_sha256 FROM files WHERE path = ?",
                               (rel,)).fetchone()
-        committed = row[0] if row else 0
+        committed, sha = row if row else (0, None)
         path = self.root / rel
         size = path.stat().st_size if path.exists() else 0
-        if size == committed:
-            return
         if size < committed:
             raise OSError(errno.EIO, f"{rel} is {size} bytes, shorter than the {committed} bytes "
                           "committed: it was changed behind the archive's back")
-        self._commit_size(rel, *settle_tail(self.root, self.db, rel, committed))
+        cached = self._digests.get(rel)
+        if cached is None or cached[0] != committed:
+            digest = prefix_digest(path, committed)
+            if sha is not None and digest.hexdigest() != sha:
+                raise OSError(errno.EIO, f"{rel}: its first {committed} bytes are not the ones "
+                              "committed: it was changed behind the archive's back")
+            self._digests[rel] = (committed, digest)
+        if size > committed:
+            size, mtime_ns = settle_tail(self.root, self.db, rel, committed)
+            self._digests[rel] = (size, prefix_digest(path, size))
+            self._commit_size(rel, size, mtime_ns)
 
     def _append(self, rel: str, data: bytes) -> tuple[int, int]:
         """Append one whole line; return the file's size and mtime. A failed write leaves none."""
@@ -163,6 +186,12 @@ class Archive:
             self._cut(rel, fd, start)
             raise
         st = os.fstat(fd)
+        cached = self._digests.get(rel)
+        if cached is not None and cached[0] == start and st.st_size == start + len(data):
+            cached[1].update(data)
+            self._digests[rel] = (st.st_size, cached[1])
+        else:  # read again from the file when next needed
+            self._digests.pop(rel, None)
         return st.st_size, st.st_mtime_ns
 
     def _cut(self, rel: str, fd: int, size: int) -> None:
@@ -190,21 +219,30 @@ class Archive:
             raise
         return result
 
-    def lookup(self, article_id: str) -> tuple[str, int] | None:
-        """Return (content_hash, version) of the archived article, or None."""
+    def lookup(self, key: str) -> tuple[str, int] | None:
+        """Return (content_hash, version) of the archived article with this key, or None."""
         row = self.db.execute(
-            "SELECT content_hash, version FROM articles WHERE id = ?", (article_id,)
+            "SELECT content_hash, version FROM articles WHERE key = ?", (key,)
         ).fetchone()
         return (row[0], row[1]) if row else None
 
     def classify(self, record: dict[str, Any]) -> tuple[str, int]:
-        """Return whether a record is new, updated or unchanged, and the version it would get."""
-        known = self.lookup(record["id"])
-        if known is None:
+        """Return whether a record is new, updated, unchanged or a collision (another article
+        holds its key), and the version it would get."""
+        row = self.db.execute("SELECT content_hash, version, url FROM articles WHERE key = ?",
+                              (record_key(record),)).fetchone()
+        if row is None:
             return NEW, 1
-        if known[0] == record["content_hash"]:
-            return UNCHANGED, known[1]
-        return UPDATED, known[1] + 1
+        if _other_article(row[2], record.get("url")):
+            return COLLISION, 0
+        if row[0] == record["content_hash"]:
+            return UNCHANGED, row[1]
+        return UPDATED, row[1] + 1
+
+    def holder(self, key: str) -> str | None:
+        """Return the URL of the archived article with this key, or None."""
+        row = self.db.execute("SELECT url FROM articles WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
 
     def _write_article(self, record: dict[str, Any], rel: str) -> None:
         size, mtime_ns = self._append(rel, self.exporter.serialize_item(record))
@@ -214,20 +252,23 @@ class Archive:
 
     def _forget_rejects(self, record: dict[str, Any]) -> None:
         # Rejects of every URL variant of the article, and of the canonical URL, are done with.
-        self.db.execute("DELETE FROM rejects WHERE id = ? OR url = ?",
-                        (record["id"], record.get("url")))
+        self.db.execute("DELETE FROM rejects WHERE key = ? OR url = ?",
+                        (record_key(record), record.get("url")))
 
     def store_article(self, record: dict[str, Any]) -> tuple[str, int]:
         """Archive a record (content_hash set) unless held unchanged; set and return its version.
 
-        Returns (new | updated | unchanged, version). Classifying and writing happen in one
-        transaction, after lines left uncommitted in the file are adopted, so an article is
-        never written twice."""
+        Returns (new | updated | unchanged | collision, version). Classifying and writing happen
+        in one transaction, after lines left uncommitted in the file are adopted, so an article
+        is never written twice. A collision (another article holds the record's key) writes
+        nothing: the caller rejects the record."""
         rel = f"articles/{partition_of(record)}.jsonl"
 
         def work() -> tuple[str, int]:
             self._settle(rel)
             status, version = self.classify(record)
+            if status == COLLISION:
+                return status, version
             record["version"] = version
             if status != UNCHANGED:
                 self._write_article(record, rel)
@@ -287,6 +328,16 @@ class Archive:
         self.close()
 
 
+def _other_article(archived_url: str | None, url: str | None) -> bool:
+    """True when two URLs with one key are two articles: their URLs give other months.
+
+    The URL's month is the month of publication, fixed for an article; its slug (a retitled
+    article) and section may change. URLs that are not article URLs (a text dump) tell nothing."""
+    before = parse_article_url(archived_url) if archived_url else None
+    now = parse_article_url(url) if url else None
+    return before is not None and now is not None and before.month != now.month
+
+
 def iter_records(root: str | os.PathLike[str], kind: str = "articles") -> Iterator[dict[str, Any]]:
     """Yield every record of an archive directory (``articles`` or ``rejects``), file by file."""
     for path in sorted((Path(root) / kind).glob("*.jsonl")):
@@ -301,10 +352,12 @@ def iter_records(root: str | os.PathLike[str], kind: str = "articles") -> Iterat
 
 
 def latest_records(root: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """Return the latest version of every archived article, by id."""
+    """Return the latest version of every archived article, by key (for tests and small
+    archives: it holds every record)."""
     latest: dict[str, dict[str, Any]] = {}
     for record in iter_records(root):
-        known = latest.get(record["id"])
+        key = record_key(record)
+        known = latest.get(key)
         if known is None or (record.get("version") or 1) >= (known.get("version") or 1):
-            latest[record["id"]] = record
+            latest[key] = record
     return latest

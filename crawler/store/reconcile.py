@@ -13,9 +13,18 @@ Archive is opened), ``reconcile`` compares them with the state and makes the sta
 * a line that is not a whole JSON record (garbage, a torn tail) is moved, as it was, to
   ``quarantine/<kind>-<name>-<time>.jsonl`` with a WARNING that names both files; never fatal.
 
-Cheap when nothing changed: a file whose size and modification time are those the state recorded
-at its last commit is not read. Any other difference (a file shorter than recorded, changed,
-missing or unknown) makes a full scan of the article files, which rebuilds the article rows.
+Reads only what changed. A file whose size and modification time are those the state recorded
+at its last commit is not read. One whose size or time moved is checked against its own
+committed state: the SHA-256 of its first ``committed_size`` bytes (the ``files`` table). When
+they are still the bytes committed (a ``touch``, a copy or restore that dropped the times, lines
+written after the last commit), only the lines after them are read. When they are not (a line
+edited or deleted), that file alone is read again and its articles compared with theirs in the
+state; only if one of them lost its line is every article file read (a full scan: the article
+may have an older version elsewhere). A missing month file, or a state rebuilt, is a full scan.
+
+Memory does not grow with the archive: files are read a line at a time, and what a scan learns
+per article goes into temporary tables of the state's connection (which SQLite spills to a
+temporary file), not into Python objects; a Reconciliation keeps counts and a few examples.
 
 ``plan`` only reads and returns what would change; ``apply`` does it. ``reconcile`` is both, or
 with ``dry_run=True`` just the plan (for a read-only checker). ``open_archive_db`` opens the state
@@ -33,37 +42,47 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.items import record_key
 from crawler.normalise.dates import VN_TZ
-from crawler.store.statedb import DEFAULT_TIMEOUT, open_state, register_reject
+from crawler.store.lines import (
+    QUARANTINE_DIR,
+    BadLine,
+    FileCheck,
+    ends_with_newline,
+    prefix_digest,
+    quarantine,
+    read_lines,
+    rewrite_without,
+)
+from crawler.store.statedb import (
+    DEFAULT_TIMEOUT,
+    open_state,
+    rebuild_rejects_and_runs,
+    upsert_reject,
+)
+
+__all__ = ["QUARANTINE_DIR", "BadLine", "FileCheck", "Reconciliation", "apply", "open_archive_db",
+           "plan", "reconcile", "settle_tail"]
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("articles", "rejects")
-QUARANTINE_DIR = "quarantine"
 RECONCILE_STAGE = "reconcile"
+# Examples a Reconciliation keeps of each kind of change (the counts are whole).
+EXAMPLES = 1000
+ROW = "key, id, content_hash, version, published_date, url, file, archived_at"
 
-
-@dataclass
-class BadLine:
-    """A line that is not a whole record: where it was and why it is moved aside."""
-
-    file: str
-    line_no: int  # 1-based, in the file as it was
-    offset: int
-    reason: str
-    data: bytes
-
-
-@dataclass
-class FileCheck:
-    """What reading one file (whole, or from ``start``) found."""
-
-    rel: str
-    start: int  # 0 for a whole read; the committed size for a read of the tail only
-    size: int
-    uncommitted: bool = False  # everything read was written after the file's last commit
-    records: list[dict[str, Any]] = field(default_factory=list)
-    bad: list[BadLine] = field(default_factory=list)
+SCRATCH = f"""
+CREATE TEMP TABLE IF NOT EXISTS reconcile_lines ({ROW}, seq INTEGER, uncommitted INTEGER);
+CREATE TEMP TABLE IF NOT EXISTS reconcile_rejects (record TEXT);
+CREATE TEMP TABLE IF NOT EXISTS reconcile_rows ({ROW});
+CREATE TEMP TABLE IF NOT EXISTS reconcile_lost (key TEXT, id TEXT, file TEXT, url TEXT,
+                                                had INTEGER, on_disk INTEGER);
+DELETE FROM reconcile_lines;
+DELETE FROM reconcile_rejects;
+DELETE FROM reconcile_rows;
+DELETE FROM reconcile_lost;
+"""
 
 
 @dataclass
@@ -73,22 +92,27 @@ class Reconciliation:
     deep: bool = False
     rebuilt_from: Path | None = None
     checks: list[FileCheck] = field(default_factory=list)
-    # (file, id, version) of lines on disk the state did not know
+    # (file, key, version) of lines on disk the state did not know: the first EXAMPLES
     adopted: list[tuple[str, str, int]] = field(default_factory=list)
-    # (id, file it was in, url) of archived articles with no line left on disk
+    adopted_count: int = 0
+    # (key, file it was in, url) of archived articles with no line left on disk (examples)
     lost: list[tuple[str, str, str | None]] = field(default_factory=list)
-    # (id, version the state had, version on disk, url): the newest version's line is gone
+    lost_count: int = 0
+    # (key, version the state had, version on disk, url): the newest version's line is gone
     fallen_back: list[tuple[str, int, int, str | None]] = field(default_factory=list)
+    fallen_back_count: int = 0
     missing_files: list[str] = field(default_factory=list)
-    # article rows to write (adopted or corrected), by id
-    rows: dict[str, tuple[Any, ...]] = field(default_factory=dict)
-    # committed size and modification time to record, by file, where they change
-    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # article rows to write (adopted or corrected): how many (they wait in reconcile_rows)
+    row_count: int = 0
+    # committed size, modification time and committed SHA-256 to record, by file
+    sizes: dict[str, tuple[int, int, str | None]] = field(default_factory=dict)
     duplicate_lines: int = 0
     # where applying moved damaged lines (relative to the archive)
     quarantine_files: list[str] = field(default_factory=list)
     # the state knew no file while article files exist: it was deleted (or is a new one)
     state_was_empty: bool = False
+    # files whose committed bytes changed, read whole and compared (no full scan needed)
+    changed_files: list[str] = field(default_factory=list)
 
     @property
     def bad_lines(self) -> list[BadLine]:
@@ -97,7 +121,7 @@ class Reconciliation:
     @property
     def changed(self) -> bool:
         """True when applying this changes the state or a file."""
-        return bool(self.rows or self.lost or self.fallen_back or self.bad_lines
+        return bool(self.row_count or self.lost_count or self.fallen_back_count or self.bad_lines
                     or self.missing_files or self.rebuilt_from or self.sizes)
 
     def summary(self) -> list[str]:
@@ -105,14 +129,14 @@ class Reconciliation:
         lines = []
         if self.rebuilt_from:
             lines.append(f"state rebuilt from the files (the damaged one is {self.rebuilt_from})")
-        if self.adopted:
-            lines.append(f"{len(self.adopted)} line(s) on disk adopted into the state")
-        if self.lost:
-            lines.append(f"{len(self.lost)} archived article(s) with no line on disk, to fetch "
-                         "again: " + ", ".join(f"{i} ({f})" for i, f, _ in self.lost[:5])
-                         + (" ..." if len(self.lost) > 5 else ""))
-        if self.fallen_back:
-            lines.append(f"{len(self.fallen_back)} article(s) whose newest version's line is "
+        if self.adopted_count:
+            lines.append(f"{self.adopted_count} line(s) on disk adopted into the state")
+        if self.lost_count:
+            lines.append(f"{self.lost_count} archived article(s) with no line on disk, to fetch "
+                         "again: " + ", ".join(f"{k} ({f})" for k, f, _ in self.lost[:5])
+                         + (" ..." if self.lost_count > 5 else ""))
+        if self.fallen_back_count:
+            lines.append(f"{self.fallen_back_count} article(s) whose newest version's line is "
                          "gone, back to the version on disk and to fetch again")
         if self.missing_files:
             lines.append(f"file(s) the state knew that are gone: {', '.join(self.missing_files)}")
@@ -126,56 +150,6 @@ class Reconciliation:
 
 # --- reading ---------------------------------------------------------------------------------
 
-def _check_line(kind: str, line: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    """Return (record, None) for a whole record, or (None, why not)."""
-    try:
-        record = json.loads(line)
-    except ValueError as exc:
-        return None, f"not JSON ({exc.msg} at column {exc.colno})"
-    if not isinstance(record, dict):
-        return None, "not a JSON object"
-    needed = ("id", "content_hash") if kind == "articles" else ("url", "reason")
-    missing = [name for name in needed if not record.get(name)]
-    if missing:
-        return None, f"no {' or '.join(missing)}"
-    return record, None
-
-
-def read_file(root: Path, rel: str, start: int = 0) -> FileCheck:
-    """Read a JSON Lines file from ``start``: its whole records, and the lines that are not."""
-    kind = rel.split("/", 1)[0]
-    with (root / rel).open("rb") as fh:
-        fh.seek(start)
-        data = fh.read()
-    check = FileCheck(rel=rel, start=start, size=start + len(data))
-    offset, line_no = start, 0
-    for raw in data.splitlines(keepends=True):
-        line_no += 1
-        line = raw.rstrip(b"\r\n")
-        if not raw.endswith(b"\n"):
-            reason = "a torn last line (no newline): an interrupted write"
-            record = None
-        elif not line.strip():
-            offset += len(raw)
-            continue
-        else:
-            record, reason = _check_line(kind, line)
-        if record is None:
-            check.bad.append(BadLine(rel, line_no, offset, reason or "", raw))
-        else:
-            check.records.append(record)
-        offset += len(raw)
-    return check
-
-
-def _ends_with_newline(path: Path, size: int) -> bool:
-    if size == 0:
-        return True
-    with path.open("rb") as fh:
-        fh.seek(size - 1)
-        return fh.read(1) == b"\n"
-
-
 def _files_on_disk(root: Path) -> dict[str, os.stat_result]:
     found = {}
     for kind in KINDS:
@@ -187,151 +161,187 @@ def _files_on_disk(root: Path) -> dict[str, os.stat_result]:
 
 
 def _article_row(record: dict[str, Any], rel: str) -> tuple[Any, ...]:
-    return (record["id"], record["content_hash"], record.get("version") or 1,
+    return (record_key(record), record["id"], record["content_hash"], record.get("version") or 1,
             record.get("published_date"), record.get("url"), rel, record.get("fetched_at"))
+
+
+class _Reader:
+    """Reads files into the scratch tables, a line at a time, in order (``seq``)."""
+
+    def __init__(self, root: Path, db: sqlite3.Connection, result: Reconciliation):
+        self.root, self.db, self.result = root, db, result
+        self.seq = 0
+
+    def read(self, rel: str, start: int, *, uncommitted: bool, digest: Any = None) -> FileCheck:
+        check = FileCheck(rel=rel, start=start, size=start, uncommitted=uncommitted)
+        if digest is None and start == 0:
+            digest = prefix_digest(self.root / rel, 0)
+        article = rel.startswith("articles/")
+        batch: list[tuple[Any, ...]] = []
+        for _offset, record in read_lines(self.root, check, digest):
+            if article:
+                self.seq += 1
+                batch.append((*_article_row(record, rel), self.seq, int(uncommitted)))
+                if len(batch) >= 1000:
+                    self._flush(batch)
+            elif uncommitted:
+                self.db.execute("INSERT INTO reconcile_rejects(record) VALUES(?)",
+                                (json.dumps(record, ensure_ascii=False),))
+        self._flush(batch)
+        self.result.checks.append(check)
+        return check
+
+    def _flush(self, batch: list[tuple[Any, ...]]) -> None:
+        if batch:
+            self.db.executemany(f"INSERT INTO reconcile_lines({ROW}, seq, uncommitted)"
+                                " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            batch.clear()
 
 
 def plan(root: str | os.PathLike[str], db: sqlite3.Connection, *, deep: bool | None = None
          ) -> Reconciliation:
     """Return what reconciling the archive at ``root`` with its state ``db`` would change.
 
-    Reads files and the database, changes neither. ``deep=None`` scans every article file only
-    when something differs from what the state recorded; True always; False never."""
+    Reads files and the database, changes neither (what it learns waits in temporary tables of
+    ``db`` for ``apply``). ``deep=None`` scans every article file only when a file is gone or a
+    changed file lost the line of an article; True always; False never."""
     root = Path(root)
     result = Reconciliation()
+    db.executescript(SCRATCH)
     on_disk = _files_on_disk(root)
-    recorded = {row[0]: (row[1], row[2]) for row in
-                db.execute("SELECT path, committed_size, mtime_ns FROM files")}
+    recorded = {row[0]: (row[1], row[2], row[3]) for row in db.execute(
+        "SELECT path, committed_size, mtime_ns, committed_sha256 FROM files")}
     article_files = {row[0] for row in db.execute("SELECT DISTINCT file FROM articles")}
     result.missing_files = sorted((set(recorded) | article_files) - set(on_disk))
     result.state_was_empty = not recorded and any(r.startswith("articles/") for r in on_disk)
     needs_deep = any(rel.startswith("articles/") for rel in result.missing_files)
-    tails: dict[str, int] = {}
-    whole: set[str] = set()
+    reader = _Reader(root, db, result)
+    whole: list[str] = []
     for rel, st in on_disk.items():
         if rel not in recorded:
-            tails[rel] = 0  # never committed: every line was written by an interrupted run
+            # never committed: every line was written by an interrupted run
+            reader.read(rel, 0, uncommitted=True)
             continue
-        committed, mtime_ns = recorded[rel]
+        committed, mtime_ns, sha = recorded[rel]
         if st.st_size == committed and mtime_ns == st.st_mtime_ns:
             continue  # just as the last commit left it
-        if st.st_size > committed and mtime_ns is not None and \
-                _ends_with_newline(root / rel, committed):
-            tails[rel] = committed  # lines written after the last commit: read only those
+        if mtime_ns is None or st.st_size < committed:
+            whole.append(rel)  # shorter than committed, or from before times were recorded
+            needs_deep = needs_deep or (mtime_ns is None and rel.startswith("articles/"))
             continue
-        whole.add(rel)
-        needs_deep = needs_deep or rel.startswith("articles/")
+        digest = prefix_digest(root / rel, committed)
+        if sha is None and st.st_size == committed:
+            whole.append(rel)  # touched, and no hash to tell: read it and compare
+        elif sha is not None and digest.hexdigest() != sha:
+            whole.append(rel)  # its committed bytes changed
+        elif st.st_size == committed:
+            result.sizes[rel] = (committed, st.st_mtime_ns, digest.hexdigest())
+        elif sha is not None or ends_with_newline(root / rel, committed):
+            # lines written after the last commit: read only those
+            reader.read(rel, committed, uncommitted=True, digest=digest)
+        else:
+            whole.append(rel)
     result.deep = needs_deep if deep is None else deep
+    tails = {check.rel for check in result.checks}
     if result.deep:
-        whole |= {rel for rel in on_disk if rel.startswith("articles/")}
+        result.checks = [c for c in result.checks if not c.rel.startswith("articles/")]
+        db.execute("DELETE FROM reconcile_lines")
+        whole = sorted(set(whole) | {rel for rel in on_disk if rel.startswith("articles/")})
     for rel in sorted(whole):
-        result.checks.append(read_file(root, rel))
-    for rel, start in sorted(tails.items()):
-        if rel not in whole:
-            check = read_file(root, rel, start)
-            check.uncommitted = True
-            result.checks.append(check)
+        reader.read(rel, 0, uncommitted=False)
+    changed = sorted(rel for rel in whole if rel.startswith("articles/") and rel not in tails)
+    db.execute("CREATE INDEX IF NOT EXISTS temp.reconcile_lines_key ON reconcile_lines(key,"
+               " version)")
+    if not result.deep and changed and deep is None and _lost_a_line(db, changed):
+        # An article of a changed file lost its line: it may have an older version elsewhere.
+        return plan(root, db, deep=True)
+    if not result.deep:
+        result.changed_files = changed
     for check in result.checks:
-        size = check.size - sum(len(b.data) for b in check.bad)
-        if recorded.get(check.rel) != (size, on_disk[check.rel].st_mtime_ns):
-            result.sizes[check.rel] = (size, on_disk[check.rel].st_mtime_ns)
+        if check.rel in on_disk and recorded.get(check.rel) != (
+                check.kept_size, on_disk[check.rel].st_mtime_ns, check.sha256):
+            result.sizes[check.rel] = (check.kept_size, on_disk[check.rel].st_mtime_ns,
+                                       check.sha256)
     for rel in result.missing_files:
-        if rel in recorded:
-            result.sizes.pop(rel, None)
-    if result.deep:
-        _plan_articles(result, db)
-    else:
-        for check in result.checks:
-            if check.rel.startswith("articles/") and check.uncommitted:
-                for record in check.records:
-                    result.adopted.append((check.rel, record["id"], record.get("version") or 1))
-                    row = _article_row(record, check.rel)
-                    known = result.rows.get(record["id"])
-                    if known is None or row[2] >= known[2]:
-                        result.rows[record["id"]] = row
+        result.sizes.pop(rel, None)
+    _compare(result, db, changed)
     return result
 
 
-def _plan_articles(result: Reconciliation, db: sqlite3.Connection) -> None:
-    """Compare every article line on disk with the article rows (a full scan)."""
-    latest: dict[str, tuple[Any, ...]] = {}
-    seen: set[tuple[str, int]] = set()
-    for check in result.checks:
-        if not check.rel.startswith("articles/"):
-            continue
-        for record in check.records:
-            row = _article_row(record, check.rel)
-            if (row[0], row[2]) in seen:
-                result.duplicate_lines += 1
-            seen.add((row[0], row[2]))
-            known = latest.get(row[0])
-            if known is None or row[2] >= known[2]:
-                latest[row[0]] = row
-    rows = {row[0]: row for row in db.execute(
-        "SELECT id, content_hash, version, published_date, url, file, archived_at FROM articles")}
-    for article_id, row in rows.items():
-        on_disk = latest.get(article_id)
-        if on_disk is None:
-            result.lost.append((article_id, row[5], row[4]))
-        elif on_disk[2] < row[2]:
-            result.fallen_back.append((article_id, row[2], on_disk[2], row[4]))
-    for article_id, row in latest.items():
-        known = rows.get(article_id)
-        if known is None:
-            result.adopted.append((row[5], article_id, row[2]))
-        if known is None or known[1:3] != row[1:3] or known[5] != row[5]:
-            result.rows[article_id] = row
+def _lost_a_line(db: sqlite3.Connection, changed: list[str]) -> bool:
+    """True when an article the state files in one of ``changed`` has no line of its version
+    there any more."""
+    marks = ",".join("?" * len(changed))
+    return db.execute(
+        f"SELECT 1 FROM articles a WHERE a.file IN ({marks}) AND NOT EXISTS (SELECT 1 FROM"
+        " reconcile_lines l WHERE l.key = a.key AND l.version = a.version) LIMIT 1",
+        changed).fetchone() is not None
+
+
+def _compare(result: Reconciliation, db: sqlite3.Connection, changed: list[str]) -> None:
+    """Fill reconcile_rows and reconcile_lost from the lines read, and the counts."""
+    result.duplicate_lines = db.execute(
+        "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM reconcile_lines"
+        " GROUP BY key, version HAVING n > 1)").fetchone()[0]
+    # Each key's newest line read (the last one read among equal versions).
+    best = ("SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY key ORDER BY version DESC,"
+            " seq DESC) AS rank FROM reconcile_lines {where}) WHERE rank = 1")
+    if result.deep:
+        db.execute(f"INSERT INTO reconcile_lost SELECT a.key, a.id, a.file, a.url, a.version,"
+                   f" b.version FROM articles a LEFT JOIN ({best.format(where='')}) b"
+                   f" ON b.key = a.key WHERE b.key IS NULL OR b.version < a.version")
+        db.execute(f"INSERT INTO reconcile_rows SELECT {ROW} FROM ({best.format(where='')}) b"
+                   " WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.key = b.key AND"
+                   " a.content_hash = b.content_hash AND a.version = b.version"
+                   " AND a.file = b.file)")
+        adopted = ("SELECT file, key, version FROM ({best}) b WHERE NOT EXISTS (SELECT 1 FROM"
+                   " articles a WHERE a.key = b.key) ORDER BY seq").format(
+            best=best.format(where=""))
+    else:
+        # Lines after a commit add (a newer version wins); a changed file's lines correct the
+        # rows of its articles (every one of which still has its line there: _lost_a_line).
+        marks = ",".join("?" * len(changed))
+        where = f"WHERE uncommitted = 1 OR file IN ({marks})" if changed else \
+            "WHERE uncommitted = 1"
+        db.execute(f"INSERT INTO reconcile_rows SELECT {ROW} FROM ({best.format(where=where)}) b"
+                   " WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.key = b.key AND"
+                   " (a.version > b.version OR (a.version = b.version AND"
+                   " a.content_hash = b.content_hash AND a.file = b.file)))", changed)
+        adopted = "SELECT file, key, version FROM reconcile_lines WHERE uncommitted = 1" \
+            " ORDER BY seq"
+    result.row_count = db.execute("SELECT COUNT(*) FROM reconcile_rows").fetchone()[0]
+    if result.deep:
+        result.adopted_count = db.execute(f"SELECT COUNT(*) FROM ({adopted})").fetchone()[0]
+    else:
+        result.adopted_count = db.execute(
+            "SELECT COUNT(*) FROM reconcile_lines WHERE uncommitted = 1").fetchone()[0]
+        if changed:  # a changed file's lines the state did not know at all
+            marks = ",".join("?" * len(changed))
+            result.adopted_count += db.execute(
+                f"SELECT COUNT(*) FROM reconcile_rows r WHERE r.file IN ({marks}) AND NOT EXISTS"
+                " (SELECT 1 FROM articles a WHERE a.key = r.key) AND NOT EXISTS (SELECT 1 FROM"
+                " reconcile_lines l WHERE l.key = r.key AND l.uncommitted = 1)",
+                changed).fetchone()[0]
+    result.adopted = [tuple(row) for row in db.execute(f"{adopted} LIMIT {EXAMPLES}")]
+    result.lost_count = db.execute(
+        "SELECT COUNT(*) FROM reconcile_lost WHERE on_disk IS NULL").fetchone()[0]
+    result.lost = [tuple(row) for row in db.execute(
+        f"SELECT key, file, url FROM reconcile_lost WHERE on_disk IS NULL ORDER BY key"
+        f" LIMIT {EXAMPLES}")]
+    result.fallen_back_count = db.execute(
+        "SELECT COUNT(*) FROM reconcile_lost WHERE on_disk IS NOT NULL").fetchone()[0]
+    result.fallen_back = [tuple(row) for row in db.execute(
+        f"SELECT key, had, on_disk, url FROM reconcile_lost WHERE on_disk IS NOT NULL"
+        f" ORDER BY key LIMIT {EXAMPLES}")]
 
 
 # --- applying --------------------------------------------------------------------------------
 
-def quarantine(root: Path, bad: list[BadLine]) -> Path:
-    """Append damaged lines, as they were, to a new quarantine file; return its path."""
-    folder = root / QUARANTINE_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now(VN_TZ).strftime("%Y%m%dT%H%M%S")
-    name = bad[0].file.replace("/", "-").removesuffix(".jsonl")
-    path = folder / f"{name}-{stamp}.jsonl"
-    n = 1
-    while path.exists():
-        n += 1
-        path = folder / f"{name}-{stamp}-{n}.jsonl"
-    with path.open("xb") as fh:
-        for line in bad:
-            fh.write(line.data if line.data.endswith(b"\n") else line.data + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    return path
-
-
-def _rewrite_without(root: Path, check: FileCheck) -> int:
-    """Remove a file's bad lines (from ``check.start`` on); return the file's new size."""
-    path = root / check.rel
-    drop = {(b.offset, len(b.data)) for b in check.bad}
-    with path.open("rb") as fh:
-        fh.seek(check.start)
-        tail = fh.read(check.size - check.start)
-    kept, offset = [], check.start
-    for raw in tail.splitlines(keepends=True):
-        if (offset, len(raw)) not in drop:
-            kept.append(raw)
-        offset += len(raw)
-    body = b"".join(kept)
-    if check.start == 0:
-        tmp = path.with_name(path.name + ".reconcile-tmp")
-        with tmp.open("wb") as fh:
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    else:
-        with path.open("rb+") as fh:
-            fh.truncate(check.start)
-            fh.seek(check.start)
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-    return check.start + len(body)
+UPSERT_SET = (
+    " ON CONFLICT(key) DO UPDATE SET id = excluded.id, content_hash = excluded.content_hash,"
+    " version = excluded.version, published_date = excluded.published_date, url = excluded.url,"
+    " file = excluded.file, archived_at = excluded.archived_at")
+UPSERT_ARTICLE = f"INSERT INTO articles({ROW}) VALUES(?, ?, ?, ?, ?, ?, ?, ?)" + UPSERT_SET
 
 
 def apply(root: str | os.PathLike[str], db: sqlite3.Connection, result: Reconciliation) -> None:
@@ -342,8 +352,8 @@ def apply(root: str | os.PathLike[str], db: sqlite3.Connection, result: Reconcil
             continue
         where = quarantine(root, check.bad)
         result.quarantine_files.append(str(where.relative_to(root)))
-        size = _rewrite_without(root, check)
-        result.sizes[check.rel] = (size, (root / check.rel).stat().st_mtime_ns)
+        size = rewrite_without(root, check)
+        result.sizes[check.rel] = (size, (root / check.rel).stat().st_mtime_ns, check.sha256)
         for bad in check.bad:
             logger.warning("%s line %s (offset %s) is damaged (%s): moved aside to %s",
                            bad.file, bad.line_no, bad.offset, bad.reason,
@@ -351,44 +361,32 @@ def apply(root: str | os.PathLike[str], db: sqlite3.Connection, result: Reconcil
     now = dt.datetime.now(VN_TZ).isoformat(timespec="seconds")
     db.execute("BEGIN IMMEDIATE")
     try:
-        for article_id, _, _ in result.lost:
-            db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        db.execute("DELETE FROM articles WHERE key IN (SELECT key FROM reconcile_lost"
+                   " WHERE on_disk IS NULL)")
         # A full scan knows each article's newest line; lines adopted from a tail only add.
         guard = "" if result.deep else " WHERE excluded.version >= articles.version"
-        for row in result.rows.values():
-            db.execute(
-                "INSERT INTO articles(id, content_hash, version, published_date, url, file,"
-                " archived_at) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-                " content_hash = excluded.content_hash, version = excluded.version,"
-                " published_date = excluded.published_date, url = excluded.url,"
-                " file = excluded.file, archived_at = excluded.archived_at" + guard, row)
-        refetch = [(a, url, f"reconcile: its line is gone from {f}") for a, f, url in result.lost]
-        refetch += [(a, url, f"reconcile: the line of its version {had} is gone")
-                    for a, had, _, url in result.fallen_back]
-        for article_id, url, reason in refetch:
-            if url:  # the next run fetches it again, as it does a retryable reject
-                db.execute(
-                    "INSERT INTO rejects(url, id, reason, stage, retryable, last_at)"
-                    " VALUES(?, ?, ?, ?, 1, ?) ON CONFLICT(url) DO UPDATE SET"
-                    " reason = excluded.reason, stage = excluded.stage, retryable = 1,"
-                    " last_at = excluded.last_at",
-                    (url, article_id, reason, RECONCILE_STAGE, now))
-        if refetch:
+        db.execute(f"INSERT INTO articles({ROW}) SELECT {ROW} FROM reconcile_rows WHERE true"
+                   + UPSERT_SET + guard)
+        db.execute(
+            "INSERT INTO rejects(url, id, key, reason, stage, retryable, last_at)"
+            " SELECT url, id, key, CASE WHEN on_disk IS NULL"
+            " THEN 'reconcile: its line is gone from ' || file"
+            " ELSE 'reconcile: the line of its version ' || had || ' is gone' END, ?, 1, ?"
+            " FROM reconcile_lost WHERE url IS NOT NULL ON CONFLICT(url) DO UPDATE SET"
+            " reason = excluded.reason, stage = excluded.stage, retryable = 1,"
+            " last_at = excluded.last_at, key = excluded.key", (RECONCILE_STAGE, now))
+        if result.lost_count or result.fallen_back_count:
+            # the next run fetches them again, as it does a retryable reject
             db.execute("UPDATE listings SET complete = 0")
         if not result.rebuilt_from:
-            for check in result.checks:
-                if check.rel.startswith("rejects/") and check.uncommitted:
-                    for record in check.records:
-                        _upsert_reject(db, record)
+            for (text,) in db.execute("SELECT record FROM reconcile_rejects").fetchall():
+                upsert_reject(db, json.loads(text))
         for rel in result.missing_files:
             db.execute("DELETE FROM files WHERE path = ?", (rel,))
-        for rel, (size, mtime_ns) in result.sizes.items():
-            db.execute(
-                "INSERT INTO files(path, committed_size, mtime_ns) VALUES(?, ?, ?)"
-                " ON CONFLICT(path) DO UPDATE SET committed_size = excluded.committed_size,"
-                " mtime_ns = excluded.mtime_ns", (rel, size, mtime_ns))
+        for rel, (size, mtime_ns, sha) in result.sizes.items():
+            _record_file(db, rel, size, mtime_ns, sha)
         if result.rebuilt_from:
-            _rebuild_rejects_and_runs(root, db)
+            rebuild_rejects_and_runs(root, db)
         db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
@@ -397,50 +395,38 @@ def apply(root: str | os.PathLike[str], db: sqlite3.Connection, result: Reconcil
     _log(result)
 
 
-def _upsert_reject(db: sqlite3.Connection, record: dict[str, Any]) -> None:
-    """Register a reject line written before an interruption, as put_reject would have."""
-    archived = record.get("id") and db.execute(
-        "SELECT 1 FROM articles WHERE id = ?", (record["id"],)).fetchone()
-    if not archived:
-        register_reject(db, record)
-
-
-def _rebuild_rejects_and_runs(root: Path, db: sqlite3.Connection) -> None:
-    """After a damaged state was set aside: rejects from the reject files, runs from reports."""
-    for path in sorted((root / "rejects").glob("*.jsonl")) if (root / "rejects").is_dir() else []:
-        for record in read_file(root, f"rejects/{path.name}").records:
-            _upsert_reject(db, record)
-    runs = root / "runs"
-    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
-        try:
-            report = json.loads(path.read_text("utf-8"))
-            key = report["started_at"]
-        except (ValueError, KeyError, TypeError, OSError):
-            continue
-        db.execute("INSERT OR IGNORE INTO runs(started_at, mode, report) VALUES(?, ?, ?)",
-                   (key, report.get("mode"), json.dumps(report, ensure_ascii=False)))
+def _record_file(db: sqlite3.Connection, rel: str, size: int, mtime_ns: int | None,
+                 sha: str | None) -> None:
+    db.execute(
+        "INSERT INTO files(path, committed_size, mtime_ns, committed_sha256) VALUES(?, ?, ?, ?)"
+        " ON CONFLICT(path) DO UPDATE SET committed_size = excluded.committed_size,"
+        " mtime_ns = excluded.mtime_ns, committed_sha256 = excluded.committed_sha256",
+        (rel, size, mtime_ns, sha))
 
 
 def _log(result: Reconciliation) -> None:
     if result.state_was_empty and not result.rebuilt_from:
         logger.warning("reconcile: the state was new or empty while the archive holds article "
                        "files: rebuilt from them (%s article line(s) adopted); every listing is "
-                       "walked to its end", len(result.adopted))
-    elif result.adopted and not result.rebuilt_from:
+                       "walked to its end", result.adopted_count)
+    elif result.adopted_count and not result.rebuilt_from:
         logger.info("reconcile: adopted %s line(s) written before an interruption",
-                    len(result.adopted))
+                    result.adopted_count)
     if result.rebuilt_from:
         logger.warning("reconcile: state rebuilt from the files: %s article(s) adopted",
-                       len(result.adopted))
+                       result.adopted_count)
+    for rel in result.changed_files:
+        logger.warning("reconcile: %s changed since its last commit: read again and its "
+                       "articles compared with the state", rel)
     for rel in result.missing_files:
         logger.warning("reconcile: %s is gone (the state knew it)", rel)
-    if result.lost:
+    if result.lost_count:
         logger.warning("reconcile: %s archived article(s) have no line on disk any more (%s); "
                        "they are fetched again by this run and every listing is walked to its "
-                       "end", len(result.lost), ", ".join(i for i, _, _ in result.lost[:10]))
-    if result.fallen_back:
+                       "end", result.lost_count, ", ".join(k for k, _, _ in result.lost[:10]))
+    if result.fallen_back_count:
         logger.warning("reconcile: %s article(s) lost their newest version's line; back to the "
-                       "version on disk, fetched again", len(result.fallen_back))
+                       "version on disk, fetched again", result.fallen_back_count)
 
 
 def reconcile(root: str | os.PathLike[str], db: sqlite3.Connection, *, dry_run: bool = False,
@@ -475,26 +461,20 @@ def settle_tail(root: str | os.PathLike[str], db: sqlite3.Connection, rel: str,
     registered now instead of being written again. Lines that are not whole records are moved
     aside. Return the file's committed size and modification time, for the caller to record."""
     root = Path(root)
-    check = read_file(root, rel, committed)
+    check = FileCheck(rel=rel, start=committed, size=committed)
+    records = list(read_lines(root, check))  # a tail: the few lines of a failed commit
     if check.bad:
         where = quarantine(root, check.bad)
-        _rewrite_without(root, check)
+        rewrite_without(root, check)
         logger.warning("%s: %s damaged line(s) past offset %s moved aside to %s", rel,
                        len(check.bad), committed, where.relative_to(root))
-    for record in check.records:
+    for _offset, record in records:
         if rel.startswith("articles/"):
-            row = _article_row(record, rel)
-            db.execute(
-                "INSERT INTO articles(id, content_hash, version, published_date, url, file,"
-                " archived_at) VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-                " content_hash = excluded.content_hash, version = excluded.version,"
-                " published_date = excluded.published_date, url = excluded.url,"
-                " file = excluded.file, archived_at = excluded.archived_at"
-                " WHERE excluded.version >= articles.version", row)
+            db.execute(UPSERT_ARTICLE + " WHERE excluded.version >= articles.version",
+                       _article_row(record, rel))
         else:
-            _upsert_reject(db, record)
-    if check.records:
-        logger.info("%s: adopted %s line(s) written before a failed commit", rel,
-                    len(check.records))
+            upsert_reject(db, record)
+    if records:
+        logger.info("%s: adopted %s line(s) written before a failed commit", rel, len(records))
     st = (root / rel).stat()
     return st.st_size, st.st_mtime_ns

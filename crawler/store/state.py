@@ -42,27 +42,27 @@ class CrawlState:
             raise
         self._sections: SectionBook | None = None
 
-    def archived_date(self, article_id: str) -> str | None:
+    def archived_date(self, key: str) -> str | None:
         """Return the publication date of an archived article ('' if unknown), or None if absent."""
         row = self.db.execute(
-            "SELECT published_date FROM articles WHERE id = ?", (article_id,)
+            "SELECT published_date FROM articles WHERE key = ?", (key,)
         ).fetchone()
         return None if row is None else (row[0] or "")
 
-    def archived_fetched_at(self, article_id: str) -> str | None:
+    def archived_fetched_at(self, key: str) -> str | None:
         """Return when the archived version of an article was fetched, or None if absent."""
         row = self.db.execute(
-            "SELECT archived_at FROM articles WHERE id = ?", (article_id,)
+            "SELECT archived_at FROM articles WHERE key = ?", (key,)
         ).fetchone()
         return row[0] if row else None
 
-    def sitemap_lastmods(self, article_ids: list[str]) -> dict[str, str]:
-        """Return {id: lastmod} as a sitemap last showed them, for the ids it has seen."""
+    def sitemap_lastmods(self, keys: list[str]) -> dict[str, str]:
+        """Return {key: lastmod} as a sitemap last showed them, for the articles it has seen."""
         found: dict[str, str] = {}
-        for start in range(0, len(article_ids), 500):
-            chunk = article_ids[start:start + 500]
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
             rows = self.db.execute(
-                f"SELECT id, lastmod FROM sitemap_lastmods WHERE id IN "
+                f"SELECT key, lastmod FROM sitemap_lastmods WHERE key IN "
                 f"({','.join('?' * len(chunk))})", chunk)
             found.update(dict(rows))
         return found
@@ -75,7 +75,7 @@ class CrawlState:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany(
-                "INSERT INTO sitemap_lastmods(id, lastmod) VALUES(?, ?) ON CONFLICT(id)"
+                "INSERT INTO sitemap_lastmods(key, lastmod) VALUES(?, ?) ON CONFLICT(key)"
                 " DO UPDATE SET lastmod = excluded.lastmod"
                 " WHERE excluded.lastmod > sitemap_lastmods.lastmod", pairs)
             self.db.execute("COMMIT")
@@ -110,21 +110,21 @@ class CrawlState:
         """Forget that this listing was walked: the next nightly walks it to its end again."""
         self.db.execute("UPDATE listings SET complete = 0 WHERE key = ?", (key,))
 
-    def unresolved(self, ids: set[str]) -> tuple[set[str], set[str]]:
-        """Return the ids neither archived nor finally rejected, and those of them with no reject
-        at all (lost: nothing would fetch them again but a listing walked to its end)."""
-        open_ids, lost = set(), set()
-        for article_id in ids:
-            if self.archived_date(article_id) is not None:
+    def unresolved(self, keys: set[str]) -> tuple[set[str], set[str]]:
+        """Return the keys neither archived nor finally rejected, and those of them with no
+        reject at all (lost: nothing would fetch them again but a listing walked to its end)."""
+        open_keys, lost = set(), set()
+        for key in keys:
+            if self.archived_date(key) is not None:
                 continue
-            rows = self.db.execute("SELECT retryable FROM rejects WHERE id = ?",
-                                   (article_id,)).fetchall()
+            rows = self.db.execute("SELECT retryable FROM rejects WHERE key = ?",
+                                   (key,)).fetchall()
             if any(row[0] == 0 for row in rows):
                 continue
-            open_ids.add(article_id)
+            open_keys.add(key)
             if not rows:
-                lost.add(article_id)
-        return open_ids, lost
+                lost.add(key)
+        return open_keys, lost
 
     def settle_listings(self, listed: ListedArticles | dict[str, set[str]], walked: set[str],
                         when: str, *, finished: bool, keep_open: frozenset[str] = frozenset()
@@ -137,25 +137,25 @@ class CrawlState:
         again, so the next nightly walks it to its end."""
         outcome: dict[str, list[str]] = {"complete": [], "reopened": [], "open": []}
         for key in sorted(set(listed.keys()) | walked | keep_open):
-            open_ids, lost = self.unresolved(listed.get(key, set()))
+            open_keys, lost = self.unresolved(listed.get(key, set()))
             if lost or key in keep_open:
                 self.reopen_listing(key)
                 outcome["reopened"].append(key)
-            elif finished and key in walked and not open_ids:
+            elif finished and key in walked and not open_keys:
                 self.mark_listing_complete(key, when)
                 outcome["complete"].append(key)
             elif key in walked:
                 outcome["open"].append(key)
         return outcome
 
-    def rechecked(self, article_id: str) -> bool:
+    def rechecked(self, key: str) -> bool:
         """True when a nightly run has already re-fetched this archived article for edits."""
-        return self.db.execute("SELECT 1 FROM rechecks WHERE id = ?", (article_id,)).fetchone() \
+        return self.db.execute("SELECT 1 FROM rechecks WHERE key = ?", (key,)).fetchone() \
             is not None
 
-    def mark_rechecked(self, article_id: str, when: str) -> None:
+    def mark_rechecked(self, key: str, when: str) -> None:
         """Remember that this archived article has been re-fetched for edits."""
-        self.db.execute("INSERT OR REPLACE INTO rechecks(id, at) VALUES(?, ?)", (article_id, when))
+        self.db.execute("INSERT OR REPLACE INTO rechecks(key, at) VALUES(?, ?)", (key, when))
 
     def begin_run(self) -> bool:
         """Mark a run as under way; return True when the previous one never finished (killed)."""
@@ -167,11 +167,11 @@ class CrawlState:
         """Mark the run as finished: the next one may trust what this one walked."""
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('run_open', '0')")
 
-    def final_reject(self, article_id: str) -> str | None:
+    def final_reject(self, key: str) -> str | None:
         """Return the reason an article was last rejected for good (not retryable), or None."""
         row = self.db.execute(
-            "SELECT reason FROM rejects WHERE id = ? AND retryable = 0 ORDER BY last_at DESC",
-            (article_id,),
+            "SELECT reason FROM rejects WHERE key = ? AND retryable = 0 ORDER BY last_at DESC",
+            (key,),
         ).fetchone()
         return row[0] if row else None
 
@@ -228,53 +228,82 @@ class CrawlState:
 
 
 class ListedArticles:
-    """The articles each listing showed in this run, as ``{listing key: set of ids}`` reads.
+    """The articles each listing showed in this run, as ``{listing key: set of article keys}``
+    reads.
 
     Kept in temporary tables of the state database's connection, not in the crawl's memory:
     a backfill lists every article of the site, and these sets were the largest structure
-    that grew with it. SQLite holds a temporary table in its page cache (2 MB by default) and
-    spills the rest to a temporary file; the tables go when the connection closes. Beside the
-    wanted articles, every id a listing's pages showed (wanted or not) is kept, so that a walk
-    knows when a page adds nothing new; and an article that redirects to another article's id
-    is read as that id."""
+    that grew with it. SQLite holds a temporary table in its page cache (the connection's
+    ``temp.cache_size``) and spills the rest to a temporary file; the tables go when the
+    connection closes. Beside the wanted articles, every article a listing's pages showed
+    (wanted or not) is kept, so that a walk knows when a page adds nothing new; and an article
+    that redirects to another article is read as that one. Articles are named by their key
+    (crawler/items.py article_key), never by the id alone."""
 
     def __init__(self, db: sqlite3.Connection):
         self.db = db
         db.execute("CREATE TEMP TABLE IF NOT EXISTS listed_articles (key TEXT NOT NULL,"
-                   " id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID")
+                   " article TEXT NOT NULL, PRIMARY KEY (key, article)) WITHOUT ROWID")
         db.execute("CREATE TEMP TABLE IF NOT EXISTS listing_shown (key TEXT NOT NULL,"
-                   " id TEXT NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID")
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS moved_articles (id TEXT PRIMARY KEY,"
-                   " to_id TEXT NOT NULL) WITHOUT ROWID")
+                   " article TEXT NOT NULL, PRIMARY KEY (key, article)) WITHOUT ROWID")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS moved_articles (article TEXT PRIMARY KEY,"
+                   " to_article TEXT NOT NULL) WITHOUT ROWID")
 
-    def add(self, key: str, ids: list[str], shown: Sequence[str] = ()) -> int:
+    def add(self, key: str, articles: list[str], shown: Sequence[str] = ()) -> int:
         """Remember that listing ``key`` showed these articles (a listing with none counts too);
         return how many of ``shown`` (every article a page showed, wanted or not) the listing's
         walk in this run had not met before."""
-        self.db.execute("INSERT OR IGNORE INTO listed_articles(key, id) VALUES(?, '')", (key,))
-        self.db.executemany("INSERT OR IGNORE INTO listed_articles(key, id) VALUES(?, ?)",
-                            [(key, article_id) for article_id in ids])
+        self.db.execute("INSERT OR IGNORE INTO listed_articles(key, article) VALUES(?, '')",
+                        (key,))
+        self.db.executemany("INSERT OR IGNORE INTO listed_articles(key, article) VALUES(?, ?)",
+                            [(key, article) for article in articles])
         before = self.db.total_changes
-        self.db.executemany("INSERT OR IGNORE INTO listing_shown(key, id) VALUES(?, ?)",
-                            [(key, article_id) for article_id in shown])
+        self.db.executemany("INSERT OR IGNORE INTO listing_shown(key, article) VALUES(?, ?)",
+                            [(key, article) for article in shown])
         return self.db.total_changes - before
 
-    def moved(self, article_id: str, to_id: str) -> None:
-        """Remember that an article redirects to another article's id: a listing that showed it
-        is settled by that id."""
-        self.db.execute("INSERT OR REPLACE INTO moved_articles(id, to_id) VALUES(?, ?)",
-                        (article_id, to_id))
+    def moved(self, article: str, to_article: str) -> None:
+        """Remember that an article redirects to another article (both by key): a listing that
+        showed it is settled by that one."""
+        self.db.execute("INSERT OR REPLACE INTO moved_articles(article, to_article) VALUES(?, ?)",
+                        (article, to_article))
 
     def keys(self) -> set[str]:
         """Return the listings seen in this run."""
         return {row[0] for row in self.db.execute("SELECT DISTINCT key FROM listed_articles")}
 
     def get(self, key: str, default: set[str]) -> set[str]:
-        """Return the articles listing ``key`` showed (an article that redirects to another's id
-        as that id), or ``default`` when it was not seen."""
+        """Return the articles listing ``key`` showed (an article that redirects to another as
+        that one), or ``default`` when it was not seen."""
         rows = self.db.execute(
-            "SELECT COALESCE(m.to_id, l.id) FROM listed_articles AS l"
-            " LEFT JOIN moved_articles AS m ON m.id = l.id WHERE l.key = ?", (key,)).fetchall()
+            "SELECT COALESCE(m.to_article, l.article) FROM listed_articles AS l"
+            " LEFT JOIN moved_articles AS m ON m.article = l.article WHERE l.key = ?",
+            (key,)).fetchall()
         if not rows:
             return default
         return {row[0] for row in rows if row[0]}
+
+
+class ArticleMarks:
+    """The articles of this run, by key: requested ("seen", a set's ``in`` and ``add``) and
+    found by a source (counted once per source).
+
+    A temporary table of the state database's connection, as ListedArticles: a backfill marks
+    every article of the site, and a dict of them was what still grew in the crawl's memory."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS article_marks (article TEXT NOT NULL,"
+                   " mark TEXT NOT NULL, PRIMARY KEY (article, mark)) WITHOUT ROWID")
+
+    def __contains__(self, key: object) -> bool:
+        return self.db.execute("SELECT 1 FROM article_marks WHERE article = ? AND mark = ''",
+                               (key,)).fetchone() is not None
+
+    def add(self, key: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO article_marks(article, mark) VALUES(?, '')", (key,))
+
+    def first_found(self, key: str, source: str) -> bool:
+        """Mark an article found by ``source``; True the first time."""
+        return self.db.execute("INSERT OR IGNORE INTO article_marks(article, mark) VALUES(?, ?)",
+                               (key, source)).rowcount == 1

@@ -13,13 +13,17 @@ logs a WARNING and starts an empty one, which reconciliation then fills from the
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+from crawler.items import article_key
 from crawler.normalise.dates import VN_TZ
+from crawler.site.urls import parse_article_url
+from crawler.store.lines import FileCheck, read_lines
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +34,8 @@ DEFAULT_TIMEOUT = 60.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY,
+    key TEXT PRIMARY KEY,
+    id TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     version INTEGER NOT NULL,
     published_date TEXT,
@@ -39,10 +44,12 @@ CREATE TABLE IF NOT EXISTS articles (
     archived_at TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published_date);
+CREATE INDEX IF NOT EXISTS articles_file ON articles(file);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     committed_size INTEGER NOT NULL,
-    mtime_ns INTEGER
+    mtime_ns INTEGER,
+    committed_sha256 TEXT
 );
 CREATE TABLE IF NOT EXISTS rejects (
     url TEXT PRIMARY KEY,
@@ -52,9 +59,11 @@ CREATE TABLE IF NOT EXISTS rejects (
     retryable INTEGER NOT NULL,
     count INTEGER NOT NULL DEFAULT 1,
     last_at TEXT,
-    listing_raw TEXT
+    listing_raw TEXT,
+    key TEXT
 );
 CREATE INDEX IF NOT EXISTS rejects_id ON rejects(id);
+CREATE INDEX IF NOT EXISTS rejects_key ON rejects(key);
 CREATE TABLE IF NOT EXISTS listings (
     key TEXT PRIMARY KEY,
     complete INTEGER NOT NULL DEFAULT 0,
@@ -65,11 +74,11 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT
 );
 CREATE TABLE IF NOT EXISTS rechecks (
-    id TEXT PRIMARY KEY,
+    key TEXT PRIMARY KEY,
     at TEXT
 );
 CREATE TABLE IF NOT EXISTS sitemap_lastmods (
-    id TEXT PRIMARY KEY,
+    key TEXT PRIMARY KEY,
     lastmod TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -90,7 +99,17 @@ CREATE TABLE IF NOT EXISTS section_names (
 MIGRATIONS = (
     ("files", "mtime_ns", "INTEGER"),
     ("rejects", "listing_raw", "TEXT"),
+    ("files", "committed_sha256", "TEXT"),
+    ("rejects", "key", "TEXT"),
 )
+# Tables keyed on the article id alone before issue 25, rebuilt keyed on the article's key.
+KEYED_BY_ID = {
+    "articles": ("key TEXT PRIMARY KEY, id TEXT NOT NULL, content_hash TEXT NOT NULL,"
+                 " version INTEGER NOT NULL, published_date TEXT, url TEXT, file TEXT NOT NULL,"
+                 " archived_at TEXT"),
+    "rechecks": "key TEXT PRIMARY KEY, at TEXT",
+    "sitemap_lastmods": "key TEXT PRIMARY KEY, lastmod TEXT NOT NULL",
+}
 
 
 class StateCorrupt(sqlite3.DatabaseError):
@@ -108,12 +127,80 @@ def connect(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> sqlite3.Connecti
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-    db.executescript(SCHEMA)
+    # Temporary tables (the run's marks, reconciliation's scratch) spill to a file, never
+    # grow in memory past their own page cache.
+    db.execute("PRAGMA temp_store=FILE")
+    db.execute(f"PRAGMA temp.cache_size=-{CACHE_KIB}")
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     for table, column, declaration in MIGRATIONS:
-        columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        if column not in columns:
+        if table in tables and column not in _columns(db, table):
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    if "articles" in tables and "key" not in _columns(db, "articles"):
+        migrate_to_keys(db)
+    db.executescript(SCHEMA)
     return db
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+def key_of(article_id: str | None, url: str | None) -> str | None:
+    """Return an article's key from its URL, else from its id when the id alone tells the CMS
+    generation (hex letters: new; not 7 characters: old); None when it cannot be told."""
+    ref = parse_article_url(url) if url else None
+    if ref is not None:
+        return ref.key
+    if not article_id:
+        return None
+    if article_id.startswith("text:"):
+        return article_id
+    if any(ch in "abcdef" for ch in article_id.lower()):
+        return article_key("new", article_id)
+    if article_id.isdigit() and len(article_id) != 7:
+        return article_key("old", article_id)
+    return None
+
+
+def migrate_to_keys(db: sqlite3.Connection) -> None:
+    """Rebuild a state keyed on the article id alone (before issue 25) on the article's key.
+
+    Each article row takes its key from its URL; the rejects get a key column; the re-check and
+    sitemap marks follow their article (a mark whose CMS cannot be told is dropped: it is
+    learnt again). Every listing is then walked to its end once: an article whose id an
+    archived one of the other CMS generation shared was taken for it and never fetched. One
+    transaction: a crash leaves the old state as it was."""
+    db.create_function("key_of", 2, key_of, deterministic=True)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE articles RENAME TO articles_by_id")
+        db.execute(f"CREATE TABLE articles ({KEYED_BY_ID['articles']})")
+        db.execute("INSERT OR REPLACE INTO articles(key, id, content_hash, version, published_date,"
+                   " url, file, archived_at) SELECT COALESCE(key_of(id, url), id), id,"
+                   " content_hash, version, published_date, url, file, archived_at"
+                   " FROM articles_by_id")
+        for table, value in (("rechecks", "at"), ("sitemap_lastmods", "lastmod")):
+            if table not in {row[0] for row in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'")}:
+                continue
+            db.execute(f"ALTER TABLE {table} RENAME TO {table}_by_id")
+            db.execute(f"CREATE TABLE {table} ({KEYED_BY_ID[table]})")
+            db.execute(f"INSERT OR REPLACE INTO {table}(key, {value}) SELECT"
+                       f" key_of(t.id, a.url), t.{value} FROM {table}_by_id t"
+                       f" LEFT JOIN articles_by_id a ON a.id = t.id"
+                       f" WHERE key_of(t.id, a.url) IS NOT NULL")
+            db.execute(f"DROP TABLE {table}_by_id")
+        db.execute("UPDATE rejects SET key = key_of(id, url)")
+        db.execute("DROP TABLE articles_by_id")
+        reopened = db.execute("UPDATE listings SET complete = 0").rowcount
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    logger.warning("state database: articles are now keyed on their CMS generation and id (an "
+                   "old-CMS number and a new-CMS id can be the same string); %s listing(s) are "
+                   "walked to their end once, for articles a shared id hid", reopened)
 
 
 def check(db: sqlite3.Connection) -> None:
@@ -177,11 +264,45 @@ def register_reject(db: sqlite3.Connection, record: dict[str, Any]) -> None:
     if record.get("origin"):
         return
     db.execute(
-        "INSERT INTO rejects(url, id, reason, stage, retryable, last_at, listing_raw)"
-        " VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET reason = excluded.reason,"
+        "INSERT INTO rejects(url, id, key, reason, stage, retryable, last_at, listing_raw)"
+        " VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET reason = excluded.reason,"
         " stage = excluded.stage, retryable = excluded.retryable, count = rejects.count + 1,"
-        " last_at = excluded.last_at,"
+        " last_at = excluded.last_at, key = excluded.key,"
         " listing_raw = COALESCE(excluded.listing_raw, rejects.listing_raw)",
-        (record["url"], record.get("id"), record["reason"], record.get("stage"),
-         int(bool(record.get("retryable"))), record.get("fetched_at"),
+        (record["url"], record.get("id"), reject_key(record), record["reason"],
+         record.get("stage"), int(bool(record.get("retryable"))), record.get("fetched_at"),
          record.get("listing_raw")))
+
+
+def reject_key(record: dict[str, Any]) -> str | None:
+    """Return the key of the article a reject is about: from its URL (the CMS generation is
+    in it) or its id when that alone tells, else its partial record's."""
+    return key_of(record.get("id"), record.get("url")) or (record.get("record") or {}).get("key")
+
+
+def upsert_reject(db: sqlite3.Connection, record: dict[str, Any]) -> None:
+    """Register a reject line written before an interruption, as put_reject would have."""
+    archived = False
+    if record.get("id"):
+        key = reject_key(record)
+        archived = key is not None and db.execute(
+            "SELECT 1 FROM articles WHERE key = ?", (key,)).fetchone() is not None
+    if not archived:
+        register_reject(db, record)
+
+
+def rebuild_rejects_and_runs(root: Path, db: sqlite3.Connection) -> None:
+    """After a damaged state was set aside: rejects from the reject files, runs from reports."""
+    for path in sorted((root / "rejects").glob("*.jsonl")) if (root / "rejects").is_dir() else []:
+        check = FileCheck(rel=f"rejects/{path.name}", start=0, size=0)
+        for _offset, record in read_lines(root, check):
+            upsert_reject(db, record)
+    runs = root / "runs"
+    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
+        try:
+            report = json.loads(path.read_text("utf-8"))
+            key = report["started_at"]
+        except (ValueError, KeyError, TypeError, OSError):
+            continue
+        db.execute("INSERT OR IGNORE INTO runs(started_at, mode, report) VALUES(?, ?, ?)",
+                   (key, report.get("mode"), json.dumps(report, ensure_ascii=False)))
