@@ -6,6 +6,7 @@ Layout under ARCHIVE_DIR/raw/:
                                                 at WARC_MAX_SIZE bytes
     index.cdxj                                  one line per response: SURT, timestamp, JSON;
                                                 appended while crawling, sorted when the crawl ends
+                                                (on disk: crawler/store/cdxj.py)
 
 Each record is built in memory and written with one write, then flushed, so a killed crawl
 leaves every record but possibly the last one whole. A write that fails (a full disk, an I/O
@@ -34,6 +35,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from crawler.normalise.dates import VN_TZ
+from crawler.store.cdxj import sort_index
 
 logger = logging.getLogger(__name__)
 
@@ -159,14 +161,9 @@ class WarcWriterFiles:
         if not sort:
             return
         index = self.raw_dir / INDEX_NAME
-        lines = sorted(set(index.read_text(encoding="utf-8").splitlines()))
-        tmp = index.with_suffix(".cdxj.tmp")
         try:
-            tmp.write_text("".join(line + "\n" for line in lines if line.strip()),
-                           encoding="utf-8")
-            os.replace(tmp, index)
+            sort_index(index)  # on disk, a few MB at a time: the index grows with the archive
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             logger.error("the WARC index %s could not be sorted (%s); it is whole, unsorted: "
                          "LC_ALL=C sort -o index.cdxj index.cdxj sorts it", index, exc)
 
