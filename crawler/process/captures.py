@@ -1,18 +1,20 @@
 """The index of WARC captures that re-extraction builds as it reads (crawler/process/reextract.py).
 
 Every record is indexed as it is read: where each response is (for revisits), which request each
-response answered (its Referer), and what every captured home or listing page lists (article id
+response answered (its Referer), and what every captured home or listing page lists (article key
 -> the time text the listing printed), so that a time of day the crawl recovered from a listing
 is recovered again. A captured page becomes a Scrapy response exactly as the crawl's spider
 received it: transfer coding undone, then Scrapy's own HttpCompressionMiddleware.
+
+The index grows with the captures (a few of them per article), so it is kept in a scratch
+database on disk (crawler/store/scratch.py), not in dicts: re-extracting a quarter of a million
+articles needs no more memory than 25,000.
 """
 
 from __future__ import annotations
 
-import bisect
 import logging
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +32,7 @@ from crawler.extract.listings import listing_key, parse_listing
 from crawler.site.urls import host_of, parse_article_url
 from crawler.sources.warc_reader import Capture, Location, http_of, undo_transfer_coding
 from crawler.sources.warc_reader import record_id as warc_record_id
+from crawler.store.scratch import scratch_db
 from crawler.store.warc import fetched_at_of
 
 logger = logging.getLogger(__name__)
@@ -47,11 +50,30 @@ def capture_file_name(path: Path, archive_dir: Path) -> str:
     return str(resolved)
 
 
+INDEX_SCHEMA = """
+CREATE TABLE paths (id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL);
+CREATE TABLE responses (record_id TEXT PRIMARY KEY, path INTEGER, offset INTEGER);
+CREATE TABLE responses_by_uri_date (uri TEXT, date TEXT, path INTEGER, offset INTEGER,
+                                    PRIMARY KEY (uri, date));
+CREATE TABLE responses_by_digest (digest TEXT PRIMARY KEY, path INTEGER, offset INTEGER);
+CREATE TABLE referers (record_id TEXT PRIMARY KEY, referer TEXT);
+CREATE TABLE request_of (record_id TEXT PRIMARY KEY, request_id TEXT);
+CREATE TABLE listing_captures (uri TEXT, seq INTEGER, date TEXT, PRIMARY KEY (uri, seq));
+CREATE TABLE listing_entries (uri TEXT, seq INTEGER, key TEXT, time_raw TEXT,
+                              PRIMARY KEY (uri, seq, key));
+CREATE TABLE first_listed (key TEXT PRIMARY KEY, time_raw TEXT);
+CREATE TABLE article_captures (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE seen (key TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE archive_rejects (key TEXT PRIMARY KEY, item BLOB);
+"""
+
+
 class CaptureIndex:
     """What the WARC files hold, indexed as they are read: where each response is (for
     revisits), which request each response answered (its Referer), how many captures each article
-    has, and what every captured home or listing page lists (article id -> the time text the
-    listing printed). Also reads a capture back as the response the crawl's spider received."""
+    has, and what every captured home or listing page lists (article key -> the time text the
+    listing printed). Also reads a capture back as the response the crawl's spider received.
+    Kept in a scratch database (``close`` removes it)."""
 
     def __init__(self, crawler: Any, *, hosts: frozenset[str] | set[str],
                  archive_dir: str | os.PathLike[str]):
@@ -62,14 +84,30 @@ class CaptureIndex:
                 HttpCompressionMiddleware, crawler)
         except NotConfigured:
             self.decoder = None
-        self.responses_by_id: dict[str, Location] = {}
-        self.responses_by_uri_date: dict[tuple[str, str], Location] = {}
-        self.responses_by_digest: dict[str, Location] = {}
-        self.referers: dict[str, str] = {}  # request or response record id -> Referer
-        self.request_of: dict[str, str] = {}  # response record id -> its request's record id
-        self.listings: dict[str, list[tuple[str, dict[str, str | None]]]] = {}
-        self.first_listed: dict[str, str | None] = {}
-        self.article_captures: Counter = Counter()
+        self.db = scratch_db(INDEX_SCHEMA)
+        self._paths: dict[str, int] = {}  # the files given: a handful
+        self._seq = 0
+
+    def close(self) -> None:
+        """Drop the index (its scratch file goes with it)."""
+        self.db.close()
+
+    def _path_id(self, path: Path) -> int:
+        name = str(path)
+        if name not in self._paths:
+            self._paths[name] = self.db.execute("INSERT INTO paths(path) VALUES(?)",
+                                                (name,)).lastrowid or 0
+        return self._paths[name]
+
+    def _location(self, sql: str, args: tuple[Any, ...]) -> Location | None:
+        row = self.db.execute("SELECT p.path, r.offset FROM (" + sql + ") r JOIN paths p"
+                              " ON p.id = r.path", args).fetchone()
+        return Location(Path(row[0]), row[1]) if row else None
+
+    def article_captures(self, key: str) -> int:
+        """Return how many captures of the article (by key) the files hold."""
+        row = self.db.execute("SELECT n FROM article_captures WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else 0
 
     def capture(self, record: ArcWarcRecord, where: Location, length: int, payload: bytes,
                  status: int, headers: list[tuple[str, str]]) -> Capture:
@@ -119,27 +157,33 @@ class CaptureIndex:
         # Either record may name the other in WARC-Concurrent-To: ours name the response from the
         # request, wget names the request from the response.
         concurrent = (headers.get_header("WARC-Concurrent-To") or "").strip().strip("<>")
+        db = self.db
         if kind == "request":
             referer = record.http_headers.get_header("Referer") if record.http_headers else None
             if referer:
-                self.referers[record_id] = referer
-                if concurrent:
-                    self.referers[concurrent] = referer
+                db.executemany("INSERT OR REPLACE INTO referers(record_id, referer) VALUES(?, ?)",
+                               [(rid, referer) for rid in (record_id, concurrent) if rid])
             return
         if kind not in ("response", "revisit"):
             return
         if concurrent:
-            self.request_of[record_id] = concurrent
+            db.execute("INSERT OR REPLACE INTO request_of(record_id, request_id) VALUES(?, ?)",
+                       (record_id, concurrent))
         if kind == "response":
-            self.responses_by_id[record_id] = where
-            self.responses_by_uri_date[(uri, headers.get_header("WARC-Date") or "")] = where
+            path = self._path_id(where.path)
+            db.execute("INSERT OR REPLACE INTO responses VALUES(?, ?, ?)",
+                       (record_id, path, where.offset))
+            db.execute("INSERT OR REPLACE INTO responses_by_uri_date VALUES(?, ?, ?, ?)",
+                       (uri, headers.get_header("WARC-Date") or "", path, where.offset))
             digest = headers.get_header("WARC-Payload-Digest")
             if digest:
-                self.responses_by_digest.setdefault(digest, where)
+                db.execute("INSERT OR IGNORE INTO responses_by_digest VALUES(?, ?, ?)",
+                           (digest, path, where.offset))
         ref = parse_article_url(uri)
         if ref is not None:
             if host_of(uri) in self.hosts:
-                self.article_captures[ref.id] += 1
+                db.execute("INSERT INTO article_captures(key, n) VALUES(?, 1)"
+                           " ON CONFLICT(key) DO UPDATE SET n = n + 1", (ref.key,))
             return
         if kind != "response" or not self.is_listing(uri):
             return
@@ -151,29 +195,43 @@ class CaptureIndex:
         if response is None or not hasattr(response, "text"):
             return
         page = parse_listing(response.text, response.url, self.hosts)
-        entries = {entry.ref.id: entry.time_raw for entry in page.entries}
-        self.listings.setdefault(uri, []).append((capture.date, entries))
-        for article_id, time_raw in entries.items():
-            self.first_listed.setdefault(article_id, time_raw)
+        self._seq += 1
+        db.execute("INSERT INTO listing_captures(uri, seq, date) VALUES(?, ?, ?)",
+                   (uri, self._seq, capture.date))
+        entries = [(entry.ref.key, entry.time_raw) for entry in page.entries]
+        db.executemany("INSERT OR REPLACE INTO listing_entries(uri, seq, key, time_raw)"
+                       " VALUES(?, ?, ?, ?)", [(uri, self._seq, *entry) for entry in entries])
+        db.executemany("INSERT OR IGNORE INTO first_listed(key, time_raw) VALUES(?, ?)", entries)
 
     def is_listing(self, url: str) -> bool:
         return host_of(url) in self.hosts and (
             (urlsplit(url).path or "/") == "/" or listing_key(url) is not None)
 
-    def listing_raw(self, record: ArcWarcRecord, article_id: str, date: str) -> str | None:
+    def listing_raw(self, record: ArcWarcRecord, key: str, date: str) -> str | None:
         """Return the time text the listing that led to this capture printed for the article."""
-        return self.listing_raw_of(warc_record_id(record), article_id, date)
+        return self.listing_raw_of(warc_record_id(record), key, date)
 
-    def listing_raw_of(self, record_id: str, article_id: str, date: str) -> str | None:
-        referer = self.referers.get(record_id) or self.referers.get(
-            self.request_of.get(record_id, ""))
-        captures = self.listings.get(referer or "")
-        if captures:
-            dates = [d for d, _ in captures]
-            at = max(bisect.bisect_right(dates, date) - 1, 0)
-            if article_id in captures[at][1]:
-                return captures[at][1][article_id]
-        return self.first_listed.get(article_id)
+    def listing_raw_of(self, record_id: str, key: str, date: str) -> str | None:
+        """Return the time text for the article (by key) of the listing the request of
+        ``record_id`` came from, as captured last by ``date`` (else first); else the first
+        captured listing's that lists it."""
+        db = self.db
+        row = db.execute("SELECT referer FROM referers WHERE record_id = ? OR record_id ="
+                         " (SELECT request_id FROM request_of WHERE record_id = ?)"
+                         " ORDER BY record_id = ? DESC LIMIT 1",
+                         (record_id, record_id, record_id)).fetchone()
+        if row:
+            at = db.execute("SELECT seq FROM listing_captures WHERE uri = ? AND date <= ?"
+                            " ORDER BY seq DESC LIMIT 1", (row[0], date)).fetchone() or \
+                db.execute("SELECT MIN(seq) FROM listing_captures WHERE uri = ?",
+                           (row[0],)).fetchone()
+            if at and at[0] is not None:
+                entry = db.execute("SELECT time_raw FROM listing_entries WHERE uri = ? AND"
+                                   " seq = ? AND key = ?", (row[0], at[0], key)).fetchone()
+                if entry:
+                    return entry[0]
+        first = db.execute("SELECT time_raw FROM first_listed WHERE key = ?", (key,)).fetchone()
+        return first[0] if first else None
 
     def resolve_revisit(self, record: ArcWarcRecord, where: Location, length: int,
                          status: int, headers: list[tuple[str, str]]) -> Capture | None:
@@ -182,9 +240,12 @@ class CaptureIndex:
         refers_id = (rec.get_header("WARC-Refers-To") or "").strip().strip("<>")
         key = ((rec.get_header("WARC-Refers-To-Target-URI") or "").strip("<>"),
                rec.get_header("WARC-Refers-To-Date") or "")
-        original_at = (self.responses_by_id.get(refers_id)
-                       or self.responses_by_uri_date.get(key)
-                       or self.responses_by_digest.get(rec.get_header("WARC-Payload-Digest") or ""))
+        original_at = (
+            self._location("SELECT path, offset FROM responses WHERE record_id = ?", (refers_id,))
+            or self._location("SELECT path, offset FROM responses_by_uri_date WHERE uri = ? AND"
+                              " date = ?", key)
+            or self._location("SELECT path, offset FROM responses_by_digest WHERE digest = ?",
+                              (rec.get_header("WARC-Payload-Digest") or "",)))
         if original_at is None:
             return None
         original = self.read_capture(original_at)

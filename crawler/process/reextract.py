@@ -129,7 +129,7 @@ class _Entry:
     what waits for the whole index (its rank among the article's captures, the listing text)."""
 
     kind: str  # "skip" (reason), "reject" (item), "page" (outcome), "again" (read it again)
-    article_id: str | None = None
+    key: str | None = None  # the article's
     where: Location | None = None
     reason: str | None = None
     item: Any = None  # the reject; the page until a worker has answered for it
@@ -137,6 +137,22 @@ class _Entry:
     date: str = ""
     listing_raw: str | None = None  # the listing text the page was extracted with
     outcome: Any = None  # what the workers made of the page (crawler/process/workers.py)
+
+
+class _Seen:
+    """How many captures of each article settling has met (in the index's scratch database)."""
+
+    def __init__(self, index: CaptureIndex):
+        self.index = index
+        index.db.execute("DELETE FROM seen")
+
+    def add(self, key: str) -> bool:
+        """Count one more capture of the article; True when later captures of it follow."""
+        db = self.index.db
+        db.execute("INSERT INTO seen(key, n) VALUES(?, 1) ON CONFLICT(key) DO UPDATE SET n = n + 1",
+                   (key,))
+        (n,) = db.execute("SELECT n FROM seen WHERE key = ?", (key,)).fetchone()
+        return n < self.index.article_captures(key)
 
 
 class Reextractor:
@@ -154,8 +170,6 @@ class Reextractor:
         self.index_url = settings.get("COMMONCRAWL_INDEX_URL")
         self.archive_prefixes = tuple(u.rstrip("/") + "/" for u in
                                       (self.wayback_url, self.data_url, self.index_url) if u)
-        # Rejects of archive captures wait: another capture of the same article may give it.
-        self.archive_rejects: dict[str, RejectItem] = {}
         self.summary = Summary()
         # Filled as the files are read.
         self.index = CaptureIndex(processor.crawler, hosts=self.hosts,
@@ -253,17 +267,17 @@ class Reextractor:
             self._skip("listing" if self.index.is_listing(uri) else "not-article")
             return None
         if capture.status != 200 and capture.status not in REJECTED_STATUSES:
-            return _Entry("skip", ref.id, reason=f"http-{capture.status // 100}xx")
+            return _Entry("skip", ref.key, reason=f"http-{capture.status // 100}xx")
         response = self.index.response(capture)
         if response is None:
-            return _Entry("skip", ref.id, reason="undecodable")
-        listing_raw = self.index.listing_raw(record, ref.id, capture.date)
+            return _Entry("skip", ref.key, reason="undecodable")
+        listing_raw = self.index.listing_raw(record, ref.key, capture.date)
         page = read_page(response, fetched_at=fetched_at_of(capture.date),
                          site_url=self.site_url, listing_raw=listing_raw,
                          capture=self.index.capture_info(capture), hosts=self.hosts)
         if isinstance(page, RejectItem):
-            return _Entry("reject", ref.id, where=where, item=page)
-        return _Entry("page", ref.id, where=where, item=page, record_id=warc_record_id(record),
+            return _Entry("reject", ref.key, where=where, item=page)
+        return _Entry("page", ref.key, where=where, item=page, record_id=warc_record_id(record),
                       date=capture.date, listing_raw=listing_raw)
 
     # --- settling: in capture order, with the whole index ----------------------------------
@@ -271,25 +285,24 @@ class Reextractor:
     def settle(self, spill: Any, count: int) -> None:
         """Take the entries in capture order to the archive, now that the index is whole."""
         spill.seek(0)
-        seen: Counter = Counter()
+        seen = _Seen(self.index)
         for _ in range(count):
             entry: _Entry = pickle.load(spill)
             if entry.kind == "page" and entry.listing_raw != self.index.listing_raw_of(
-                    entry.record_id, entry.article_id or "", entry.date):
+                    entry.record_id, entry.key or "", entry.date):
                 entry.kind = "again"  # a listing read later tells another time: extract anew
             if entry.kind == "again":
                 assert entry.where is not None
                 record, length, payload = self.index.read_record(entry.where)
                 self._extract_record(record, entry.where, length, payload, seen)
                 continue
-            seen[entry.article_id] += 1
+            later = seen.add(entry.key or "")
             if entry.kind == "skip":
                 self._skip(entry.reason or "")
                 continue
             if entry.kind == "reject":
                 item = entry.item
-                if item.retryable and seen[entry.article_id] < \
-                        self.index.article_captures[entry.article_id]:
+                if item.retryable and later:
                     self._skip("superseded")
                     continue
                 self.stats.inc_value(f"{STATS}/articles")
@@ -300,9 +313,10 @@ class Reextractor:
             self._tally(*(self.processor.process(item, start=self.split) if dropped is None
                           else (None, dropped)))
         # Archive captures that gave no article, and no other capture of theirs did either.
-        for item in self.archive_rejects.values():
-            self._process(item, "response")
-        self.archive_rejects.clear()
+        for (blob,) in self.index.db.execute(
+                "SELECT item FROM archive_rejects ORDER BY rowid").fetchall():
+            self._process(pickle.loads(blob), "response")
+        self.index.db.execute("DELETE FROM archive_rejects")
 
     def _tally(self, result: Any, dropped: str | None) -> None:
         if dropped is not None:
@@ -317,7 +331,7 @@ class Reextractor:
         self.stats.inc_value(f"{STATS}/skipped/{reason}")
 
     def _extract_record(self, record: ArcWarcRecord, where: Location, length: int,
-                        payload: bytes, seen: Counter) -> None:
+                        payload: bytes, seen: _Seen) -> None:
         """Extract one record here, from start to archive, with the whole index."""
         kind = record.rec_type
         if kind not in ("response", "revisit"):
@@ -344,7 +358,7 @@ class Reextractor:
         if ref is None:
             self._skip("listing" if self.index.is_listing(uri) else "not-article")
             return
-        seen[ref.id] += 1
+        later = seen.add(ref.key)
         if capture.status != 200 and capture.status not in REJECTED_STATUSES:
             self._skip(f"http-{capture.status // 100}xx")
             return
@@ -355,10 +369,9 @@ class Reextractor:
         info = self.index.capture_info(capture)
         item = item_from_response(response, fetched_at=info["fetched_at"],
                                   site_url=self.site_url,
-                                  listing_raw=self.index.listing_raw(record, ref.id, capture.date),
+                                  listing_raw=self.index.listing_raw(record, ref.key, capture.date),
                                   capture=info, hosts=self.hosts)
-        if (isinstance(item, RejectItem) and item.retryable
-                and seen[ref.id] < self.index.article_captures[ref.id]):
+        if isinstance(item, RejectItem) and item.retryable and later:
             self._skip("superseded")
             return
         self._process(item, kind)
@@ -395,10 +408,12 @@ class Reextractor:
             page, fetched_at=fetched_at, site_url=self.site_url, capture=info, origin=origin,
             hosts=self.hosts)
         self.stats.inc_value(f"{STATS}/archive_answers")
+        # Rejects of archive captures wait: another capture of the same article may give it.
         if isinstance(item, RejectItem):
-            self.archive_rejects.setdefault(archived.ref.id, item)
+            self.index.db.execute("INSERT OR IGNORE INTO archive_rejects(key, item) VALUES(?, ?)",
+                                  (archived.ref.key, pickle.dumps(item, pickle.HIGHEST_PROTOCOL)))
             return True
-        self.archive_rejects.pop(archived.ref.id, None)
+        self.index.db.execute("DELETE FROM archive_rejects WHERE key = ?", (archived.ref.key,))
         self._process(item, "response")
         return True
 
@@ -406,9 +421,12 @@ class Reextractor:
         """Read the files (extracting in worker processes), then archive; return the summary."""
         started = time.perf_counter()
         self.summary.files = len(paths)
-        with tempfile.TemporaryFile(prefix="reextract-") as spill:
-            count = asyncio.run(self._read_with_pool(paths, spill))
-            self.settle(spill, count)
+        try:
+            with tempfile.TemporaryFile(prefix="reextract-") as spill:
+                count = asyncio.run(self._read_with_pool(paths, spill))
+                self.settle(spill, count)
+        finally:
+            self.index.close()
         if self._fallback is not None:
             asyncio.run(self._fallback.close())
         self.summary.seconds = time.perf_counter() - started
