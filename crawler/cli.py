@@ -131,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="CSV: write every cell as it is; by default a text cell beginning with "
                          "=, +, -, @, a tab or a carriage return gets a ' before it, so that no "
                          "spreadsheet runs it as a formula")
+    ex.add_argument("-s", "--set", dest="settings", type=_setting, action="append",
+                    default=[], metavar="KEY=VALUE",
+                    help="a setting, e.g. EXPORT_MEMORY_MB=512 (the export's memory budget)")
 
     ch = sub.add_parser("changes", help="print, as JSON Lines, every record added or updated "
                         "after a cursor; the new cursor is the last line on stderr")
@@ -223,9 +226,13 @@ def _export(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.format == "sqlite":
         return _export_sqlite(args)
+    from crawler.process.processing import project_settings
+
+    settings = project_settings(dict(args.settings))
     try:
-        result = export(_archive_dir(args), args.format, output=args.output,
-                        all_versions=args.all_versions, csv_raw=args.csv_raw, excel=args.excel)
+        result = export(Path(args.archive_dir or settings.get("ARCHIVE_DIR")), args.format,
+                        output=args.output, all_versions=args.all_versions, csv_raw=args.csv_raw,
+                        excel=args.excel, memory_mb=settings.getint("EXPORT_MEMORY_MB"))
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED

@@ -29,6 +29,9 @@ ARCHIVE_LOCK_WAIT = 0.0
 # Seconds a write waits for state.sqlite3 locked by another process before the run stops with
 # a storage failure (exit 6).
 ARCHIVE_DB_TIMEOUT = 60.0
+# `python -m crawler export`'s memory budget, MB, whatever the archive's size: DuckDB's
+# memory_limit is half of it, a batch of rows at most an eighth (crawler/analysis/export.py).
+EXPORT_MEMORY_MB = 256
 
 # --- Raw captures (crawler/run/capture.py, crawler/store/warc.py) ----------------------------
 # Every response from the site, with its request, into ARCHIVE_DIR/raw/*.warc.gz + index.cdxj.

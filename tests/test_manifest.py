@@ -228,3 +228,40 @@ def test_the_manifest_is_rewritten_in_place_without_leftovers(archive, tmp_path)
     write_manifest(root)  # what the next run does: the new file is part of the archive now
     assert verify(root).ok
     assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_manifest_is_written_and_read_an_entry_at_a_time(tmp_path, monkeypatch):
+    from crawler.analysis import manifest as module
+    from crawler.store.archive import Archive, content_hash
+
+    with Archive(tmp_path, fsync=False) as store:
+        for n, (month, url) in enumerate((("2022-01", "channel/5083/202201/a-2548123"),
+                                          ("2024-03", "chinh-tri/202403/b-2548123"),
+                                          ("2024-03", "chinh-tri/202403/c-c9408c0"))):
+            record = {"id": url.rsplit("-", 1)[1], "cms": "old" if "channel" in url else "new",
+                      "url": f"https://baonamdinh.vn/{url}/", "title": f"Bài {n}", "body": "B.",
+                      "published_date": f"{month}-14", "published_month": month,
+                      "fetched_at": "2025-06-30T08:00:00+07:00"}
+            record["content_hash"] = content_hash(record)
+            store.store_article(record)
+    write_manifest(tmp_path)
+    manifest = read_manifest(tmp_path)
+    assert manifest is not None
+    assert list(module.iter_entries(tmp_path)) == manifest["files"]
+    assert manifest["totals"]["articles"] == 3  # two of them share the id 2548123
+    assert [e.get("keys") for e in manifest["files"]] == [
+        ["old:2548123"], ["new:2548123", "new:c9408c0"]]
+    text = (tmp_path / MANIFEST).read_text("utf-8").splitlines()
+    assert len(text) == len(manifest) + 1 + len(manifest["files"]) + 2  # an entry a line
+    described = []
+    monkeypatch.setattr(module, "describe_file",
+                        lambda root, rel: described.append(rel) or {})  # nothing to describe
+    write_manifest(tmp_path)  # nothing changed: every entry comes from the previous manifest
+    assert described == [] and read_manifest(tmp_path)["files"] == manifest["files"]
+    legacy = dict(manifest, files=[{k: v for k, v in e.items() if k != "keys"}
+                                   for e in manifest["files"]])
+    (tmp_path / MANIFEST).write_text(json.dumps(legacy, ensure_ascii=False, indent=1))
+    assert list(module.iter_entries(tmp_path)) == legacy["files"]  # the layout before
+    monkeypatch.undo()
+    write_manifest(tmp_path)  # entries without keys are described again, once
+    assert read_manifest(tmp_path)["files"] == manifest["files"]

@@ -100,11 +100,7 @@ def _readable_ends(root: Path) -> tuple[dict[str, int], bool]:
     """Return how far each article file may be read, and whether the state said so."""
     db = open_state(root)
     if db is None:
-        ends = {}
-        for rel in jsonl_files(root):
-            data = (root / rel).read_bytes()
-            ends[rel] = data.rfind(b"\n") + 1
-        return ends, False
+        return {rel: _last_line_end(root / rel) for rel in jsonl_files(root)}, False
     try:
         # One statement: one consistent snapshot of every file's committed size.
         sizes = committed_sizes(db)
@@ -146,20 +142,35 @@ def pull_located(root: str | os.PathLike[str], since: Cursor | None = None
                 start, digest = _start(fh, rel, since.positions.get(rel), end, outcome)
                 if end > start:
                     fh.seek(start)
-                    data = fh.read(end - start)
-                    # The committed size always ends a line; a short read means the file shrank.
-                    whole = data[: data.rfind(b"\n") + 1]
-                    end = start + len(whole)
-                    digest.update(whole)
-                    outcome.files += 1
-                    at = start
-                    for line in whole.splitlines(keepends=True):
+                    # A line at a time up to the committed size, which always ends a line; a
+                    # short read means the file shrank, and the last whole line is the end.
+                    read = start
+                    for line in fh:
+                        if read + len(line) > end or not line.endswith(b"\n"):
+                            break
+                        at, read = read, read + len(line)
+                        digest.update(line)
                         if line.strip():
                             outcome.records += 1
                             yield rel, at, line
-                        at += len(line)
+                    end = read
+                    outcome.files += 1
                 outcome.cursor.positions[rel] = (end, mark(digest))
     return lines(), outcome
+
+
+def _last_line_end(path: Path) -> int:
+    """Return the offset just past the file's last newline (0 if none), reading from its end."""
+    with path.open("rb") as fh:
+        end = fh.seek(0, os.SEEK_END)
+        while end > 0:
+            start = max(0, end - CHUNK)
+            fh.seek(start)
+            found = fh.read(end - start).rfind(b"\n")
+            if found >= 0:
+                return start + found + 1
+            end = start
+    return 0
 
 
 def _start(fh: BinaryIO, rel: str, position: tuple[int, str] | None, end: int,

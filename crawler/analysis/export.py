@@ -14,13 +14,21 @@ a list kept here, so a field added to the schema is exported with it:
 
 A value the schema does not know (a field, a struct member, a provenance key) stops the export with
 the file and line: nothing is dropped silently. By default each article's latest version is
-written (the line with its highest ``version``); ``all_versions`` keeps every line. Rows keep the
-archive's order: month file by month file, as written. ``section_key`` is the archive's key at
-export time (crawler/analysis/sections.py): an old-CMS record archived before its channel's slug
-was learnt is written with the slug. The output is written to a temporary file
-(``.NAME.tmp-PID``) and renamed, so a reader never sees half an export; an export removes the
-temporary files that killed exports left beside its output (their process is gone). A disk that
-fills or refuses the write is an ``ExportStorageError``, never a half-written output.
+written (the line with its highest ``version``, by the article's ``key``); ``all_versions`` keeps
+every line. A record written before schema 1.4.0 gets its ``key`` as that version makes it (its
+``cms`` and ``id``). Rows keep the archive's order: month file by month file, as written.
+``section_key`` is the archive's key at export time (crawler/analysis/sections.py): an old-CMS
+record archived before its channel's slug was learnt is written with the slug. The output is
+written to a temporary file (``.NAME.tmp-PID``) and renamed, so a reader never sees half an
+export; an export removes the temporary files that killed exports left beside its output (their
+process is gone). A disk that fills or refuses the write is an ``ExportStorageError``, never a
+half-written output.
+
+Memory stays within ``memory_mb`` (the ``EXPORT_MEMORY_MB`` setting) whatever the archive's size:
+which line is each article's latest is remembered in a scratch database on disk
+(crawler/store/scratch.py), rows go out in batches of a bounded size, and DuckDB writes its
+table in one streamed statement under ``memory_limit`` (so its file holds no blocks freed by
+earlier inserts).
 
 CSV is safe to open in a spreadsheet: a text cell that begins with ``=``, ``+``, ``-``, ``@``, a
 tab or a carriage return, which a spreadsheet would take for a formula, is written with a ``'``
@@ -34,8 +42,8 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -43,18 +51,17 @@ from pathlib import Path
 from typing import Any
 
 from crawler.analysis.sections import ArchiveSections
-from crawler.schema import article_schema
+from crawler.analysis.selection import ExportError, iter_selected, select
+from crawler.schema import article_schema, current_version
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 FORMATS = ("parquet", "csv", "duckdb")
 EXTENSIONS = {"parquet": ".parquet", "csv": ".csv", "duckdb": ".duckdb"}
 TABLE = "articles"
 BATCH_ROWS = 10_000
+# EXPORT_MEMORY_MB's default; a batch of rows holds at most an eighth of it as JSON text.
+MEMORY_MB = 256
 SCALARS = {"string": "string", "integer": "int", "number": "float", "boolean": "bool"}
-
-
-class ExportError(Exception):
-    """The archive holds something the export cannot write faithfully."""
 
 
 class ExportStorageError(Exception):
@@ -148,7 +155,7 @@ def arrow_schema(schema: dict[str, Any] | None = None) -> Any:
 
     record_schema = schema or article_schema()
     return pa.schema([arrow_field(c) for c in columns(record_schema)], metadata={
-        "schema_version": str(record_schema["properties"]["schema_version"].get("const", "")),
+        "schema_version": current_version(record_schema),
         "source": "baonamdinh-archiver export (crawler/analysis/export.py)",
     })
 
@@ -206,71 +213,6 @@ class RowConverter:
             raise ExportError(f"{where}: {exc}") from None
 
 
-# --- Reading the archive ------------------------------------------------------------------
-
-
-@dataclass
-class Selection:
-    """Which lines of the archive an export writes."""
-
-    files: list[str]
-    lines_read: int = 0
-    chosen: dict[str, set[int]] | None = None  # file -> line numbers; None: every line
-    # (section, section_name) of the lines read: what keys old records (analysis/sections.py).
-    section_names: Counter[tuple[str, str]] = field(default_factory=Counter)
-
-
-def _records(root: Path, rel: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    with (root / rel).open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                yield number, json.loads(raw)
-            except ValueError as exc:
-                raise ExportError(f"{rel}:{number}: not a JSON record ({exc}); "
-                                  f"run python -m crawler verify") from None
-
-
-def select(root: str | os.PathLike[str], *, all_versions: bool = False) -> Selection:
-    """Return the lines to export: each article's latest version, or every line."""
-    base = Path(root)
-    files = sorted(str(p.relative_to(base)) for p in (base / "articles").glob("*.jsonl"))
-    selection = Selection(files)
-    if all_versions:
-        return selection
-    best: dict[str, tuple[int, str, int]] = {}
-    for rel in files:
-        for number, record in _records(base, rel):
-            selection.lines_read += 1
-            if record.get("section_name") and record.get("section"):
-                selection.section_names[record["section"].lower(), record["section_name"]] += 1
-            version = record.get("version") or 1
-            known = best.get(record["id"])
-            if known is None or version >= known[0]:
-                best[record["id"]] = (version, rel, number)
-    selection.chosen = {}
-    for _version, rel, number in best.values():
-        selection.chosen.setdefault(rel, set()).add(number)
-    return selection
-
-
-def iter_selected(root: str | os.PathLike[str],
-                  selection: Selection) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield (``file:line``, record) of every selected line, in archive order."""
-    base = Path(root)
-    count_lines = selection.chosen is None
-    for rel in selection.files:
-        wanted = None if selection.chosen is None else selection.chosen.get(rel, set())
-        if wanted is not None and not wanted:
-            continue
-        for number, record in _records(base, rel):
-            if count_lines:
-                selection.lines_read += 1
-            if wanted is None or number in wanted:
-                yield f"{rel}:{number}", record
-
-
 # --- Writing --------------------------------------------------------------------------------
 
 
@@ -301,46 +243,61 @@ def default_output(root: str | os.PathLike[str], fmt: str, *, all_versions: bool
 
 
 def _batches(rows: Iterator[tuple[str, dict[str, Any]]], converter: RowConverter,
-             schema: Any) -> Iterator[Any]:
+             schema: Any, memory_mb: int = MEMORY_MB) -> Iterator[Any]:
+    """Yield Arrow record batches of the rows, each of at most BATCH_ROWS rows and about an
+    eighth of ``memory_mb`` of text."""
     import pyarrow as pa
 
+    budget = max(1, memory_mb) * (1 << 20) // 8
     batch: list[dict[str, Any]] = []
+    held = 0
     for where, record in rows:
         batch.append(converter.row(record, where))
-        if len(batch) >= BATCH_ROWS:
-            yield pa.Table.from_pylist(batch, schema=schema)
-            batch = []
+        held += sum(len(v) for v in (record.get("body"), record.get("lead")) if v) + 2048
+        if len(batch) >= BATCH_ROWS or held >= budget:
+            yield pa.RecordBatch.from_pylist(batch, schema=schema)
+            batch, held = [], 0
     if batch:
-        yield pa.Table.from_pylist(batch, schema=schema)
+        yield pa.RecordBatch.from_pylist(batch, schema=schema)
 
 
-def _write_parquet(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int:
+def _write_parquet(rows: Iterator[tuple[str, dict[str, Any]]], path: Path,
+                   memory_mb: int = MEMORY_MB) -> int:
     import pyarrow.parquet as pq
 
     schema = arrow_schema()
     count = 0
     with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-        for table in _batches(rows, RowConverter(), schema):
-            writer.write_table(table)
-            count += table.num_rows
+        for batch in _batches(rows, RowConverter(), schema, memory_mb):
+            writer.write_batch(batch)
+            count += batch.num_rows
         if count == 0:
             writer.write_table(schema.empty_table())
     return count
 
 
-def _write_duckdb(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int:
+def _write_duckdb(rows: Iterator[tuple[str, dict[str, Any]]], path: Path,
+                  memory_mb: int = MEMORY_MB) -> int:
     import duckdb
+    import pyarrow as pa
 
     schema = arrow_schema()
-    count = 0
-    con = duckdb.connect(str(path))
+    counted = [0]
+
+    def counting() -> Iterator[Any]:
+        for batch in _batches(rows, RowConverter(), schema, memory_mb):
+            counted[0] += batch.num_rows
+            yield batch
+
+    # Its own memory within the budget (spilling to a temporary folder beside the output), and
+    # one thread, so the rows keep the archive's order as they stream in.
+    spill = path.with_name(f"{path.name}.spill")
+    con = duckdb.connect(str(path), config={
+        "memory_limit": f"{max(64, memory_mb // 2)}MB", "threads": 1,
+        "temp_directory": str(spill)})
     try:
         con.register("batch", schema.empty_table())
         con.execute(f"CREATE TABLE {TABLE} AS SELECT * FROM batch")
-        for table in _batches(rows, RowConverter(), schema):
-            con.register("batch", table)
-            con.execute(f"INSERT INTO {TABLE} SELECT * FROM batch")
-            count += table.num_rows
         con.unregister("batch")
         # COMMENT takes no parameters: the texts are ours (the schema's), quoted as SQL strings.
         for column in columns():
@@ -350,10 +307,16 @@ def _write_duckdb(rows: Iterator[tuple[str, dict[str, Any]]], path: Path) -> int
         con.execute(f"COMMENT ON TABLE {TABLE} IS " + _sql_string(
             "Báo Nam Định archive records; timestamps are TIMESTAMPTZ: "
             "SET TimeZone = 'Asia/Ho_Chi_Minh' to see them at +07:00"))
+        # One statement over a stream of batches: the rows are written once, with no blocks
+        # left free by inserts that grew the table batch by batch.
+        con.register("batches", pa.RecordBatchReader.from_batches(schema, counting()))
+        con.execute(f"INSERT INTO {TABLE} SELECT * FROM batches")
+        con.unregister("batches")
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    return count
+        shutil.rmtree(spill, ignore_errors=True)
+    return counted[0]
 
 
 def _sql_string(text: str) -> str:
@@ -418,7 +381,10 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
         match = _TEMPORARY.fullmatch(path.name)
         if match and int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
             try:
-                path.unlink()
+                if path.is_dir():  # DuckDB's spill folder (_write_duckdb)
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
             except FileNotFoundError:  # another export removed it first
                 continue
             removed.append(path)
@@ -433,11 +399,12 @@ def _storage_error(exc: BaseException, path: Path) -> ExportStorageError:
 
 def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | os.PathLike[str]
            | None = None, all_versions: bool = False, csv_raw: bool = False,
-           excel: bool = False) -> ExportResult:
-    """Write the archive's articles (latest versions, or all) to ``output`` in ``fmt``; CSV
-    cells that would be formulas get a ``'`` unless ``csv_raw``; ``excel`` starts a CSV with a
-    UTF-8 BOM, so that Excel shows Vietnamese as written. ExportError when the archive cannot
-    be written faithfully, ExportStorageError when the output cannot be written."""
+           excel: bool = False, memory_mb: int = MEMORY_MB) -> ExportResult:
+    """Write the archive's articles (latest versions, or all) to ``output`` in ``fmt`` within
+    ``memory_mb``; CSV cells that would be formulas get a ``'`` unless ``csv_raw``; ``excel``
+    starts a CSV with a UTF-8 BOM, so that Excel shows Vietnamese as written. ExportError when
+    the archive cannot be written faithfully, ExportStorageError when the output cannot be
+    written."""
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if excel and fmt != "csv":
@@ -451,9 +418,10 @@ def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | 
     # Old-CMS records keyed by the sections the archive knows now, not when each was archived.
     known = ArchiveSections.of(base, None if all_versions else selection.section_names)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    writer = WRITERS[fmt]
-    if fmt == "csv" and (csv_raw or excel):
+    if fmt == "csv":
         writer = partial(_write_csv, raw=csv_raw, excel=excel)
+    else:
+        writer = partial(WRITERS[fmt], memory_mb=memory_mb)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(path.parent)
@@ -465,6 +433,8 @@ def export(root: str | os.PathLike[str], fmt: str = "parquet", *, output: str | 
         finally:
             for leftover in path.parent.glob(f"{temporary.name}*"):
                 leftover.unlink(missing_ok=True)
+            if selection.chosen is not None:
+                selection.chosen.close()
     except OSError as exc:
         if exc.filename is not None and not str(exc.filename).startswith(str(path.parent)):
             raise  # not the output's: reading the archive failed

@@ -2,8 +2,11 @@
 
 For every file under ``articles/``, ``rejects/``, ``runs/`` and ``raw/`` (paths relative to the
 archive, so a copy elsewhere checks the same): its bytes, SHA-256 and lines; for a month file of
-articles also the months and the article ids its records cover. Then totals and the schema and
-extractor versions. ``python -m crawler verify`` checks an archive against it
+articles also the months, the article ids and the article keys (``old:<id>``, ``new:<id>``: ids
+of the two CMS generations can be the same string) its records cover. Then totals and the schema
+and extractor versions. One JSON document, with one file entry a line, so that it is written
+and read (``iter_entries``) an entry at a time: at a quarter of a million articles it names as
+many ids. ``python -m crawler verify`` checks an archive against it
 (crawler/analysis/verify.py).
 
 ``write_manifest`` is the one writer. It runs when a crawl's engine has stopped (the
@@ -21,17 +24,21 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler import EXTRACTOR_VERSION
-from crawler.items import SCHEMA_VERSION
+from crawler.items import SCHEMA_VERSION, record_key
 from crawler.normalise.dates import VN_TZ
 from crawler.run.outcome import is_storage_error
 from crawler.store.archive import partition_of
+from crawler.store.scratch import scratch_db
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +47,8 @@ MANIFEST_VERSION = 1
 FOLDERS = ("articles", "rejects", "runs", "raw")
 TEXT_SUFFIXES = (".jsonl", ".json", ".cdxj")
 CHUNK = 1 << 20
+# The line that opens the list of file entries, one entry a line after it.
+FILES_START = b'"files": ['
 
 
 def archive_files(root: str | os.PathLike[str]) -> list[str]:
@@ -54,7 +63,7 @@ def archive_files(root: str | os.PathLike[str]) -> list[str]:
 
 
 def describe_file(root: str | os.PathLike[str], rel: str) -> dict[str, Any]:
-    """Return a file's manifest entry: bytes, SHA-256, lines (text files), months and ids."""
+    """Return a file's manifest entry: bytes, SHA-256, lines (text files), months, ids, keys."""
     path = Path(root) / rel
     digest = hashlib.sha256()
     size = lines = 0
@@ -73,9 +82,10 @@ def describe_file(root: str | os.PathLike[str], rel: str) -> dict[str, Any]:
 
 
 def covered(path: Path) -> dict[str, Any]:
-    """Return the months and article ids the records of a JSON Lines file cover."""
+    """Return the months, article ids and article keys the records of a JSON Lines file cover."""
     months: set[str] = set()
     ids: set[str] = set()
+    keys: set[str] = set()
     with path.open("rb") as fh:
         for raw in fh:
             if not raw.strip():
@@ -90,25 +100,84 @@ def covered(path: Path) -> dict[str, Any]:
                     months.add(month)
                 if isinstance(record.get("id"), str):
                     ids.add(record["id"])
-    return {"months": sorted(months), "ids": sorted(ids)}
+                    keys.add(record_key(record))
+    return {"months": sorted(months), "ids": sorted(ids), "keys": sorted(keys)}
+
+
+class Totals:
+    """The manifest's totals, added up entry by entry; the articles (distinct keys across the
+    files) are counted in a scratch database, not in memory."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {"files": 0, "bytes": 0, "article_files": 0,
+                                       "article_lines": 0, "articles": 0, "reject_lines": 0,
+                                       "runs": 0, "months": 0, "first_month": None,
+                                       "last_month": None}
+        self.months: set[str] = set()
+        self.keys = scratch_db("CREATE TABLE keys (key TEXT PRIMARY KEY) WITHOUT ROWID;")
+
+    def add(self, entry: dict[str, Any]) -> None:
+        """Count one file's entry."""
+        v = self.values
+        v["files"] += 1
+        v["bytes"] += entry["bytes"]
+        path = entry["path"]
+        if path.startswith("articles/"):
+            v["article_files"] += 1
+            v["article_lines"] += entry["lines"] or 0
+            self.months.update(entry.get("months", []))
+            self.keys.executemany("INSERT OR IGNORE INTO keys VALUES(?)",
+                                  ((key,) for key in entry.get("keys", [])))
+        elif path.startswith("rejects/"):
+            v["reject_lines"] += entry["lines"] or 0
+        elif path.startswith("runs/"):
+            v["runs"] += 1
+
+    def result(self) -> dict[str, Any]:
+        """Return the totals (and drop the scratch database)."""
+        v = dict(self.values)
+        v["articles"] = self.keys.execute("SELECT COUNT(*) FROM keys").fetchone()[0]
+        self.keys.close()
+        months = sorted(self.months)
+        v.update(months=len(months), first_month=months[0] if months else None,
+                 last_month=months[-1] if months else None)
+        return v
 
 
 def totals(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """Return the manifest's totals over its file entries."""
-    articles = [e for e in entries if e["path"].startswith("articles/")]
-    months = sorted({m for e in articles for m in e.get("months", [])})
-    return {
-        "files": len(entries),
-        "bytes": sum(e["bytes"] for e in entries),
-        "article_files": len(articles),
-        "article_lines": sum(e["lines"] or 0 for e in articles),
-        "articles": len({i for e in articles for i in e.get("ids", [])}),
-        "reject_lines": sum(e["lines"] or 0 for e in entries if e["path"].startswith("rejects/")),
-        "runs": sum(1 for e in entries if e["path"].startswith("runs/")),
-        "months": len(months),
-        "first_month": months[0] if months else None,
-        "last_month": months[-1] if months else None,
-    }
+    counting = Totals()
+    for entry in entries:
+        counting.add(entry)
+    return counting.result()
+
+
+def iter_entries(root: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Yield the file entries of the archive's manifest one by one, without reading it whole
+    (a manifest written before entries went one a line is read whole); none when it has none.
+    ValueError when it does not parse."""
+    path = Path(root) / MANIFEST
+    try:
+        fh = path.open("rb")
+    except OSError:
+        return
+    with fh:
+        first = fh.readline()
+        if first.strip() != b"{":
+            yield from json.loads(first + fh.read()).get("files", [])
+            return
+        for raw in fh:
+            if raw.rstrip() == FILES_START:
+                break
+            if raw.lstrip().startswith(b'"files"'):  # the layout before: the whole document
+                fh.seek(0)
+                yield from json.loads(fh.read()).get("files", [])
+                return
+        for raw in fh:
+            line = raw.strip()
+            if line.startswith(b"]"):
+                return
+            yield json.loads(line.rstrip(b","))
 
 
 def read_manifest(root: str | os.PathLike[str]) -> dict[str, Any] | None:
@@ -119,49 +188,94 @@ def read_manifest(root: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
 
 
-def build_manifest(root: str | os.PathLike[str],
-                   previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Return the manifest of an archive, reusing entries of files unchanged since ``previous``."""
+def build_manifest(root: str | os.PathLike[str], out: IO[str],
+                   previous: Iterator[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Write the manifest of an archive to ``out``, one file entry a line, reusing the entries
+    of files unchanged since the ``previous`` ones (in path order); return its totals.
+
+    Entries are written as they are made and never all held: a quarter of a million articles
+    name as many ids."""
     base = Path(root)
-    known = {e["path"]: e for e in (previous or {}).get("files", [])}
-    entries = []
-    for rel in archive_files(base):
-        stat = (base / rel).stat()
-        old = known.get(rel)
-        if old and old.get("bytes") == stat.st_size and old.get("mtime_ns") == stat.st_mtime_ns:
-            entries.append(old)
-            continue
-        entry = describe_file(base, rel)
-        entry["mtime_ns"] = stat.st_mtime_ns
-        entries.append(entry)
-    return {
-        "manifest_version": MANIFEST_VERSION,
-        "schema_version": SCHEMA_VERSION,
-        "extractor_version": EXTRACTOR_VERSION,
-        "written_at": dt.datetime.now(VN_TZ).replace(microsecond=0).isoformat(),
-        "totals": totals(entries),
-        "files": entries,
-    }
+    known = _Previous(previous if previous is not None else iter(()))
+    counting = Totals()
+    entries = tempfile.TemporaryFile("w+", encoding="utf-8")
+    with entries:
+        for rel in archive_files(base):
+            stat = (base / rel).stat()
+            old = known.get(rel)
+            if old and old.get("bytes") == stat.st_size and \
+                    old.get("mtime_ns") == stat.st_mtime_ns and \
+                    ("keys" in old or not rel.startswith("articles/")):
+                entry = old
+            else:
+                entry = describe_file(base, rel)
+                entry["mtime_ns"] = stat.st_mtime_ns
+            counting.add(entry)
+            entries.write(json.dumps(entry, ensure_ascii=False) + ",\n")
+        result = counting.result()
+        head = {"manifest_version": MANIFEST_VERSION, "schema_version": SCHEMA_VERSION,
+                "extractor_version": EXTRACTOR_VERSION,
+                "written_at": dt.datetime.now(VN_TZ).replace(microsecond=0).isoformat(),
+                "totals": result}
+        out.write("{\n")
+        for name, value in head.items():
+            out.write(f"{json.dumps(name)}: {json.dumps(value, ensure_ascii=False)},\n")
+        out.write(FILES_START.decode() + "\n")
+        entries.seek(0)
+        last = None
+        for line in entries:
+            if last is not None:
+                out.write(last)
+            last = line
+        if last is not None:
+            out.write(last.rstrip().rstrip(",") + "\n")
+        out.write("]\n}\n")
+    return result
+
+
+class _Previous:
+    """The previous manifest's entries, looked up in path order (both lists are sorted)."""
+
+    def __init__(self, entries: Iterator[dict[str, Any]]):
+        self._entries = entries
+        self._next: dict[str, Any] | None = None
+
+    def get(self, rel: str) -> dict[str, Any] | None:
+        while True:
+            if self._next is None:
+                try:
+                    self._next = next(self._entries)
+                except (StopIteration, ValueError):
+                    return None
+            path = self._next.get("path", "")
+            if path == rel:
+                return self._next
+            if path > rel:
+                return None
+            self._next = None
 
 
 def write_manifest(root: str | os.PathLike[str]) -> Path:
     """Write ``ARCHIVE_DIR/manifest.json`` atomically (temporary file, fsync, rename)."""
     base = Path(root)
-    manifest = build_manifest(base, read_manifest(base))
+    started = time.monotonic()
     path = base / MANIFEST
     temporary = base / f".{MANIFEST}.tmp-{os.getpid()}"
     try:
         with temporary.open("w", encoding="utf-8") as fh:
-            json.dump(manifest, fh, ensure_ascii=False, indent=1)
-            fh.write("\n")
+            try:
+                t = build_manifest(base, fh, iter_entries(base))
+            except ValueError:  # a previous manifest that does not parse: describe everything
+                fh.seek(0)
+                fh.truncate()
+                t = build_manifest(base, fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    t = manifest["totals"]
-    logger.info("manifest %s: %s files, %s article lines, %s articles", path, t["files"],
-                t["article_lines"], t["articles"])
+    logger.info("manifest %s: %s files, %s article lines, %s articles (%.2f s)", path,
+                t["files"], t["article_lines"], t["articles"], time.monotonic() - started)
     return path
 
 

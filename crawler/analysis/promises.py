@@ -13,14 +13,17 @@ An archived article keeps its month of publication (``published_month``); a prom
 not archived counts as *missing* in its URL's month, with the reason: its latest reject's reason,
 else what the other sources say. A month whose archive holds fewer articles than were promised is
 a hole. What no source saw (a listing page that was never fetched) cannot be promised: the report
-says so.
+says so. Articles are told apart by their key (CMS generation and id); the promises are gathered
+in a scratch database on disk, and the WARC index read a line at a time.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ from warcio.archiveiterator import ArchiveIterator
 from crawler.analysis.readonly import open_state
 from crawler.extract.listings import listing_key, parse_listing
 from crawler.site.urls import parse_article_url
+from crawler.store.statedb import key_of, reject_key
 
 logger = logging.getLogger(__name__)
 
@@ -77,19 +81,19 @@ def _plain(text: str) -> str:
     return " ".join(words).strip(" :;,.")
 
 
-def _cdxj(root: Path) -> list[dict[str, Any]]:
+def _cdxj(root: Path) -> Iterator[dict[str, Any]]:
+    """Yield the JSON of each line of ``raw/index.cdxj``, a line at a time."""
     path = root / "raw" / "index.cdxj"
     if not path.is_file():
-        return []
-    entries = []
-    for line in path.read_text("utf-8", errors="replace").splitlines():
-        parts = line.split(" ", 2)
-        if len(parts) == 3:
-            try:
-                entries.append(json.loads(parts[2]))
-            except ValueError:
-                continue
-    return entries
+        return
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            parts = line.rstrip("\n").split(" ", 2)
+            if len(parts) == 3:
+                try:
+                    yield json.loads(parts[2])
+                except ValueError:
+                    continue
 
 
 def _listing_links(root: Path, entry: dict[str, Any], hosts: frozenset[str]) -> list[str]:
@@ -116,33 +120,58 @@ def _is_listing(url: str) -> bool:
         or listing_key(url) is not None)
 
 
-def promised_missing(root: str | Path, archived: set[str]) -> dict[str, Promise]:
-    """Return every article some source promised that is not among ``archived`` ids."""
+# Sources, as bits of promises.sources.
+SOURCES = {"listing": 1, "fetched": 2, "rejected": 4, "state": 8}
+PROMISES = """
+CREATE TABLE IF NOT EXISTS promises (key TEXT PRIMARY KEY, month TEXT NOT NULL,
+                                     sources INTEGER NOT NULL, reason TEXT, status TEXT);
+DELETE FROM promises;
+"""
+
+
+class _Promises:
+    """Promises kept in the caller's scratch database (table ``promises``), one row a key."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        for statement in PROMISES.split(";"):
+            if statement.strip():
+                db.execute(statement)
+
+    def add(self, key: str | None, month: str | None, source: str, *, status: str | None = None,
+            reason: str | None = None, reason_if_none: bool = False) -> None:
+        """Record that ``source`` promised the article: the first promise gives the month, the
+        last fetch its status, the last reject line its reason (the state's only if none)."""
+        if not key or not month:
+            return
+        reason_sql = "COALESCE(promises.reason, excluded.reason)" if reason_if_none else \
+            "COALESCE(excluded.reason, promises.reason)"
+        self.db.execute(
+            "INSERT INTO promises(key, month, sources, reason, status) VALUES(?, ?, ?, ?, ?)"
+            f" ON CONFLICT(key) DO UPDATE SET sources = promises.sources | excluded.sources,"
+            f" status = COALESCE(excluded.status, promises.status), reason = {reason_sql}",
+            (key, month, SOURCES[source], reason, status))
+
+
+def promised_missing(root: str | Path, db: sqlite3.Connection) -> Iterator[Promise]:
+    """Yield every article some source promised that the archive does not hold.
+
+    ``db`` is a scratch database whose table ``latest`` has a row (``key``) per archived
+    article; the promises are gathered in its table ``promises``, not in memory."""
     base = Path(root)
-    found: dict[str, Promise] = {}
-
-    def promise(article_id: str | None, month: str | None, source: str) -> Promise | None:
-        if not article_id or article_id in archived or not month:
-            return None
-        entry = found.setdefault(article_id, Promise(month))
-        entry.sources.add(source)
-        return entry
-
-    captures = _cdxj(base)
-    hosts = frozenset(urlsplit(e.get("url", "")).hostname or "" for e in captures) - {""}
-    for entry in captures:
+    promises = _Promises(db)
+    hosts = frozenset(urlsplit(e.get("url", "")).hostname or "" for e in _cdxj(base)) - {""}
+    for entry in _cdxj(base):
         url = entry.get("url", "")
         ref = parse_article_url(url)
         if ref is not None:
-            found_entry = promise(ref.id, url_month(url), "fetched")
-            if found_entry is not None:
-                found_entry.status = str(entry.get("status"))
+            promises.add(ref.key, url_month(url), "fetched", status=str(entry.get("status")))
         elif str(entry.get("status")) == "200" and "html" in entry.get("mime", "") and \
                 _is_listing(url):
             for link in _listing_links(base, entry, hosts):
                 linked = parse_article_url(link)
                 if linked is not None:
-                    promise(linked.id, url_month(link), "listing")
+                    promises.add(linked.key, url_month(link), "listing")
 
     for path in sorted((base / "rejects").glob("*.jsonl")):
         with path.open("rb") as fh:
@@ -152,28 +181,39 @@ def promised_missing(root: str | Path, archived: set[str]) -> dict[str, Promise]
                     url = reject["url"]
                 except (ValueError, KeyError, TypeError):
                     continue
-                ref = parse_article_url(url)
-                entry = promise(reject.get("id") or (ref.id if ref else None), url_month(url),
-                                "rejected")
-                if entry is not None:
-                    entry.reason = reject.get("reason")  # files are in day order: latest wins
+                # files are in day order: the latest reason wins
+                promises.add(reject_key(reject), url_month(url), "rejected",
+                             reason=reject.get("reason"))
 
-    db = open_state(base)
-    if db is not None:
+    state = open_state(base)
+    if state is not None:
         try:
-            for url, article_id, reason in db.execute("SELECT url, id, reason FROM rejects"):
-                entry = promise(article_id, url_month(url), "rejected")
-                if entry is not None:
-                    entry.reason = entry.reason or reason
-            for article_id, published, url in db.execute(
-                    "SELECT id, published_date, url FROM articles"):
-                month = (published or "")[:7] or url_month(url or "")
-                promise(article_id, month, "state")
+            columns = {row[1] for row in state.execute("PRAGMA table_info(rejects)")}
+            key = "key" if "key" in columns else "NULL"
+            for url, article_id, reason, found in state.execute(
+                    f"SELECT url, id, reason, {key} FROM rejects"):
+                promises.add(found or key_of(article_id, url), url_month(url), "rejected",
+                             reason=reason, reason_if_none=True)
+            _state_months(state, promises)
         except Exception as exc:  # an older or damaged state: the files still speak
             logger.warning("cannot read the state database: %s", exc)
         finally:
-            db.close()
-    return found
+            state.close()
+    rows = db.execute("SELECT month, sources, reason, status FROM promises p WHERE NOT EXISTS"
+                      " (SELECT 1 FROM latest l WHERE l.key = p.key)")
+    for month, sources, reason, status in rows:
+        yield Promise(month, {name for name, bit in SOURCES.items() if sources & bit},
+                      reason, status)
+
+
+def _state_months(state: sqlite3.Connection, promises: _Promises) -> None:
+    """Promise every article the state counts as archived, in its month of publication."""
+    columns = {row[1] for row in state.execute("PRAGMA table_info(articles)")}
+    key = "key" if "key" in columns else "NULL"
+    for found, article_id, published, url in state.execute(
+            f"SELECT {key}, id, published_date, url FROM articles"):
+        month = (published or "")[:7] or url_month(url or "")
+        promises.add(found or key_of(article_id, url) or article_id, month, "state")
 
 
 def why(promise: Promise) -> str:
@@ -189,9 +229,9 @@ def why(promise: Promise) -> str:
     return "listed, never fetched"
 
 
-def missing_by_month(promises: dict[str, Promise]) -> dict[str, Counter[str]]:
+def missing_by_month(promises: Iterable[Promise]) -> dict[str, Counter[str]]:
     """Return, per month, how many promised articles are missing, by reason."""
     months: dict[str, Counter[str]] = {}
-    for promise in promises.values():
+    for promise in promises:
         months.setdefault(promise.month, Counter())[why(promise)] += 1
     return months

@@ -7,7 +7,11 @@ its state on start; a reader only looks), so the state is opened with SQLite's `
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from crawler.store.statedb import key_of
 
 STATE_FILE = "state.sqlite3"
 
@@ -43,3 +47,19 @@ def jsonl_files(root: str | Path, kind: str = "articles") -> list[str]:
     """Return the JSON Lines files of one folder of the archive, relative to the root, sorted."""
     base = Path(root)
     return sorted(str(p.relative_to(base)) for p in (base / kind).glob("*.jsonl"))
+
+
+def article_rows(db: sqlite3.Connection, batch: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
+    """Yield the state's article rows, ``batch`` at a time, as (key, id, version, content_hash,
+    file); a state from before articles had keys (never opened by a crawl since) gets them from
+    each row's URL, as its migration will."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+    if "key" in columns:
+        cursor = db.execute("SELECT key, id, version, content_hash, file FROM articles")
+        while rows := cursor.fetchmany(batch):
+            yield rows
+        return
+    cursor = db.execute("SELECT id, url, version, content_hash, file FROM articles")
+    while rows := cursor.fetchmany(batch):
+        yield [(key_of(i, url) or i, i, version, chash, file)
+               for i, url, version, chash, file in rows]

@@ -21,14 +21,17 @@ import html
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crawler.analysis.promises import missing_by_month, promised_missing, reason_kind
 from crawler.analysis.sections import ArchiveSections, SectionRow, names_printed, section_table
+from crawler.items import record_key
 from crawler.normalise.dates import VN_TZ, month_range
 from crawler.store.archive import iter_records, partition_of
+from crawler.store.scratch import scratch_db
 
 REPORT = "report.html"
 SECTION_FIELDS = ("section", "section_name", "section_key", "cms", "provenance",
@@ -96,23 +99,34 @@ def load_runs(root: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def collect(root: str | os.PathLike[str]) -> ReportData:
     """Return the report's numbers for an archive."""
     base = Path(root)
-    latest: dict[str, tuple[int, str]] = {}
-    # What the section table needs of each article's latest version.
-    section_of: dict[str, dict[str, Any]] = {}
-    lines = 0
-    for record in iter_records(base):
-        lines += 1
-        version = record.get("version") or 1
-        known = latest.get(record["id"])
-        if known is None or version >= known[0]:
+    # Each article's latest version, by key, in a scratch database: not in memory; with what
+    # the section table needs of it.
+    db = scratch_db("CREATE TABLE latest (key TEXT PRIMARY KEY, version INTEGER, month TEXT,"
+                    " section TEXT);")
+    try:
+        lines = 0
+        batch = []
+        for record in iter_records(base):
+            lines += 1
             month = partition_of(record)
-            latest[record["id"]] = (version, month if month != "undated" else "")
-            section_of[record["id"]] = {name: record.get(name) for name in SECTION_FIELDS
-                                        if name in record}
-    per_month = Counter(month for _version, month in latest.values() if month)
-    chosen = list(section_of.values())
-    sections = section_table(chosen, ArchiveSections.of(base, names_printed(chosen)))
-    missing = missing_by_month(promised_missing(base, set(latest)))
+            batch.append((record_key(record), record.get("version") or 1,
+                          month if month != "undated" else "",
+                          json.dumps({name: record.get(name) for name in SECTION_FIELDS
+                                      if name in record}, ensure_ascii=False)))
+            if len(batch) >= 5000:
+                _add_latest(db, batch)
+        _add_latest(db, batch)
+        articles = db.execute("SELECT COUNT(*) FROM latest").fetchone()[0]
+        per_month = dict(db.execute("SELECT month, COUNT(*) FROM latest WHERE month != ''"
+                                    " GROUP BY month"))
+
+        def chosen() -> Iterator[dict[str, Any]]:
+            return (json.loads(row[0]) for row in db.execute("SELECT section FROM latest"))
+
+        sections = section_table(chosen(), ArchiveSections.of(base, names_printed(chosen())))
+        missing = missing_by_month(promised_missing(base, db))
+    finally:
+        db.close()
     known = sorted(set(per_month) | set(missing))
     months = [MonthCount(m, per_month.get(m, 0), missing.get(m, Counter()))
               for m in (month_range(known[0], known[-1]) if known else [])]
@@ -121,8 +135,17 @@ def collect(root: str | os.PathLike[str]) -> ReportData:
         rejects[reason_kind(str(reject.get("reason", "")))] += 1
     return ReportData(
         archive=str(base), generated_at=dt.datetime.now(VN_TZ).replace(microsecond=0).isoformat(),
-        articles=len(latest), article_lines=lines, months=months, runs=load_runs(base),
+        articles=articles, article_lines=lines, months=months, runs=load_runs(base),
         rejects=rejects, reject_lines=sum(rejects.values()), sections=sections)
+
+
+def _add_latest(db: Any, batch: list[tuple[str, int, str, str]]) -> None:
+    """Keep each article's latest version (a later line of the same version wins)."""
+    db.executemany("INSERT INTO latest VALUES(?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+                   " version = excluded.version, month = excluded.month,"
+                   " section = excluded.section"
+                   " WHERE excluded.version >= latest.version", batch)
+    batch.clear()
 
 
 # --- figures ---------------------------------------------------------------------------------

@@ -14,22 +14,32 @@ Three checks, each problem reported as ``PLACE: what is wrong`` (PLACE is ``file
    the files but not in the state, and each file's committed size is its size on disk.
 
 A crawl that is running while ``verify`` reads shows up as differences (new lines, uncommitted
-bytes): verify a quiet archive.
+bytes): verify a quiet archive. Articles are told apart by their key (CMS generation and id);
+what is remembered of each line waits in a scratch database on disk, so verifying a quarter of a
+million articles needs no more memory than 25,000.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawler.analysis.manifest import MANIFEST, archive_files, describe_file, read_manifest
-from crawler.analysis.readonly import STATE_FILE, committed_sizes, jsonl_files, open_state
+from crawler.analysis.manifest import MANIFEST, archive_files, describe_file, iter_entries
+from crawler.analysis.readonly import (
+    STATE_FILE,
+    article_rows,
+    committed_sizes,
+    jsonl_files,
+    open_state,
+)
+from crawler.items import record_key
 from crawler.schema.validation import problems as record_problems
 from crawler.store.archive import content_hash, partition_of
+from crawler.store.scratch import scratch_db
 
 REJECT_KEYS = ("url", "reason", "stage", "fetched_at")
 
@@ -75,16 +85,6 @@ class Report:
         return f"verify: {len(self.problems)} problem(s) in {what}"
 
 
-@dataclass
-class Latest:
-    """The latest line seen of one article."""
-
-    version: int
-    file: str
-    line: int
-    content_hash: str | None
-
-
 def verify(root: str | os.PathLike[str]) -> Report:
     """Check an archive's files, lines and state; return every problem found."""
     base = Path(root)
@@ -93,41 +93,64 @@ def verify(root: str | os.PathLike[str]) -> Report:
         report.add(str(base), "not an archive: it has no articles/ folder")
         return report
     _check_manifest(base, report)
-    latest = _check_lines(base, report)
-    _check_state(base, latest, report)
+    # What is remembered per line and per article waits in a scratch database on disk.
+    db = scratch_db(LINES_SCHEMA)
+    try:
+        _check_lines(base, report, db)
+        _check_state(base, db, report)
+    finally:
+        db.close()
     report.problems.sort()
     return report
+
+
+LINES_SCHEMA = """
+CREATE TABLE lines (seq INTEGER PRIMARY KEY, key TEXT, id TEXT, version INTEGER, file TEXT,
+                    line INTEGER, content_hash TEXT);
+CREATE INDEX lines_key ON lines(key, version, seq);
+CREATE TABLE state (key TEXT, id TEXT, version INTEGER, content_hash TEXT, file TEXT);
+"""
 
 
 # --- 1. files against the manifest ----------------------------------------------------------
 
 
 def _check_manifest(base: Path, report: Report) -> None:
-    files = archive_files(base)
+    files = set(archive_files(base))
     report.files = len(files)
-    manifest = read_manifest(base)
-    if manifest is None:
-        what = "unreadable" if (base / MANIFEST).exists() else "missing"
-        report.add(MANIFEST, f"{what}: nothing to check the files against (a crawl, reextract "
+    if not (base / MANIFEST).is_file():
+        report.add(MANIFEST, "missing: nothing to check the files against (a crawl, reextract "
                    "or extract --archive-dir writes it)")
         return
-    listed = {e.get("path"): e for e in manifest.get("files", [])}
-    for rel in sorted(set(files) - set(listed)):
+    listed: set[str] = set()
+    try:
+        for entry in iter_entries(base):
+            rel = entry.get("path")
+            listed.add(rel)
+            if rel not in files:
+                report.add(rel, "listed in the manifest but missing")
+                continue
+            _compare_entry(base, rel, entry, report)
+    except ValueError:
+        report.add(MANIFEST, "unreadable: nothing to check the files against (a crawl, "
+                   "reextract or extract --archive-dir writes it)")
+        return
+    for rel in sorted(files - listed):
         report.add(rel, "not in the manifest (added after it was written, or a stray file)")
-    for rel, entry in sorted(listed.items()):
-        if rel not in files:
-            report.add(rel, "listed in the manifest but missing")
-            continue
-        actual = describe_file(base, rel)
-        for key in ("bytes", "lines", "sha256"):
-            if entry.get(key) != actual[key]:
-                report.add(rel, f"{key}: {actual[key]} on disk, {entry.get(key)} in the manifest")
-        for key in ("months", "ids"):
-            if key in actual and entry.get(key) != actual[key]:
-                gone = sorted(set(entry.get(key) or []) - set(actual[key]))
-                new = sorted(set(actual[key]) - set(entry.get(key) or []))
-                report.add(rel, f"{key} differ from the manifest: missing {_few(gone)}, "
-                           f"not listed {_few(new)}")
+
+
+def _compare_entry(base: Path, rel: str, entry: dict[str, Any], report: Report) -> None:
+    actual = describe_file(base, rel)
+    for key in ("bytes", "lines", "sha256"):
+        if entry.get(key) != actual[key]:
+            report.add(rel, f"{key}: {actual[key]} on disk, {entry.get(key)} in the manifest")
+    for key in ("months", "ids", "keys"):
+        # "keys" only where the manifest has them (one written before schema 1.4.0 has none)
+        if key in actual and (key != "keys" or key in entry) and entry.get(key) != actual[key]:
+            gone = sorted(set(entry.get(key) or []) - set(actual[key]))
+            new = sorted(set(actual[key]) - set(entry.get(key) or []))
+            report.add(rel, f"{key} differ from the manifest: missing {_few(gone)}, "
+                       f"not listed {_few(new)}")
 
 
 def _few(values: list[str], limit: int = 5) -> str:
@@ -139,29 +162,28 @@ def _few(values: list[str], limit: int = 5) -> str:
 
 
 def _lines(base: Path, rel: str, report: Report) -> Any:
-    data = (base / rel).read_bytes()
-    if data and not data.endswith(b"\n"):
-        report.add(rel, "ends without a newline: a torn last line",
-                   line=data.count(b"\n") + 1)
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except ValueError as exc:
-            report.add(rel, f"not JSON: {exc}", line=number)
-            continue
-        if not isinstance(record, dict):
-            report.add(rel, "not a JSON object", line=number)
-            continue
-        yield number, record
+    number = 0
+    with (base / rel).open("rb") as fh:
+        for raw in fh:
+            number += 1
+            if not raw.endswith(b"\n"):
+                report.add(rel, "ends without a newline: a torn last line", line=number)
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except ValueError as exc:
+                report.add(rel, f"not JSON: {exc}", line=number)
+                continue
+            if not isinstance(record, dict):
+                report.add(rel, "not a JSON object", line=number)
+                continue
+            yield number, record
 
 
-def _check_lines(base: Path, report: Report) -> dict[str, Latest]:
-    seen: dict[tuple[str, int], tuple[str, int]] = {}
-    versions: dict[str, list[int]] = defaultdict(list)
-    latest: dict[str, Latest] = {}
+def _check_lines(base: Path, report: Report, db: sqlite3.Connection) -> None:
     for rel in jsonl_files(base, "articles"):
+        batch = []
         for number, record in _lines(base, rel, report):
             report.article_lines += 1
             for problem in record_problems(record):
@@ -176,45 +198,55 @@ def _check_lines(base: Path, report: Report) -> dict[str, Latest]:
             if rel != f"articles/{month}.jsonl":
                 report.add(rel, f"id {article_id} is published in {month} but filed here",
                            line=number)
-            first = seen.setdefault((article_id, version), (rel, number))
-            if first != (rel, number):
-                report.add(rel, f"id {article_id} version {version} is also at "
-                           f"{first[0]}:{first[1]}", line=number)
-                continue
-            versions[article_id].append(version)
-            known = latest.get(article_id)
-            if known is None or version > known.version:
-                latest[article_id] = Latest(version, rel, number, record.get("content_hash"))
-    for article_id, found in sorted(versions.items()):
-        expected = list(range(1, max(found) + 1))
-        if sorted(found) != expected:
-            missing = sorted(set(expected) - set(found))
-            report.add(latest[article_id].file, f"id {article_id}: versions "
-                       f"{', '.join(map(str, missing))} missing (has {sorted(found)})",
-                       line=latest[article_id].line)
-    report.articles = len(latest)
+            batch.append((record_key(record), article_id, version, rel, number,
+                          record.get("content_hash")))
+        db.executemany("INSERT INTO lines(key, id, version, file, line, content_hash)"
+                       " VALUES(?, ?, ?, ?, ?, ?)", batch)
+    # The first line of each (article, version); any other line of it is a duplicate.
+    db.execute("CREATE TABLE firsts AS SELECT * FROM lines WHERE seq IN"
+               " (SELECT MIN(seq) FROM lines GROUP BY key, version)")
+    db.execute("CREATE INDEX firsts_key ON firsts(key, version)")
+    for rel, number, article_id, version, first_file, first_line in db.execute(
+            "SELECT l.file, l.line, l.id, l.version, f.file, f.line FROM lines l JOIN firsts f"
+            " ON f.key = l.key AND f.version = l.version AND f.seq != l.seq"):
+        report.add(rel, f"id {article_id} version {version} is also at {first_file}:"
+                   f"{first_line}", line=number)
+    db.execute("CREATE TABLE latest AS SELECT f.* FROM firsts f JOIN (SELECT key,"
+               " MAX(version) AS version FROM firsts GROUP BY key) m"
+               " ON m.key = f.key AND m.version = f.version")
+    db.execute("CREATE INDEX latest_key ON latest(key)")
+    for key, article_id, rel, number in db.execute(
+            "SELECT l.key, l.id, l.file, l.line FROM latest l JOIN (SELECT key FROM firsts"
+            " GROUP BY key HAVING MIN(version) != 1 OR MAX(version) != COUNT(*)) g"
+            " ON g.key = l.key").fetchall():
+        found = [v for (v,) in db.execute("SELECT version FROM firsts WHERE key = ? ORDER BY"
+                                          " version", (key,))]
+        missing = sorted(set(range(1, max(found) + 1)) - set(found))
+        report.add(rel, f"id {article_id}: versions {', '.join(map(str, missing))} missing (has "
+                   f"{found})", line=number)
+    report.articles = db.execute("SELECT COUNT(*) FROM latest").fetchone()[0]
     for rel in jsonl_files(base, "rejects"):
         for number, record in _lines(base, rel, report):
             report.reject_lines += 1
             absent = [key for key in REJECT_KEYS if not record.get(key)]
             if absent:
                 report.add(rel, f"reject without {', '.join(absent)}", line=number)
-    return latest
 
 
 # --- 3. the state database against the files ----------------------------------------------
 
 
-def _check_state(base: Path, latest: dict[str, Latest], report: Report) -> None:
-    db = open_state(base)
-    if db is None:
+def _check_state(base: Path, db: sqlite3.Connection, report: Report) -> None:
+    state = open_state(base)
+    if state is None:
         report.add(STATE_FILE, "missing: the archive's state cannot be checked")
         return
     try:
-        committed = committed_sizes(db)
-        rows = db.execute("SELECT id, version, content_hash, file FROM articles").fetchall()
+        committed = committed_sizes(state)
+        for rows in article_rows(state):
+            db.executemany("INSERT INTO state VALUES(?, ?, ?, ?, ?)", rows)
     finally:
-        db.close()
+        state.close()
     on_disk = {rel: (base / rel).stat().st_size for rel in
                jsonl_files(base, "articles") + jsonl_files(base, "rejects")}
     for rel, size in sorted(on_disk.items()):
@@ -228,24 +260,24 @@ def _check_state(base: Path, latest: dict[str, Latest], report: Report) -> None:
     for rel in sorted(set(committed) - set(on_disk)):
         report.add(rel, f"in the state's files table (committed {committed[rel]} bytes) but "
                    "missing on disk")
-    in_state = set()
-    for article_id, version, chash, file in rows:
-        in_state.add(article_id)
-        line = latest.get(article_id)
-        if line is None:
+    for article_id, version, chash, file, line_version, line_file, line, line_hash in db.execute(
+            "SELECT s.id, s.version, s.content_hash, s.file, l.version, l.file, l.line,"
+            " l.content_hash FROM state s LEFT JOIN latest l ON l.key = s.key"):
+        if line_version is None:
             report.add(STATE_FILE, f"id {article_id}: archived as version {version} in {file}, "
                        "but no line holds it")
             continue
-        if version != line.version:
-            report.add(line.file, f"id {article_id}: latest line is version {line.version}, the "
-                       f"state says {version}", line=line.line)
-        elif chash != line.content_hash:
-            report.add(line.file, f"id {article_id}: content_hash differs from the state's "
-                       f"{chash}", line=line.line)
-        if file != line.file:
-            report.add(line.file, f"id {article_id}: the state files it in {file}",
-                       line=line.line)
-    for article_id in sorted(set(latest) - in_state):
-        line = latest[article_id]
-        report.add(line.file, f"id {article_id} version {line.version} is not in the state "
-                   "(not counted as archived)", line=line.line)
+        if version != line_version:
+            report.add(line_file, f"id {article_id}: latest line is version {line_version}, the "
+                       f"state says {version}", line=line)
+        elif chash != line_hash:
+            report.add(line_file, f"id {article_id}: content_hash differs from the state's "
+                       f"{chash}", line=line)
+        if file != line_file:
+            report.add(line_file, f"id {article_id}: the state files it in {file}", line=line)
+    db.execute("CREATE INDEX state_key ON state(key)")
+    for article_id, version, line_file, line in db.execute(
+            "SELECT l.id, l.version, l.file, l.line FROM latest l WHERE NOT EXISTS"
+            " (SELECT 1 FROM state s WHERE s.key = l.key)"):
+        report.add(line_file, f"id {article_id} version {version} is not in the state "
+                   "(not counted as archived)", line=line)
