@@ -9,7 +9,8 @@ PORT   ?= 8089
 PIP_INSTALL = $(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-crawler install-analysis install-test test demo bench lint clean
+.PHONY: help install install-crawler install-analysis install-test test demo bench bench-scale lint \
+	clean
 
 help: ## list the targets, one line each
 	@echo "make targets (each creates $(VENV)/ and installs the project first when needed):"
@@ -66,6 +67,10 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 
 bench: $(BENCH_STAMP) ## the benchmark against reference tools (about ten minutes)
 	$(PY) -m bench
+
+# On demand, not part of `make bench`: the archive at the paper's size (bench/README.md).
+bench-scale: $(STAMP) ## 25,000 against 250,000 articles: memory and time of every operation (about 2 hours)
+	$(PY) -m bench.scale
 
 clean: ## remove .venv/ and build leftovers (archives and demo output stay)
 	rm -rf $(VENV) .pytest_cache build *.egg-info

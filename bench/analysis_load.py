@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"AS SELECT * FROM '{parquet}'\")")
     from_jsonl = timed(f"import duckdb\ncon = duckdb.connect()\ncon.execute(\"CREATE TABLE a AS "
                        f"SELECT * FROM read_json_auto('{glob}', union_by_name = true) QUALIFY "
-                       "row_number() OVER (PARTITION BY id ORDER BY version DESC) = 1\")")
+                       "row_number() OVER (PARTITION BY cms, id ORDER BY version DESC) = 1\")")
     pandas = timed(f"import pandas as pd\npd.read_parquet('{parquet}', dtype_backend='pyarrow')")
     print(f"\n{rows} articles, {len(jsonl)} month files; median of {RUNS} runs, each in a fresh "
           "process (import time not counted)\n")

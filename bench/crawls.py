@@ -43,6 +43,8 @@ class Run:
     cpu_seconds: float | None = None
     # CPU seconds this process (the replica's server threads) used meanwhile.
     server_cpu_seconds: float | None = None
+    # time.monotonic() when the subprocess was started (to time its first request).
+    started: float | None = None
 
 
 def run_measured(cmd: list[str], log: Path, timeout: float) -> Run:
@@ -82,7 +84,7 @@ def run_measured(cmd: list[str], log: Path, timeout: float) -> Run:
     except (OSError, ValueError, IndexError):
         pass
     return Run(returncode=returncode, seconds=seconds, max_rss_mb=max_rss_mb,
-               cpu_seconds=cpu_seconds, server_cpu_seconds=server_cpu)
+               cpu_seconds=cpu_seconds, server_cpu_seconds=server_cpu, started=started)
 
 
 def _own_cpu() -> float:
