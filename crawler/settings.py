@@ -30,7 +30,7 @@ ARCHIVE_LOCK_WAIT = 0.0
 # a storage failure (exit 6).
 ARCHIVE_DB_TIMEOUT = 60.0
 # `python -m crawler export`'s memory budget, MB, whatever the archive's size: DuckDB's
-# memory_limit is half of it, a batch of rows at most an eighth (crawler/analysis/export.py).
+# memory_limit is half of it, a batch of rows a sixteenth as text (crawler/analysis/export.py).
 EXPORT_MEMORY_MB = 256
 
 # --- Raw captures (crawler/run/capture.py, crawler/store/warc.py) ----------------------------
