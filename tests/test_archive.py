@@ -334,3 +334,18 @@ def test_a_reject_of_an_archive_capture_is_written_but_not_retried_or_skipped(tm
     assert rows == [("1",)]
     written = [r["id"] for r in iter_records(tmp_path, "rejects")]
     assert sorted(written) == ["1", "2"]
+
+
+def test_a_file_whose_committed_bytes_changed_during_a_run_is_not_appended_to(tmp_path):
+    """The archive knows the hash of each file's committed bytes: a file rewritten behind its
+    back after the run opened it is a storage failure (the next start reconciles it), not
+    appended to."""
+    with Archive(tmp_path, fsync=False) as archive:
+        archive.store_article(record("1"))
+    path = tmp_path / "articles" / "2022-01.jsonl"
+    with Archive(tmp_path, fsync=False) as archive:
+        path.write_bytes(path.read_bytes().replace(b'"id":"1"', b'"id":"7"'))  # the same size
+        with pytest.raises(OSError) as failed:
+            archive.store_article(record("2"))
+        assert failed.value.errno == errno.EIO and "changed behind" in str(failed.value)
+    assert len(path.read_bytes().splitlines()) == 1
