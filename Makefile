@@ -69,7 +69,7 @@ bench: $(BENCH_STAMP) ## the benchmark against reference tools (about ten minute
 	$(PY) -m bench
 
 # On demand, not part of `make bench`: the archive at the paper's size (bench/README.md).
-bench-scale: $(STAMP) ## 25,000 against 250,000 articles: memory and time of every operation (about 2 hours)
+bench-scale: $(STAMP) ## 25,000 against 250,000 articles: memory and time of every operation (about 70 minutes)
 	$(PY) -m bench.scale
 
 clean: ## remove .venv/ and build leftovers (archives and demo output stay)

@@ -18,8 +18,9 @@ subprocess runs, every process under it is sampled from /proc (VmRSS, every 0.2 
 say which process was the largest. It also counts the replica's articles that have no record
 (truth against the archive's keys; the replica's ids collide across the two CMS generations at
 250,000 articles). Scratch archives and logs go to ``bench/work/scale/`` (git-ignored); the
-figures to ``bench/scale-results.md`` and ``.json``. About an hour and a half on 2 shared cores,
-nearly all of it the 250,000-article backfill and its re-extraction: ``--large`` takes another size.
+figures to ``bench/scale-results.md`` and ``.json``. About 70 minutes on 2 shared cores (4,119 s
+on 2026-12-07), nearly all of it the 250,000-article backfill and its re-extraction: ``--large``
+takes another size.
 """
 
 from __future__ import annotations
