@@ -27,6 +27,9 @@ rewritten under the cursor, or the fold itself changed (a contentless index forg
 when told the very keys it indexed). ``is_fresh`` tells search and serve, from the state's
 committed sizes alone, whether there is anything to read.
 An update runs in one transaction: a reader sees the database before or after it, never half.
+Articles are keyed on their ``id`` here (serve's row URLs): where two articles of the two CMS
+generations share one (their ``key`` differs: crawler/items.py), the first one read is kept and
+the refresh warns, naming the other; the other formats keep both.
 Lines are parsed and folded in worker processes when there is much to read (PARALLEL_FROM); the
 articles are written in the archive's order either way.
 """
@@ -47,6 +50,7 @@ from crawler.analysis.changes import Cursor, CursorError, pull_located
 from crawler.analysis.export import Column, ExportError, RowConverter, columns
 from crawler.analysis.readonly import committed_sizes, open_state
 from crawler.analysis.sections import rekey_rows
+from crawler.items import article_key, record_key
 from crawler.normalise.keys import search_key
 
 FORMAT = "baonamdinh-archive-sqlite/1"
@@ -219,6 +223,7 @@ class _Line:
     """One archive line made ready to write (in a worker process when the export is large)."""
 
     article_id: str
+    key: str  # the article's key (crawler/items.py record_key): CMS generation and id
     version: int
     version_row: tuple[Any, ...]
     values: list[Any]  # the articles row: every column, then the derived ones
@@ -251,11 +256,14 @@ def _prepare(batch: list[tuple[str, int, bytes]]) -> list[_Line]:
                               f"verify") from None
         converter.row(record, where)  # every field and member known to the schema
         article_id, version = record["id"], record.get("version") or 1
+        key = record_key(record)
+        if "key" not in record:  # written before schema 1.4.0: the key its cms and id give
+            record["key"] = key
         month = record.get("published_month") or ""
         derived = {"published_year": int(month[:4]) if month[:4].isdigit() else None}
         values = [derived[n] if n in derived else _json(record.get(n)) for n in _stored_names()]
         out.append(_Line(
-            article_id, version,
+            article_id, key, version,
             (article_id, version, record.get("content_hash"), record.get("fetched_at"),
              record.get("extractor_version"), record.get("title"), rel, offset, len(raw)),
             values, tuple(search_key(record.get(n) or "") for n in SEARCHED),
@@ -270,9 +278,13 @@ class _Writer:
     def __init__(self, db: sqlite3.Connection, cols: list[Column]):
         self.db = db
         self.names = [name for name, _kind in table_columns(cols)]
-        self.known: dict[str, tuple[int, int]] = {  # id -> (rowid, version)
-            i: (rowid, v) for i, rowid, v in db.execute("SELECT id, rowid, version FROM articles")}
+        # id -> (rowid, version, key): the database keys articles on the id alone
+        self.known: dict[str, tuple[int, int, str]] = {
+            i: (rowid, v, k or article_key(cms, i)) for i, rowid, v, k, cms in db.execute(
+                'SELECT id, rowid, version, "key", cms FROM articles')}
         self.added = self.updated = 0
+        # Articles left out: another article of the other CMS generation has their id.
+        self.shared: dict[str, str] = {}
         self.touched: set[str] = set()
         quoted = ", ".join(f'"{n}"' for n in self.names)
         marks = ", ".join("?" * len(self.names))
@@ -285,9 +297,14 @@ class _Writer:
         gone_images = []
         images: dict[str, list[tuple[Any, ...]]] = {}  # article id -> its image rows
         fts: dict[int, tuple[str, ...]] = {}  # rowid -> what to index, once the batch is read
+        versions = []
         for line in batch:
-            self.touched.add(line.article_id)
             known = self.known.get(line.article_id)
+            if known is not None and known[2] != line.key:
+                self.shared.setdefault(line.key, known[2])
+                continue
+            versions.append(line.version_row)
+            self.touched.add(line.article_id)
             if known is not None and line.version < known[1]:
                 continue
             if known is None:
@@ -301,7 +318,7 @@ class _Writer:
                 if line.article_id not in images:  # written by an earlier batch
                     gone_images.append((line.article_id,))
                 self.updated += 1
-            self.known[line.article_id] = (rowid, line.version)
+            self.known[line.article_id] = (rowid, line.version, line.key)
             fts[rowid] = line.keys
             images[line.article_id] = line.images
         db = self.db
@@ -312,7 +329,7 @@ class _Writer:
                        [(rowid, *keys) for rowid, keys in fts.items()])
         db.executemany("INSERT OR REPLACE INTO versions (id, version, content_hash, fetched_at, "
                        "extractor_version, title, file, offset, length) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [line.version_row for line in batch])
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", versions)
 
     def _unindex(self, rowid: int) -> None:
         # A contentless FTS5 table forgets a row only when told the values it indexed.
@@ -391,6 +408,9 @@ def _apply(db: sqlite3.Connection, root: Path, since: Cursor | None, cols: list[
             rekey_rows(db, "articles", root)
         _finish(db, names, None if since is None else writer.touched)
     result.added, result.updated = writer.added, writer.updated
+    result.warnings += [f"{key} is left out: it has the id of {other}, and this database keys "
+                        f"articles on the id (the other formats keep both)"
+                        for key, other in sorted(writer.shared.items())]
     result.warnings += [w for w in outcome.warnings if "no state.sqlite3" not in w]
     meta = {"format": FORMAT, "columns": _signature(cols), "cursor": outcome.cursor.encode(),
             "archive": str(root.resolve()), "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
