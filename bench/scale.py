@@ -67,6 +67,7 @@ class Sampler:
     def __init__(self) -> None:
         self.peaks: dict[str, float] = {}
         self._before = set(_descendants())  # not the measured command's (the replica's none)
+        self._own = _cmdline(os.getpid())
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -89,7 +90,10 @@ class Sampler:
                 if rss is None:
                     continue
                 name = _name(pid)
-                if "maxrss" in _cmdline(pid):
+                command = _cmdline(pid)
+                # The wrapper; and this very benchmark between fork and exec (a copy of its
+                # memory that would pass for the measured command's).
+                if "maxrss" in command or command == self._own:
                     continue
                 role = ROLES.get(name, "main")
                 self.peaks[role] = max(self.peaks.get(role, 0.0), rss)
