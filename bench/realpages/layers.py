@@ -1,8 +1,8 @@
 """Would trafilatura do better as a layer or a voter? ``python -m bench.realpages.layers``.
 
-The measurement behind keeping trafilatura out of the crawl (docs/design.md, "Dependencies"). Each variant
-runs the real pages through our whole path (``item_from_response`` and every pipeline) with the
-heuristic layer's paragraphs replaced in-process, for this measurement only:
+The measurement behind keeping trafilatura out of the crawl (docs/design.md, "Dependencies").
+Each variant runs the real pages through our whole path (``item_from_response`` and every
+pipeline) with the heuristic layer's paragraphs replaced in-process, for this measurement only:
 - ``ours``: our heuristic, as the crawl runs it;
 - ``trafilatura``: trafilatura's text (``include_comments=False``, fast mode) as the body;
 - ``trafilatura-default``: the same without fast mode;
