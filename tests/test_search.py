@@ -21,6 +21,7 @@ import pytest
 
 from crawler.analysis import search as finder
 from crawler.analysis.database import default_database, is_fresh, refresh
+from crawler.items import article_key
 from crawler.normalise.keys import search_key, search_key_reference
 from crawler.store.archive import Archive, content_hash
 from tests.analysis_archive import archive_copy, shared_archive
@@ -166,7 +167,8 @@ def test_a_second_export_reads_only_what_is_new_and_ends_as_a_fresh_build(archiv
     record = sorted(latest_records(root).values(), key=lambda r: r["id"])[5]
     edited = dict(record, title=record["title"] + " Trần Hưng Đạo")
     edited["content_hash"] = content_hash(edited)
-    new = dict(record, id="9999977", url=record["url"].replace(record["id"], "9999977"),
+    new = dict(record, id="9999977", key=article_key(record["cms"], "9999977"),
+               url=record["url"].replace(record["id"], "9999977"),
                title="Bài mới về lễ hội Phủ Dày", version=1)
     new["content_hash"] = content_hash(new)
     with Archive(root, fsync=False) as store:

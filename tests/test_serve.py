@@ -21,11 +21,13 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from datasette.utils import tilde_encode
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.analysis import search as finder
 from crawler.analysis.database import default_database, refresh
 from crawler.analysis.serve import make_datasette
+from crawler.items import record_key
 from tests.analysis_archive import archive_copy, shared_archive
 from tests.crawling import REPO
 from tests.search_oracle import expected_matches, latest_records
@@ -122,14 +124,14 @@ def test_a_blank_search_shows_every_article(archive, client):
 def test_an_article_page_reads_as_the_article_with_its_images(archive, client):
     record = next(r for r in latest_records(archive).values()
                   if len(r["images"]) >= 2 and all(i["url"] for i in r["images"]))
-    page = client.get(f"/archive/articles/{record['id']}").text
+    page = client.get(f"/archive/articles/{tilde_encode(record_key(record))}").text
     assert f'<h2 class="headline">{_html(record["title"])}</h2>' in page
     for paragraph in record["body"].split("\n\n"):
         assert f">{_html(paragraph)}</p>" in page
     sources = re.findall(r'<figure class="photo">\s*<img src="([^"]+)"', page)
     assert sources == [i["mirror_url"] or i["url"] for i in record["images"]]
     assert all(i["url"] for i in record["images"])
-    assert f'href="/-/capture/{record["id"]}"' in page
+    assert f'href="/-/capture/{quote(record_key(record), safe="")}"' in page
 
 
 def _html(text: str) -> str:
@@ -140,15 +142,16 @@ def _html(text: str) -> str:
 def test_a_raw_capture_is_shown_sandboxed_and_downloadable(archive, client):
     record = next(r for r in latest_records(archive).values()
                   if r.get("capture") and r["capture"].get("warc_file"))
-    view = client.get(f"/-/capture/{record['id']}")
+    key = quote(record_key(record), safe="")  # as the article page links it
+    view = client.get(f"/-/capture/{key}")
     assert view.status_code == 200
     assert '<iframe class="capture-frame" sandbox="" ' in view.text
-    page = client.get(f"/-/capture/{record['id']}/page")
+    page = client.get(f"/-/capture/{key}/page")
     policy = page.headers["content-security-policy"]
     assert policy.startswith("sandbox;") and "default-src 'none'" in policy
     assert "script-src" not in policy and page.headers["x-content-type-options"] == "nosniff"
     assert record["title"].split()[0].encode() in page.content
-    warc = client.get(f"/-/capture/{record['id']}.warc.gz")
+    warc = client.get(f"/-/capture/{key}.warc.gz")
     assert warc.headers["content-type"] == "application/warc"
     response = next(r for r in ArchiveIterator(io.BytesIO(warc.content))
                     if r.rec_type == "response")

@@ -5,11 +5,11 @@ Tables (every column typed; lists and structs as JSON text):
 - ``articles``: the latest version of each article, one column per field of the record's JSON
   Schema (crawler/analysis/export.py derives them, as for the other formats), plus
   ``published_year`` (derived from ``published_month``, for facets);
-- ``versions``: every line of the archive, one row per (id, version): its content hash, fetch
-  time, title, and where the line is (``file``, ``offset``, ``length``), ``latest`` 1 for the one
-  in ``articles``;
+- ``versions``: every line of the archive, one row per (key, version), with the article's id:
+  its content hash, fetch time, title, and where the line is (``file``, ``offset``, ``length``),
+  ``latest`` 1 for the one in ``articles``;
 - ``images``: one row per image of each article (``article_id``, ``position``, ``url``,
-  ``caption``, ``mirror_url``);
+  ``caption``, ``mirror_url``, ``article_key``);
 - ``sections``: one row per section with its article count and first and last month, and its name
   when the records carry one (``section_name``/``section_key``, else the ``section`` itself);
 - ``articles_fts``: an FTS5 index over title, lead and body, holding ``search_key`` of each
@@ -27,9 +27,9 @@ rewritten under the cursor, or the fold itself changed (a contentless index forg
 when told the very keys it indexed). ``is_fresh`` tells search and serve, from the state's
 committed sizes alone, whether there is anything to read.
 An update runs in one transaction: a reader sees the database before or after it, never half.
-Articles are keyed on their ``id`` here (serve's row URLs): where two articles of the two CMS
-generations share one (their ``key`` differs: crawler/items.py), the first one read is kept and
-the refresh warns, naming the other; the other formats keep both.
+Articles are keyed on their ``key`` (crawler/items.py: the CMS generation and the id), as in
+the archive: two articles of the two CMS generations that share an id are two rows, and serve's
+row URLs name the key (``/archive/articles/old:2548123``). ``id`` is an indexed column.
 Lines are parsed and folded in worker processes when there is much to read (PARALLEL_FROM); the
 articles are written in the archive's order either way.
 """
@@ -50,10 +50,10 @@ from crawler.analysis.changes import Cursor, CursorError, pull_located
 from crawler.analysis.export import Column, ExportError, RowConverter, columns
 from crawler.analysis.readonly import committed_sizes, open_state
 from crawler.analysis.sections import rekey_rows
-from crawler.items import article_key, record_key
+from crawler.items import record_key
 from crawler.normalise.keys import search_key
 
-FORMAT = "baonamdinh-archive-sqlite/1"
+FORMAT = "baonamdinh-archive-sqlite/2"  # 2: keyed on key, not id
 FTS = "articles_fts"
 SEARCHED = ("title", "lead", "body")
 WEIGHTS = (10.0, 4.0, 1.0)  # bm25's column weights, FTS5's rank: title matches count most
@@ -176,18 +176,21 @@ def is_fresh(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> bool
 
 
 def _create(db: sqlite3.Connection, cols: list[Column]) -> None:
-    defs = [f'"{name}" {kind}' + (" PRIMARY KEY" if name == "id" else "")
+    defs = [f'"{name}" {kind}' + (" PRIMARY KEY" if name == "key" else "")
             for name, kind in table_columns(cols)]
     db.executescript(f"""
         CREATE TABLE articles ({", ".join(defs)});
         CREATE TABLE versions (
-            id TEXT NOT NULL REFERENCES articles(id), version INTEGER NOT NULL,
+            id TEXT NOT NULL, version INTEGER NOT NULL,
             content_hash TEXT, fetched_at TEXT, extractor_version TEXT, title TEXT,
             file TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
-            latest INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (id, version));
+            latest INTEGER NOT NULL DEFAULT 0,
+            "key" TEXT NOT NULL REFERENCES articles("key"), PRIMARY KEY ("key", version));
         CREATE TABLE images (
-            article_id TEXT NOT NULL REFERENCES articles(id), position INTEGER NOT NULL,
-            url TEXT, caption TEXT, mirror_url TEXT, PRIMARY KEY (article_id, position));
+            article_id TEXT NOT NULL, position INTEGER NOT NULL,
+            url TEXT, caption TEXT, mirror_url TEXT,
+            article_key TEXT NOT NULL REFERENCES articles("key"),
+            PRIMARY KEY (article_key, position));
         CREATE TABLE sections (
             section TEXT PRIMARY KEY, name TEXT, articles INTEGER, first_month TEXT,
             last_month TEXT);
@@ -199,6 +202,7 @@ def _create(db: sqlite3.Connection, cols: list[Column]) -> None:
 
 
 def _create_indexes(db: sqlite3.Connection, names: set[str]) -> None:
+    db.execute("CREATE INDEX IF NOT EXISTS articles_id ON articles (id)")
     db.execute("CREATE INDEX IF NOT EXISTS articles_month ON articles (published_month)")
     db.execute("CREATE INDEX IF NOT EXISTS articles_date ON articles (published_date, "
                "published_month)")
@@ -265,9 +269,9 @@ def _prepare(batch: list[tuple[str, int, bytes]]) -> list[_Line]:
         out.append(_Line(
             article_id, key, version,
             (article_id, version, record.get("content_hash"), record.get("fetched_at"),
-             record.get("extractor_version"), record.get("title"), rel, offset, len(raw)),
+             record.get("extractor_version"), record.get("title"), rel, offset, len(raw), key),
             values, tuple(search_key(record.get(n) or "") for n in SEARCHED),
-            [(article_id, i, image.get("url"), image.get("caption"), image.get("mirror_url"))
+            [(article_id, i, image.get("url"), image.get("caption"), image.get("mirror_url"), key)
              for i, image in enumerate(record.get("images") or [])]))
     return out
 
@@ -278,14 +282,12 @@ class _Writer:
     def __init__(self, db: sqlite3.Connection, cols: list[Column]):
         self.db = db
         self.names = [name for name, _kind in table_columns(cols)]
-        # id -> (rowid, version, key): the database keys articles on the id alone
-        self.known: dict[str, tuple[int, int, str]] = {
-            i: (rowid, v, k or article_key(cms, i)) for i, rowid, v, k, cms in db.execute(
-                'SELECT id, rowid, version, "key", cms FROM articles')}
+        # key -> (rowid, version)
+        self.known: dict[str, tuple[int, int]] = {
+            k: (rowid, v)
+            for k, rowid, v in db.execute('SELECT "key", rowid, version FROM articles')}
         self.added = self.updated = 0
-        # Articles left out: another article of the other CMS generation has their id.
-        self.shared: dict[str, str] = {}
-        self.touched: set[str] = set()
+        self.touched: set[str] = set()  # keys
         quoted = ", ".join(f'"{n}"' for n in self.names)
         marks = ", ".join("?" * len(self.names))
         self.insert_sql = f"INSERT INTO articles ({quoted}) VALUES ({marks})"
@@ -295,16 +297,13 @@ class _Writer:
     def apply(self, batch: list[_Line]) -> None:
         """Write one batch of prepared lines."""
         gone_images = []
-        images: dict[str, list[tuple[Any, ...]]] = {}  # article id -> its image rows
+        images: dict[str, list[tuple[Any, ...]]] = {}  # article key -> its image rows
         fts: dict[int, tuple[str, ...]] = {}  # rowid -> what to index, once the batch is read
         versions = []
         for line in batch:
-            known = self.known.get(line.article_id)
-            if known is not None and known[2] != line.key:
-                self.shared.setdefault(line.key, known[2])
-                continue
+            known = self.known.get(line.key)
             versions.append(line.version_row)
-            self.touched.add(line.article_id)
+            self.touched.add(line.key)
             if known is not None and line.version < known[1]:
                 continue
             if known is None:
@@ -315,21 +314,21 @@ class _Writer:
                 if rowid not in fts:  # indexed by an earlier batch (else: replaced below)
                     self._unindex(rowid)
                 self.db.execute(self.update_sql, [*line.values, rowid])
-                if line.article_id not in images:  # written by an earlier batch
-                    gone_images.append((line.article_id,))
+                if line.key not in images:  # written by an earlier batch
+                    gone_images.append((line.key,))
                 self.updated += 1
-            self.known[line.article_id] = (rowid, line.version, line.key)
+            self.known[line.key] = (rowid, line.version)
             fts[rowid] = line.keys
-            images[line.article_id] = line.images
+            images[line.key] = line.images
         db = self.db
-        db.executemany("DELETE FROM images WHERE article_id = ?", gone_images)
-        db.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?)",
+        db.executemany("DELETE FROM images WHERE article_key = ?", gone_images)
+        db.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?)",
                        [row for rows in images.values() for row in rows])
         db.executemany(f"INSERT INTO {FTS} (rowid, {', '.join(SEARCHED)}) VALUES (?, ?, ?, ?)",
                        [(rowid, *keys) for rowid, keys in fts.items()])
         db.executemany("INSERT OR REPLACE INTO versions (id, version, content_hash, fetched_at, "
-                       "extractor_version, title, file, offset, length) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", versions)
+                       'extractor_version, title, file, offset, length, "key") '
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", versions)
 
     def _unindex(self, rowid: int) -> None:
         # A contentless FTS5 table forgets a row only when told the values it indexed.
@@ -344,11 +343,11 @@ def _finish(db: sqlite3.Connection, names: set[str], touched: set[str] | None) -
     """Recompute what depends on more than one line: latest flags (of the articles touched, or
     all), sections."""
     latest = ("UPDATE versions SET latest = (version = (SELECT a.version FROM articles a "
-              "WHERE a.id = versions.id))")
+              'WHERE a."key" = versions."key"))')
     if touched is None:
         db.execute(latest)
     else:
-        db.executemany(latest + " WHERE id = ?", [(i,) for i in touched])
+        db.executemany(latest + ' WHERE "key" = ?', [(k,) for k in touched])
     key = "coalesce(section_key, section)" if "section_key" in names else "section"
     name = "max(section_name)" if "section_name" in names else "NULL"
     db.execute("DELETE FROM sections")
@@ -408,9 +407,6 @@ def _apply(db: sqlite3.Connection, root: Path, since: Cursor | None, cols: list[
             rekey_rows(db, "articles", root)
         _finish(db, names, None if since is None else writer.touched)
     result.added, result.updated = writer.added, writer.updated
-    result.warnings += [f"{key} is left out: it has the id of {other}, and this database keys "
-                        f"articles on the id (the other formats keep both)"
-                        for key, other in sorted(writer.shared.items())]
     result.warnings += [w for w in outcome.warnings if "no state.sqlite3" not in w]
     meta = {"format": FORMAT, "columns": _signature(cols), "cursor": outcome.cursor.encode(),
             "archive": str(root.resolve()), "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -201,6 +201,7 @@ class Match:
     published_month: str
     section: str | None
     snippet: str
+    key: str = ""  # the article's key (CMS generation and id): two articles may share an id
 
     def record(self) -> dict[str, Any]:
         """Return the match as the JSON object ``--format jsonl`` prints."""
@@ -257,15 +258,16 @@ def search(db: sqlite3.Connection, query: Query, *, limit: int | None = 20,
     for start in range(0, len(rowids), 500):
         chunk = rowids[start:start + 500]
         marks = ", ".join("?" * len(chunk))
-        for row in db.execute(f"SELECT a.rowid, a.id, a.title, a.url, a.published_date, "
-                              f"a.published_month, {_section_shown(db)}, a.lead, a.body "
+        for row in db.execute('SELECT a.rowid, a.id, a.title, a.url, a.published_date, '
+                              f'a.published_month, {_section_shown(db)}, a.lead, a.body, a."key" '
                               f"FROM articles a WHERE a.rowid IN ({marks})", chunk):
             found[row[0]] = row[1:]
     out = []
     for rowid in rowids:
-        article_id, title, url, date, month, section, lead, body = found[rowid]
+        article_id, title, url, date, month, section, lead, body, key = found[rowid]
         text = passage_source(query, body, lead, title)
-        out.append(Match(article_id, title, url, date, month, section, snippet(text, query)))
+        out.append(Match(article_id, title, url, date, month, section, snippet(text, query),
+                         key))
     return out
 
 

@@ -33,7 +33,7 @@ import socket
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.app import Datasette
@@ -162,9 +162,9 @@ def register_routes(datasette: Any) -> list[tuple[str, Any]]:
     """Add the raw capture pages, and send / to the articles table."""
     return [
         (r"^/$", _home),
-        (r"^/-/capture/(?P<id>[^/]+)\.warc\.gz$", _capture_warc),
-        (r"^/-/capture/(?P<id>[^/]+)/page$", _capture_page),
-        (r"^/-/capture/(?P<id>[^/]+)$", _capture_view),
+        (r"^/-/capture/(?P<key>[^/]+)\.warc\.gz$", _capture_warc),
+        (r"^/-/capture/(?P<key>[^/]+)/page$", _capture_page),
+        (r"^/-/capture/(?P<key>[^/]+)$", _capture_view),
     ]
 
 
@@ -284,9 +284,9 @@ def _decoded(value: Any) -> Any:
 async def _article(datasette: Any, request: Any) -> dict[str, Any] | None:
     """Return the article of a row page, its JSON columns decoded and images ready to show."""
     pks = request.url_vars.get("pks", "")
-    article_id = urlsafe_components(pks)[0] if pks else None
+    key = urlsafe_components(pks)[0] if pks else None  # the article's key (CMS and id)
     db = datasette.get_database(NAME)
-    rows = await db.execute(f"SELECT * FROM {TABLE} WHERE id = ?", [article_id])
+    rows = await db.execute(f'SELECT * FROM {TABLE} WHERE "key" = ?', [key])
     row = rows.first()
     if row is None:
         return None
@@ -294,13 +294,13 @@ async def _article(datasette: Any, request: Any) -> dict[str, Any] | None:
     article["fields"] = [(key, value if not isinstance(value, (list, dict)) else
                           json.dumps(value, ensure_ascii=False, indent=1))
                          for key, value in article.items()]
-    images = await db.execute("SELECT url, caption, mirror_url FROM images WHERE article_id = ? "
-                              "ORDER BY position", [article_id])
+    images = await db.execute("SELECT url, caption, mirror_url FROM images WHERE article_key = ? "
+                              "ORDER BY position", [key])
     article["shown_images"] = [{"src": r["mirror_url"] or r["url"], "url": r["url"],
                                 "mirror_url": r["mirror_url"], "caption": r["caption"]}
                                for r in images.rows]
     article["paragraphs"] = [p for p in (article.get("body") or "").split("\n\n") if p.strip()]
-    versions = await db.execute("SELECT count(*) FROM versions WHERE id = ?", [article_id])
+    versions = await db.execute('SELECT count(*) FROM versions WHERE "key" = ?', [key])
     article["version_count"] = versions.single_value()
     article["section_shown"] = article.get("section_name") or article.get("section")
     return article
@@ -313,15 +313,20 @@ class CaptureError(Exception):
     """No readable raw capture for that article."""
 
 
-async def _capture_of(datasette: Any, article_id: str) -> dict[str, Any]:
+def _key(request: Any) -> str:
+    """The article key a capture URL names, as its links write it (``old%3A2548123``) or not."""
+    return unquote(request.url_vars["key"])
+
+
+async def _capture_of(datasette: Any, key: str) -> dict[str, Any]:
     rows = await datasette.get_database(NAME).execute(
-        f"SELECT capture, url, title FROM {TABLE} WHERE id = ?", [article_id])
+        f'SELECT capture, url, title FROM {TABLE} WHERE "key" = ?', [key])
     row = rows.first()
     if row is None:
-        raise CaptureError(f"no article {article_id!r}")
+        raise CaptureError(f"no article {key!r}")
     capture = _decoded(row["capture"]) or {}
     if not capture.get("warc_file"):
-        raise CaptureError(f"article {article_id} has no raw capture")
+        raise CaptureError(f"article {key} has no raw capture")
     return {**capture, "article_url": row["url"], "title": row["title"]}
 
 
@@ -366,21 +371,21 @@ async def _home(request: Any, datasette: Any) -> Response:
 
 
 async def _capture_view(request: Any, datasette: Any) -> Response:
-    article_id = request.url_vars["id"]
+    key = _key(request)
     try:
-        capture = await _capture_of(datasette, article_id)
+        capture = await _capture_of(datasette, key)
         found = read_capture(datasette._archive_root, capture)  # noqa: SLF001
     except (CaptureError, OSError, ValueError) as exc:
         return Response.html(f"<p>{html.escape(str(exc))}</p>", status=404)
-    context = {"capture": capture, "found": found, "article_id": article_id,
-               "row_url": datasette.urls.row(NAME, TABLE, article_id), "size": len(found["body"])}
+    context = {"capture": capture, "found": found, "article_key": key,
+               "row_url": datasette.urls.row(NAME, TABLE, key), "size": len(found["body"])}
     return Response.html(await datasette.render_template("archive-capture.html", context,
                                                          request=request))
 
 
 async def _capture_page(request: Any, datasette: Any) -> Response:
     try:
-        capture = await _capture_of(datasette, request.url_vars["id"])
+        capture = await _capture_of(datasette, _key(request))
         found = read_capture(datasette._archive_root, capture)  # noqa: SLF001
     except (CaptureError, OSError, ValueError) as exc:
         return Response.text(str(exc), status=404)
@@ -391,13 +396,13 @@ async def _capture_page(request: Any, datasette: Any) -> Response:
 
 async def _capture_warc(request: Any, datasette: Any) -> Response:
     try:
-        capture = await _capture_of(datasette, request.url_vars["id"])
+        capture = await _capture_of(datasette, _key(request))
         data = _warc_bytes(datasette._archive_root, capture)  # noqa: SLF001
     except (CaptureError, OSError) as exc:
         return Response.text(str(exc), status=404)
     if data[:2] != b"\x1f\x8b":
         data = gzip.compress(data)
-    name = f"{request.url_vars['id']}.warc.gz"
+    name = f"{_key(request).replace(':', '-')}.warc.gz"
     return Response(data, content_type="application/warc",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
