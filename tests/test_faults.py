@@ -246,7 +246,9 @@ def test_a_state_locked_from_outside_waits_or_stops_cleanly_and_nothing_is_writt
     with Replica(articles=80, seed=6, crawl_delay=0) as site:
         truth = site.truth()
         for timeout, expected in (("1", ExitStatus.STORAGE_FAILURE), ("60", 0)):
-            proc = popen_crawl(site.url, tmp_path, settings={**DURABLE,
+            # A delay keeps the crawl writing for seconds after its tenth line: on a quiet
+            # machine it otherwise archived all 80 articles before the lock was taken (exit 0).
+            proc = popen_crawl(site.url, tmp_path, settings={**DURABLE, "DOWNLOAD_DELAY": "0.05",
                                                              "ARCHIVE_DB_TIMEOUT": timeout})
             wait_for_lines(tmp_path, proc, lines_written(tmp_path) + 10)
             started = threading.Event()
