@@ -30,24 +30,26 @@ def run_kind(report: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _drop_alarm(what: str, values: list[float], now: float | None, drop: float) -> str | None:
-    values = [v for v in values if v is not None]
-    if not values or now is None:
-        return None
-    baseline = statistics.median(values)
-    if baseline - now < drop:
-        return None
-    return f"{what} fell from {baseline:.0%} (median of {len(values)} earlier runs) to {now:.0%}"
+    return _moved_alarm(what, values, now, drop, rising=False)
 
 
 def _rise_alarm(what: str, values: list[float], now: float | None, drop: float) -> str | None:
     """The alarm of a share that should stay low (uncertain extractions): risen by ``drop``."""
+    return _moved_alarm(what, values, now, drop, rising=True)
+
+
+def _moved_alarm(what: str, values: list[float], now: float | None, by: float, *,
+                 rising: bool) -> str | None:
+    """Say how a share moved from the median of earlier runs, when it moved ``by`` or more the
+    way that is bad (down, or up when ``rising``)."""
     values = [v for v in values if v is not None]
     if not values or now is None:
         return None
     baseline = statistics.median(values)
-    if now - baseline < drop:
+    if (now - baseline if rising else baseline - now) < by:
         return None
-    return f"{what} rose from {baseline:.0%} (median of {len(values)} earlier runs) to {now:.0%}"
+    return (f"{what} {'rose' if rising else 'fell'} from {baseline:.0%} (median of "
+            f"{len(values)} earlier runs) to {now:.0%}")
 
 
 def coverage_alarms(current: dict[str, Any], previous: list[dict[str, Any]], *,
