@@ -125,6 +125,19 @@ def test_the_voters_that_agreed_are_named():
     # A voter that gave a line of the body agreed with it, however little else it holds.
     voted = vote([A, C, D, E], {"readability": lines(A, B, C, D, E), "trafilatura": lines(B)})
     assert voted.lines == [A, B, C, D, E] and voted.agreed() == ["readability", "trafilatura"]
+    # ... but only a voter holding half the body confirms it (raises the record's confidence).
+    assert voted.confirming() == ["readability"]
+
+
+def test_a_voter_that_gave_one_line_does_not_raise_the_confidence():
+    from crawler.extract.confidence import assess
+
+    body = [A, B, C, D, E]
+    named = assess("heuristic", body, voters=["readability", "trafilatura"])
+    confirmed = assess("heuristic", body, voters=["readability", "trafilatura"],
+                       confirming=["readability"])
+    assert named["agreed"] == confirmed["agreed"] == ["heuristic", "readability", "trafilatura"]
+    assert confirmed["confidence"] == pytest.approx(named["confidence"] - 0.15)
 
 
 # A page whose second paragraph stands in an <aside> (a pull quote, say), which our heuristic

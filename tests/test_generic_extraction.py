@@ -28,10 +28,16 @@ PAGE = (f"<html><head><title>T</title></head><body><div><div><div><p>{PROSE * 20
     (PAGE.replace("</body></html>", "<script>var a = 1;</script>"), False),
     (PAGE.replace("</body></html>", "<!-- end -->"), False),
     (PAGE.replace("</html>", ""), False),
+    # An old page that ends in text after its last table closed (CleanEval holds several).
+    ("<html><body><table><tr><td><p>" + PROSE * 20 + "</p></td></tr></table>\n<br>&nbsp;",
+     False),
+    ("<html><body><div><p>" + PROSE * 20 + "</p></div>\n<p>Main page.", False),
     # Cut mid-text, mid-tag, and right after a tag with containers open.
     (PAGE[:200], True),
     (PAGE[:PAGE.index("<footer>") + 4], True),
     (PAGE[:PAGE.index("</p>") + 4], True),
+    # Cut in the text of an old page, its table still open.
+    ("<html><body><table><tr><td><p>" + PROSE * 3, True),
 ])
 def test_truncated_means_stopping_mid_document(html, truncated):
     assert looks_truncated(html) is truncated

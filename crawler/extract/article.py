@@ -170,6 +170,7 @@ def extract_article(
     paragraphs, images = body_blocks(containers, url, junk) if containers else ([], [])
     widened = False
     voters_agreed: list[str] = []
+    confirming: list[str] | None = None  # None: every voter in voters_agreed confirms the body
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA
@@ -191,7 +192,7 @@ def extract_article(
                 chrome=chrome_texts(root) if rules.veto_chrome else (),
                 confidence=_confidence(paragraphs, meta) if rules.confident_above is not None
                 else 1.0)
-            voters_agreed = voted.agreed()
+            voters_agreed, confirming = voted.agreed(), voted.confirming()
             if voted.lines and not voted.held[HEURISTIC]:
                 # None of ours' lines is left: the body is the voters'.
                 body_layer = max(sorted(voted.held), key=voted.held.__getitem__)
@@ -274,7 +275,8 @@ def extract_article(
     if kicker:
         provenance["kicker"] = SITE
     extraction = assess(body_layer, paragraphs, meta_body=meta.body, description=meta.lead,
-                        headline=headline, widened=widened, voters=voters_agreed)
+                        headline=headline, widened=widened, voters=voters_agreed,
+                        confirming=confirming)
     base = site_url or _origin(url)
     aliases = hosts or frozenset({host_of(url), host_of(base)})
     for image in images:

@@ -42,12 +42,18 @@ def _holds(body: set[str], text: str | None, share: float) -> bool:
 
 def assess(body_layer: str, paragraphs: list[str], *, meta_body: str | None = None,
            description: str | None = None, headline: bool = True, widened: bool = False,
-           voters: list[str] | None = None) -> dict[str, Any]:
-    """Return the record's ``extraction``: confidence, uncertain, and the layers that agreed."""
+           voters: list[str] | None = None,
+           confirming: list[str] | None = None) -> dict[str, Any]:
+    """Return the record's ``extraction``: confidence, uncertain, and the layers that agreed.
+
+    ``voters`` are named in ``agreed`` (those that hold the body or gave a line of it);
+    ``confirming``, when given, are the ones among them that hold enough of it to raise the
+    confidence (by default all of ``voters``)."""
     if body_layer == "site":
         return {"confidence": 1.0, "uncertain": False, "agreed": ["site"]}
     agreed = [body_layer, *(voters or [])]
-    score = BASE.get(body_layer, BASE["heuristic"]) + AGREES_VOTER * len(voters or [])
+    confirmed = voters if confirming is None else [v for v in confirming if v in (voters or [])]
+    score = BASE.get(body_layer, BASE["heuristic"]) + AGREES_VOTER * len(confirmed or [])
     body = _words(" ".join(paragraphs))
     if "metadata" in agreed:
         pass  # a body from the metadata cannot also be confirmed by the metadata

@@ -90,6 +90,12 @@ class Voted:
         return sorted(name for name, n in self.held.items() if name != HEURISTIC and (
             n >= min_share * len(self.lines) or name in self.adders))
 
+    def confirming(self, min_share: float = 0.5) -> list[str]:
+        """Return the voters that hold at least ``min_share`` of the body's lines: only these
+        confirm it (a voter that gave one line of its own and holds little else does not)."""
+        return sorted(name for name, n in self.held.items()
+                      if name != HEURISTIC and self.lines and n >= min_share * len(self.lines))
+
 
 class _Text:
     """Extractor text as word n-grams, to ask whether it holds a line (lines may be added)."""

@@ -450,8 +450,10 @@ def looks_truncated(html: str) -> bool:
     and it ends inside a tag or in text, or with containers left open.
 
     Many complete pages lack ``</html>``: they end in a ``<script>``, a comment, ``</body>``,
-    a closed table or ``<div>``. A download cut at a random byte almost always stops inside a
-    tag or in text; the rare cut right after a tag still leaves the page's containers open."""
+    a closed table or ``<div>``, or text after the last container closed (an old page's
+    "&nbsp;" or sign-off line: nothing of the article is missing then). A download cut at a
+    random byte almost always stops inside a tag, or in text with the page's containers still
+    open; the rare cut right after a tag still leaves several containers open."""
     tail = html[-4096:]
     # Found as written (nearly every page) it is found lower-cased too: lower() only if not.
     if "</html>" in tail or "</body>" in tail:
@@ -459,7 +461,10 @@ def looks_truncated(html: str) -> bool:
     lowered = tail.lower()
     if "</html>" in lowered or "</body>" in lowered:
         return False
-    if not html.rstrip().endswith(">"):
-        return True
+    stripped = html.rstrip()
+    if "<" in stripped[stripped.rfind(">") + 1:]:
+        return True  # inside a tag
     opened = len(_CONTAINER_OPEN.findall(html)) - len(_CONTAINER_CLOSE.findall(html))
+    if not stripped.endswith(">"):
+        return opened >= 1  # in text: cut inside the page's blocks, or after the last one
     return opened >= OPEN_CONTAINERS_CUT
