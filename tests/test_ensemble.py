@@ -11,8 +11,9 @@ import pytest
 
 import crawler.extract.article as article
 from crawler.extract import ensemble
-from crawler.extract.article import extract_article
+from crawler.extract.article import ExtractionError, extract_article
 from crawler.extract.ensemble import RULES, vote
+from crawler.extract.voters import lone_body
 
 # Paragraphs of a made-up story, each distinct in its words.
 A = "Hội đồng nhân dân huyện Hải Hậu họp phiên bất thường bàn về cây cầu mới qua sông Ninh Cơ."
@@ -193,3 +194,42 @@ def test_the_site_templates_never_ask_the_voters(monkeypatch):
     item = extract_article((case / "page.html").read_text("utf-8"), meta["url"],
                            fetched_at=meta["fetched_at"])
     assert item.site_template and item.provenance["body"] == "site"
+
+
+# A page whose story our heuristic cannot find (one short paragraph), and that one voter alone
+# reads as prose: the last resort before "no article body".
+LONE_PAGE = ("<html><head><title>Cầu mới qua sông Ninh Cơ</title></head><body>"
+             f"<h1>Cầu mới qua sông Ninh Cơ</h1><div class='content'><p>{A}</p></div>"
+             "</body></html>")
+
+
+def test_a_voter_alone_that_reads_prose_gives_an_uncertain_record(monkeypatch):
+    bodies = {"readability": "", "trafilatura": lines(MENU, B, C, D, F, G)}
+    monkeypatch.setattr(article, "ask", lambda html, url=None: bodies)
+    item = extract_article(LONE_PAGE, URL, fetched_at="2020-12-31T12:00:00+07:00")
+    # From its first line of prose to its last: the menu before them stays out.
+    assert item.body.split("\n\n") == [B, C, D, F, G]
+    assert item.provenance["body"] == "trafilatura"
+    assert item.extraction["uncertain"] and item.extraction["confidence"] < 0.5
+    assert item.extraction["agreed"] == ["trafilatura"]
+
+
+@pytest.mark.parametrize("text", [
+    # Menus, a table of links, a one-line notice: no prose, no record.
+    lines(MENU, "Trang chủ", "Liên hệ", "| Thời sự | Kinh tế | Văn hóa | Thể thao |"),
+    lines(TEASER, "Xin lỗi, trang này hiện chưa có bài viết nào."),
+    # Prose, but too little of it to be an article.
+    lines(B, C),
+])
+def test_a_voter_alone_without_enough_prose_gives_no_body(monkeypatch, text):
+    monkeypatch.setattr(article, "ask", lambda html, url=None: {"readability": "",
+                                                                "trafilatura": text})
+    with pytest.raises(ExtractionError, match="no article body found"):
+        extract_article(LONE_PAGE, URL, fetched_at="2020-12-31T12:00:00+07:00")
+
+
+def test_lone_body_reads_table_cells_and_takes_the_voter_with_most_prose():
+    row = f"| {F} | {G} |"
+    found = lone_body({"readability": lines(B, C, D, E), "trafilatura": lines(MENU, row, B)})
+    assert found == ("trafilatura", [F, G, B])
+    assert lone_body({"readability": lines(B, C), "trafilatura": MENU}) is None

@@ -68,6 +68,9 @@ VARIANTS: dict[str, Rules] = {
     "chosen-uncertain-0.7": dataclasses.replace(BASE, when="uncertain", uncertain_below=0.7),
     "chosen-add-only": dataclasses.replace(BASE, veto_links=None),
     "chosen-between": dataclasses.replace(BASE, between=True),
+    "chosen-trim-tail-0.2": dataclasses.replace(BASE, trim_tail=0.2),
+    "chosen-trim-tail-0.4": dataclasses.replace(BASE, trim_tail=0.4),
+    "chosen-trim-tail-0.6": dataclasses.replace(BASE, trim_tail=0.6),
 }
 
 

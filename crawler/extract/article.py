@@ -48,7 +48,7 @@ from crawler.extract.sapo import find_sapo
 from crawler.extract.sections import section_links, section_name
 from crawler.extract.selectors import css, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
-from crawler.extract.voters import VOTERS, ask, elect
+from crawler.extract.voters import VOTERS, ask, elect, lone_body
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import (
     has_credit_label,
@@ -171,6 +171,8 @@ def extract_article(
     widened = False
     voters_agreed: list[str] = []
     confirming: list[str] | None = None  # None: every voter in voters_agreed confirms the body
+    bodies: dict[str, str] = {}
+    alone = False
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS and meta.body:
         paragraphs, images, body_layer = [p for p in meta.body.split("\n") if p.strip()], [], \
             METADATA
@@ -209,6 +211,12 @@ def extract_article(
             if sum(map(len, wider)) >= MIN_BODY_CHARS:
                 paragraphs, images, widened = wider, wider_images, True
                 break
+    if sum(map(len, paragraphs)) < MIN_BODY_CHARS and body_layer == HEURISTIC and bodies:
+        # Last resort before "no article body": a voter alone that reads prose (uncertain).
+        found = lone_body(bodies)
+        if found:
+            body_layer, paragraphs = found
+            images, voters_agreed, confirming, alone = [], [], [], True
     paragraphs = without_related(paragraphs)
     if title:
         paragraphs = _without_title(paragraphs, title)
@@ -276,7 +284,7 @@ def extract_article(
         provenance["kicker"] = SITE
     extraction = assess(body_layer, paragraphs, meta_body=meta.body, description=meta.lead,
                         headline=headline, widened=widened, voters=voters_agreed,
-                        confirming=confirming)
+                        confirming=confirming, alone=alone)
     base = site_url or _origin(url)
     aliases = hosts or frozenset({host_of(url), host_of(base)})
     for image in images:

@@ -43,12 +43,13 @@ def _holds(body: set[str], text: str | None, share: float) -> bool:
 def assess(body_layer: str, paragraphs: list[str], *, meta_body: str | None = None,
            description: str | None = None, headline: bool = True, widened: bool = False,
            voters: list[str] | None = None,
-           confirming: list[str] | None = None) -> dict[str, Any]:
+           confirming: list[str] | None = None, alone: bool = False) -> dict[str, Any]:
     """Return the record's ``extraction``: confidence, uncertain, and the layers that agreed.
 
     ``voters`` are named in ``agreed`` (those that hold the body or gave a line of it);
     ``confirming``, when given, are the ones among them that hold enough of it to raise the
-    confidence (by default all of ``voters``)."""
+    confidence (by default all of ``voters``). ``alone``: one voter's body that nothing else
+    held (the last resort before no body): uncertain whatever else it has."""
     if body_layer == "site":
         return {"confidence": 1.0, "uncertain": False, "agreed": ["site"]}
     agreed = [body_layer, *(voters or [])]
@@ -68,5 +69,7 @@ def assess(body_layer: str, paragraphs: list[str], *, meta_body: str | None = No
         score -= NO_HEADLINE
     if widened:
         score -= WIDENED
+    if alone:
+        score = min(score, UNCERTAIN_BELOW - 0.1)
     score = round(min(max(score, 0.0), 1.0), 2)
     return {"confidence": score, "uncertain": score < UNCERTAIN_BELOW, "agreed": agreed}

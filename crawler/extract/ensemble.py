@@ -64,6 +64,10 @@ class Rules:
     # (a teaser, a "click here"), or (``veto_chrome``) page chrome's text; None: no such veto.
     veto_links: float | None = 0.9
     veto_chrome: bool = False
+    # With this set, ours' lines after the last line a voter holds (a gallery, teasers, a shop
+    # box after the article) leave the body when every voter gave a text and they are at most
+    # this share of the body's characters.
+    trim_tail: float | None = None
 
 
 RULES = Rules()
@@ -259,11 +263,31 @@ def vote(ours: list[str], bodies: dict[str, str], *, captions: Iterable[str] = (
                 voted.added += 1
                 voted.adders |= entry.holders
     merged.sort(key=lambda entry: entry.place)
+    if judged and rules.trim_tail is not None:
+        _trim_tail(merged, voted, rules.trim_tail)
     voted.lines = [entry.line for entry in merged if entry.kept]
     for entry in merged:
         if entry.kept:
             voted.held.update(entry.holders)
     return voted
+
+
+def _trim_tail(merged: list[_Entry], voted: Voted, share: float) -> None:
+    """Drop the kept lines only ours holds after the last kept line a voter holds, when they
+    are at most ``share`` of the kept text."""
+    kept = [entry for entry in merged if entry.kept]
+    tail: list[_Entry] = []
+    for entry in reversed(kept):
+        if entry.holders != {HEURISTIC}:
+            break
+        tail.append(entry)
+    if not tail or len(tail) == len(kept):
+        return
+    total = sum(len(entry.line) for entry in kept)
+    if sum(len(entry.line) for entry in tail) <= share * total:
+        for entry in tail:
+            entry.kept = False
+        voted.dropped += len(tail)
 
 
 def _anchor_of(words: list[str], grams: dict[tuple[str, ...], _Entry], n: int) -> _Entry | None:

@@ -30,7 +30,12 @@ MIN_AGREED_CHARS = 200
 # Unagreed text counts against a candidate at this weight.
 LONE_WEIGHT = 0.5
 READABILITY, TRAFILATURA = "readability", "trafilatura"
+# A voter alone (ours found too little, and no two agreed) gives the body only when this much of
+# its text is prose: lines (a table's cells) of ``PROSE_LINE_CHARS`` or more that end a sentence.
+LONE_PROSE_CHARS = 400
+PROSE_LINE_CHARS = 80
 _WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?…。]['\"”’»)]*$")
 
 
 def _words(text: str) -> str:
@@ -97,3 +102,23 @@ def elect(ours: list[str], bodies: dict[str, str]) -> tuple[str, list[str], list
     lines = candidates[winner]
     agreed_with = sorted({who for line in lines for who in holders(line)} - {winner})
     return winner, lines, agreed_with
+
+
+def lone_body(bodies: dict[str, str]) -> tuple[str, list[str]] | None:
+    """Return (voter, its lines) for the voter with the most prose, from its first prose line to
+    its last, when that is ``LONE_PROSE_CHARS`` or more; else None.
+
+    The last resort of a page whose text ours could not find and the voters did not agree on (a
+    page of plain paragraphs one voter reads whole): a few hundred characters of sentences are an
+    article's, where a voter's menus, tables of links and one-line notices are not."""
+    best: tuple[int, str, list[str]] | None = None
+    for name, text in sorted(bodies.items()):
+        # A table's row is a line of cells between bars: each cell is a line here.
+        lines = [" ".join(cell.split()) for line in text.split("\n")
+                 for cell in line.split("|") if cell.strip()]
+        prose = [i for i, line in enumerate(lines) if len(line) >= PROSE_LINE_CHARS
+                 and _SENTENCE_END.search(line)]
+        chars = sum(len(lines[i]) for i in prose)
+        if chars >= LONE_PROSE_CHARS and (best is None or chars > best[0]):
+            best = (chars, name, lines[prose[0]:prose[-1] + 1])
+    return (best[1], best[2]) if best else None
