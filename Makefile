@@ -6,6 +6,9 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 # The demo's port on 127.0.0.1: make demo PORT=8090 when 8089 is taken (0 picks a free one).
 PORT   ?= 8089
+# make test's processes (pytest-xdist). A test file stays in one process (--dist loadfile): the
+# README examples of tests/test_readme.py run in order, the later ones using the demo's archive.
+TEST_PROCESSES ?= 2
 PIP_INSTALL = $(PY) -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
 
 .DEFAULT_GOAL := help
@@ -47,7 +50,7 @@ install-test: $(VENV)/.installed-test ## the crawler and the test tools (pytest,
 	@echo "installed the crawler and the test tools into $(VENV)/"
 
 test: $(STAMP) ## run the whole test suite (README examples included), nothing touches the internet
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_PROCESSES) --dist loadfile
 
 # The main job on a machine that cannot reach the site: replica up, nightly crawl, a summary.
 demo: $(STAMP) ## the main job: a nightly crawl of a local replica of the site (PORT=8089), then a summary

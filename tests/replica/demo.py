@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.replica.demo")
     parser.add_argument("--archive-dir", default="demo-archive", type=Path)
     parser.add_argument("--articles", type=int, default=200)
-    parser.add_argument("--crawl-delay", type=float, default=0.1)
+    parser.add_argument("--crawl-delay", type=float, default=0.05)
     # A fixed port keeps the demo's canonical URLs the same from run to run (pages carry
     # absolute URLs), so its WARCs re-extract with -s SITE_URL=http://127.0.0.1:8089.
     parser.add_argument("--port", type=int, default=8089, help="0 picks a free port")
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(archive, ignore_errors=True)
         print(f"demo: replica of baonamdinh.vn with {args.articles} articles at {site.url}/",
               flush=True)
-        print(f"demo: nightly crawl into {_shown(archive)}/ (about 30 seconds)", flush=True)
+        print(f"demo: nightly crawl into {_shown(archive)}/ (about 15 seconds)", flush=True)
         command = [sys.executable, "-m", "scrapy", "crawl", "baonamdinh",
                    "-s", f"SITE_URL={site.url}", "-s", "SITE_HOST_ALIASES=localhost",
                    "-s", f"ARCHIVE_DIR={archive}", "-s", "DOWNLOAD_DELAY=0",
