@@ -118,8 +118,9 @@ def rate_on_warcs(warcs: list[Path], *, site_url: str) -> dict[str, Any]:
     crawl captured: each page as the crawl's spider received it (read from the WARC as
     ``reextract`` reads it), ``item_from_response`` then every pipeline but the archive, one
     call per page; the time of the calls only, not of reading the WARC. Then, timed apart, the
-    archive alone on what that gave: the archive pipeline writing each record (or reject) to a
-    scratch archive, with the bench crawl's ``ARCHIVE_FSYNC=False``."""
+    archive alone on what that gave: the pipelines that need the archive (sections' keys, then
+    the archive writing each record or reject) on a scratch archive, with the bench crawl's
+    ``ARCHIVE_FSYNC=False``."""
     from crawler.process.captures import CaptureIndex
     from crawler.site.urls import parse_article_url
     from crawler.sources.warc_reader import Location, http_of, iter_warc
@@ -134,9 +135,11 @@ def rate_on_warcs(warcs: list[Path], *, site_url: str) -> dict[str, Any]:
     try:
         with ItemProcessor(settings) as processor, ItemProcessor(archive_settings) as archiver:
             reader = CaptureIndex(processor.crawler, hosts=frozenset(), archive_dir=".")
-            # The archiver's pipelines are the processor's and then the archive.
+            # The archiver's pipelines are the processor's, then those that need the archive
+            # (sections' keys, the archive itself), which the crawl runs in its own process.
             archive_stage = len(processor.pipelines)
-            assert len(archiver.pipelines) == archive_stage + 1
+            assert [type(p) for p in archiver.pipelines[:archive_stage]] == \
+                [type(p) for p in processor.pipelines], (processor.pipelines, archiver.pipelines)
             for warc in warcs:
                 for record, offset, length, payload in iter_warc(warc):
                     uri = record.rec_headers.get_header("WARC-Target-URI") or ""

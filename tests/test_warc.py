@@ -36,6 +36,7 @@ from crawler.site.urls import parse_article_url
 from crawler.sources.warc_reader import DamagedWarc, iter_warc
 from crawler.store import warc
 from crawler.store.warc import fetched_at_of, surt
+from tests.crawling import archive_lines
 from tests.replica import Replica
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -484,3 +485,14 @@ def test_chunked_and_gzipped_bodies_are_decoded_as_a_crawl_decodes_them(tmp_path
         return {k: v for k, v in record.items() if k not in ("capture", "listing_raw")}
 
     assert content(tmp_path / "b") == content(tmp_path / "a")
+
+
+def test_the_benchmarks_extraction_alone_runs_on_a_crawls_warcs(crawled):
+    # `make bench` times extraction + normalisation alone, then the pipelines that need the
+    # archive (sections, the archive), on a crawl's WARCs: every article page is one record.
+    from bench.extraction import rate_on_warcs
+
+    result = rate_on_warcs(crawled["warcs"], site_url=crawled["site_url"])
+    records = len(archive_lines(crawled["archive"]))
+    assert result["pages"] >= result["articles"] == records > 0
+    assert result["seconds"] > 0 and result["archive_seconds"] > 0
