@@ -133,13 +133,13 @@ def reextract_estimate_rows(site_ms: float, generic_ms: float | None) -> list[Ro
     layers."""
     cores = usable_cores()
     rows = [Row(f"Re-extracting {ARCHIVE_ARTICLES:,} articles, site templates (estimate)", "min",
-                ARCHIVE_ARTICLES * site_ms / 1e3 / cores / 60, 30.0, "issue 20's limit",
+                ARCHIVE_ARTICLES * site_ms / 1e3 / cores / 60, 30.0, "the re-extraction limit",
                 f"{site_ms:.2f} ms an article (extraction + normalisation alone, on the crawl's "
                 f"pages) on {cores} cores")]
     if generic_ms is not None:
         rows.append(Row(f"Re-extracting {ARCHIVE_ARTICLES:,} articles, all generic layers "
                         "(estimate)", "min", ARCHIVE_ARTICLES * generic_ms / 1e3 / cores / 60,
-                        30.0, "issue 20's limit",
+                        30.0, "the re-extraction limit",
                         f"{generic_ms:.1f} ms a page (development sets) on {cores} cores: the "
                         "worst case, no page of the archive matching a template"))
     return rows
@@ -215,14 +215,14 @@ def cpu_budget_rows(full: list[Measured], bare: list[Measured], alone_aps: float
     ]
     if alone_aps:
         least_ms = bare_ms + 1e3 / alone_aps
-        rows.append(Row(f"Any crawl on {cores} cores vs issue 13's target", "articles/s",
+        rows.append(Row(f"Any crawl on {cores} cores vs the crawl's target", "articles/s",
                         cores / least_ms * 1e3, 0.8 * slowest, "0.8 × slowest part",
                         f"cores / (bare spider's {bare_ms:.2f} + extraction's "
                         f"{1e3 / alone_aps:.2f} ms per article)"))
         if kept_ms is not None:
             least_ms += sum(kept_ms)
-            rows.append(Row(f"Any crawl that keeps what it fetched on {cores} cores vs issue 13's "
-                            "target", "articles/s", cores / least_ms * 1e3, 0.8 * slowest,
+            rows.append(Row(f"Any crawl that keeps what it fetched on {cores} cores vs the "
+                            "crawl's target", "articles/s", cores / least_ms * 1e3, 0.8 * slowest,
                             "0.8 × slowest part",
                             f"the same, + WARC capture alone's {kept_ms[0]:.2f} and the "
                             f"archive alone's {kept_ms[1]:.2f} ms per article"))
