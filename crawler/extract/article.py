@@ -57,6 +57,7 @@ from crawler.normalise.bylines import (
     parse_byline,
     parse_top_author,
 )
+from crawler.normalise.dates import find_date_text
 from crawler.normalise.keys import similar
 from crawler.normalise.sections import section_key
 from crawler.site.urls import canonical_site_url, host_of, parse_article_url
@@ -155,11 +156,15 @@ def extract_article(
             page_title and _clean_title(root, page_title, None, meta, url))),
     )
     # Every date the page offers, in the order tried: the date pipeline passes over one it
-    # cannot read (a placeholder in metadata, a form it does not know) to the next.
+    # cannot read (a placeholder in metadata, a form it does not know) to the next. Where the
+    # template's date element holds a date, the page is not searched for its date line (that
+    # element is the date line, and the search costs a tenth of a template page's time).
+    site_date = site("date")
     date_candidates = [(layer, text) for layer, text in (
-        (SITE, site("date")),
+        (SITE, site_date),
         *((METADATA, text) for text in meta.dates),
-        (HEURISTIC, article_date_line(root, heading)),
+        (HEURISTIC, None if site_date and find_date_text(site_date)
+         else article_date_line(root, heading)),
     ) if text]
     date_raw = _pick(provenance, "published_raw", *date_candidates)
 
