@@ -156,16 +156,14 @@ def extract_article(
             page_title and _clean_title(root, page_title, None, meta, url))),
     )
     # Every date the page offers, in the order tried: the date pipeline passes over one it
-    # cannot read (a placeholder in metadata, a form it does not know) to the next. Where the
-    # template's date element holds a date, the page is not searched for its date line (that
-    # element is the date line, and the search costs a tenth of a template page's time).
+    # cannot read (a placeholder in metadata, a form it does not know) to the next. The page is
+    # not searched for its date line where the template's date element holds a date.
     site_date = site("date")
+    heuristic_date = None if site_date and find_date_text(site_date) else \
+        article_date_line(root, heading)
     date_candidates = [(layer, text) for layer, text in (
-        (SITE, site_date),
-        *((METADATA, text) for text in meta.dates),
-        (HEURISTIC, None if site_date and find_date_text(site_date)
-         else article_date_line(root, heading)),
-    ) if text]
+        (SITE, site_date), *((METADATA, text) for text in meta.dates),
+        (HEURISTIC, heuristic_date)) if text]
     date_raw = _pick(provenance, "published_raw", *date_candidates)
 
     if match:
@@ -216,12 +214,10 @@ def extract_article(
             if sum(map(len, wider)) >= MIN_BODY_CHARS:
                 paragraphs, images, widened = wider, wider_images, True
                 break
-    if sum(map(len, paragraphs)) < MIN_BODY_CHARS and body_layer == HEURISTIC and bodies:
+    if sum(map(len, paragraphs)) < MIN_BODY_CHARS and body_layer == HEURISTIC and bodies and \
+            (found := lone_body(bodies)):
         # Last resort before "no article body": a voter alone that reads prose (uncertain).
-        found = lone_body(bodies)
-        if found:
-            body_layer, paragraphs = found
-            images, voters_agreed, confirming, alone = [], [], [], True
+        (body_layer, paragraphs), images, voters_agreed, confirming, alone = found, [], [], [], True
     paragraphs = without_related(paragraphs)
     if title:
         paragraphs = _without_title(paragraphs, title)
