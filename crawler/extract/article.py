@@ -48,7 +48,7 @@ from crawler.extract.sapo import find_sapo
 from crawler.extract.sections import section_links, section_name
 from crawler.extract.selectors import css, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
-from crawler.extract.voters import VOTERS, ask, elect, lone_body
+from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, VOTERS, ask, elect, lone_body
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import (
     has_credit_label,
@@ -68,9 +68,6 @@ SITE, METADATA, HEURISTIC, URL = "site", "metadata", "heuristic", "url"
 _WORD = re.compile(r"\w+")
 # A description cut off by the CMS ("... the fourth film in the series, starring…").
 _TRUNCATION = re.compile(r"(\.\.\.|…)\s*$")
-# A line this long, or ending a sentence, is prose, not a credit or label line.
-PROSE_CHARS = 80
-_SENTENCE_END = re.compile(r"[.!?。]['\"”’»)]*\s*$")
 
 
 # The heading of a box of other articles, teasers or "read more" links (Vietnamese papers' and
@@ -240,7 +237,7 @@ def extract_article(
         headline = bool(title)
         if title:
             paragraphs = _without_title(paragraphs, title) or paragraphs
-        elif len(paragraphs[0]) <= PROSE_CHARS and not _SENTENCE_END.search(paragraphs[0]) \
+        elif len(paragraphs[0]) <= PROSE_CHARS and not SENTENCE_END.search(paragraphs[0]) \
                 and len(paragraphs) > 1:
             title = paragraphs.pop(0)
         else:
@@ -416,7 +413,7 @@ def _without_credits(paragraphs: list[str], authors: tuple[str, ...],
         return is_byline(line) and (line in marked or has_credit_label(line))
 
     def is_credit(line: str) -> bool:
-        if len(line) >= PROSE_CHARS or _SENTENCE_END.search(line):
+        if len(line) >= PROSE_CHARS or SENTENCE_END.search(line):
             return False
         words = _words(line)
         return (any(ch.isdigit() for ch in line) or len(words.split()) <= 2
@@ -470,7 +467,7 @@ def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: st
             return description
         provenance["lead"] = HEURISTIC
         return _settle_lead(sapo, paragraphs, provenance)
-    if description and not cut and _SENTENCE_END.search(description):
+    if description and not cut and SENTENCE_END.search(description):
         stem = _words(description)
         shown = body_layer == METADATA and meta.lead_from_article or \
             stem in _words(visible_text(root))

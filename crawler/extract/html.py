@@ -447,7 +447,7 @@ _CONTAINER_CLOSE = re.compile(
 
 def looks_truncated(html: str) -> bool:
     """True when an HTML document stops mid-document: no ``</html>`` or ``</body>`` near its end,
-    and it ends inside a tag or in text, or with containers left open.
+    and it ends inside a tag, in text with a container left open, or after a tag with several.
 
     Many complete pages lack ``</html>``: they end in a ``<script>``, a comment, ``</body>``,
     a closed table or ``<div>``, or text after the last container closed (an old page's

@@ -30,12 +30,14 @@ MIN_AGREED_CHARS = 200
 # Unagreed text counts against a candidate at this weight.
 LONE_WEIGHT = 0.5
 READABILITY, TRAFILATURA = "readability", "trafilatura"
+# A line this long, or ending a sentence, is prose, not a credit or label line (the extractor's
+# rules); a line both this long and ending a sentence is a voter's prose.
+PROSE_CHARS = 80
+SENTENCE_END = re.compile(r"[.!?。]['\"”’»)]*\s*$")
 # A voter alone (ours found too little, and no two agreed) gives the body only when this much of
-# its text is prose: lines (a table's cells) of ``PROSE_LINE_CHARS`` or more that end a sentence.
+# its text is prose: lines (a table's cells) of ``PROSE_CHARS`` or more that end a sentence.
 LONE_PROSE_CHARS = 400
-PROSE_LINE_CHARS = 80
 _WORD = re.compile(r"\w+")
-_SENTENCE_END = re.compile(r"[.!?…。]['\"”’»)]*$")
 
 
 def _words(text: str) -> str:
@@ -116,8 +118,8 @@ def lone_body(bodies: dict[str, str]) -> tuple[str, list[str]] | None:
         # A table's row is a line of cells between bars: each cell is a line here.
         lines = [" ".join(cell.split()) for line in text.split("\n")
                  for cell in line.split("|") if cell.strip()]
-        prose = [i for i, line in enumerate(lines) if len(line) >= PROSE_LINE_CHARS
-                 and _SENTENCE_END.search(line)]
+        prose = [i for i, line in enumerate(lines) if len(line) >= PROSE_CHARS
+                 and SENTENCE_END.search(line)]
         chars = sum(len(lines[i]) for i in prose)
         if chars >= LONE_PROSE_CHARS and (best is None or chars > best[0]):
             best = (chars, name, lines[prose[0]:prose[-1] + 1])
