@@ -23,7 +23,7 @@ from lxml import etree
 from crawler.extract import ensemble
 from crawler.extract.confidence import assess
 from crawler.extract.credits import marked_lines
-from crawler.extract.datelines import article_date_line
+from crawler.extract.datelines import DATE_LINE_CHARS, article_date_line
 from crawler.extract.heuristic import (
     SITE_TITLE_SUFFIX,
     fallback_title,
@@ -156,8 +156,8 @@ def extract_article(
     # cannot read (a placeholder in metadata, a form it does not know) to the next. The page is
     # not searched for its date line where the template's date element holds a date.
     site_date = site("date")
-    heuristic_date = None if site_date and find_date_text(site_date) else \
-        article_date_line(root, heading)
+    heuristic_date = None if site_date and len(site_date) <= DATE_LINE_CHARS and \
+        find_date_text(site_date) else article_date_line(root, heading)
     date_candidates = [(layer, text) for layer, text in (
         (SITE, site_date), *((METADATA, text) for text in meta.dates),
         (HEURISTIC, heuristic_date)) if text]
