@@ -46,7 +46,7 @@ from crawler.extract.metadata import Metadata, read_metadata
 from crawler.extract.profile import MIN_BODY_CHARS, match_template
 from crawler.extract.sapo import find_sapo
 from crawler.extract.sections import section_links, section_name
-from crawler.extract.selectors import css, index_page
+from crawler.extract.selectors import forget_index, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
 from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, VOTERS, ask, elect, lone_body
 from crawler.items import ArticleItem
@@ -97,7 +97,10 @@ class ExtractionError(ValueError):
 
 
 def _pick(provenance: dict[str, str], field: str, *layers: tuple[str, object]) -> object:
+    # A layer's value may be a function, called only when no earlier layer gave one.
     for layer, value in layers:
+        if callable(value):
+            value = value()
         if value:
             provenance[field] = layer
             return value
@@ -148,8 +151,8 @@ def extract_article(
     title = _pick(
         provenance, "title",
         (SITE, element_text(title_el) if title_el is not None else None),
-        (METADATA, meta.title and _clean_title(root, meta.title, heading, meta, url)),
-        (HEURISTIC, heading is not None and element_text(heading) or (
+        (METADATA, lambda: meta.title and _clean_title(root, meta.title, heading, meta, url)),
+        (HEURISTIC, lambda: heading is not None and element_text(heading) or (
             page_title and _clean_title(root, page_title, None, meta, url))),
     )
     # Every date the page offers, in the order tried: the date pipeline passes over one it
@@ -295,6 +298,7 @@ def extract_article(
     key, key_layer = section_key(ref.section, ref.cms, name)
     provenance.update((f, layer) for f, layer in (("section_name", name_layer),
                                                   ("section_key", key_layer)) if layer)
+    forget_index()  # the tree is freed as this returns
     return ArticleItem(
         url=ref.canonical_url(base),
         fetched_at=fetched_at,
@@ -337,8 +341,9 @@ def _confidence(paragraphs: list[str], meta: Metadata) -> float:
 
 def page_title_text(root: etree._Element) -> str | None:
     """Return the text of the page's ``<title>``, or None."""
-    found = css("title")(root)
-    text = found[0].text if found else None
+    # lxml's own iteration, stopping at the first: what css("title") finds first, for less.
+    found = next(root.iter("title"), None)
+    text = found.text if found is not None else None
     return text.strip() or None if text else None
 
 

@@ -141,6 +141,12 @@ def squash(text: str) -> str:
     # Runs of space, tab, CR, FF, VT and no-break space to one space, with str.replace: a regex
     # tried a match at every character, a tenth of extraction's time (tests/test_text_fast_paths.py
     # checks the two agree).
+    if text.isprintable():
+        # One line, and no white space but the space (str.isprintable is false for every other
+        # separator and control character): most texts a page's elements give.
+        while "  " in text:
+            text = text.replace("  ", " ")
+        return text.strip()
     for space in _OTHER_SPACES:
         if space in text:
             text = text.replace(space, " ")
@@ -153,41 +159,38 @@ def squash(text: str) -> str:
 def element_text(el: etree._Element, limit: int | None = None) -> str:
     """Return an element's visible text, ``<br>`` as a line break, scripts and styles skipped;
     with ``limit``, reading stops soon after that many characters (a cheap look at the start)."""
-    parts: list[str] = []
-    size = [0]
-
-    def walk(node: etree._Element) -> None:
+    # A stack of elements to read and strings to append (a tail, a block's closing break), not
+    # a recursive closure: that made a reference cycle which kept each page's tree alive until
+    # the garbage collector ran.
+    parts: list[str] = [el.text] if el.text else []
+    stack: list[etree._Element | str] = list(reversed(el))
+    size = 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            parts.append(node)
+            continue
         if limit is not None:
-            if size[0] > limit:
-                return
-            size[0] += len(node.text or "") + len(node.tail or "")
+            if size > limit:
+                continue
+            size += len(node.text or "") + len(node.tail or "")
+        if node.tail:
+            stack.append(node.tail)
         if not isinstance(node.tag, str):  # comments, processing instructions
-            if node.tail:
-                parts.append(node.tail)
-            return
+            continue
         tag = node.tag.lower()
         if tag in ("script", "style", "noscript", "template") or is_hidden(node):
-            pass
-        elif tag == "br":
+            continue
+        if tag == "br":
             parts.append("\n")
-        else:
-            if tag in BLOCK_TAGS:
-                parts.append("\n")
-            if node.text:
-                parts.append(node.text)
-            for child in node:
-                walk(child)
-            if tag in BLOCK_TAGS:
-                parts.append("\n")
-        if node.tail:
-            parts.append(node.tail)
-
-    if el.text:
-        parts.append(el.text)
-    for child in el:
-        walk(child)
+            continue
+        if tag in BLOCK_TAGS:
+            parts.append("\n")
+            stack.append("\n")
+        if node.text:
+            parts.append(node.text)
+        stack.extend(reversed(node))
     return squash("".join(parts))
-
 
 
 def visible_text(root: etree._Element) -> str:
@@ -354,6 +357,9 @@ def _is_widget_form(el: etree._Element) -> bool:
     return el.tag == "form" and len(element_text(el)) < WIDGET_FORM_CHARS
 
 
+_FLUSH = object()  # body_blocks: a block ends here
+
+
 def body_blocks(
     containers: etree._Element | list[etree._Element], page_url: str,
     junk: Callable[[etree._Element], bool] | None = None,
@@ -393,43 +399,47 @@ def body_blocks(
             return True
         return junk is not None and junk(el)
 
-    def walk(el: etree._Element) -> None:
-        if not isinstance(el.tag, str):
+    def read(container: etree._Element) -> None:
+        # A stack of elements to read, strings to append (a tail) and _FLUSH (a block's end),
+        # not a recursive closure: that made a reference cycle which kept each page's tree alive
+        # until the garbage collector ran.
+        if container.text:
+            pending.append(container.text)
+        stack: list[etree._Element | str | object] = list(reversed(container))
+        while stack:
+            el = stack.pop()
+            if el is _FLUSH:
+                flush()
+                continue
+            if isinstance(el, str):
+                pending.append(el)
+                continue
             if el.tail:
-                pending.append(el.tail)
-            return
-        tag = el.tag.lower()
-        if pruned(el, tag):
-            pass
-        elif _is_image_block(el, holders):
-            flush()
-            images.append(_image(el, page_url))
-        elif tag == "br":
-            pending.append("\n")
-        elif tag in BLOCK_TAGS:
-            flush()
-            if el.text:
-                pending.append(el.text)
-            for child in el:
-                walk(child)
-            flush()
-        else:
-            if el.text:
-                pending.append(el.text)
-            for child in el:
-                walk(child)
-        if el.tail:
-            pending.append(el.tail)
+                stack.append(el.tail)
+            if not isinstance(el.tag, str):
+                continue
+            tag = el.tag.lower()
+            if pruned(el, tag):
+                continue
+            if _is_image_block(el, holders):
+                flush()
+                images.append(_image(el, page_url))
+            elif tag == "br":
+                pending.append("\n")
+            else:
+                if tag in BLOCK_TAGS:
+                    flush()
+                    stack.append(_FLUSH)
+                if el.text:
+                    pending.append(el.text)
+                stack.extend(reversed(el))
 
     holders: set[etree._Element] = set()
     for container in containers:
         total[0] = None
         holders = _img_holders(container)
         flush()
-        if container.text:
-            pending.append(container.text)
-        for child in container:
-            walk(child)
+        read(container)
         flush()
     return paragraphs, images
 

@@ -65,7 +65,9 @@ def _json_ld_breadcrumb(scripts: list[etree._Element]) -> tuple[str, ...]:
 
 META_ATTRIBUTES = ("property", "name", "itemprop")
 # Elements other than <meta> that state the publication date as microdata.
-_MICRODATA_DATES = etree.XPath("//body//*[@itemprop='datePublished'][not(self::meta)]")
+# (From the attributes: "//body//*[@itemprop=...]" walked every element, at twice the cost.)
+_MICRODATA_DATES = etree.XPath(
+    "//@itemprop[.='datePublished']/parent::*[not(self::meta)][ancestor::body]")
 
 
 def meta_tags(root: etree._Element) -> dict[tuple[str, str], str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from crawler.normalise.keys import fold, loose_key, similar
 from crawler.normalise.lexicon import load_boilerplate
@@ -193,7 +194,10 @@ _NAME_POSITION = re.compile(r"(?P<name>[^,;()]+?),\s*(?P<position>[^,;()].*)")
 _PAREN_TAIL = re.compile(r"(?P<rest>.*?)\s*\((?P<inner>[^()]+)\)")
 
 
-def _parse_line(line: str) -> tuple[list[str], list[str]] | None:
+# A paper's bylines are the same few reporters' again and again, and extraction and the byline
+# pipeline both read them: the answers are kept (tuples, so that no caller can change one).
+@lru_cache(maxsize=4096)
+def _parse_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """Authors and sources of one byline line, or None when the line is not a byline."""
     s = _BY.sub("", line.strip().strip(" .;,"))
     if not s or len(s) > 150:
@@ -201,16 +205,16 @@ def _parse_line(line: str) -> tuple[list[str], list[str]] | None:
     m = _SOURCE_LINE.fullmatch(s)
     if m:
         source = _as_source(m["src"] or m["src2"])
-        return ([], [source]) if source else None
+        return ((), (source,)) if source else None
     m = _PAREN_TAIL.fullmatch(s)
     if m:
         inner = _parse_line(m["inner"])
         if inner is None:
             source = _as_outlet(m["inner"])
-            inner = ([], [source]) if source else None
+            inner = ((), (source,)) if source else None
         if inner is None and _NOTE.fullmatch(m["inner"].strip()):
-            inner = ([], [])  # "(tổng hợp)", "(Viện Kinh tế Việt Nam)": a note, no credit
-        rest = _parse_line(m["rest"]) if m["rest"].strip() else ([], [])
+            inner = ((), ())  # "(tổng hợp)", "(Viện Kinh tế Việt Nam)": a note, no credit
+        rest = _parse_line(m["rest"]) if m["rest"].strip() else ((), ())
         if inner is None or rest is None:
             return None
         return rest[0] + inner[0], rest[1] + inner[1]
@@ -235,14 +239,14 @@ def _parse_line(line: str) -> tuple[list[str], list[str]] | None:
                 return None
             authors += credits[0]
             sources += credits[1]
-        return authors, sources
+        return tuple(authors), tuple(sources)
     credits = _credits(s)
     if credits is None:
         m = _NAME_POSITION.fullmatch(s)
         name = m and (_as_name(m["name"]) or _as_name(_strip_honorific(m["name"])))
         if name and (_is_position(m["position"]) or m["position"].startswith("nguyên ")):
-            return [name], []  # "Lê Văn Thịnh, nguyên Phó Giám đốc Sở Tài nguyên"
-    return credits
+            return (name,), ()  # "Lê Văn Thịnh, nguyên Phó Giám đốc Sở Tài nguyên"
+    return None if credits is None else (tuple(credits[0]), tuple(credits[1]))
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -337,12 +341,18 @@ def _find_end_mark(
     for k in range(len(flat) - 1, max(-1, len(flat) - 1 - _TAIL_LINES), -1):
         pi, li = flat[k]
         line = paragraphs[pi][li]
-        m = _END_MARK.search(line)
-        if m:
-            return k, _without_mark(line, m), None
-        m = _END_MARK_INLINE.search(line)
-        if m and len(m["tail"]) <= _SHORT and is_byline(m["tail"]):
-            return k, _without_mark(line, m), m["tail"].strip()
+        if "/" in line:  # both marks have one: most lines are not searched
+            # The end mark is made of white space, "." and "/" to the line's end: searched for
+            # from where that run starts, not tried at every character.
+            start = len(line)
+            while start and (line[start - 1] in "./" or line[start - 1].isspace()):
+                start -= 1
+            m = _END_MARK.search(line, start)
+            if m:
+                return k, _without_mark(line, m), None
+            m = _END_MARK_INLINE.search(line)
+            if m and len(m["tail"]) <= _SHORT and is_byline(m["tail"]):
+                return k, _without_mark(line, m), m["tail"].strip()
         if len(line) > _SHORT:
             break
     return None

@@ -80,5 +80,7 @@ def _remove_copies(body: str, copies: list[str], lead: str | None) -> str:
             continue
         if is_copy(" ".join(paragraph)):
             continue
-        kept.append([line for line in paragraph if not is_copy(line)])
+        # A paragraph of one line was that line: not asked twice.
+        kept.append(paragraph if len(paragraph) == 1 else
+                    [line for line in paragraph if not is_copy(line)])
     return join_paragraphs(kept)

@@ -13,6 +13,7 @@ import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import dateparser
@@ -196,6 +197,9 @@ def normalise_text(text: str) -> str:
     return " ".join(text.split())
 
 
+# Extraction asks it about the template's date line, and the date pipeline again (the nine
+# patterns are a pass each): the last texts' answers are kept.
+@lru_cache(maxsize=256)
 def _best_match(text: str) -> tuple[str, re.Match[str]] | None:
     """Return the exact-pattern match that starts first (then longest, then most specific)."""
     best: tuple[tuple[int, int, int], str, re.Match[str]] | None = None

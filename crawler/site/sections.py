@@ -8,6 +8,7 @@ article URL's ``section`` gives it (crawler/site/urls.py), the slug in lower cas
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from crawler.site.urls import parse_article_url
@@ -28,6 +29,8 @@ def listing_path(url: str) -> str | None:
     return path.rstrip("/").lower() + "/"
 
 
+# Every article page links the same menu: a page's links are mostly ones the last pages had.
+@lru_cache(maxsize=4096)
 def listing_section(url: str) -> str | None:
     """Return the section code a listing URL names: its channel id or its category slug."""
     path = listing_path(url)
