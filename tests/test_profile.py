@@ -34,3 +34,29 @@ def test_holds_text_on_the_divs_of_real_pages():
         for el in list(root.iter("div"))[:40]:
             full = len(element_text(el))
             assert _holds_text(el, 200) == (full >= 200), path.name
+
+
+def test_extraction_leaves_no_cycle_that_keeps_the_page_alive():
+    # A recursive closure (a walk that called itself) made a reference cycle on every page:
+    # each page's lxml tree then lived until the garbage collector ran, not until its record
+    # was made. With the collector off, nothing of an extracted page may be left for it.
+    import gc
+    import json
+
+    from crawler.extract.article import extract_article
+
+    pages = []
+    for case in ["old-cms-2022", "new-cms-2024", "docbao-2019", "unfamiliar-markup"]:
+        folder = ROOT / "tests/fixtures/articles" / case
+        meta = json.loads((folder / "meta.json").read_text("utf-8"))
+        pages.append((case, (folder / "page.html").read_text("utf-8"), meta))
+    for _case, html, meta in pages:  # first imports and caches made before the collector stops
+        extract_article(html, meta["url"], fetched_at=meta["fetched_at"])
+    gc.collect()
+    gc.disable()
+    try:
+        for case, html, meta in pages:
+            extract_article(html, meta["url"], fetched_at=meta["fetched_at"])
+            assert gc.collect() == 0, case
+    finally:
+        gc.enable()

@@ -81,28 +81,27 @@ def _own_text(el: etree._Element) -> tuple[int, int, int]:
     """Return (characters, link characters, commas) of the text an element holds outside its
     block children: the paragraph it forms itself."""
     chars = links = commas = 0
-
-    def add(text: str | None, in_link: bool) -> None:
-        nonlocal chars, links, commas
+    # Its text, and its inline children's texts and tails, each with whether a link holds it:
+    # counted from a stack (a recursive closure made a reference cycle on every call).
+    texts: list[tuple[str | None, bool]] = [(el.text, el.tag == "a")]
+    stack = [(el, el.tag == "a")]
+    while stack:
+        node, in_link = stack.pop()
+        for child in node:
+            tag = child.tag
+            if isinstance(tag, str) and tag not in BLOCK_TAGS and tag not in SKIP_TAGS \
+                    and not is_hidden(child):
+                child_link = in_link or tag == "a"
+                texts.append((child.text, child_link))
+                stack.append((child, child_link))
+            texts.append((child.tail, in_link))
+    for text, in_link in texts:
         if text:
             n = len(text.strip())
             chars += n
             commas += text.count(",")
             if in_link:
                 links += n
-
-    def inline(node: etree._Element, in_link: bool) -> None:
-        for child in node:
-            tag = child.tag
-            if isinstance(tag, str) and tag not in BLOCK_TAGS and tag not in SKIP_TAGS \
-                    and not is_hidden(child):
-                child_link = in_link or tag == "a"
-                add(child.text, child_link)
-                inline(child, child_link)
-            add(child.tail, in_link)
-
-    add(el.text, el.tag == "a")
-    inline(el, el.tag == "a")
     return chars, links, commas
 
 
