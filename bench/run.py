@@ -234,8 +234,8 @@ def cpu_budget_rows(full: list[Measured], bare: list[Measured], alone_aps: float
                 + (f", WARC capture alone ({kept_ms[0]:.2f} ms) and the archive alone "
                    f"({kept_ms[1]:.2f} ms)" if kept_ms else "")
                 + f" need {least_ms:.2f} ms of CPU per article, so {cores} cores allow at most "
-                f"{cores / least_ms * 1e3:.0f} articles/s before the crawl's other work; issue "
-                f"13's target, 0.8 × the slower of fetching and extraction, is "
+                f"{cores / least_ms * 1e3:.0f} articles/s before the crawl's other work; the "
+                f"crawl's target, 0.8 × the slower of fetching and extraction, is "
                 f"{0.8 * slowest:.0f}: not reachable on this machine.")
     return rows
 
