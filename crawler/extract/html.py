@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from urllib.parse import urljoin
 
 import lxml.html
 from lxml import etree
 
 from crawler.extract.selectors import first
+from crawler.site.urls import absolute_url
 
 # Elements whose content is never text (extraction drops them once metadata is read).
 NEVER_TEXT = ("script", "style", "noscript", "template")
@@ -312,7 +312,7 @@ def _image(el: etree._Element, page_url: str) -> dict[str, str | None]:
     if caption is None and el.tag.lower() != "img":
         caption = element_text(el) or None
     return {
-        "url": urljoin(page_url, src.strip()) if src else None,
+        "url": absolute_url(page_url, src.strip()) if src else None,
         "alt": (img.get("alt") or img.get("title") or "").strip() or None,
         "caption": caption,
     }

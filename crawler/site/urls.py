@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 from crawler.items import article_key
 
@@ -102,6 +102,27 @@ def parse_article_url(url: str) -> ArticleRef | None:
             path=f"/{match['category']}/{month}/{match['slug'].lower()}-{article_id}/",
         )
     return None
+
+
+# A path from the site's root with nothing urljoin would change: no dot segment, query, fragment,
+# parameters, white space or character outside RFC 3986's.
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,=:@%/-]*")
+
+
+@lru_cache(maxsize=64)
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def absolute_url(base: str, ref: str) -> str:
+    """Return ``urljoin(base, ref)``; a plain path from the root of an http(s) page's site (a
+    photo's ``/file/...``) is put after the page's origin without urljoin's parsing, a tenth of
+    its cost (tests/test_urls.py checks the two agree)."""
+    if base.startswith(("http://", "https://")) and not ref.startswith("//") and \
+            "/." not in ref and _PLAIN_PATH.fullmatch(ref):
+        return _origin(base) + ref
+    return urljoin(base, ref)
 
 
 def host_of(url: str) -> str:
