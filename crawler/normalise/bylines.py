@@ -194,11 +194,19 @@ _NAME_POSITION = re.compile(r"(?P<name>[^,;()]+?),\s*(?P<position>[^,;()].*)")
 _PAREN_TAIL = re.compile(r"(?P<rest>.*?)\s*\((?P<inner>[^()]+)\)")
 
 
-# A paper's bylines are the same few reporters' again and again, and extraction and the byline
-# pipeline both read them: the answers are kept (tuples, so that no caller can change one).
-@lru_cache(maxsize=4096)
+# Lines up to this long have their answers kept.
+CACHED_CHARS = 300
+
+
 def _parse_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """Authors and sources of one byline line, or None when the line is not a byline."""
+    # A paper's bylines are the same few reporters' again and again, and extraction and the
+    # byline pipeline both read them: short lines' answers are kept (tuples, so that no caller
+    # can change one); a long line is no byline, and is read again.
+    return _parse_short_line(line) if len(line) <= CACHED_CHARS else _read_line(line)
+
+
+def _read_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     s = _BY.sub("", line.strip().strip(" .;,"))
     if not s or len(s) > 150:
         return None
@@ -247,6 +255,9 @@ def _parse_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         if name and (_is_position(m["position"]) or m["position"].startswith("nguyên ")):
             return (name,), ()  # "Lê Văn Thịnh, nguyên Phó Giám đốc Sở Tài nguyên"
     return None if credits is None else (tuple(credits[0]), tuple(credits[1]))
+
+
+_parse_short_line = lru_cache(maxsize=4096)(_read_line)
 
 
 def _unique(values: list[str]) -> list[str]:

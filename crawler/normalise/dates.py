@@ -197,11 +197,18 @@ def normalise_text(text: str) -> str:
     return " ".join(text.split())
 
 
-# Extraction asks it about the template's date line, and the date pipeline again (the nine
-# patterns are a pass each): the last texts' answers are kept.
-@lru_cache(maxsize=256)
+# Texts up to this long (a date line) have their answers kept.
+CACHED_CHARS = 200
+
+
 def _best_match(text: str) -> tuple[str, re.Match[str]] | None:
     """Return the exact-pattern match that starts first (then longest, then most specific)."""
+    # Extraction asks about the template's date line, and the date pipeline again (the nine
+    # patterns are a pass each): the last short texts' answers are kept, not long ones'.
+    return _best_match_of_line(text) if len(text) <= CACHED_CHARS else _match_patterns(text)
+
+
+def _match_patterns(text: str) -> tuple[str, re.Match[str]] | None:
     best: tuple[tuple[int, int, int], str, re.Match[str]] | None = None
     for name, pattern in _PATTERNS:
         match = pattern.search(text)
@@ -211,6 +218,9 @@ def _best_match(text: str) -> tuple[str, re.Match[str]] | None:
         if best is None or key < best[0]:
             best = (key, name, match)
     return None if best is None else (best[1], best[2])
+
+
+_best_match_of_line = lru_cache(maxsize=256)(_match_patterns)
 
 
 def _impossible(text: str, detail: str) -> DateError:
