@@ -39,7 +39,8 @@ def test_holds_text_on_the_divs_of_real_pages():
 def test_extraction_leaves_no_cycle_that_keeps_the_page_alive():
     # A recursive closure (a walk that called itself) made a reference cycle on every page:
     # each page's lxml tree then lived until the garbage collector ran, not until its record
-    # was made. With the collector off, nothing of an extracted page may be left for it.
+    # was made. With the collector off, nothing extraction made may be left for it (other
+    # threads of the test process may leave their own garbage: only extraction's is looked at).
     import gc
     import json
 
@@ -52,11 +53,23 @@ def test_extraction_leaves_no_cycle_that_keeps_the_page_alive():
         pages.append((case, (folder / "page.html").read_text("utf-8"), meta))
     for _case, html, meta in pages:  # first imports and caches made before the collector stops
         extract_article(html, meta["url"], fetched_at=meta["fetched_at"])
+
+    def ours(obj: object) -> bool:
+        module = getattr(obj, "__module__", "") or ""
+        return type(obj).__name__ == "_Element" or (
+            callable(obj) and module.startswith(("crawler", "pipelines")))
+
     gc.collect()
     gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         for case, html, meta in pages:
             extract_article(html, meta["url"], fetched_at=meta["fetched_at"])
-            assert gc.collect() == 0, case
+            gc.collect()
+            left = [obj for obj in gc.garbage if ours(obj)]
+            gc.garbage.clear()
+            assert not left, (case, left[:5])
     finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
         gc.enable()
