@@ -125,6 +125,28 @@ def test_section_links_are_the_navigations_links_to_listings():
                      ("kinh-te", "Kinh tế"))
 
 
+def test_the_href_filter_is_the_one_regex_it_replaces():
+    import random
+    import re
+
+    from crawler.extract.sections import _not_listing_href
+
+    one_regex = re.compile(r"[?#]|^\s*(?:javascript|mailto):|/\d{6}/")
+    rng = random.Random(3)
+    pieces = ["/", "?", "#", " ", "\t", "javascript:", "mailto:", "JavaScript:", "202401", "2024",
+              "١٢٣٤٥٦", "channel", "a", "-", ":", "\u00a0"]
+    for _ in range(30_000):
+        href = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        assert _not_listing_href(href) == bool(one_regex.search(href)), repr(href)
+
+
+def test_a_menu_link_with_markup_inside_reads_as_its_text():
+    html = ("<html><body><ul class='menu'><li><a href='/channel/5093/'> <b>Pháp</b>\n luật </a>"
+            "</li><li><a href='/channel/5084/'><!-- x -->Kinh <i>tế</i></a></li></ul></body></html>")
+    assert section_links(parse_html(html), OLD_URL, frozenset({"baonamdinh.vn"})) == \
+        (("5093", "Pháp luật"), ("5084", "Kinh tế"))
+
+
 def test_a_listing_page_gives_its_title_and_its_links():
     html = (f"<html><body><div class='header'>{MENU}</div><h1 class='cate-title'>Pháp luật</h1>"
             "<ul class='items-next'><li><a href='/channel/5093/202101/toa-an-2540001/'>Tòa án"

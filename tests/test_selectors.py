@@ -203,3 +203,59 @@ def test_the_caption_walk_finds_what_the_caption_selector_finds():
             assert _same(_CAPTIONS(el), expected), path.name
             found += len(expected)
     assert found > 100
+
+
+PHOTO_BLOCKS = """<html><body>
+<table id="a"><tr><td class="desc">d</td></tr><tr><td class="x mycaption">m</td></tr>
+  <tr><td class="image-caption">i</td></tr><tr><td class="caption">c</td></tr></table>
+<div id="b"><p class="desc">d</p><p class="photo-caption">p</p><figcaption>f</figcaption></div>
+<div id="c" class="caption"><span class="caption">inner</span></div>
+<div id="d"><span class="big\tcaption">tab</span><!-- c --><em class="Caption">case</em></div>
+<div id="e"><span class="description">not desc</span><span class="desc   x">spaced</span></div>
+<div id="f"><span class="image-caption  x">ic</span><span class="captions">s</span></div>
+<div id="g"><img src="x.jpg"><p>no caption</p></div>
+<div id="h"><span class="x-caption">sub</span><span class="desc">d</span></div>
+<div id="i"><span class="desc">d</span><span class="image-caption">ic</span></div>
+</body></html>"""
+
+
+def _first_by_css(el, selectors_in_order):
+    for selector in selectors_in_order:
+        found = css(selector)(el)
+        if found:
+            return found[0]
+    return None
+
+
+def test_the_photo_caption_walk_finds_what_the_caption_selectors_find():
+    from crawler.extract.html import CAPTION_SELECTORS, _caption_element
+
+    roots = [parse_html(PHOTO_BLOCKS)] + [
+        parse_html(gzip.decompress(path.read_bytes()).decode("utf-8", "replace"))
+        for path in sorted((ROOT / "bench/realpages/html").glob("*.html.gz"))]
+    found = asked = 0
+    for root in roots:
+        blocks = [root, *root.iter("div", "figure", "table", "td", "p", "span", "li")]
+        for el in blocks[:60]:
+            expected = _first_by_css(el, CAPTION_SELECTORS)
+            assert _caption_element(el) is expected, etree.tostring(el)[:200]
+            asked += 1
+            found += expected is not None
+    assert asked > 5000 and found > 300
+
+
+def test_is_chrome_shortcut_agrees_with_the_class_and_id_tokens():
+    from crawler.extract.html import class_tokens, is_chrome, is_chrome_name
+
+    tricky = parse_html('<div class="" id="menu"><p class="">x</p><p id="">y</p>'
+                        '<p class="related">z</p><p>w</p><span class=" ">v</span></div>')
+    roots = [tricky] + [parse_html(gzip.decompress(path.read_bytes()).decode("utf-8", "replace"))
+                        for path in sorted((ROOT / "bench/realpages/html").glob("*.html.gz"))[:60]]
+    chrome = asked = 0
+    for root in roots:
+        for el in root.iter(etree.Element):
+            expected = is_chrome_name(class_tokens(el))
+            assert is_chrome(el) is expected, etree.tostring(el)[:120]
+            asked += 1
+            chrome += expected
+    assert asked > 10_000 and chrome > 100

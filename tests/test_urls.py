@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 import random
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -173,3 +173,33 @@ def test_absolute_url_is_urljoin():
             rng.choice(pieces) for _ in range(rng.randint(0, 12)))
         base = rng.choice(bases)
         assert absolute_url(base, ref) == urljoin(base, ref), (base, ref)
+
+
+def _canonical_the_full_way(url, site_url, hosts):
+    from crawler.site.urls import _same_origin
+
+    parts = urlsplit(url)
+    if not (is_site_url(url, hosts) or _same_origin(parts, urlsplit(site_url))):
+        return url
+    base = urlsplit(site_url)
+    return parts._replace(scheme=base.scheme, netloc=base.netloc).geturl()
+
+
+def test_canonical_site_url_shortcut_agrees_with_the_full_way():
+    # A URL already on SITE_URL's origin as a plain path is returned as it is; every other URL
+    # (queries, fragments, white space, other ports and aliases, SITE_URLs not an origin) goes
+    # the full way. Both must give the same.
+    rng = random.Random(7)
+    sites = ["https://baonamdinh.vn", "http://127.0.0.1:8088", "https://baonamdinh.vn/",
+             "HTTPS://BaoNamDinh.vn", "http://127.0.0.1:80", "ftp://baonamdinh.vn"]
+    hosts = [frozenset({"baonamdinh.vn", "baonamdinh.com.vn"}), REPLICA]
+    pieces = list("/ab.%:@!$&'()*+,=;?#~_-") + ["..", "//", "A", "9", " ", "\t", "é", "\n", "\x01"]
+    for _ in range(40_000):
+        site = rng.choice(sites)
+        head = rng.choice([site, site + "8", "https://baonamdinh.com.vn", "http://localhost:8088",
+                           site.lower(), site.rstrip("/")])
+        url = head + rng.choice(["/", "", "x", "//", "?"]) + "".join(
+            rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        aliases = rng.choice(hosts)
+        assert canonical_site_url(url, site, aliases) == \
+            _canonical_the_full_way(url, site, aliases), (url, site)

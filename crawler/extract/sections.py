@@ -18,6 +18,7 @@ crawl learns the mapping of old channel ids to new slugs from (crawler/normalise
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -89,8 +90,15 @@ def _crumb(element: etree._Element | None, url: str) -> str | None:
 
 # An href that cannot lead to a section listing: with a query or fragment, a script or mail
 # address, or an article's (whose path holds a /YYYYMM/ segment). Tested before anything else:
-# a page has a hundred links, its menu a dozen.
-_NOT_LISTING_HREF = re.compile(r"[?#]|^\s*(?:javascript|mailto):|/\d{6}/")
+# a page has a hundred links, its menu a dozen. One regex of the three alternatives would try
+# each at every position; apart, the month's pattern is searched for from its "/" only.
+_SCRIPT_HREF = re.compile(r"\s*(?:javascript|mailto):")
+_MONTH_DIR = re.compile(r"/\d{6}/")
+
+
+def _not_listing_href(href: str) -> bool:
+    return "?" in href or "#" in href or _SCRIPT_HREF.match(href) is not None \
+        or _MONTH_DIR.search(href) is not None
 
 
 def section_links(root: etree._Element, url: str,
@@ -103,7 +111,7 @@ def section_links(root: etree._Element, url: str,
     found: dict[tuple[str, str], None] = {}
     for link in root.iter("a"):
         href = link.get("href")
-        if not href or _NOT_LISTING_HREF.search(href):
+        if not href or _not_listing_href(href):
             continue
         href = href.strip()
         if not (href.startswith("/") and not href.startswith("//")):
@@ -113,7 +121,9 @@ def section_links(root: etree._Element, url: str,
         code = listing_section(href)
         if not code:
             continue
-        text = " ".join("".join(link.itertext()).split())
+        # A link of nothing but its text (a menu's) is read without itertext's generator.
+        text = " ".join((link.text or "").split() if not len(link) else
+                        "".join(link.itertext()).split())
         if _is_name(text) and _in_navigation(link):
             found[(code, text)] = None
     return tuple(found)
@@ -121,8 +131,14 @@ def section_links(root: etree._Element, url: str,
 
 def _is_name(text: str | None) -> bool:
     """True when a link's text can be a section's name: short, with a letter, not "home"."""
-    return bool(text) and len(text) <= MAX_NAME_CHARS and any(ch.isalpha() for ch in text) \
-        and name_key(text) not in HOME_NAMES
+    return bool(text) and len(text) <= MAX_NAME_CHARS and _is_short_name(text)
+
+
+@lru_cache(maxsize=4096)
+def _is_short_name(text: str) -> bool:
+    # Every page prints the same menu: its names' answers are remembered (texts of at most
+    # MAX_NAME_CHARS only).
+    return any(ch.isalpha() for ch in text) and name_key(text) not in HOME_NAMES
 
 
 def _in_navigation(link: etree._Element) -> bool:

@@ -185,6 +185,11 @@ def canonical_site_url(url: str, site_url: str, hosts: frozenset[str] | set[str]
 
     So a record does not depend on which alias served the page (image URLs included); a URL on
     another host, or another origin of the same host, is returned as it is."""
+    # Already on SITE_URL's origin, as a plain path (a photo of the page's own site): as it is,
+    # without three urlsplit calls (tests/test_urls.py checks this against the full way).
+    rest = url[len(site_url):] if url.startswith(site_url) else ""
+    if rest.startswith("/") and _PLAIN_PATH.fullmatch(rest) and _origin(site_url) == site_url:
+        return url
     parts = urlsplit(url)
     if not (is_site_url(url, hosts) or _same_origin(parts, urlsplit(site_url))):
         return url
