@@ -142,3 +142,23 @@ def test_text_that_reads_wrong_but_in_no_known_encoding_is_flagged_not_changed()
     item = item_from_response(response(html.encode("utf-8"), "utf-8"), fetched_at=FETCHED_AT)
     assert isinstance(item, ArticleItem) and item.legacy_encoding == "unknown"
     assert odd in item.body  # kept as it was
+
+
+def test_the_byte_telltale_search_is_the_text_one():
+    import random
+
+    from crawler.normalise.legacy import _TELLTALE, looks_font_encoded, utf8_looks_font_encoded
+
+    telltales = _TELLTALE.pattern[1:-1].replace("\\", "")
+    assert telltales and all(ord(ch) > 127 for ch in telltales)  # what the byte search relies on
+    rng = random.Random(11)
+    alphabet = list("aăâđêôơư ÀẢÃÁẠ<p>/\n\ufeff€—“”…") + list(telltales) + ["\U0001f600"]
+    hits = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        if rng.random() < 0.7:
+            text = "".join(ch for ch in text if ch not in telltales)
+        expected = looks_font_encoded(text)
+        assert utf8_looks_font_encoded(text.encode("utf-8")) is expected, repr(text)
+        hits += expected
+    assert 2_000 < hits < 18_000

@@ -19,7 +19,7 @@ from crawler.extract.article import ExtractionError, extract_article, looks_trun
 from crawler.extract.crash import crash_reason, log_crash
 from crawler.items import ArticleItem, PageItem, RejectItem
 from crawler.normalise.dates import VN_TZ
-from crawler.normalise.legacy import judge, looks_font_encoded, repair
+from crawler.normalise.legacy import judge, repair, utf8_looks_font_encoded
 from crawler.site.urls import parse_article_url
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def read_text(response: TextResponse) -> tuple[str, str | None, str | None]:
         return text, f"declared {declared}, read as Windows-1258", \
             "unknown" if verdict.suspect else None
     legacy = None
-    if looks_font_encoded(text):
+    if utf8_looks_font_encoded(body):  # looks_font_encoded(text), from the bytes
         text, verdict = repair(text)
         legacy = verdict.encoding or ("unknown" if verdict.suspect else None)
     if declared == "utf-8":

@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 
 __all__ = ["LEGACY_ENCODINGS", "Verdict", "decode", "font_bytes", "judge", "looks_font_encoded",
-           "repair"]
+           "repair", "utf8_looks_font_encoded"]
 
 LEGACY_ENCODINGS = ("tcvn3", "vni")
 
@@ -180,6 +180,16 @@ def looks_font_encoded(text: str) -> bool:
     """True when a text holds a character only a legacy font encoding would show (µ, ¸, ñ,
     ö, ...; TCVN3's soft hyphen for "ư"): worth ``repair``."""
     return _TELLTALE.search(text) is not None
+
+
+_ASCII_BYTES = bytes(range(128))
+
+
+def utf8_looks_font_encoded(data: bytes) -> bool:
+    """``looks_font_encoded(data.decode("utf-8"))`` of valid UTF-8 ``data``: every telltale is
+    outside ASCII, so only the page's non-ASCII characters are searched (a fifth of a page's
+    HTML; dropping the ASCII bytes keeps UTF-8 valid, none is part of a multi-byte character)."""
+    return _TELLTALE.search(data.translate(None, _ASCII_BYTES).decode("utf-8")) is not None
 
 
 def syllable_share(text: str) -> tuple[int, float]:
