@@ -259,3 +259,31 @@ def test_is_chrome_shortcut_agrees_with_the_class_and_id_tokens():
             asked += 1
             chrome += expected
     assert asked > 10_000 and chrome > 100
+
+
+MICRODATA_PAGES = [
+    '<html><body><time itemprop="datePublished" datetime="2024-01-02">x</time></body></html>',
+    '<html><body><TIME ITEMPROP="datePublished">2024-01-02</TIME></body></html>',
+    '<html><body><span itemProp="date&#80;ublished">2024-01-03</span></body></html>',
+    '<html><body><span itemprop="&#x64;atePublished">2024-01-04</span></body></html>',
+    '<html><body><span itemprop="date\x00Published">2024-01-05</span></body></html>',
+    '<html><body><span itemprop="datepublished">not it</span></body></html>',
+    '<html><body><p>No microdata &amp; no date</p></body></html>',
+]
+
+
+def test_the_microdata_search_is_spared_only_where_it_finds_nothing():
+    from crawler.extract.metadata import read_metadata
+
+    pages = MICRODATA_PAGES + [
+        gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
+        for path in sorted((ROOT / "bench/realpages/html").glob("*.html.gz"))]
+    dated = 0
+    for html in pages:
+        root = parse_html(html)
+        full = read_metadata(root)
+        assert read_metadata(root, html) == full, html[:200]
+        dated += bool(full.date)
+    assert [read_metadata(parse_html(h), h).date for h in MICRODATA_PAGES] == [
+        "2024-01-02", "2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", None, None]
+    assert dated > 100

@@ -122,7 +122,7 @@ def extract_article(
         root = parse_html(html)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"unparseable HTML: {exc}") from exc
-    meta = read_metadata(root)
+    meta = read_metadata(root, html)
     # Scripts and styles are never text; without them the layers can count text with lxml's
     # own iteration.
     etree.strip_elements(root, *NEVER_TEXT, with_tail=False)

@@ -141,8 +141,12 @@ class Metadata:
     publishers: tuple[str, ...] = ()
 
 
-def read_metadata(root: etree._Element) -> Metadata:
-    """Return what JSON-LD, OpenGraph and ``article:*`` meta tags say about the article."""
+def read_metadata(root: etree._Element, html: str | None = None) -> Metadata:
+    """Return what JSON-LD, OpenGraph and ``article:*`` meta tags say about the article.
+
+    ``html``, the text ``root`` was parsed from, when given, spares the microdata search on a
+    page that cannot hold a datePublished: it never writes the word, nor a character reference
+    or a NUL (parse_html drops it) that could spell it."""
     meta = Metadata()
     tags, scripts, canonical = _head_tags(root)
     dates: list[str | None] = []
@@ -165,8 +169,9 @@ def read_metadata(root: etree._Element) -> Metadata:
     meta.title = meta.title or meta_content(tags, "og:title", "twitter:title")
     dates += [meta_content(tags, name) for name in DATE_META_NAMES]
     # Microdata on an element of the page (<time itemprop="datePublished" datetime="...">).
-    dates += [(el.get("content") or el.get("datetime") or el.text or "").strip()
-              for el in _MICRODATA_DATES(root)]
+    if html is None or "datePublished" in html or "&#" in html or "\x00" in html:
+        dates += [(el.get("content") or el.get("datetime") or el.text or "").strip()
+                  for el in _MICRODATA_DATES(root)]
     meta.dates = tuple(dict.fromkeys(d for d in dates if d))
     meta.date = meta.dates[0] if meta.dates else None
     meta.lead = meta.lead or meta_content(tags, "og:description", "description",
