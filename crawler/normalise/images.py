@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
-from crawler.site.urls import is_site_url
+from crawler.site.urls import is_site_url, split_url
 
 # The successor's copy of the site's image store.
 DEFAULT_MIRRORS = {"/file/": "https://img.baoninhbinh.org.vn/namdinh/file/"}
@@ -24,7 +23,7 @@ def mirror_url(url: str | None, mirrors: Mapping[str, str],
     """Return where an image of the site is mirrored, or None (not the site's, or no mirror)."""
     if not url or not is_site_url(url, hosts):
         return None
-    parts = urlsplit(url)
+    parts = split_url(url)
     path = parts.path
     for prefix, target in sorted(mirrors.items(), key=lambda kv: -len(kv[0])):
         if prefix and path.startswith(prefix):

@@ -109,9 +109,16 @@ def parse_article_url(url: str) -> ArticleRef | None:
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,=:@%/-]*")
 
 
+@lru_cache(maxsize=1024)
+def split_url(url: str) -> SplitResult:
+    """``urlsplit(url)``, remembered: a page's own URL and its photos' are split several times
+    over (host, site, origin, canonical form, mirror). The result is an immutable tuple."""
+    return urlsplit(url)
+
+
 @lru_cache(maxsize=64)
 def _origin(url: str) -> str:
-    parts = urlsplit(url)
+    parts = split_url(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -125,9 +132,10 @@ def absolute_url(base: str, ref: str) -> str:
     return urljoin(base, ref)
 
 
+@lru_cache(maxsize=1024)
 def host_of(url: str) -> str:
     """Return the lower-cased host of a URL without a leading ``www.``."""
-    host = (urlsplit(url).hostname or "").lower()
+    host = (split_url(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
 
 
@@ -172,7 +180,7 @@ def _port(parts: SplitResult, scheme: str) -> int | None:
 def is_site_url(url: str, hosts: frozenset[str] | set[str]) -> bool:
     """True when ``url`` is on the site: http(s), on one of its host aliases, at one of its
     origins (a plain set of hosts: at http's or https's own port)."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS or host_of(url) not in hosts:
         return False
@@ -186,14 +194,14 @@ def canonical_site_url(url: str, site_url: str, hosts: frozenset[str] | set[str]
     So a record does not depend on which alias served the page (image URLs included); a URL on
     another host, or another origin of the same host, is returned as it is."""
     # Already on SITE_URL's origin, as a plain path (a photo of the page's own site): as it is,
-    # without three urlsplit calls (tests/test_urls.py checks this against the full way).
+    # with no look at its parts (tests/test_urls.py checks this against the full way).
     rest = url[len(site_url):] if url.startswith(site_url) else ""
     if rest.startswith("/") and _PLAIN_PATH.fullmatch(rest) and _origin(site_url) == site_url:
         return url
-    parts = urlsplit(url)
-    if not (is_site_url(url, hosts) or _same_origin(parts, urlsplit(site_url))):
+    parts = split_url(url)
+    if not (is_site_url(url, hosts) or _same_origin(parts, split_url(site_url))):
         return url
-    base = urlsplit(site_url)
+    base = split_url(site_url)
     return parts._replace(scheme=base.scheme, netloc=base.netloc).geturl()
 
 
