@@ -193,7 +193,7 @@ def test_the_metadata_pass_finds_what_the_selectors_find():
 
 
 def test_the_caption_walk_finds_what_the_caption_selector_finds():
-    from crawler.extract.html import _CAPTIONS, CAPTION_SELECTOR
+    from crawler.extract.html import _CAPTIONS, CAPTION_SELECTOR, _captions_in
 
     found = 0
     for path in sorted((ROOT / "bench/realpages/html").glob("*.html.gz")):
@@ -201,8 +201,12 @@ def test_the_caption_walk_finds_what_the_caption_selector_finds():
         for el in [root, *list(root.iter("div", "figure", "table", "p"))[:30]]:
             expected = css(CAPTION_SELECTOR)(el)
             assert _same(_CAPTIONS(el), expected), path.name
+            assert _same(_captions_in(el), expected), path.name
             found += len(expected)
     assert found > 100
+    tricky = parse_html(PHOTO_BLOCKS)
+    for el in tricky.iter():
+        assert _same(_captions_in(el), _CAPTIONS(el)) if isinstance(el.tag, str) else True
 
 
 PHOTO_BLOCKS = """<html><body>

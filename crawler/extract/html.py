@@ -278,7 +278,7 @@ def _is_image_block(el: etree._Element, holders: set[etree._Element] | None = No
         # hold more: a full and a cut-down copy, a credit). Not one that also holds a paragraph
         # of prose of its own beside the photo (a how-to's step: text, then its picture).
         size = text_size(el)
-        captions = _CAPTIONS(el)
+        captions = _captions_in(el)
         if tag != "p" and _holds_prose_beside(el, captions):
             return False
         if captions:
@@ -311,6 +311,13 @@ def _holds_prose_beside(el: etree._Element, captions: list[etree._Element]) -> b
                 len(element_text(para)) >= PROSE_BESIDE_PHOTO_CHARS:
             return True
     return False
+
+
+def _captions_in(el: etree._Element) -> list[etree._Element]:
+    """Return ``_CAPTIONS(el)`` by a walk: a photo block is a few elements, an XPath's set-up
+    costs more than reading them (tests/test_selectors.py checks the two agree)."""
+    return [node for node in el.iter() if isinstance(node.tag, str) and (
+        node.tag == "figcaption" or "caption" in (node.get("class") or ""))]
 
 
 def _caption_element(el: etree._Element) -> etree._Element | None:
