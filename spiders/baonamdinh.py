@@ -38,9 +38,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.extract.html import looks_truncated
 from crawler.extract.listings import ListingEntry, ListingPage, listing_key, parse_listing
 from crawler.extract.response import now_iso
+from crawler.extract.truncation import looks_truncated
 from crawler.items import RejectItem
 from crawler.normalise.dates import VN_TZ, DateError, parse_published
 from crawler.run.outcome import ExitStatus, is_storage_error, report_problem, stop_for_storage

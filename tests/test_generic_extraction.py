@@ -12,7 +12,7 @@ from bench.devsets.rouge import rouge_lsum, sentences, tokens
 from bench.devsets.sets import DEV, cleaneval_truth, load, missing_message, part_of
 from crawler.extract.article import without_related
 from crawler.extract.confidence import assess
-from crawler.extract.html import looks_truncated
+from crawler.extract.truncation import looks_truncated
 from crawler.extract.voters import MIN_AGREED_CHARS, elect
 from crawler.run.report import coverage_alarms
 

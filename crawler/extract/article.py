@@ -38,7 +38,6 @@ from crawler.extract.html import (
     chrome_texts,
     element_text,
     link_texts,
-    looks_truncated,
     parse_html,
     visible_text,
 )
@@ -48,6 +47,7 @@ from crawler.extract.sapo import find_sapo
 from crawler.extract.sections import section_links, section_name
 from crawler.extract.selectors import forget_index, index_page
 from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
+from crawler.extract.truncation import looks_truncated
 from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, VOTERS, ask, elect, lone_body
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import (
