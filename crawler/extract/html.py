@@ -55,11 +55,11 @@ CAPTION_CHARS = 400
 CAPTION_SELECTOR = 'figcaption, .caption, .image-caption, td.caption, [class*="caption"]'
 # The same, as one walk of the block instead of a union of five (each member but figcaption is
 # a class holding "caption"): what the selector finds, in the same order.
+_CAPTIONS = etree.XPath("descendant-or-self::*[self::figcaption or contains(@class, 'caption')]")
 # A photo block's caption, in order of preference (the first that finds one wins; "td.caption"
 # adds nothing to ".caption", it is kept for the reader). _caption_element finds it in one pass.
 CAPTION_SELECTORS = ("figcaption", ".caption", ".image-caption", "td.caption", ".desc",
                      '[class*="caption"]')
-_CAPTIONS = etree.XPath("descendant-or-self::*[self::figcaption or contains(@class, 'caption')]")
 # A chrome-named element inside a body container is kept when it holds at least this share of
 # the container's text: then it is the article (a "share-enabled" wrapper), not chrome.
 BULK_SHARE = 0.5
@@ -85,10 +85,9 @@ _NAMELESS_IS_CHROME = is_chrome_name(" ")
 
 def is_chrome(el: etree._Element) -> bool:
     """True when an element's own class or id names page chrome (menus, related links, ...)."""
-    cls, ident = el.get("class"), el.get("id")
-    if not cls and not ident:
+    if not el.get("class") and not el.get("id"):
         return _NAMELESS_IS_CHROME  # most elements: is_chrome_name(class_tokens(el)) of " "
-    return is_chrome_name(f"{cls or ''} {ident or ''}".lower())
+    return is_chrome_name(class_tokens(el))
 
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
