@@ -189,7 +189,7 @@ def utf8_looks_font_encoded(data: bytes) -> bool:
     """``looks_font_encoded(data.decode("utf-8"))`` of valid UTF-8 ``data``: every telltale is
     outside ASCII, so only the page's non-ASCII characters are searched (a fifth of a page's
     HTML; dropping the ASCII bytes keeps UTF-8 valid, none is part of a multi-byte character)."""
-    return _TELLTALE.search(data.translate(None, _ASCII_BYTES).decode("utf-8")) is not None
+    return looks_font_encoded(data.translate(None, _ASCII_BYTES).decode("utf-8"))
 
 
 def syllable_share(text: str) -> tuple[int, float]:
