@@ -60,7 +60,7 @@ def _own_line(el: etree._Element) -> str:
     """Return the text an element prints itself: its text and its inline children's, with
     their tails; the blocks inside it are lines of their own."""
     if not len(el):  # most elements: their text alone
-        return " ".join(el.text.split()) if el.text else ""
+        return " ".join(text.split()) if (text := el.text) else ""
     parts = [el.text or ""]
 
     def inline(node: etree._Element) -> None:

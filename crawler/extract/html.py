@@ -171,7 +171,8 @@ def element_text(el: etree._Element, limit: int | None = None) -> str:
     # A stack of elements to read and strings to append (a tail, a block's closing break), not
     # a recursive closure: that made a reference cycle which kept each page's tree alive until
     # the garbage collector ran.
-    parts: list[str] = [el.text] if el.text else []
+    # Each .text and .tail is read once: lxml decodes the UTF-8 again at every access.
+    parts: list[str] = [text] if (text := el.text) else []
     stack: list[etree._Element | str] = list(reversed(el))
     size = 0
     while stack:
@@ -179,12 +180,13 @@ def element_text(el: etree._Element, limit: int | None = None) -> str:
         if isinstance(node, str):
             parts.append(node)
             continue
+        if limit is not None and size > limit:
+            continue
+        text, tail = node.text, node.tail
         if limit is not None:
-            if size > limit:
-                continue
-            size += len(node.text or "") + len(node.tail or "")
-        if node.tail:
-            stack.append(node.tail)
+            size += len(text or "") + len(tail or "")
+        if tail:
+            stack.append(tail)
         if not isinstance(node.tag, str):  # comments, processing instructions
             continue
         tag = node.tag.lower()
@@ -196,8 +198,8 @@ def element_text(el: etree._Element, limit: int | None = None) -> str:
         if tag in BLOCK_TAGS:
             parts.append("\n")
             stack.append("\n")
-        if node.text:
-            parts.append(node.text)
+        if text:
+            parts.append(text)
         stack.extend(reversed(node))
     return squash("".join(parts))
 
@@ -217,12 +219,12 @@ def visible_text(root: etree._Element) -> str:
                                               or is_chrome(node)):
             if node.tag in BLOCK_TAGS or node.tag == "br":
                 parts.append("\n")
-            if node.text:
-                parts.append(node.text)
+            if text := node.text:
+                parts.append(text)
             # Children in order, each followed by its tail (pushed in reverse).
             for child in reversed(node):
-                if child.tail:
-                    stack.append(child.tail)
+                if tail := child.tail:
+                    stack.append(tail)
                 stack.append(child)
     return squash("".join(parts))
 
@@ -239,11 +241,19 @@ def parse_html(html: str) -> etree._Element:
     # A NUL carries nothing, and lxml would turn it into U+FFFD inside the text.
     html = html.replace("\x00", "")
     try:
+        # The text is decoded already: handed over as UTF-8 bytes with the parser told so (a
+        # declaration in the page does not count then). libxml2 reads UTF-8 natively; a str it
+        # converts from Python's internal form first, a third of the parse.
+        data = html.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: only the str can be handed over
+        data = None
+    if data is not None:
+        return lxml.html.fromstring(data, parser=_UTF8_HTML_PARSER)
+    try:
         return lxml.html.fromstring(html, parser=_HTML_PARSER)
     except ValueError:
-        # lxml refuses a str that opens with an XML declaration naming an encoding; the text is
-        # decoded already, so hand it over as UTF-8 bytes with the parser told so.
-        return lxml.html.fromstring(html.encode("utf-8"), parser=_UTF8_HTML_PARSER)
+        # lxml refuses a str that opens with an XML declaration naming an encoding.
+        return lxml.html.fromstring(html.encode("utf-8", "replace"), parser=_UTF8_HTML_PARSER)
 
 
 def _has_img(el: etree._Element) -> bool:
@@ -438,8 +448,8 @@ def body_blocks(
         # A stack of elements to read, strings to append (a tail) and _FLUSH (a block's end),
         # not a recursive closure: that made a reference cycle which kept each page's tree alive
         # until the garbage collector ran.
-        if container.text:
-            pending.append(container.text)
+        if text := container.text:
+            pending.append(text)
         stack: list[etree._Element | str | object] = list(reversed(container))
         while stack:
             el = stack.pop()
@@ -449,8 +459,8 @@ def body_blocks(
             if isinstance(el, str):
                 pending.append(el)
                 continue
-            if el.tail:
-                stack.append(el.tail)
+            if tail := el.tail:
+                stack.append(tail)
             if not isinstance(el.tag, str):
                 continue
             tag = el.tag.lower()
@@ -465,8 +475,8 @@ def body_blocks(
                 if tag in BLOCK_TAGS:
                     flush()
                     stack.append(_FLUSH)
-                if el.text:
-                    pending.append(el.text)
+                if text := el.text:
+                    pending.append(text)
                 stack.extend(reversed(el))
 
     holders: set[etree._Element] = set()
