@@ -1,4 +1,4 @@
-"""The site layer's shortcuts agree with the long way round."""
+"""The site layer's shortcuts agree with the long way round, and so does the page's parse."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import gzip
 import random
 from pathlib import Path
 
-from crawler.extract.html import element_text, parse_html
-from crawler.extract.profile import _holds_text
+import lxml.html
+from lxml import etree
+
+from crawler.extract.html import _HTML_PARSER, element_text, parse_html
+from crawler.extract.profile import _holds_text, _non_space
 
 ROOT = Path(__file__).resolve().parent.parent
 PIECES = ["a", "ệ", " ", "\u2003", "\u00a0", "\n", "\t", "<br>", "<p>", "</p>", "<b>", "</b>",
@@ -26,6 +29,49 @@ def test_holds_text_answers_as_element_text_does():
         full = len(element_text(container))
         for chars in (1, 5, 20, 60, 200):
             assert _holds_text(container, chars) == (full >= chars), (body, chars)
+
+
+def test_non_space_counts_as_split_does():
+    rng = random.Random(5)
+    spaces = " \n\t\r\x0b\x0c\x1c\x85\xa0\u1680\u2003\u200b\u2028\u202f\u3000\ufeff"
+    alphabet = spaces + "aệĐ.\x00\x7f"
+    for _ in range(50_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert _non_space(text) == sum(map(len, text.split())), repr(text)
+    # The texts element_text gives: the count without a split.
+    for path in sorted((ROOT / "bench/realpages/html").glob("*.html.gz"))[:20]:
+        root = parse_html(gzip.decompress(path.read_bytes()).decode("utf-8", "replace"))
+        for el in list(root.iter("div"))[:40]:
+            text = element_text(el, limit=400)
+            assert _non_space(text) == sum(map(len, text.split())), path.name
+
+
+def _str_parse(html: str) -> etree._Element:
+    """The page parsed as a str, as parse_html did before it handed lxml UTF-8 bytes."""
+    return lxml.html.fromstring(html.replace("\x00", ""), parser=_HTML_PARSER)
+
+
+def test_the_page_parsed_as_utf8_bytes_is_the_page_parsed_as_text():
+    pages = [gzip.decompress(p.read_bytes()).decode("utf-8", "replace")
+             for p in sorted((ROOT / "bench/realpages/html").glob("*.html.gz"))]
+    pages += [p.read_text("utf-8") for p in sorted((ROOT / "tests/fixtures").rglob("*.html"))]
+    # A declaration of another encoding is not obeyed on bytes either: the text is decoded.
+    for charset in ("windows-1252", "windows-1258", "shift_jis", "utf-16", "bogus"):
+        pages += [f'<html><head><meta charset="{charset}"></head><body><p>Đà Nẵng “x” é 中'
+                  f"</p></body></html>",
+                  f'<html><head><meta http-equiv="Content-Type" content="text/html; '
+                  f'charset={charset}"></head><body><p>Tỉnh ủy € ñ</p></body></html>']
+    pages += ["\ufeff<p>BOM ệ</p>", "<p>\x85\x9f\ufffe \U0001f600 a\x00b</p>", "chỉ chữ", ""
+              "<p>x\ud800y</p>"]  # a lone surrogate: parsed as the str it is
+    assert len(pages) > 200
+    for html in pages:
+        assert etree.tostring(parse_html(html)) == etree.tostring(_str_parse(html)), html[:200]
+
+
+def test_an_xml_declaration_naming_an_encoding_is_no_obstacle():
+    root = parse_html('<?xml version="1.0" encoding="iso-8859-1"?><html><body><p>Nam Định</p>'
+                      "</body></html>")
+    assert element_text(next(root.iter("p"))) == "Nam Định"
 
 
 def test_holds_text_on_the_divs_of_real_pages():

@@ -120,7 +120,16 @@ def _holds_text(el: etree._Element, chars: int) -> bool:
     drops white space: the look's non-space characters are all in the whole text. When they
     are not enough, the whole text is read."""
     look = element_text(el, limit=_LOOK * chars)
-    return sum(map(len, look.split())) >= chars or len(element_text(el)) >= chars
+    return _non_space(look) >= chars or len(element_text(el)) >= chars
+
+
+def _non_space(text: str) -> int:
+    """Return ``sum(map(len, text.split()))``: the characters of a text that are not white
+    space. Counted without splitting where the only white space is " " and "\n" (what
+    element_text leaves of most pages' text)."""
+    if text.replace("\n", " ").isprintable():  # str.isprintable is false for other spaces
+        return len(text) - text.count(" ") - text.count("\n")
+    return sum(map(len, text.split()))
 
 
 # How much raw text (times the characters wanted) the first look at a container reads.
