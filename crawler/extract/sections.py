@@ -27,7 +27,7 @@ from crawler.extract.html import element_text, is_chrome
 from crawler.extract.profile import TemplateMatch
 from crawler.normalise.sections import name_key
 from crawler.site.sections import listing_section
-from crawler.site.urls import ArticleRef, host_of, is_site_url, parse_article_url
+from crawler.site.urls import ArticleRef, absolute_url, host_of, is_site_url, parse_article_url
 
 SITE, METADATA, HEURISTIC = "site", "metadata", "heuristic"
 # A section's name is short; a longer link text is a headline or a sentence.
@@ -81,7 +81,7 @@ def _crumb(element: etree._Element | None, url: str) -> str | None:
         text = element_text(link)
         if not _is_name(text):
             continue
-        target = urljoin(url, href) if href else ""
+        target = absolute_url(url, href) if href else ""
         if target and (parse_article_url(target) or target.rstrip("/").count("/") < 3):
             continue  # an article (the page itself), or the site's root
         return text

@@ -199,8 +199,15 @@ def similar_keys(fa: str, fb: str, threshold: float = 0.85) -> bool:
 def _quick_ratio(fa: str, fb: str) -> float:
     """Return difflib's ``SequenceMatcher(None, fa, fb).quick_ratio()`` of two non-empty
     strings: the characters they share as multisets, counted in C instead of a Python loop."""
-    ca, cb = Counter(fa), Counter(fb)
+    ca, cb = _char_counts(fa), _char_counts(fb)
     if len(ca) > len(cb):
         ca, cb = cb, ca
     matches = sum(min(n, cb[ch]) for ch, n in ca.items())
     return 2.0 * matches / (len(fa) + len(fb))
+
+
+# A page's lines and captions are compared with one another: each key's counts are made once.
+# (Few are kept: a long paragraph's table of counts is a few kB.)
+@lru_cache(maxsize=256)
+def _char_counts(key: str) -> Counter[str]:
+    return Counter(key)
