@@ -40,12 +40,13 @@ class CaptionPipeline:
         if not isinstance(item, ArticleItem):
             return item
         images_in = len(item.images or [])
-        lines_in = _lines(item.body)
+        body_in = item.body
         images, body = dedupe_captions(item.images or [], item.body or "", lead=item.lead)
         item.images = images
         if item.body is not None:
             item.body = body or None
-        removed = lines_in - _lines(item.body)
+        # Lines are counted only where the body changed (most bodies hold no caption copy).
+        removed = _lines(body_in) - _lines(item.body) if item.body != body_in else 0
         self.stats.inc_value("archive/captions/images", len(images))
         self.stats.inc_value("archive/captions/captioned", sum(1 for i in images if i["caption"]))
         if images_in > len(images):
