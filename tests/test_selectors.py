@@ -265,6 +265,21 @@ def test_is_chrome_shortcut_agrees_with_the_class_and_id_tokens():
     assert asked > 10_000 and chrome > 100
 
 
+def test_an_element_without_attributes_is_neither_hidden_nor_named_chrome():
+    # body_blocks looks no further at an element without attributes (el.keys() empty).
+    from crawler.extract.html import _NAMELESS_IS_CHROME, is_chrome, is_hidden
+
+    roots = [parse_html(gzip.decompress(path.read_bytes()).decode("utf-8", "replace"))
+             for path in sorted((ROOT / "bench/realpages/html").glob("*.html.gz"))[:60]]
+    bare = 0
+    for root in roots:
+        for el in root.iter(etree.Element):
+            if not el.keys():
+                bare += 1
+                assert not is_hidden(el) and is_chrome(el) is _NAMELESS_IS_CHROME
+    assert bare > 5_000
+
+
 MICRODATA_PAGES = [
     '<html><body><time itemprop="datePublished" datetime="2024-01-02">x</time></body></html>',
     '<html><body><TIME ITEMPROP="datePublished">2024-01-02</TIME></body></html>',

@@ -434,13 +434,18 @@ def body_blocks(
             paragraphs.extend(p for p in text.split("\n") if p)
 
     def pruned(el: etree._Element, tag: str) -> bool:
-        if tag in SKIP_TAGS or is_hidden(el) or (tag == "form" and _is_widget_form(el)):
+        # An element without attributes (most of a body's) is neither hidden nor named: one
+        # look at its attribute names instead of four at its values.
+        named = bool(el.keys())
+        if tag in SKIP_TAGS or (named and is_hidden(el)) or \
+                (tag == "form" and _is_widget_form(el)):
             return True
         # A figure holds media and its caption, never body text: without an <img> (a video,
         # an embed, a lazy-loaded photo, a pull quote) it is left out.
         if tag == "figure" and not _is_image_block(el, holders):
             return True
-        if is_chrome(el) and len(element_text(el)) < BULK_SHARE * container_chars():
+        if (is_chrome(el) if named else _NAMELESS_IS_CHROME) and \
+                len(element_text(el)) < BULK_SHARE * container_chars():
             return True
         return junk is not None and junk(el)
 
