@@ -190,7 +190,7 @@ def element_text(el: etree._Element, limit: int | None = None) -> str:
         if not isinstance(node.tag, str):  # comments, processing instructions
             continue
         tag = node.tag.lower()
-        if tag in ("script", "style", "noscript", "template") or is_hidden(node):
+        if tag in ("script", "style", "noscript", "template") or (node.keys() and is_hidden(node)):
             continue
         if tag == "br":
             parts.append("\n")
