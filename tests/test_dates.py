@@ -131,6 +131,15 @@ def test_new_cms_trusts_minutes_equal_to_the_month(raw, no_dateparser):
     assert parsed.published_at[11:16] == f"{hh}:{mm}"
 
 
+@pytest.mark.parametrize("cms", ["old", None])
+def test_a_weekday_between_does_not_hide_the_hh_mm_trap(cms, no_dateparser):
+    parsed = parse_published("03:01, Thứ Sáu, 14/01/2022", now=NOW, cms=cms)
+    assert (parsed.published_date, parsed.published_at) == ("2022-01-14", None)
+    assert parsed.method == "cms_12h_month"
+    assert parse_published("03:01, Thứ Sáu, 14/01/2022", now=NOW, cms="new").published_at == \
+        "2022-01-14T03:01:00+07:00"
+
+
 def test_same_line_is_a_date_only_on_the_old_cms_and_a_time_on_the_new():
     old = parse_published("02:02, 06/02/2024", now=NOW, cms="old")
     new = parse_published("02:02, 06/02/2024", now=NOW, cms="new")
@@ -146,6 +155,10 @@ PAPER_FORMS = [
     ("Thứ Năm, 20/12/2012 10:18 (GMT+7)", "2012-12-20T10:18:00+07:00", "minute"),
     ("20/12/2012 10:18 (GMT+07:00)", "2012-12-20T10:18:00+07:00", "minute"),
     ("Thứ năm, 10:18, 20/12/2012", "2012-12-20T10:18:00+07:00", "minute"),
+    # the time first, then the weekday
+    ("10:18, Thứ Năm, 20/12/2012", "2012-12-20T10:18:00+07:00", "minute"),
+    ("10:18 - Thứ Năm, 20/12/2012", "2012-12-20T10:18:00+07:00", "minute"),
+    ("10:18 | T5, 20/12/2012", "2012-12-20T10:18:00+07:00", "minute"),
     ("T5, 20/12/2012 | 10:18", "2012-12-20T10:18:00+07:00", "minute"),
     ("Chủ nhật, 23/12/2012 - 08:15 AM", "2012-12-23T08:15:00+07:00", "minute"),
     # AM/PM after a 24-hour time is redundant; after a 12-hour time it moves the hour

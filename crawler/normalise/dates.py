@@ -86,11 +86,14 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # Sister paper: "09:14, 17/01/2022 [GMT+7]"; the marker says it is a real clock.
         ("clock_gmt", rf"{_TIME_ALONE}\s*,\s*{_DATE}\s*\[\s*{_GMT7}\s*\]"),
         # Old CMS (buggy, 12-hour clock + month) and new CMS (24-hour clock): "14:16, 06/02/2024".
-        ("cms", rf"{_TIME_ALONE}\s*,\s*{_DATE}"),
-        # "14:16 06/02/2024", "15:20 PM | 21/12/2012", "10:18 sáng ngày 20/12/2012".
+        # A weekday may stand between ("07:31, Thứ Năm, 17/09/2026"): the same hh:MM rule holds.
+        ("cms", rf"{_TIME_ALONE}\s*,\s*(?:{_WEEKDAY}\s*,?\s*)?{_DATE}"),
+        # "14:16 06/02/2024", "15:20 PM | 21/12/2012", "10:18 sáng ngày 20/12/2012",
+        # "07:31 - Thứ Năm, 17/09/2026".
         (
             "time_date",
-            rf"{_TIME_ALONE}(?:\s*[|–-]\s*|\s*,\s*(?=ng[aà]y)|\s+)(?:ng[aà]y\s+)?{_DATE_YY}",
+            rf"{_TIME_ALONE}(?:\s*[|–-]\s*|\s*,\s*(?=ng[aà]y)|\s+)(?:{_WEEKDAY}\s*,?\s*)?"
+            rf"(?:ng[aà]y\s+)?{_DATE_YY}",
         ),
         # "06/02/2024 14:16", "20/12/2012 03:20:15 CH", "24/12/12 11:05 tối", "... lúc 10:18".
         ("date_time", rf"{_DATE_YY}(?:\s*[|,–-]\s*|\s+)(?:{_AT}\s*:?\s*)?{_TIME}"),
