@@ -1,8 +1,8 @@
 """Titles without the publisher's or the section's name (crawler/extract/titles.py, issue 20).
 
 The rules compare a title's segments with what the page itself says: the headline it prints,
-og:site_name and the host's name, its sections' names. No paper is named in the code; the
-cases are the shapes Vietnamese papers print.
+og:site_name and the host's name, its sections' names; and with a masthead's shape. No paper is
+named in the code; the cases are the shapes Vietnamese papers print.
 """
 
 from __future__ import annotations
@@ -45,6 +45,21 @@ HEADLINE = "Tỉnh công bố quy hoạch vùng trồng lúa chất lượng cao
          "Hà Nội - Hải Phòng: cao tốc thông xe"),
         ("VnExpress ra mắt ứng dụng đọc báo mới", {"publishers": ["vnexpress"]},
          "VnExpress ra mắt ứng dụng đọc báo mới"),
+        # a masthead by its shape alone, whatever the paper: "Báo"/"Tạp chí" + a name, a name +
+        # "Online" or "điện tử", a host name
+        (f"{HEADLINE} - Báo Người Lao Động Online", {}, HEADLINE),
+        (f"{HEADLINE} | Báo Chính phủ", {}, HEADLINE),
+        (f"Báo Thanh Niên - {HEADLINE}", {}, HEADLINE),
+        (f"{HEADLINE} - Báo điện tử Đảng Cộng sản Việt Nam", {}, HEADLINE),
+        (f"{HEADLINE} - Nhân Dân điện tử", {}, HEADLINE),
+        (f"{HEADLINE} | VOV.VN", {}, HEADLINE),
+        (f"{HEADLINE} - Tạp chí Cộng sản", {}, HEADLINE),
+        (f"{HEADLINE} - Thời sự - Báo Hà Tĩnh", {"sections": ["Thời sự"]}, HEADLINE),
+        # ... and not what only looks like one: "báo động" (an alarm), "báo cáo" (a report)
+        (f"{HEADLINE} - Báo động đỏ", {}, f"{HEADLINE} - Báo động đỏ"),
+        (f"{HEADLINE} - Báo cáo năm 2024", {}, f"{HEADLINE} - Báo cáo năm 2024"),
+        (f"{HEADLINE} - Chính phủ điện tử", {}, f"{HEADLINE} - Chính phủ điện tử"),
+        (f"{HEADLINE} - Học online", {}, f"{HEADLINE} - Học online"),
         # no evidence, no cut; a logo's heading naming the publisher is no headline
         (f"{HEADLINE} - Thời sự", {}, f"{HEADLINE} - Thời sự"),
         (f"{HEADLINE} - The Blog", {"heading": "The Blog", "publishers": ["The Blog"]},

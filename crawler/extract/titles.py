@@ -7,9 +7,11 @@ its position alone:
 1. the headline printed in the page: the run of segments whose text an element of the page's
    body repeats (``find_headline``), or the heading the other rules found, is the title;
 2. else segments at either end that name the publisher (og:site_name, application-name, the
-   JSON-LD publisher, the host's name: "tuoitre" for "Tuổi Trẻ Online", "VnExpress") or a section
+   JSON-LD publisher, the host's name: "tuoitre" for "Tuổi Trẻ Online", "VnExpress"), that read
+   as a masthead by their shape alone ("Báo" or "Tạp chí" before a capitalised name, a
+   capitalised name before "Online" or "điện tử", a host name such as "VOV.VN"), or a section
    (article:section, the text of a navigation or breadcrumb link) are dropped.
-No list of papers: every name compared with comes from the page itself.
+No list of papers: every name compared with comes from the page itself or from those shapes.
 """
 
 from __future__ import annotations
@@ -92,11 +94,44 @@ def publisher_keys(publishers: Iterable[str]) -> set[str]:
     return {key for key in map(ascii_key, publishers) if len(key) >= 3}
 
 
+# A host name printed as a segment ("VOV.VN", "Znews.vn", "baochinhphu.vn").
+_HOST_LIKE = re.compile(r"[^\W_][\w-]*(?:\.[\w-]+)*\.(?:vn|com|net|org|info)", re.IGNORECASE)
+# A masthead's words: "Báo Người Lao Động", "Báo điện tử Đảng Cộng sản Việt Nam" (at most so many).
+MASTHEAD_WORDS = 9
+
+
+def reads_as_masthead(segment: str) -> bool:
+    """True when a title segment reads as a Vietnamese masthead whoever the paper: "Báo" (the
+    newspaper) or "Tạp chí" (the magazine) before a capitalised name, possibly after "điện tử";
+    a name of capitalised words before "Online" or "điện tử"; a host name. "Báo động" (an
+    alarm) is not one: the word after "Báo" is not capitalised."""
+    words = segment.split()
+    if not words or len(words) > MASTHEAD_WORDS:
+        return False
+    if len(words) == 1:
+        return _HOST_LIKE.fullmatch(words[0]) is not None
+    lower = [w.casefold() for w in words]
+    name: list[str] = []
+    if lower[0] == "báo":
+        name = words[1:]
+    elif lower[:2] == ["tạp", "chí"]:
+        name = words[2:]
+    if name:
+        if [w.casefold() for w in name[:2]] == ["điện", "tử"]:
+            name = name[2:]
+        return bool(name) and name[0][:1].isupper()
+    if words[-1] in ("Online", "ONLINE"):
+        name = words[:-1]
+    elif lower[-2:] == ["điện", "tử"]:
+        name = words[:-2]
+    return bool(name) and all(w[:1].isupper() for w in name)
+
+
 def _names_publisher(segment: str, keys: set[str]) -> bool:
     key = ascii_key(segment)
     if not key:
         return False
-    if key in keys:
+    if key in keys or reads_as_masthead(segment):
         return True
     for affix in _PUBLISHER_AFFIXES:
         if (key.endswith(affix) and key[: -len(affix)] in keys) or (
