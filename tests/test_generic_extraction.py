@@ -10,8 +10,9 @@ import pytest
 
 from bench.devsets.rouge import rouge_lsum, sentences, tokens
 from bench.devsets.sets import DEV, cleaneval_truth, load, missing_message, part_of
-from crawler.extract.article import without_related
 from crawler.extract.confidence import assess
+from crawler.extract.html import parse_html
+from crawler.extract.related import without_related
 from crawler.extract.truncation import looks_truncated
 from crawler.extract.voters import MIN_AGREED_CHARS, elect
 from crawler.run.report import coverage_alarms
@@ -64,6 +65,23 @@ def test_a_cut_anywhere_in_a_real_page_is_almost_always_seen():
 ])
 def test_related_boxes_leave_the_body(paragraphs, kept):
     assert len(without_related(paragraphs)) == kept
+
+
+def test_pointers_to_other_articles_leave_the_body_wherever_they_are():
+    link = "Khánh thành cầu mới nối hai huyện Giao Thủy và Hải Hậu"
+    root = parse_html(f'<html><body><p>{PROSE}</p><p>&gt;&gt; <a href="/x/">{link}</a></p>'
+                      f"<p>{PROSE}</p></body></html>")
+    pointers = [f">> {link}", f"» {link}", f">> Xem thêm: {link}", f"» Đọc thêm: {link}",
+                "Mời bạn đọc xem thêm video:", "Mời quý vị theo dõi video"]
+    for pointer in pointers:
+        assert without_related([PROSE, pointer, PROSE], root) == [PROSE, PROSE], pointer
+    # ">>" before what is no link of the page is a quote (a forum's, a mail's): kept; and
+    # without the page, ">> <text>" is never taken for a pointer.
+    quoted = [">> My therapist says it is because of the magnet in my hand set.. <<",
+              f">> {link} đã được khánh thành"]
+    for line in quoted:
+        assert without_related([PROSE, line, PROSE], root) == [PROSE, line, PROSE], line
+    assert without_related([PROSE, f">> {link}", PROSE]) == [PROSE, f">> {link}", PROSE]
 
 
 def test_two_voters_agreeing_replace_a_short_body():

@@ -43,6 +43,7 @@ from crawler.extract.html import (
 )
 from crawler.extract.metadata import Metadata, read_metadata
 from crawler.extract.profile import MIN_BODY_CHARS, match_template
+from crawler.extract.related import without_related
 from crawler.extract.sapo import find_sapo
 from crawler.extract.sections import section_links, section_name
 from crawler.extract.selectors import forget_index, index_page
@@ -68,25 +69,6 @@ SITE, METADATA, HEURISTIC, URL = "site", "metadata", "heuristic", "url"
 _WORD = re.compile(r"\w+")
 # A description cut off by the CMS ("... the fourth film in the series, starring…").
 _TRUNCATION = re.compile(r"(\.\.\.|…)\s*$")
-
-
-# The heading of a box of other articles, teasers or "read more" links (Vietnamese papers' and
-# English words): from such a heading in the second half of the body, the rest is that box.
-RELATED_HEADING = re.compile(
-    r"^(?:(?:các |những )?tin (?:liên quan|cùng chuyên mục|cùng chủ đề|khác|mới(?: nhất)?|"
-    r"đọc nhiều(?: nhất)?|nổi bật|xem nhiều)|bài (?:viết )?(?:liên quan|cùng chuyên mục)|"
-    r"xem thêm|đọc thêm|(?:bạn )?có thể bạn quan tâm|bạn có thể quan tâm|có thể bạn muốn đọc|"
-    r"related(?: articles| stories| posts| news| content| coverage)?|read (?:more|next|also)|"
-    r"more (?:stories|news|from [^.!?]{1,40}|on this(?: topic| story)?)|"
-    r"you (?:may|might) (?:also )?like|recommended(?: for you| stories| articles)?|"
-    r"most (?:popular|read|viewed)|trending(?: now)?|don'?t miss|also on [^.!?]{1,30})"
-    r"\s*[:.…»>-]*$", re.IGNORECASE)
-# A one-line pointer to another article inside the body ("Xem thêm: <title>", "Read more: ...").
-RELATED_POINTER = re.compile(
-    r"^(?:tin liên quan|xem thêm|đọc thêm|bài liên quan|read more|related|see also|"
-    r"also read|read also)\s*[:>»]\s*\S", re.IGNORECASE)
-RELATED_LINE_CHARS = 60
-POINTER_CHARS = 220
 
 
 VOTER_NAMES = frozenset(VOTERS)
@@ -218,7 +200,7 @@ def extract_article(
             (found := lone_body(bodies)):
         # Last resort before "no article body": a voter alone that reads prose (uncertain).
         (body_layer, paragraphs), images, voters_agreed, confirming, alone = found, [], [], [], True
-    paragraphs = without_related(paragraphs)
+    paragraphs = without_related(paragraphs, root)
     if title:
         paragraphs = _without_title(paragraphs, title)
     credit_lines: list[str] = []
@@ -382,22 +364,6 @@ def _headline_of(paragraph: str) -> str:
     if len(first) <= PROSE_CHARS * 2:
         return first
     return first[:PROSE_CHARS * 2].rsplit(" ", 1)[0] + "…"
-
-
-def without_related(paragraphs: list[str]) -> list[str]:
-    """Drop a box of related articles or teasers from the body: from a "Tin liên quan", "Bạn có
-    thể quan tâm", "Related", "Read more" heading in the second half of the body to the end,
-    when what follows is less than the body before it; and one-line "Xem thêm: ..." pointers."""
-    kept = [p for p in paragraphs if not (len(p) <= POINTER_CHARS and RELATED_POINTER.match(p))]
-    total = sum(map(len, kept))
-    before = 0
-    for index, paragraph in enumerate(kept):
-        if index and len(paragraph) <= RELATED_LINE_CHARS and \
-                RELATED_HEADING.match(paragraph.strip()) and before >= total - before - \
-                len(paragraph):
-            return kept[:index]
-        before += len(paragraph)
-    return kept
 
 
 def _without_title(paragraphs: list[str], title: str) -> list[str]:

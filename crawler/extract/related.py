@@ -1,0 +1,72 @@
+"""Boxes of related articles and pointers to other articles inside an article's body.
+
+Vietnamese papers end a body with "Tin liên quan", "Bạn có thể quan tâm", "Xem thêm" boxes and put
+one-line pointers inside it ("Xem thêm: <title>", ">> <title>", "Mời bạn đọc xem video:"); English
+pages do the same with "Related", "Read more". ``without_related`` drops them from a body's
+paragraphs, whichever layer read it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from crawler.extract.html import link_texts
+from crawler.normalise.keys import fold
+
+# The heading of a box of other articles, teasers or "read more" links (Vietnamese papers' and
+# English words): from such a heading in the second half of the body, the rest is that box.
+RELATED_HEADING = re.compile(
+    r"^(?:(?:các |những )?tin (?:liên quan|cùng chuyên mục|cùng chủ đề|khác|mới(?: nhất)?|"
+    r"đọc nhiều(?: nhất)?|nổi bật|xem nhiều)|bài (?:viết )?(?:liên quan|cùng chuyên mục)|"
+    r"xem thêm|đọc thêm|(?:bạn )?có thể bạn quan tâm|bạn có thể quan tâm|có thể bạn muốn đọc|"
+    r"related(?: articles| stories| posts| news| content| coverage)?|read (?:more|next|also)|"
+    r"more (?:stories|news|from [^.!?]{1,40}|on this(?: topic| story)?)|"
+    r"you (?:may|might) (?:also )?like|recommended(?: for you| stories| articles)?|"
+    r"most (?:popular|read|viewed)|trending(?: now)?|don'?t miss|also on [^.!?]{1,30})"
+    r"\s*[:.…»>-]*$", re.IGNORECASE)
+# A one-line pointer to another article inside the body ("Xem thêm: <title>", "Read more: ...",
+# ">> Xem thêm: ..."), and a line inviting the reader to a video or another piece below.
+RELATED_POINTER = re.compile(
+    r"^(?:(?:>{1,3}|»{1,2}|→|=>)\s*)?(?:tin liên quan|xem thêm|đọc thêm|bài liên quan|read more|"
+    r"related|see also|also read|read also)\s*[:>»]\s*\S"
+    r"|^mời (?:bạn đọc|bạn|quý vị|quý độc giả|độc giả)(?: cùng)? (?:xem|theo dõi|đón đọc|đọc)"
+    r"[^.!?]{0,60}[:.…]?$", re.IGNORECASE)
+# ">> <headline>": Vietnamese papers' link to another article inside the body, when the rest
+# of the line is the text of one of the page's links (a forum's ">> quoted" line is not).
+ARROW_POINTER = re.compile(r"^(?:>{2,3}|»{1,2})\s*(?P<text>[^\s>»].*)$")
+RELATED_LINE_CHARS = 60
+POINTER_CHARS = 220
+
+
+def without_related(paragraphs: list[str], root: etree._Element | None = None) -> list[str]:
+    """Drop a box of related articles or teasers from the body: from a "Tin liên quan", "Bạn có
+    thể quan tâm", "Related", "Read more" heading in the second half of the body to the end,
+    when what follows is less than the body before it; and one-line "Xem thêm: ..." pointers,
+    and ">> <headline>" lines whose headline is a link of the page ``root``."""
+    links: set[str] | None = None
+
+    def is_pointer(paragraph: str) -> bool:
+        nonlocal links
+        if len(paragraph) > POINTER_CHARS:
+            return False
+        if RELATED_POINTER.match(paragraph):
+            return True
+        arrow = ARROW_POINTER.match(paragraph) if root is not None else None
+        if arrow is None:
+            return False
+        if links is None:  # read only on a page that has such a line
+            links = {fold(text) for text in link_texts(root)}
+        return fold(arrow["text"]) in links
+
+    kept = [p for p in paragraphs if not is_pointer(p)]
+    total = sum(map(len, kept))
+    before = 0
+    for index, paragraph in enumerate(kept):
+        if index and len(paragraph) <= RELATED_LINE_CHARS and \
+                RELATED_HEADING.match(paragraph.strip()) and before >= total - before - \
+                len(paragraph):
+            return kept[:index]
+        before += len(paragraph)
+    return kept
