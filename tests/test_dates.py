@@ -184,6 +184,9 @@ PAPER_FORMS = [
     ("Cập nhật: 10:18 | 20/12/2012", "2012-12-20T10:18:00+07:00", "minute"),
     ("Đăng: 20/12/2012 10h18", "2012-12-20T10:18:00+07:00", "minute"),
     ("20.12.2012 10:18", "2012-12-20T10:18:00+07:00", "minute"),
+    # the month written out as "tháng": "20 tháng 12 năm 2012", "20 tháng 12, 2012"
+    ("20 tháng 12, 2012 - 10:18", "2012-12-20T10:18:00+07:00", "minute"),
+    ("Cập nhật lúc 10:18 ngày 20 tháng 12 năm 2012", "2012-12-20T10:18:00+07:00", "minute"),
 ]
 
 
@@ -202,11 +205,31 @@ def test_forms_other_papers_print(raw, expected_at, precision, no_dateparser):
         ("Thứ hai, 24/12/12", "2012-12-24"),
         ("ngày 01/05/98", "1998-05-01"),  # two digits after the fetch year + 1: last century
         ("Cập nhật ngày 20.12.2012", "2012-12-20"),
+        ("Thứ Năm, ngày 20 tháng 12 năm 2012", "2012-12-20"),
+        ("ngày 14 tháng 1 năm 2022", "2022-01-14"),
     ],
 )
 def test_paper_forms_without_a_time(raw, expected_date, no_dateparser):
     parsed = parse_published(raw, now=NOW)
     assert (parsed.published_date, parsed.at, parsed.precision) == (expected_date, None, "day")
+
+
+@pytest.mark.parametrize(
+    ("line", "printed"),
+    [
+        # a line printing an update's date, then the publication's: the publication's
+        ("Cập nhật: 21/12/2012 09:00 | Đăng: 20/12/2012 10:18", "20/12/2012 10:18"),
+        ("Updated 21/12/2012 09:00, published 20/12/2012 10:18", "20/12/2012 10:18"),
+        ("Cập nhật lúc 09:00 21/12/2012, đăng lúc 10:18 20/12/2012", "10:18 20/12/2012"),
+        ("Đăng: 20/12/2012 10:18 | Cập nhật: 21/12/2012 09:00", "20/12/2012 10:18"),
+        # "Đăng ký" (sign up) with no date after it is no publication date
+        ("Cập nhật 20/12/2012 10:18 - Đăng ký nhận tin", "20/12/2012 10:18"),
+    ],
+)
+def test_the_publication_date_not_the_update(line, printed, no_dateparser):
+    assert find_date_text(line) == printed
+    parsed = parse_published(line, now=NOW)
+    assert parsed.published_at == "2012-12-20T10:18:00+07:00"
 
 
 @pytest.mark.parametrize("raw", ["03:01 CH, 14/01/2022", "03:01 SA, 14/01/2022", "05h12, 24/12/2021"])
@@ -289,7 +312,7 @@ RELATIVE = [
     ("hôm nay", "2024-02-06", None, "day"),
     ("Cập nhật: 2 giờ trước", "2024-02-06", "2024-02-06T13:07:00+07:00", "hour"),
     ("hôm qua lúc 9:15", "2024-02-05", "2024-02-05T09:15:00+07:00", "minute"),
-    ("ngày 14 tháng 1 năm 2022", "2022-01-14", None, "day"),
+    ("14 Tháng Một 2022", "2022-01-14", None, "day"),
 ]
 
 
@@ -562,3 +585,25 @@ def test_month_range_crosses_years_and_includes_both_ends() -> None:
     assert month_range("2021-11", "2022-02") == ["2021-11", "2021-12", "2022-01", "2022-02"]
     assert month_range("2022-01", "2022-01") == ["2022-01"]
     assert month_range("2022-02", "2022-01") == []
+
+
+def test_the_written_out_forms_are_spared_only_where_they_cannot_match():
+    from crawler.normalise import dates
+
+    def unguarded(text):
+        best = None
+        for name, pattern in dates._PATTERNS:
+            match = pattern.search(text)
+            if match is not None:
+                key = (match.start(), -(match.end() - match.start()), dates._PRIORITY[name])
+                if best is None or key < best[0]:
+                    best = (key, name, match)
+        return None if best is None else (best[1], best[2].group(0))
+
+    texts = [raw for raw, *_ in PAPER_FORMS + RELATIVE + TRUE_CLOCKS] + [
+        "17 THÁNG 9 NĂM 2026", "17 Tháng 9, 2026 07:31", "ngay 17 thang 9 nam 2026 07:31",
+        "07:31 17 tHáNg 9 năm 2026", "17 tháng 9"]
+    for text in texts:
+        text = dates.normalise_text(text)
+        found = dates._match_patterns(text)
+        assert (None if found is None else (found[0], found[1].group(0))) == unguarded(text), text

@@ -55,6 +55,9 @@ _DATE = (r"(?<![\d/.-])(?P<d>\d{1,2})(?P<sep>[/-]|\.(?=\d{1,2}\.\d{4}))(?P<m>\d{
 # label ("ngày", a weekday) in front; alone, "12/3/15" may be anything.
 _DATE_YY = (r"(?<![\d/.-])(?P<d>\d{1,2})(?P<sep>[/-]|\.(?=\d{1,2}\.\d{4}))(?P<m>\d{1,2})(?P=sep)"
             r"(?P<y>\d{4}|\d{2})(?![\d/]|[-.]\d)")
+# The written-out form: "ngày 17 tháng 9 năm 2026", "17 tháng 9, 2026" (month as a number).
+_LONG_DATE = (r"(?:ng[aà]y\s+)?(?<!\d)(?P<d>\d{1,2})\s+th[aá]ng\s+(?P<m>\d{1,2})"
+              r"(?:\s*,\s*|\s+n[aă]m\s+)(?P<y>\d{4})(?!\d)")
 # What may follow a clock: AM/PM (also after a 24-hour time: "15:20 PM"), the Vietnamese
 # culture's SA/CH (sáng/chiều), or a part of the day: sáng, trưa, chiều, tối, đêm.
 _PERIOD = (r"(?:\s*(?P<p>[ap]\.?\s?m\.?|sa|ch|s[aá]ng|tr[uư]a|chi[eề]u|t[oố]i|đ[eê]m)"
@@ -97,6 +100,12 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         # "06/02/2024 14:16", "20/12/2012 03:20:15 CH", "24/12/12 11:05 tối", "... lúc 10:18".
         ("date_time", rf"{_DATE_YY}(?:\s*[|,–-]\s*|\s+)(?:{_AT}\s*:?\s*)?{_TIME}"),
+        # "ngày 17 tháng 9 năm 2026", with a time before or after it.
+        ("long_date_time", rf"{_LONG_DATE}(?:\s*[|,–-]\s*|\s+)(?:{_AT}\s*:?\s*)?{_TIME}"),
+        (
+            "time_long_date",
+            rf"{_TIME_ALONE}(?:\s*[|,–-]\s*|\s+)(?:{_WEEKDAY}\s*,?\s*)?{_LONG_DATE}",
+        ),
         (
             "iso",
             r"(?<![\d-])(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
@@ -110,6 +119,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             rf"(?:(?:\s*[|,–-]\s*|\s+)(?:{_AT}\s*:?\s*)?{_TIME})?",
         ),
         ("date", _DATE),
+        ("long_date", _LONG_DATE),
     )
 )
 _PRIORITY = {name: rank for rank, (name, _) in enumerate(_PATTERNS)}
@@ -131,6 +141,10 @@ _LABELS = re.compile(
     re.IGNORECASE,
 )
 _GMT_MARKER = re.compile(_GMT_FORM, re.IGNORECASE)
+# Labels of an update's date and of the publication's, in a line that prints both.
+_UPDATE_LABEL = re.compile(r"c[aậ]p\s*nh[aậ]t|updated", re.IGNORECASE)
+_PUBLISH_LABEL = re.compile(r"(?:ng[aà]y\s*)?đăng(?:\s*t[aả]i)?|xu[aấ]t\s*b[aả]n|published|posted",
+                            re.IGNORECASE)
 # Cheap screen: without a digit or one of these words there is nothing for dateparser to find.
 _DATEPARSER_HINT = re.compile(r"\d|hôm|qua|nay|trước|tháng|mai", re.IGNORECASE)
 _COARSE_RELATIVE = re.compile(r"\b(?:tuần|tháng|năm)\s+trước\b", re.IGNORECASE)
@@ -211,9 +225,29 @@ def _best_match(text: str) -> tuple[str, re.Match[str]] | None:
     return _best_match_of_line(text) if len(text) <= CACHED_CHARS else _match_patterns(text)
 
 
+def _published_match(text: str) -> tuple[str, re.Match[str]] | None:
+    """Return _best_match(text), but in a line that prints an update's date and then the
+    publication's ("Cập nhật: 18/09/2026 10:00 | Đăng: 17/09/2026 07:31") the publication's
+    (its match is on the text after its label)."""
+    found = _best_match(text)
+    if found is not None and _UPDATE_LABEL.search(text, 0, found[1].end()) and \
+            (label := _PUBLISH_LABEL.search(text, found[1].end())) and \
+            (published := _best_match(text[label.end():])):
+        return published
+    return found
+
+
+# The written-out patterns are tried only on a text that holds their word for the month.
+_MONTH_WORD = re.compile(r"th[aá]ng", re.IGNORECASE)
+_LONG_FORMS = frozenset({"long_date_time", "time_long_date", "long_date"})
+
+
 def _match_patterns(text: str) -> tuple[str, re.Match[str]] | None:
     best: tuple[tuple[int, int, int], str, re.Match[str]] | None = None
+    worded = _MONTH_WORD.search(text) is not None
     for name, pattern in _PATTERNS:
+        if not worded and name in _LONG_FORMS:
+            continue
         match = pattern.search(text)
         if match is None:
             continue
@@ -403,7 +437,7 @@ def parse_published(
     text = normalise_text(raw or "")
     if not text:
         raise DateError("empty", raw or "", "nothing to parse")
-    found = _best_match(text)
+    found = _published_match(text)
     if found is not None:
         parsed = _from_match(text, found[0], found[1], cms, now)
     else:
@@ -446,7 +480,7 @@ def find_date_text(text: str) -> str | None:
     if not text:
         return None
     nfc = unicodedata.normalize("NFC", text)
-    found = _best_match(nfc)
+    found = _published_match(nfc)
     return None if found is None else found[1].group(0)
 
 
