@@ -17,6 +17,7 @@ from crawler.normalise.dates import (
     find_date_text,
     is_placeholder,
     looks_like_date_line,
+    normalise_text,
     parse_published,
     parse_url_month,
 )
@@ -588,14 +589,15 @@ def test_month_range_crosses_years_and_includes_both_ends() -> None:
 
 
 def test_the_written_out_forms_are_spared_only_where_they_cannot_match():
-    from crawler.normalise import dates
+    from crawler.normalise import datepatterns
 
     def unguarded(text):
         best = None
-        for name, pattern in dates._PATTERNS:
+        for name, pattern in datepatterns._PATTERNS:
             match = pattern.search(text)
             if match is not None:
-                key = (match.start(), -(match.end() - match.start()), dates._PRIORITY[name])
+                key = (match.start(), -(match.end() - match.start()),
+                       datepatterns._PRIORITY[name])
                 if best is None or key < best[0]:
                     best = (key, name, match)
         return None if best is None else (best[1], best[2].group(0))
@@ -604,6 +606,6 @@ def test_the_written_out_forms_are_spared_only_where_they_cannot_match():
         "17 THÁNG 9 NĂM 2026", "17 Tháng 9, 2026 07:31", "ngay 17 thang 9 nam 2026 07:31",
         "07:31 17 tHáNg 9 năm 2026", "17 tháng 9"]
     for text in texts:
-        text = dates.normalise_text(text)
-        found = dates._match_patterns(text)
+        text = normalise_text(text)
+        found = datepatterns._match_patterns(text)
         assert (None if found is None else (found[0], found[1].group(0))) == unguarded(text), text
