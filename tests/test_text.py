@@ -304,6 +304,15 @@ def test_strip_boilerplate_seed_dump() -> None:
         "Tin liên quan",
         "Tin cùng chuyên mục",
         "Xem thêm:",
+        # what any Vietnamese paper's page prints inside the content: a follow prompt, a tag
+        # line, a rating prompt, a toolbar
+        "Theo dõi Báo Nam Định trên Google News để cập nhật tin tức nhanh nhất.",
+        "Mời bạn đọc theo dõi Báo X trên Zalo",
+        "Từ khóa: hội nghị, Tỉnh ủy, Nghĩa Hưng",
+        "Tags: nông thôn mới, Giao Thủy",
+        "Bạn thấy bài viết này thế nào? Hay Không hay",
+        "In bài Gửi email Chia sẻ",
+        "Chia sẻ | Facebook | Zalo",
     ],
 )
 def test_strip_boilerplate_drops_residue_anywhere(line: str) -> None:
@@ -337,6 +346,12 @@ def test_strong_anchor_dropped_where_it_stands(line: str) -> None:
         "Xem thêm thông tin tại trang của Sở.",
         "Đóng góp của các đơn vị rất lớn.",
         "./.",
+        # sentences that start as a prompt or a label does
+        "Theo dõi diễn biến thời tiết, bà con chủ động phòng chống thiên tai.",
+        "Từ khóa của năm là chuyển đổi số.",
+        "Bạn thấy đấy, cây lúa đã trổ bông đều.",
+        "Chia sẻ kinh nghiệm trồng lúa, ông cho biết giống mới cho năng suất cao.",
+        "In bài học kinh nghiệm của xã thành sách.",
     ],
 )
 def test_strip_boilerplate_keeps_content(kept: str) -> None:
