@@ -88,3 +88,23 @@ def test_marks():
     right = container.find("div/p")
     assert is_marked(right, container) and not is_marked(container.findall("p")[0], container)
     assert "Minh Anh" in marked_lines([container])
+
+
+@pytest.mark.parametrize(("meta", "authors"), [
+    ('<meta name="author" content="Minh Anh">', ["Minh Anh"]),
+    ('<meta property="article:author" content="Thu Hà">', ["Thu Hà"]),
+    # a profile's URL, the paper itself or a masthead are no author
+    ('<meta property="article:author" content="https://www.facebook.com/minhanh">', []),
+    ('<meta name="author" content="Tuổi Trẻ Online">', []),
+    ('<meta name="author" content="Báo Hà Tĩnh">', []),
+    ('<meta name="author" content="Báo Nam Định">', []),
+    # JSON-LD's author comes first
+    ('<script type="application/ld+json">{"@type": "NewsArticle", "author": '
+     '{"@type": "Person", "name": "Ngọc Lan"}}</script><meta name="author" content="Minh Anh">',
+     ["Ngọc Lan"]),
+])
+def test_the_metadata_author_is_a_person_not_the_paper(meta, authors):
+    html = page().replace("</title>", f"</title>{meta}")
+    item = extract(html)
+    assert item.authors == authors
+    assert item.provenance.get("authors") == ("metadata" if authors else None)

@@ -460,6 +460,11 @@ def test_split_byline(body: str, expected_body: str, byline: str | None) -> None
         ("Lê Văn Thịnh, nguyên Phó Giám đốc Sở Tài nguyên", ["Lê Văn Thịnh"], None),
         ("Theo Dân trí", [], "Dân trí"),
         ("Nguồn: VnExpress", [], "VnExpress"),
+        # a reporter's e-mail address beside the name credits no one
+        ("Minh Anh (minhanh@baox.vn)", ["Minh Anh"], None),
+        ("Minh Anh - Email: minhanh@baox.vn", ["Minh Anh"], None),
+        ("Bài và ảnh: Ngọc Hà (ngocha@example.com)", ["Ngọc Hà"], None),
+        ("minhanh@baox.vn", [], None),
         # negatives
         ("Hội nghị kết thúc lúc 11 giờ.", [], None),
         ("Theo đó, tỉnh sẽ triển khai kế hoạch.", [], None),

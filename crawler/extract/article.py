@@ -47,7 +47,14 @@ from crawler.extract.related import without_related
 from crawler.extract.sapo import find_sapo
 from crawler.extract.sections import section_links, section_name
 from crawler.extract.selectors import forget_index, index_page
-from crawler.extract.titles import clean_title, find_headline, host_name, section_names, segments
+from crawler.extract.titles import (
+    clean_title,
+    find_headline,
+    host_name,
+    names_publisher,
+    section_names,
+    segments,
+)
 from crawler.extract.truncation import looks_truncated
 from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, VOTERS, ask, elect, lone_body
 from crawler.items import ArticleItem
@@ -257,8 +264,10 @@ def extract_article(
         authors = [parsed_top[0]]
         provenance["authors"] = SITE
     elif meta.authors:
-        # Metadata "authors" are sometimes an agency ("TTXVN"): keep only what reads as a name.
-        authors = [name for a in meta.authors for name in parse_byline(a).authors]
+        # Metadata "authors" are sometimes an agency ("TTXVN") or the paper itself ("Tuổi Trẻ
+        # Online", <meta name="author"> of many sites): keep only what reads as a person's name.
+        authors = [name for a in meta.authors for name in parse_byline(a).authors
+                   if not names_publisher(name, _publishers(meta, url))]
         if authors:
             provenance["authors"] = METADATA
 

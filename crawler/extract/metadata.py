@@ -64,6 +64,8 @@ def _json_ld_breadcrumb(scripts: list[etree._Element]) -> tuple[str, ...]:
 
 
 META_ATTRIBUTES = ("property", "name", "itemprop")
+# Meta tags naming the article's author, after JSON-LD's (the first that names one).
+AUTHOR_META_NAMES = ("author", "article:author", "dc.creator", "DC.creator")
 # Elements other than <meta> that state the publication date as microdata.
 # (From the attributes: "//body//*[@itemprop=...]" walked every element, at twice the cost.)
 _MICRODATA_DATES = etree.XPath(
@@ -167,6 +169,11 @@ def read_metadata(root: etree._Element, html: str | None = None) -> Metadata:
         if publisher:
             publishers.append(publisher)
     meta.title = meta.title or meta_content(tags, "og:title", "twitter:title")
+    if not meta.authors:
+        # <meta name="author">, article:author (a name, not a profile's URL), Dublin Core's.
+        meta.authors = tuple(dict.fromkeys(
+            value for value in (meta_content(tags, name) for name in AUTHOR_META_NAMES)
+            if value and not value.startswith(("http://", "https://", "/"))))
     dates += [meta_content(tags, name) for name in DATE_META_NAMES]
     # Microdata on an element of the page (<time itemprop="datePublished" datetime="...">).
     if html is None or "datePublished" in html or "&#" in html or "\x00" in html:

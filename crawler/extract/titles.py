@@ -127,6 +127,12 @@ def reads_as_masthead(segment: str) -> bool:
     return bool(name) and all(w[:1].isupper() for w in name)
 
 
+def names_publisher(text: str, publishers: Iterable[str]) -> bool:
+    """True when a text names the publisher (one of ``publishers``' names, with or without
+    "Báo", "Online", ...) or reads as a masthead by its shape."""
+    return _names_publisher(text, publisher_keys(publishers))
+
+
 def _names_publisher(segment: str, keys: set[str]) -> bool:
     key = ascii_key(segment)
     if not key:

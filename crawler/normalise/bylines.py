@@ -190,6 +190,8 @@ _NOTE = re.compile(
 )
 _SOURCE_LINE = re.compile(r"(?:theo|nguồn)\s*:?\s+(?P<src>.+)|nguồn\s*:\s*(?P<src2>.+)", re.I)
 _BY = re.compile(r"^(?:by|bởi)\s+(?=\S)", re.IGNORECASE)
+_EMAIL = re.compile(r"\s*(?:[-–|,;]\s*)?[(\[<]?\s*(?:e-?mail\s*:?\s*)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+                    r"\s*[)\]>]?", re.IGNORECASE)
 _NAME_POSITION = re.compile(r"(?P<name>[^,;()]+?),\s*(?P<position>[^,;()].*)")
 _PAREN_TAIL = re.compile(r"(?P<rest>.*?)\s*\((?P<inner>[^()]+)\)")
 
@@ -207,7 +209,10 @@ def _parse_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
 
 
 def _read_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    s = _BY.sub("", line.strip().strip(" .;,"))
+    # A reporter's e-mail address beside the name ("Minh Anh (minhanh@baox.vn)") credits no one.
+    if "@" in line:
+        line = _EMAIL.sub("", line)
+    s = _BY.sub("", line.strip().strip(" .;,-–"))
     if not s or len(s) > 150:
         return None
     m = _SOURCE_LINE.fullmatch(s)
