@@ -108,3 +108,35 @@ def test_the_metadata_author_is_a_person_not_the_paper(meta, authors):
     item = extract(html)
     assert item.authors == authors
     assert item.provenance.get("authors") == ("metadata" if authors else None)
+
+
+def _named_page(before: str = "", after: str = "", last: str = "") -> str:
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    return (f"<html><head><title>{TITLE}</title></head><body><div class='head'><h1>{TITLE}</h1>"
+            f"</div>{before}<div class='detail'>{body}{last}</div>{after}</body></html>")
+
+
+@pytest.mark.parametrize(("html", "byline"), [
+    # an element the page names as the author's, between the headline and the body or after it
+    (_named_page(before='<div class="author">Minh Anh - Thu Hà</div>'), "Minh Anh - Thu Hà"),
+    (_named_page(before='<div class="meta"><span class="author-name">Ngọc Lan</span> | '
+                        '20/01/2024 08:00</div>'), "Ngọc Lan"),
+    (_named_page(after='<div class="tac-gia"><a href="/tac-gia/minh-anh">Minh Anh</a></div>'),
+     "Minh Anh"),
+    (_named_page(last='<p class="author"><a href="/tac-gia/minh-anh">Minh Anh</a></p>'),
+     "Minh Anh"),
+    # not another story's author in a related box, not a label that names no one
+    (_named_page(after='<div class="related"><a href="/x/">Tin khác</a>'
+                       '<span class="author">Trần Bình</span></div>'), None),
+    (_named_page(before='<div class="author">Tác giả</div>'), None),
+])
+def test_an_element_named_as_the_author_gives_the_byline(html, byline):
+    item = extract(html)
+    assert item.byline == byline
+    assert item.body.split("\n\n")[-1] == PARAGRAPHS[-1]
+
+
+def test_a_credit_in_the_body_comes_before_an_element_named_as_the_author():
+    html = _named_page(before='<div class="author">Trần Bình</div>',
+                       last='<p style="text-align:right"><strong>Minh Anh</strong></p>')
+    assert extract(html).byline == "Minh Anh"

@@ -22,7 +22,7 @@ from lxml import etree
 
 from crawler.extract import ensemble
 from crawler.extract.confidence import assess
-from crawler.extract.credits import marked_lines
+from crawler.extract.credits import marked_lines, named_byline
 from crawler.extract.datelines import DATE_LINE_CHARS, article_date_line
 from crawler.extract.heuristic import (
     SITE_TITLE_SUFFIX,
@@ -64,6 +64,7 @@ from crawler.normalise.bylines import (
     looks_like_credit,
     parse_byline,
     parse_top_author,
+    split_byline,
 )
 from crawler.normalise.dates import find_date_text
 from crawler.normalise.keys import similar
@@ -257,6 +258,11 @@ def extract_article(
         provenance["byline"] = SITE
     elif credit_lines:
         byline, provenance["byline"] = "\n".join(credit_lines), HEURISTIC
+    elif body_layer != SITE and split_byline("\n\n".join(paragraphs))[1] is None and \
+            (named := named_byline(root, heading, containers)):
+        # No credit in the body (the byline pipeline's split_byline finds none there either):
+        # an element near the headline the page names as the author's.
+        byline, provenance["byline"] = named, HEURISTIC
     authors: list[str] = []
     top = site("top_author")
     parsed_top = parse_top_author(top) if top else None

@@ -14,7 +14,16 @@ import re
 
 from lxml import etree
 
-from crawler.extract.html import BLOCK_TAGS, SKIP_TAGS, element_text, is_bold, name_words
+from crawler.extract.datelines import following
+from crawler.extract.html import (
+    BLOCK_TAGS,
+    SKIP_TAGS,
+    element_text,
+    is_bold,
+    is_chrome,
+    name_words,
+)
+from crawler.normalise.bylines import parse_byline
 
 # How many text blocks at each end of the body are looked at.
 END_BLOCKS = 3
@@ -81,3 +90,41 @@ def marked_lines(containers: list[etree._Element]) -> set[str]:
             if is_marked(el, container):
                 lines.update(line for line in element_text(el).split("\n") if line)
     return lines
+
+
+# How many elements after the headline (outside the body) are looked at for one named as the
+# author's, and how long its text may be.
+NAMED_BYLINE_ELEMENTS = 80
+NAMED_BYLINE_CHARS = 80
+
+
+def named_byline(root: etree._Element, heading: etree._Element | None,
+                 containers: list[etree._Element]) -> str | None:
+    """Return the text of an element after the headline, outside page chrome (a related box's),
+    that the page names as the author's ("author", "author-name", "byline", "tac-gia") and that
+    reads as a byline: "<div class="author">Minh Anh - Thu Hà</div>" between the headline and
+    the body or after it, "<span class="author">" in the date line, "<p class="author"><a>…</a>"
+    that the body left out as a link. None when there is none. (Asked where the body's own
+    ends gave no credit line.)"""
+    if heading is None:
+        return None
+    inside = {id(el) for container in containers for el in container.iter()}
+    around = {id(a) for container in containers for a in container.iterancestors()}
+    looked = 0
+    for node in following(heading):
+        if id(node) not in inside:  # the body's elements do not count: it may be long
+            looked += 1
+            if looked > NAMED_BYLINE_ELEMENTS:
+                return None
+        words = name_words(node)
+        if not (words & CREDIT_WORDS or {"tac", "gia"} <= words):
+            continue
+        text = " ".join(element_text(node).split())
+        if not 0 < len(text) <= NAMED_BYLINE_CHARS or not parse_byline(text).authors:
+            continue
+        # Not in a box of its own that is chrome (other stories' authors); the article's own
+        # wrappers may be named anything.
+        if any(is_chrome(a) for a in node.iterancestors() if id(a) not in around):
+            continue
+        return text
+    return None
