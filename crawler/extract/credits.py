@@ -108,11 +108,13 @@ def named_byline(root: etree._Element, heading: etree._Element | None,
     ends gave no credit line.)"""
     if heading is None:
         return None
-    inside = {id(el) for container in containers for el in container.iter()}
-    around = {id(a) for container in containers for a in container.iterancestors()}
+    # The elements themselves, not their id(): lxml makes a new proxy at each access, and
+    # an id is reused once its proxy is gone.
+    inside = {el for container in containers for el in container.iter()}
+    around = {a for container in containers for a in container.iterancestors()}
     looked = 0
     for node in following(heading):
-        if id(node) not in inside:  # the body's elements do not count: it may be long
+        if node not in inside:  # the body's elements do not count: it may be long
             looked += 1
             if looked > NAMED_BYLINE_ELEMENTS:
                 return None
@@ -124,7 +126,7 @@ def named_byline(root: etree._Element, heading: etree._Element | None,
             continue
         # Not in a box of its own that is chrome (other stories' authors); the article's own
         # wrappers may be named anything.
-        if any(is_chrome(a) for a in node.iterancestors() if id(a) not in around):
+        if any(is_chrome(a) for a in node.iterancestors() if a not in around):
             continue
         return text
     return None
