@@ -61,11 +61,16 @@ def test_the_page_parsed_as_utf8_bytes_is_the_page_parsed_as_text():
                   f"</p></body></html>",
                   f'<html><head><meta http-equiv="Content-Type" content="text/html; '
                   f'charset={charset}"></head><body><p>Tỉnh ủy € ñ</p></body></html>']
-    pages += ["\ufeff<p>BOM ệ</p>", "<p>\x85\x9f\ufffe \U0001f600 a\x00b</p>", "chỉ chữ", ""
-              "<p>x\ud800y</p>"]  # a lone surrogate: parsed as the str it is
+    pages += ["\ufeff<p>BOM ệ</p>", "<p>\x85\x9f\ufffe \U0001f600 a\x00b</p>", "chỉ chữ"]
     assert len(pages) > 200
     for html in pages:
         assert etree.tostring(parse_html(html)) == etree.tostring(_str_parse(html)), html[:200]
+
+
+def test_a_lone_surrogate_is_an_undecodable_character_not_a_parse_error():
+    # No encoding holds it (lxml 6.0.0 refuses it in a str, later releases drop what follows).
+    root = parse_html("<html><body><p>x\ud800y \udfffz</p></body></html>")
+    assert element_text(next(root.iter("p"))) == "x\ufffdy \ufffdz"
 
 
 def test_an_xml_declaration_naming_an_encoding_is_no_obstacle():

@@ -234,26 +234,22 @@ def visible_text(root: etree._Element) -> str:
 # with plain HTML parsers, through lxml.html.fromstring's same rules.
 _HTML_PARSER = etree.HTMLParser()
 _UTF8_HTML_PARSER = etree.HTMLParser(encoding="utf-8")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_html(html: str) -> etree._Element:
     """Parse a decoded page; an XHTML page's ``<?xml ... encoding=...?>`` line is no obstacle."""
     # A NUL carries nothing, and lxml would turn it into U+FFFD inside the text.
     html = html.replace("\x00", "")
+    # The text is decoded already: handed over as UTF-8 bytes with the parser told so (a
+    # declaration in the page does not count then, nor an XML declaration's encoding, which lxml
+    # refuses in a str). libxml2 reads UTF-8 natively; a str it converts from Python's internal
+    # form first, a third of the parse.
     try:
-        # The text is decoded already: handed over as UTF-8 bytes with the parser told so (a
-        # declaration in the page does not count then). libxml2 reads UTF-8 natively; a str it
-        # converts from Python's internal form first, a third of the parse.
         data = html.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: only the str can be handed over
-        data = None
-    if data is not None:
-        return lxml.html.fromstring(data, parser=_UTF8_HTML_PARSER)
-    try:
-        return lxml.html.fromstring(html, parser=_HTML_PARSER)
-    except ValueError:
-        # lxml refuses a str that opens with an XML declaration naming an encoding.
-        return lxml.html.fromstring(html.encode("utf-8", "replace"), parser=_UTF8_HTML_PARSER)
+    except UnicodeEncodeError:  # a lone surrogate, which no encoding holds: U+FFFD instead
+        data = _SURROGATE.sub("\ufffd", html).encode("utf-8")
+    return lxml.html.fromstring(data, parser=_UTF8_HTML_PARSER)
 
 
 def _has_img(el: etree._Element) -> bool:
