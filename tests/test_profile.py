@@ -9,7 +9,7 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from crawler.extract.html import _HTML_PARSER, element_text, parse_html
+from crawler.extract.html import element_text, parse_html
 from crawler.extract.profile import _holds_text, _non_space
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def test_non_space_counts_as_split_does():
 
 def _str_parse(html: str) -> etree._Element:
     """The page parsed as a str, as parse_html did before it handed lxml UTF-8 bytes."""
-    return lxml.html.fromstring(html.replace("\x00", ""), parser=_HTML_PARSER)
+    return lxml.html.fromstring(html.replace("\x00", ""), parser=etree.HTMLParser())
 
 
 def test_the_page_parsed_as_utf8_bytes_is_the_page_parsed_as_text():

@@ -272,8 +272,9 @@ def extract_article(
     elif meta.authors:
         # Metadata "authors" are sometimes an agency ("TTXVN") or the paper itself ("Tuổi Trẻ
         # Online", <meta name="author"> of many sites): keep only what reads as a person's name.
+        publishers = _publishers(meta, url)
         authors = [name for a in meta.authors for name in parse_byline(a).authors
-                   if not names_publisher(name, _publishers(meta, url))]
+                   if not names_publisher(name, publishers)]
         if authors:
             provenance["authors"] = METADATA
 

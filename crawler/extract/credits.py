@@ -38,11 +38,16 @@ def _right_aligned(el: etree._Element) -> bool:
         (el.get("align") or "").lower() == "right" or "right" in name_words(el)
 
 
+def _named_as_credit(el: etree._Element) -> bool:
+    """True when an element's class or id names it as the author's ("author", "tac-gia")."""
+    words = name_words(el)
+    return bool(words & CREDIT_WORDS) or {"tac", "gia"} <= words
+
+
 def is_marked(el: etree._Element, container: etree._Element) -> bool:
     """True when a block is printed as a credit: right-aligned (itself, a wrapper inside the
     body container, or the inline element holding its text), bold, or named as an author."""
-    words = name_words(el)
-    if words & CREDIT_WORDS or {"tac", "gia"} <= words or is_bold(el):
+    if _named_as_credit(el) or is_bold(el):
         return True
     if any(_right_aligned(node) for node in el.iter(*_INLINE_TAGS)) or _right_aligned(el):
         return True
@@ -118,8 +123,7 @@ def named_byline(root: etree._Element, heading: etree._Element | None,
             looked += 1
             if looked > NAMED_BYLINE_ELEMENTS:
                 return None
-        words = name_words(node)
-        if not (words & CREDIT_WORDS or {"tac", "gia"} <= words):
+        if not _named_as_credit(node):
             continue
         text = " ".join(element_text(node).split())
         if not 0 < len(text) <= NAMED_BYLINE_CHARS or not parse_byline(text).authors:

@@ -231,8 +231,7 @@ def visible_text(root: etree._Element) -> str:
 
 # lxml.html's parsers give each element a Python class (a lookup run in Python for every
 # element the code touches); extraction uses only what every lxml element has, so it parses
-# with plain HTML parsers, through lxml.html.fromstring's same rules.
-_HTML_PARSER = etree.HTMLParser()
+# with a plain HTML parser, through lxml.html.fromstring's same rules.
 _UTF8_HTML_PARSER = etree.HTMLParser(encoding="utf-8")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
