@@ -42,6 +42,7 @@ def page(between: str, head: str = "", before: str = "") -> str:
     f'<div id="articleSapo"><p>{SAPO}</p></div>',
     f'<div class="sabo">{SAPO}</div>',  # Lao động thủ đô (sic)
     f'<p class="chapeau">{SAPO}</p>',
+    f'<div class="chappeau"><p>{SAPO}</p></div>',  # Lao Động (sic)
     f'<div class="box-sapo"><div class="intro">{SAPO}</div></div>',
     f"<div><b>{SAPO}</b></div>",  # no name: printed bold, as papers print the sapo
     f'<p style="font-weight: bold">{SAPO}</p>',
@@ -98,6 +99,23 @@ def test_a_headline_inside_the_body_leaves_the_first_paragraph():
     root = parse_html(f"<html><body><div class='c'><h1>{TITLE}</h1><p class='sapo'>{SAPO}</p>"
                       "</div></body></html>")
     assert find_sapo([root.find(".//div")], root.find(".//h1"), TITLE) is None
+
+
+def test_a_sapo_cell_of_the_layout_table_that_holds_the_headline():
+    # Pages of table layouts print headline, date line, sapo and body in rows of one table.
+    rows = "".join(f"<tr><td class='{cls}'>{text}</td></tr>" for cls, text in (
+        ("title", TITLE), ("date", "Thứ hai, 15/01/2024 - 08:00"), ("sapo", f"<b>{SAPO}</b>")))
+    body = "<tr><td class='content'>" + "".join(f"<p>{p}</p>" for p in PARAGRAPHS) + "</td></tr>"
+    html = f"<html><body><table><tr><td><table>{rows}{body}</table></td></tr></table></body></html>"
+    root = parse_html(html)
+    content = root.find(".//td[@class='content']")
+    assert find_sapo([content], root.find(".//td[@class='title']"), TITLE) == SAPO
+    # A table the headline is not in is another thing (a data table, a box of teasers).
+    html = (f"<html><body><h1>{TITLE}</h1><table><tr><td class='sapo'>{SAPO}</td></tr></table>"
+            f"{BODY}</body></html>")
+    root = parse_html(html)
+    assert find_sapo([root.find(".//div[@class='detail-body']")], root.find(".//h1"),
+                     TITLE) is None
 
 
 @pytest.mark.parametrize(("cls", "words"), [

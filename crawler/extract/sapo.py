@@ -40,8 +40,8 @@ from crawler.normalise.keys import similar
 # Words of a class or id that name a sapo (compared with each word of the name: split on
 # spaces, "-", "_" and lower-to-upper case changes).
 SAPO_WORDS = frozenset({"sapo", "sabo", "lead", "lede", "summary", "summery", "description",
-                        "desc", "chapeau", "intro", "teaser", "excerpt", "abstract", "standfirst",
-                        "brief", "tomtat", "mota", "shorttext", "short"})
+                        "desc", "chapeau", "chappeau", "intro", "teaser", "excerpt", "abstract",
+                        "standfirst", "brief", "tomtat", "mota", "shorttext", "short"})
 # A sapo holds a sentence at least, and is no article.
 MIN_SAPO_CHARS = 40
 MAX_SAPO_CHARS = 1500
@@ -112,7 +112,12 @@ def _sapo_text(el: etree._Element, named: bool, title: str | None,
         return None
     if _link_share(el) > MAX_LINK_SHARE:
         return None
-    if any(ancestor.tag in ("li", "a", "figure", "table") for ancestor in el.iterancestors()):
+    # Not in a list, a link, a figure or a table, unless a layout table that holds the
+    # headline too (pages of table layouts print headline, sapo and body in its rows).
+    layout = set(heading.iterancestors("table")) if heading is not None else set()
+    if any(ancestor.tag in ("li", "a", "figure") or (ancestor.tag == "table"
+                                                     and ancestor not in layout)
+           for ancestor in el.iterancestors()):
         return None
     if in_teaser(el, boxes, heading):  # another story's summary under its linked title
         return None
