@@ -37,6 +37,15 @@ def date_of(html: str) -> str | None:
     # above the headline, beside the breadcrumb, when nothing under it is a date line
     ('<div class="crumbs"><a href="/thoi-su/">Thời sự</a> <span class="date">Thứ năm, '
      '20/12/2012, 10:18 GMT+7</span></div>', PROSE + TEASERS, "Thứ năm, 20/12/2012, 10:18 GMT+7"),
+    # above it in a bar that also holds the share buttons: the element is named as the date
+    ('<div class="block_timer_share"><div class="block_timer left">Thứ năm, 20/12/2012 | 10:18 '
+     'GMT+7</div><div class="block_share right"><a href="#">Chia sẻ</a></div></div>', PROSE,
+     "Thứ năm, 20/12/2012 | 10:18 GMT+7"),
+    # but a date named so in a box of other stories, or in a share bar without the name, is not
+    ("", PROSE + '<div class="related-share"><span class="date">21/12/2012 08:30</span></div>',
+     None),
+    ('<div class="social-share"><span>20/12/2012 10:18</span> <a href="#">Facebook</a></div>',
+     PROSE, None),
     # neither prose nor teasers give the date
     ("", PROSE + TEASERS + UNLABELLED_TEASER, None),
     ("", '<div class="sidebar"><p>Cập nhật 20/12/2012</p></div>', None),

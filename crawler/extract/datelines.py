@@ -16,7 +16,16 @@ from collections.abc import Callable, Iterator
 
 from lxml import etree
 
-from crawler.extract.html import BLOCK_TAGS, SKIP_TAGS, element_text, is_chrome, is_hidden
+from crawler.extract.html import (
+    BLOCK_TAGS,
+    SKIP_TAGS,
+    class_tokens,
+    element_text,
+    is_chrome,
+    is_chrome_name,
+    is_hidden,
+    name_words,
+)
 from crawler.normalise.dates import find_date_line
 
 # A date line is short; a longer line is prose that mentions a date.
@@ -43,6 +52,12 @@ RELATED_LABEL = re.compile(
 _SKIP = SKIP_TAGS - {"header"}
 _DIGIT = re.compile(r"\d")
 _LABEL_TAGS = ("h2", "h3", "h4", "h5", "h6", "strong", "b", "span", "div", "p", "a")
+# Words of a class or id that name a date line ("block_timer", "post-date", "ngaythang").
+DATE_NAME_WORDS = frozenset({"date", "time", "timer", "datetime", "timestamp", "pubdate",
+                             "published", "posted", "ngay", "ngaythang", "thoigian"})
+# The chrome words of a share bar: a date line is often printed in one ("block_timer_share":
+# the date on the left, the share buttons on the right), a teaser's date never only there.
+_TOOLBAR = re.compile(r"(?<![a-z])(?:share|social)")
 
 
 def _walk(el: etree._Element) -> Iterator[etree._Element]:
@@ -116,6 +131,15 @@ def teaser_boxes(root: etree._Element) -> set[etree._Element]:
     return boxes
 
 
+def _chrome_around(el: etree._Element, ancestor: etree._Element) -> bool:
+    """True when ``ancestor`` (``el`` or its parent) is page chrome by its name; a share bar's
+    name does not make chrome of an element named as the date line."""
+    if not is_chrome(ancestor):
+        return False
+    return DATE_NAME_WORDS.isdisjoint(name_words(el)) or \
+        is_chrome_name(_TOOLBAR.sub(" ", class_tokens(ancestor)))
+
+
 def _holds_label(el: etree._Element) -> bool:
     """True when a related-box label is printed inside an element."""
     return any(label.text and len(label.text) <= 60 and RELATED_LABEL.fullmatch(label.text.strip())
@@ -137,7 +161,7 @@ def in_teaser(el: etree._Element, boxes: Callable[[], set[etree._Element]],
         # Chrome by the element's own name or its parent's: a layout wrapper further up says
         # nothing. List items and links are no sign by themselves: a date line is often
         # <li class="date"> or a permalink.
-        if depth <= 1 and is_chrome(ancestor):
+        if depth <= 1 and _chrome_around(el, ancestor):
             return True
         if depth <= 2 and ancestor.tag in BLOCK_TAGS:
             # A small block with a long link in it, not the headline's, is a teaser.
