@@ -129,6 +129,9 @@ def _named_page(before: str = "", after: str = "", last: str = "") -> str:
     (_named_page(after='<div class="related"><a href="/x/">Tin khác</a>'
                        '<span class="author">Trần Bình</span></div>'), None),
     (_named_page(before='<div class="author">Tác giả</div>'), None),
+    # nor the place the story is filed from, printed in the credit block
+    (_named_page(before='<div class="c-signature"><strong class="c-signature__location">'
+                        'São Paulo</strong></div>'), None),
 ])
 def test_an_element_named_as_the_author_gives_the_byline(html, byline):
     item = extract(html)

@@ -118,6 +118,15 @@ def test_a_sapo_cell_of_the_layout_table_that_holds_the_headline():
                      TITLE) is None
 
 
+def test_a_headline_in_its_articles_header_has_no_sapo_from_the_header():
+    # The header's standfirst (a dek) is kept apart from the text; a sapo printed after the
+    # header is one of the body's containers (tests/fixtures/articles/vn-html5-article-header).
+    root = parse_html(f"<html><body><article><header><h1>{TITLE}</h1><p class='dek'><b>{SAPO}"
+                      f"</b></p></header>{BODY}</article></body></html>")
+    body = root.find(".//div[@class='detail-body']")
+    assert find_sapo([body], root.find(".//h1"), TITLE) is None
+
+
 @pytest.mark.parametrize(("cls", "words"), [
     ("bold ArticleLead", {"bold", "article", "lead"}),
     ("article__sapo cms-desc", {"article", "sapo", "cms", "desc"}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from crawler.extract.heuristic import heuristic_title_element
 from crawler.extract.html import parse_html
 from crawler.extract.titles import (
     ascii_key,
@@ -106,6 +107,21 @@ def test_the_headline_is_the_element_repeating_the_title():
     found = find_headline(root, [f"Báo Nam Định - {HEADLINE}"], publishers=["baonamdinh"])
     # The div prints it (through its <span>); the teaser's link in a list item does not count.
     assert found is not None and found.get("class") == "news-title"
+
+
+def test_an_articles_own_header_holds_its_headline_the_pages_does_not():
+    html = (f"<html><body><header class='site'><h1><a href='/'>Báo Mẫu</a></h1></header><main>"
+            f"<article><header class='the-article-header'><h1>{HEADLINE}</h1></header>"
+            "<p>Nội dung.</p></article></main></body></html>")
+    root = parse_html(html)
+    found = find_headline(root, [f"{HEADLINE} - Báo Mẫu"])
+    assert found is not None and found.getparent().get("class") == "the-article-header"
+    assert heuristic_title_element(root) is found
+    # The page's own header (not inside an article or main) is chrome, whatever it prints.
+    root = parse_html(f"<html><body><header><h1>{HEADLINE}</h1></header><p>Nội dung.</p>"
+                      "</body></html>")
+    assert find_headline(root, [f"{HEADLINE} - Báo Mẫu"]) is None
+    assert heuristic_title_element(root) is None
 
 
 def test_no_headline_without_a_title_or_a_match():

@@ -101,6 +101,9 @@ def marked_lines(containers: list[etree._Element]) -> set[str]:
 # author's, and how long its text may be.
 NAMED_BYLINE_ELEMENTS = 80
 NAMED_BYLINE_CHARS = 80
+# Words of a class or id that name the place a story is filed from, printed in the credit block
+# ("<div class="c-signature"><strong class="c-signature__location">São Paulo</strong></div>").
+_PLACE_WORDS = frozenset({"location", "place", "dateline", "city"})
 
 
 def named_byline(root: etree._Element, heading: etree._Element | None,
@@ -123,7 +126,8 @@ def named_byline(root: etree._Element, heading: etree._Element | None,
             looked += 1
             if looked > NAMED_BYLINE_ELEMENTS:
                 return None
-        if not _named_as_credit(node):
+        if not _named_as_credit(node) or any(
+                not _PLACE_WORDS.isdisjoint(name_words(el)) for el in node.iter()):
             continue
         text = " ".join(element_text(node).split())
         if not 0 < len(text) <= NAMED_BYLINE_CHARS or not parse_byline(text).authors:

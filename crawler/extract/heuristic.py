@@ -26,6 +26,7 @@ from crawler.extract.html import (
     text_size,
 )
 from crawler.extract.selectors import css
+from crawler.extract.titles import in_page_chrome
 
 # A match starts where white space starts, never inside it: tried at every space of a long run
 # of them (a <title> or og:title padded with spaces), "\s*" read the run again each time.
@@ -337,7 +338,7 @@ def heuristic_title_element(root: etree._Element) -> etree._Element | None:
     """Return the first h1 (else h2) outside page chrome with a title's length, or None."""
     for selector in ("h1", "h2"):
         for el in css(selector)(root):
-            if not _close_chrome(el) and not any(a.tag in SKIP_TAGS for a in el.iterancestors()):
+            if not _close_chrome(el) and not in_page_chrome(el):
                 if len(element_text(el)) > 10:
                     return el
     return None

@@ -138,6 +138,11 @@ def find_sapo(containers: list[etree._Element], heading: etree._Element | None,
     if heading is not None and any(c is heading or c in heading.iterancestors()
                                    for c in containers):
         return None
+    if heading is not None and any(a.tag == "header" for a in heading.iterancestors()):
+        # A headline in its article's own <header>: the header holds the standfirst or dek,
+        # which papers in other languages keep apart from the text (a sapo printed outside
+        # the header is read with the body's containers).
+        return None
     found_boxes: list[set[etree._Element]] = []
 
     def boxes() -> set[etree._Element]:

@@ -246,7 +246,22 @@ def _out_of_article(el: etree._Element) -> bool:
     parent = el.getparent()
     if el.tag == "a" and (parent is None or parent.tag not in ("h1", "h2", "h3", "h4")):
         return True
-    return any(ancestor.tag in SKIP_TAGS or ancestor.tag == "li" for ancestor in el.iterancestors())
+    return in_page_chrome(el) or any(ancestor.tag == "li" for ancestor in el.iterancestors())
+
+
+# HTML5's sectioning elements whose <header> is their own: an article's holds its headline, date
+# line and author ("<article><header><h1>…</h1><time>…</time></header>").
+_ARTICLE_TAGS = frozenset({"article", "main"})
+
+
+def in_page_chrome(el: etree._Element) -> bool:
+    """True when an element sits in the page's header, navigation, footer, an aside or another
+    element whose text is never read; a <header> inside an <article> or <main> is the
+    article's own, not the page's."""
+    ancestors = list(el.iterancestors())
+    return any(ancestor.tag in SKIP_TAGS and not (
+        ancestor.tag == "header" and any(a.tag in _ARTICLE_TAGS for a in ancestors[depth + 1:]))
+        for depth, ancestor in enumerate(ancestors))
 
 
 def section_names(root: etree._Element, texts: Iterable[str] | None = None) -> set[str]:
