@@ -20,9 +20,10 @@ _DATE = (r"(?<![\d/.-])(?P<d>\d{1,2})(?P<sep>[/-]|\.(?=\d{1,2}\.\d{4}))(?P<m>\d{
 # label ("ngày", a weekday) in front; alone, "12/3/15" may be anything.
 _DATE_YY = (r"(?<![\d/.-])(?P<d>\d{1,2})(?P<sep>[/-]|\.(?=\d{1,2}\.\d{4}))(?P<m>\d{1,2})(?P=sep)"
             r"(?P<y>\d{4}|\d{2})(?![\d/]|[-.]\d)")
-# The written-out form: "ngày 17 tháng 9 năm 2026", "17 tháng 9, 2026" (month as a number).
+# The written-out form: "ngày 17 tháng 9 năm 2026", "17 tháng 9, 2026", "17 Tháng 9 2026"
+# (month as a number).
 _LONG_DATE = (r"(?:ng[aà]y\s+)?(?<!\d)(?P<d>\d{1,2})\s+th[aá]ng\s+(?P<m>\d{1,2})"
-              r"(?:\s*,\s*|\s+n[aă]m\s+)(?P<y>\d{4})(?!\d)")
+              r"(?:\s*,\s*|\s+n[aă]m\s+|\s+)(?P<y>\d{4})(?!\d)")
 # What may follow a clock: AM/PM (also after a 24-hour time: "15:20 PM"), the Vietnamese
 # culture's SA/CH (sáng/chiều), or a part of the day: sáng, trưa, chiều, tối, đêm.
 _PERIOD = (r"(?:\s*(?P<p>[ap]\.?\s?m\.?|sa|ch|s[aá]ng|tr[uư]a|chi[eề]u|t[oố]i|đ[eê]m)"
