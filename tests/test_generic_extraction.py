@@ -84,6 +84,16 @@ def test_pointers_to_other_articles_leave_the_body_wherever_they_are():
     assert without_related([PROSE, f">> {link}", PROSE]) == [PROSE, f">> {link}", PROSE]
 
 
+@pytest.mark.parametrize("heading", ["Ý kiến bạn đọc (12)", "Bình luận", "Gửi bình luận của bạn:",
+                                     "Ý kiến của bạn"])
+def test_readers_comments_leave_the_body_however_long(heading):
+    comments = [f"Bạn đọc {i}: tôi đồng ý, ngành giáo dục cần đổi mới mạnh mẽ hơn nữa." for i in
+                range(20)]
+    assert without_related([PROSE, PROSE, heading, *comments]) == [PROSE, PROSE]
+    # Not before the body has begun: a line so named at the top is the page's, not comments.
+    assert without_related([heading, PROSE, PROSE]) == [heading, PROSE, PROSE]
+
+
 def test_two_voters_agreeing_replace_a_short_body():
     ours = ["Đăng ký nhận bản tin"]
     story = "\n".join([PROSE.strip()] * 4)

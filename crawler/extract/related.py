@@ -26,6 +26,11 @@ RELATED_HEADING = re.compile(
     r"you (?:may|might) (?:also )?like|recommended(?: for you| stories| articles)?|"
     r"most (?:popular|read|viewed)|trending(?: now)?|don'?t miss|also on [^.!?]{1,30})"
     r"\s*[:.…»>-]*$", re.IGNORECASE)
+# The heading of the readers' comments under a Vietnamese article ("Ý kiến bạn đọc (3)", "Bình
+# luận", "Gửi bình luận của bạn"): from it, the rest is comments, however long they run.
+COMMENTS_HEADING = re.compile(
+    r"^(?:ý kiến bạn đọc|ý kiến của bạn|bình luận|gửi (?:bình luận|ý kiến)(?: của bạn)?)"
+    r"(?:\s*\(\d+\))?\s*[:.…»>-]*$", re.IGNORECASE)
 # A one-line pointer to another article inside the body ("Xem thêm: <title>", "Read more: ...",
 # ">> Xem thêm: ..."), and a line inviting the reader to a video or another piece below.
 RELATED_POINTER = re.compile(
@@ -37,14 +42,17 @@ RELATED_POINTER = re.compile(
 # of the line is the text of one of the page's links (a forum's ">> quoted" line is not).
 ARROW_POINTER = re.compile(r"^(?:>{2,3}|»{1,2})\s*(?P<text>[^\s>»].*)$")
 RELATED_LINE_CHARS = 60
+# The comments' heading ends the body only after this much of it.
+MIN_PROSE_BEFORE_COMMENTS = 200
 POINTER_CHARS = 220
 
 
 def without_related(paragraphs: list[str], root: etree._Element | None = None) -> list[str]:
     """Drop a box of related articles or teasers from the body: from a "Tin liên quan", "Bạn có
     thể quan tâm", "Related", "Read more" heading in the second half of the body to the end,
-    when what follows is less than the body before it; and one-line "Xem thêm: ..." pointers,
-    and ">> <headline>" lines whose headline is a link of the page ``root``."""
+    when what follows is less than the body before it; the readers' comments, from their
+    heading ("Ý kiến bạn đọc") to the end; one-line "Xem thêm: ..." pointers, and ">>
+    <headline>" lines whose headline is a link of the page ``root``."""
     links: set[str] | None = None
 
     def is_pointer(paragraph: str) -> bool:
@@ -64,9 +72,11 @@ def without_related(paragraphs: list[str], root: etree._Element | None = None) -
     total = sum(map(len, kept))
     before = 0
     for index, paragraph in enumerate(kept):
-        if index and len(paragraph) <= RELATED_LINE_CHARS and \
-                RELATED_HEADING.match(paragraph.strip()) and before >= total - before - \
-                len(paragraph):
-            return kept[:index]
+        if index and len(paragraph) <= RELATED_LINE_CHARS:
+            heading = paragraph.strip()
+            if RELATED_HEADING.match(heading) and before >= total - before - len(paragraph):
+                return kept[:index]
+            if before >= MIN_PROSE_BEFORE_COMMENTS and COMMENTS_HEADING.match(heading):
+                return kept[:index]
         before += len(paragraph)
     return kept
