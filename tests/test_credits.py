@@ -45,6 +45,9 @@ def extract(html: str):
     ('<p style="text-align:right"><strong>Bài: Hồng Minh</strong></p>'
      '<p style="text-align:right"><strong>Ảnh: Văn Trọng</strong></p>',
      "Bài: Hồng Minh\nẢnh: Văn Trọng"),
+    # the affiliation on a line of its own under the name
+    ('<p style="text-align:right"><b>Lê Văn Thịnh</b><br>(Viện Kinh tế nông nghiệp)</p>',
+     "Lê Văn Thịnh\n(Viện Kinh tế nông nghiệp)"),
 ])
 def test_a_last_paragraph_set_apart_is_the_byline(last, byline):
     item = extract(page(last=last))

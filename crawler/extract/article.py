@@ -419,11 +419,21 @@ def _trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str
     """Take the last paragraphs off the body while the markup sets them apart and they read as
     credits (at most three: "Bài: …" and "Ảnh: …" may stand apart); return (paragraphs, them)."""
     taken: list[str] = []
+    if len(paragraphs) > 2 and paragraphs[-1] in marked and _AFFILIATION.fullmatch(paragraphs[-1]) \
+            and paragraphs[-2] in marked and looks_like_credit(paragraphs[-2]):
+        # The author's affiliation on a line of its own under the name ("Lê Văn Thịnh" then
+        # "(Viện Kinh tế nông nghiệp)"): the two are one credit.
+        taken, paragraphs = [paragraphs[-1]], paragraphs[:-1]
     while len(paragraphs) > 1 and len(taken) < 3 and paragraphs[-1] in marked \
             and looks_like_credit(paragraphs[-1]):
         taken.insert(0, paragraphs[-1])
         paragraphs = paragraphs[:-1]
     return paragraphs, taken
+
+
+# A line that is nothing but a parenthesised name of a place of work.
+_AFFILIATION = re.compile(r"\([^()]{2,80}\)")
+
 
 def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: str,
           paragraphs: list[str], provenance: dict[str, str], *, sapo: str | None = None,
