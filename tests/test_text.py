@@ -465,6 +465,12 @@ def test_split_byline(body: str, expected_body: str, byline: str | None) -> None
         ("Minh Anh - Email: minhanh@baox.vn", ["Minh Anh"], None),
         ("Bài và ảnh: Ngọc Hà (ngocha@example.com)", ["Ngọc Hà"], None),
         ("minhanh@baox.vn", [], None),
+        # an academic or professional title before the name is no part of it
+        ("TS. Nguyễn Văn Minh", ["Nguyễn Văn Minh"], None),
+        ("PGS.TS Lê Thu Hà - ThS. Trần An", ["Lê Thu Hà", "Trần An"], None),
+        ("Bài và ảnh: BS. Trần Văn An", ["Trần Văn An"], None),
+        ("TSKH. Phan Văn Tân", ["Phan Văn Tân"], None),
+        ("LSA Group", ["LSA Group"], None),  # letters of a name, not a title
         # negatives
         ("Hội nghị kết thúc lúc 11 giờ.", [], None),
         ("Theo đó, tỉnh sẽ triển khai kế hoạch.", [], None),

@@ -52,10 +52,19 @@ def _is_name_word(word: str) -> bool:
 _INITIALS_NAME = re.compile(r"(?:[^\W\d_]\.\s?){1,3}[^\W\d_][^\W\d_]*\.?")
 
 
+# Academic and professional titles printed before a contributor's name ("TS. Nguyễn Văn Minh",
+# "PGS.TS Lê Thu Hà", "BS. Trần An"): the author is the name.
+_TITLE_BEFORE_NAME = re.compile(
+    r"(?:(?:TSKH|PGS|GS|TS|ThS|Ths|BSCKII|BSCKI|BS|KTS|KS|LS|NSND|NSƯT|NGND|NGƯT)"
+    r"(?:\.\s*|\s+))+(?=[^\W\d_])")
+
+
 def _as_name(part: str) -> str | None:
     """The name `part` holds (2-5 capitalised words; all-capital names title-cased; initials
-    and a name, "N.Hương"), or None."""
+    and a name, "N.Hương"; without an academic title before it), or None."""
     part = part.strip()
+    if (title := _TITLE_BEFORE_NAME.match(part)) is not None:
+        part = part[title.end():]
     if _INITIALS_NAME.fullmatch(part) and all(
             w[0].isupper() for w in re.split(r"\.\s?", part.rstrip(".")) if w) and \
             sum(ch.isalpha() for ch in part) >= 2:
