@@ -10,7 +10,9 @@ import pytest
 
 from bench.devsets.rouge import rouge_lsum, sentences, tokens
 from bench.devsets.sets import DEV, cleaneval_truth, load, missing_message, part_of
+from crawler.extract.article import extract_article
 from crawler.extract.confidence import assess
+from crawler.extract.heuristic import main_content
 from crawler.extract.html import parse_html
 from crawler.extract.related import without_related
 from crawler.extract.truncation import looks_truncated
@@ -92,6 +94,50 @@ def test_readers_comments_leave_the_body_however_long(heading):
     assert without_related([PROSE, PROSE, heading, *comments]) == [PROSE, PROSE]
     # Not before the body has begun: a line so named at the top is the page's, not comments.
     assert without_related([heading, PROSE, PROSE]) == [heading, PROSE, PROSE]
+
+
+ARTICLE = ["Chiều 20/12, Bộ Giáo dục và Đào tạo tổ chức hội nghị tổng kết năm học, với đại diện "
+           "của 63 sở giáo dục trên cả nước.",
+           "Bộ trưởng cho biết ngành đã hoàn thành cơ bản các chỉ tiêu, tỷ lệ huy động trẻ đến "
+           "trường đạt cao nhất từ trước tới nay.",
+           "Tuy nhiên, Bộ trưởng cũng chỉ ra những hạn chế như tình trạng dạy thêm, học thêm tràn "
+           "lan, chất lượng giáo dục giữa các vùng miền còn chênh lệch lớn.",
+           "Năm tới, ngành tập trung đổi mới phương pháp dạy học, kiểm tra đánh giá, nâng cao chất "
+           "lượng đội ngũ giáo viên và cán bộ quản lý giáo dục."]
+
+
+def _teasers(count: int) -> str:
+    return "".join(
+        f'<div class="item"><h3><a href="/giao-duc/201212/t{i}-a1b2c{i:02d}/">Tin giáo dục số '
+        f"{i}: học sinh nghèo vượt khó vươn lên học giỏi</a></h3><p>Dù hoàn cảnh gia đình vô "
+        "cùng khó khăn, em vẫn nỗ lực học tập, đạt nhiều thành tích trong các kỳ thi học sinh "
+        f"giỏi cấp tỉnh, cấp quốc gia năm học vừa qua {i}.</p></div>" for i in range(count))
+
+
+@pytest.mark.parametrize("layout", ["beside", "below"])
+def test_a_list_of_teasers_longer_than_the_article_is_not_the_article(layout):
+    article = ("<h1>Ngành giáo dục tổng kết năm học</h1><div class='content'>"
+               + "".join(f"<p>{p}</p>" for p in ARTICLE) + "</div>")
+    teasers = f"<div class='list-news'>{_teasers(20)}</div>"
+    inner = (f"<div class='l'>{article}</div><div class='r'>{teasers}</div>" if layout == "beside"
+             else f"<div class='detail'>{article}<h3>Các tin khác</h3>{teasers}</div>")
+    html = (f"<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body>{inner}"
+            "</body></html>")
+    assert [c.get("class") for c in main_content(parse_html(html))] == ["content"]
+    if layout == "beside":
+        item = extract_article(html, "https://baonamdinh.vn/giao-duc/201212/nganh-a1b2c3d/",
+                               fetched_at="2013-01-01T00:00:00+07:00")
+        assert item.body.split("\n\n") == ARTICLE
+
+
+def test_a_page_that_is_nothing_but_such_a_list_keeps_it():
+    # A listicle: the items are the page's text.
+    html = (f"<html><head><title>Mười gương học sinh vượt khó</title></head><body><h1>Mười gương "
+            f"học sinh vượt khó</h1><div class='list'>{_teasers(10)}</div></body></html>")
+    assert [c.get("class") for c in main_content(parse_html(html))] == ["list"]
+    item = extract_article(html, "https://baonamdinh.vn/giao-duc/201212/muoi-a1b2c3d/",
+                           fetched_at="2013-01-01T00:00:00+07:00")
+    assert item.body.count("Dù hoàn cảnh gia đình") == 10
 
 
 def test_two_voters_agreeing_replace_a_short_body():

@@ -25,6 +25,7 @@ from crawler.extract.html import (
     is_hidden,
     text_size,
 )
+from crawler.extract.profile import MIN_BODY_CHARS
 from crawler.extract.selectors import css
 from crawler.extract.titles import in_page_chrome
 
@@ -151,6 +152,35 @@ def _anchor_of(el: etree._Element) -> etree._Element | None:
     return parent
 
 
+# A list of teasers: at least this many sibling items of the same tag and class, each a small
+# block (up to this much text) with another story's headline, a link this long in a heading.
+TEASER_ITEMS = 3
+TEASER_BLOCK_CHARS = 400
+TEASER_LINK_CHARS = 25
+_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
+# Teasers' summaries count as prose where the rest of the page holds less than a body's least.
+TEASERS_ALONE_CHARS = MIN_BODY_CHARS
+
+
+def _teaser_summary(el: etree._Element, block: etree._Element | None) -> bool:
+    """True when a paragraph is the summary of a teaser in a list of them: "<div class="item">
+    <h3><a>headline</a></h3><p>summary</p></div>" repeated. Twenty teasers outscore a short
+    article on prose alone."""
+    if block is None or block.tag in ("body", "html") or el.tag in _HEADINGS:
+        return False
+    if not any(len(element_text(a)) >= TEASER_LINK_CHARS
+               for heading in block.iter(*_HEADINGS) for a in heading.iter("a")):
+        return False
+    if len(element_text(block, limit=TEASER_BLOCK_CHARS)) > TEASER_BLOCK_CHARS:
+        return False
+    parent = block.getparent()
+    if parent is None:
+        return False
+    tag, name = block.tag, block.get("class")
+    return sum(1 for item in parent if item.tag == tag and item.get("class") == name) \
+        >= TEASER_ITEMS
+
+
 def score_containers(root: etree._Element) -> dict[etree._Element, float]:
     """Return each container's score from the paragraphs of prose it holds (readability).
 
@@ -158,9 +188,8 @@ def score_containers(root: etree._Element) -> dict[etree._Element, float]:
     count, unless that chrome-named element holds at least half of the page's prose: then the
     name is a layout word ("url-breadcrumb" on the article itself), and it is the article."""
     body = root.find("body")
-    paragraphs = []
-    prose_in: dict[etree._Element, int] = {}
-    total = 0
+    found: list[tuple[etree._Element | None, list[etree._Element], int, float]] = []
+    teasers: list[tuple[etree._Element | None, list[etree._Element], int, float]] = []
     for el in _walk(body if body is not None else root):
         if el.tag not in PARAGRAPH_TAGS:
             continue
@@ -171,11 +200,22 @@ def score_containers(root: etree._Element) -> dict[etree._Element, float]:
         # A paragraph scores its container first; text loose in a container among blocks of
         # its own (an old CMS's "text<br>text<table>photo</table>") scores the container itself.
         anchor = el if has_blocks and el.tag != "p" else _anchor_of(el)
-        chrome = _close_chrome(el)
+        paragraph = (anchor, _close_chrome(el), chars, _paragraph_score(chars, commas))
+        if anchor is not el and _teaser_summary(el, anchor):
+            teasers.append(paragraph)
+        else:
+            found.append(paragraph)
+    if sum(chars for _, _, chars, _ in found) < TEASERS_ALONE_CHARS:
+        # Nothing but the list has prose: the list is the page's text (a listicle's items).
+        found += teasers
+    prose_in: dict[etree._Element, int] = {}
+    total = 0
+    paragraphs = []
+    for anchor, chrome, chars, score in found:
         for named in chrome:
             prose_in[named] = prose_in.get(named, 0) + chars
         total += chars
-        paragraphs.append((anchor, chrome, _paragraph_score(chars, commas)))
+        paragraphs.append((anchor, chrome, score))
     scores: dict[etree._Element, float] = {}
     for anchor, chrome, score in paragraphs:
         if any(prose_in[named] < BULK_SHARE * total for named in chrome):
