@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.extract.datelines import article_date_line, teaser_boxes
+from crawler.extract.datelines import article_date_line, date_at_end, teaser_boxes
 from crawler.extract.html import parse_html
 
 PROSE = ("<p>Công trình được khởi công ngày 15/3/2012, các hạng mục chính gồm trụ cầu, dầm thép và "
@@ -63,3 +63,40 @@ def test_without_a_headline_the_first_date_line_outside_teasers():
 def test_a_labelled_box_is_the_block_around_its_label():
     root = parse_html(page("", TEASERS))
     assert [box.get("class") for box in teaser_boxes(root)] == ["box_category"]
+
+
+LONG = [f"<p>{PROSE[3:-4]} Đoạn {i}.</p>" for i in range(20)]  # past the search after the headline
+
+
+@pytest.mark.parametrize(("inside", "after", "expected"), [
+    # the body's last line, labelled: it leaves the body
+    ('<p>Ngày đăng: 20/12/2012</p>', "", "Ngày đăng: 20/12/2012"),
+    # a line right after the body's container
+    ("", '<div class="date">Cập nhật: 20/12/2012 10:18</div>', "Cập nhật: 20/12/2012 10:18"),
+    # not a letter's sign-off, nor a teaser's date after the body
+    ('<p>Hà Nội, ngày 14/01/2024</p>', "", None),
+    ("", TEASERS, None),
+])
+def test_a_labelled_date_line_at_the_articles_end(inside, after, expected):
+    html = (f"<html><body><h1>Thông xe cầu vượt thép nút giao</h1><div class='content'>"
+            f"{''.join(LONG)}{inside}</div>{after}</body></html>")
+    root = parse_html(html)
+    assert article_date_line(root, root.find(".//h1")) is None
+    content = root.find(".//div[@class='content']")
+    paragraphs = [p.text for p in content.iter("p")]
+    kept, line = date_at_end(paragraphs, [content])
+    assert line == expected
+    assert kept == (paragraphs[:-1] if expected and inside else paragraphs)
+
+
+def test_the_record_takes_the_date_line_at_the_end_and_the_body_leaves_it_out():
+    from crawler.extract.article import extract_article
+
+    html = (f"<html><head><title>Thông xe cầu vượt thép nút giao</title></head><body>{TEASERS}"
+            f"<h1>Thông xe cầu vượt thép nút giao</h1><div class='content'>{''.join(LONG)}"
+            "<p>Ngày đăng: 20/12/2012</p></div></body></html>")
+    item = extract_article(html, "https://baonamdinh.vn/giao-thong/201212/thong-xe-a1b2c3d/",
+                           fetched_at="2013-01-01T00:00:00+07:00")
+    assert (item.published_raw, item.provenance["published_raw"]) == ("Ngày đăng: 20/12/2012",
+                                                                      "heuristic")
+    assert "Ngày đăng" not in item.body

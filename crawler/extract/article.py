@@ -23,7 +23,7 @@ from lxml import etree
 from crawler.extract import ensemble
 from crawler.extract.confidence import assess
 from crawler.extract.credits import marked_lines, named_byline
-from crawler.extract.datelines import DATE_LINE_CHARS, article_date_line
+from crawler.extract.datelines import DATE_LINE_CHARS, article_date_line, date_at_end
 from crawler.extract.heuristic import (
     SITE_TITLE_SUFFIX,
     fallback_title,
@@ -209,6 +209,11 @@ def extract_article(
         # Last resort before "no article body": a voter alone that reads prose (uncertain).
         (body_layer, paragraphs), images, voters_agreed, confirming, alone = found, [], [], [], True
     paragraphs = without_related(paragraphs, root)
+    if not heuristic_date and body_layer == HEURISTIC:  # a date line at the article's end
+        paragraphs, end_date = date_at_end(paragraphs, containers)
+        if end_date:
+            date_candidates.append((HEURISTIC, end_date))
+            date_raw = date_raw or _pick(provenance, "published_raw", (HEURISTIC, end_date))
     if title:
         paragraphs = _without_title(paragraphs, title)
     credit_lines: list[str] = []

@@ -240,3 +240,44 @@ def _first_date(elements: Iterator[etree._Element], boxes: Callable[[], set[etre
         if seen > budget:
             return None
     return None
+
+
+# A date line printed at the article's end says what it is: "Cập nhật: 20/12/2012 10:18",
+# "Ngày đăng: 20/12/2012" (unlabelled, "Hà Nội, ngày 14/01/2024" is a letter's sign-off).
+_END_LABEL = re.compile(
+    r"(?:ngày đăng|đăng ngày|đăng lúc|đăng|ngày cập nhật|cập nhật(?: lúc)?|thời gian đăng"
+    r"|xuất bản|posted(?: on)?|published(?: on)?)\s*:?\s*\S", re.IGNORECASE)
+
+
+def date_at_end(paragraphs: list[str], containers: list[etree._Element]
+                ) -> tuple[list[str], str | None]:
+    """Return (the body without it, the date line) of a labelled date line printed at the
+    article's end: the body's last line ("Ngày đăng: 20/12/2012") or a short line right after
+    the body's containers ("<div class="date">Cập nhật: 20/12/2012 10:18</div>"), outside teasers;
+    (paragraphs, None) when there is none. Asked when nothing near the headline is a date line."""
+    if paragraphs and _END_LABEL.match(paragraphs[-1]) and len(paragraphs[-1]) <= DATE_LINE_CHARS:
+        found = find_date_line(paragraphs[-1])
+        if found and len(paragraphs[-1]) - len(found) <= DATE_LINE_EXTRA_CHARS:
+            return paragraphs[:-1], paragraphs[-1]
+    if not containers:
+        return paragraphs, None
+    root = containers[-1].getroottree().getroot()
+    found_boxes: list[set[etree._Element]] = []
+
+    def boxes() -> set[etree._Element]:
+        if not found_boxes:
+            found_boxes.append(teaser_boxes(root))
+        return found_boxes[0]
+
+    seen = 0
+    for el in following(containers[-1]):
+        line = _own_line(el)
+        seen += len(line)
+        if seen > BEFORE_CHARS:
+            break
+        if line and len(line) <= DATE_LINE_CHARS and _END_LABEL.match(line):
+            found = find_date_line(line)
+            if found and len(line) - len(found) <= DATE_LINE_EXTRA_CHARS and \
+                    not in_teaser(el, boxes, None):
+                return paragraphs, line
+    return paragraphs, None
