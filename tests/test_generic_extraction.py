@@ -130,6 +130,19 @@ def test_a_list_of_teasers_longer_than_the_article_is_not_the_article(layout):
         assert item.body.split("\n\n") == ARTICLE
 
 
+def test_an_authors_biography_is_no_part_of_the_body():
+    bio = ("<div class='author-bio'><img src='/a.jpg'><p>Minh Anh là phóng viên mảng giáo dục "
+           "từ năm 2010. Trước khi về tòa soạn, chị từng công tác mười năm tại nhiều cơ quan báo "
+           "chí trung ương và địa phương, đoạt nhiều giải thưởng báo chí về đề tài tài chính, "
+           "giáo dục, y tế, và là tác giả của hai cuốn sách về nghề báo.</p></div>")
+    html = ("<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body><article>"
+            "<h1>Ngành giáo dục tổng kết năm học</h1><div class='content'>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE) + f"</div>{bio}</article></body></html>")
+    item = extract_article(html, "https://baonamdinh.vn/giao-duc/201212/nganh-a1b2c3d/",
+                           fetched_at="2013-01-01T00:00:00+07:00")
+    assert item.body.split("\n\n") == ARTICLE
+
+
 def test_a_page_that_is_nothing_but_such_a_list_keeps_it():
     # A listicle: the items are the page's text.
     html = (f"<html><head><title>Mười gương học sinh vượt khó</title></head><body><h1>Mười gương "

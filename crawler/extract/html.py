@@ -39,12 +39,13 @@ CHROME_TOKENS = ("related", "footer", "menu", "nav", "sidebar", "col-right", "co
                  # Related-article and teaser boxes in the words Vietnamese papers use ("tin
                  # liên quan", "bạn có thể quan tâm", "xem thêm", "tin khác", "cùng chuyên mục")
                  # and in English; shop and ad slots; readers' comments ("bình luận", "ý kiến
-                 # bạn đọc").
+                 # bạn đọc"); an author's biography.
                  "lien-quan", "lienquan", "tinlienquan", "quan-tam", "quantam", "xem-them",
                  "xemthem", "tin-khac", "tinkhac", "cung-chuyen-muc", "cungchuyenmuc",
                  "more-news", "recommend", "also-like", "you-may",
                  "quang-cao", "quangcao", "adsbygoogle", "ad-slot", "ad-container",
-                 "affiliate", "shopping", "binhluan", "binh-luan", "ykienbandoc", "y-kien-ban-doc")
+                 "affiliate", "shopping", "binhluan", "binh-luan", "ykienbandoc", "y-kien-ban-doc",
+                 "author-bio", "about-author", "about-the-author")
 _CHROME = re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, CHROME_TOKENS)) + ")")
 BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
                         "blockquote", "table", "tbody", "tr", "td", "th", "section",
