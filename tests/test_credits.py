@@ -132,6 +132,12 @@ def _named_page(before: str = "", after: str = "", last: str = "") -> str:
     (_named_page(after='<div class="related"><a href="/x/">Tin khác</a>'
                        '<span class="author">Trần Bình</span></div>'), None),
     (_named_page(before='<div class="author">Tác giả</div>'), None),
+    # a link the markup calls the author's (rel, microdata), not only by its class
+    (_named_page(before='<p class="meta"><a rel="author" href="/author/minh-anh">'
+                        '<span itemprop="name">Minh Anh</span></a> - 20/01/2024</p>'), "Minh Anh"),
+    # not the author of a biography box after the article
+    (_named_page(after='<div class="author-bio"><a class="author-name" href="/a/tran-binh">'
+                       "Trần Bình</a> Trần Bình viết về nông nghiệp từ năm 2012.</div>"), None),
     # nor the place the story is filed from, printed in the credit block
     (_named_page(before='<div class="c-signature"><strong class="c-signature__location">'
                         'São Paulo</strong></div>'), None),

@@ -39,9 +39,11 @@ def _right_aligned(el: etree._Element) -> bool:
 
 
 def _named_as_credit(el: etree._Element) -> bool:
-    """True when an element's class or id names it as the author's ("author", "tac-gia")."""
+    """True when an element's class or id names it as the author's ("author", "tac-gia"), or
+    its ``rel`` or microdata ``itemprop`` does ("<a rel="author">")."""
     words = name_words(el)
-    return bool(words & CREDIT_WORDS) or {"tac", "gia"} <= words
+    return bool(words & CREDIT_WORDS) or {"tac", "gia"} <= words or \
+        el.get("rel") == "author" or el.get("itemprop") == "author"
 
 
 def is_marked(el: etree._Element, container: etree._Element) -> bool:
