@@ -46,6 +46,12 @@ def date_of(html: str) -> str | None:
      None),
     ('<div class="social-share"><span>20/12/2012 10:18</span> <a href="#">Facebook</a></div>',
      PROSE, None),
+    # a relative time the page prints: the <time> element's datetime says when
+    ("", '<div class="meta"><time datetime="2012-12-20T10:18:00+07:00">3 giờ trước</time></div>',
+     "2012-12-20T10:18:00+07:00"),
+    ("", PROSE + '<div class="box"><h3>Tin liên quan</h3><p><a href="/x">Hà Nội mở rộng đường '
+     'vành đai 2 đoạn phía nam</a> <time datetime="2012-12-19T08:00:00+07:00">Hôm qua</time>'
+     "</p></div>", None),
     # neither prose nor teasers give the date
     ("", PROSE + TEASERS + UNLABELLED_TEASER, None),
     ("", '<div class="sidebar"><p>Cập nhật 20/12/2012</p></div>', None),

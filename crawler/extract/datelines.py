@@ -237,8 +237,27 @@ def _first_date(elements: Iterator[etree._Element], boxes: Callable[[], set[etre
             if found and (found == line or len(line) - len(found) <= DATE_LINE_EXTRA_CHARS) \
                     and not in_teaser(el, boxes, heading):
                 return found if found == line else _printed_apart(el, found) or found
+        if len(line) <= DATE_LINE_CHARS and (stamp := _time_stamp(el)) is not None \
+                and not in_teaser(el, boxes, heading):
+            return stamp  # "<time datetime="...">3 giờ trước</time>": the attribute says when
         if seen > budget:
             return None
+    return None
+
+
+def _time_stamp(el: etree._Element) -> str | None:
+    """Return the ``datetime`` of a ``<time>`` in an element's own line (not in a block inside
+    it) when it is an exact date, as a line whose text is no date ("3 giờ trước", "Hôm qua")
+    prints it; else None."""
+    for time in el.iter("time"):
+        stamp = (time.get("datetime") or "").strip()
+        if not stamp or find_date_line(stamp) != stamp:
+            continue
+        node = time.getparent()
+        while node is not None and node is not el and node.tag not in BLOCK_TAGS:
+            node = node.getparent()
+        if time is el or node is el:
+            return stamp
     return None
 
 
