@@ -16,6 +16,7 @@ from crawler.extract.titles import (
     clean_title,
     find_headline,
     host_name,
+    in_title_case,
     section_names,
     segments,
 )
@@ -124,6 +125,15 @@ def test_an_articles_own_header_holds_its_headline_the_pages_does_not():
     assert heuristic_title_element(root) is None
 
 
+def test_a_headline_in_capitals_takes_the_titles_case():
+    titles = (None, f"{HEADLINE} - Báo Nam Định")
+    assert in_title_case(HEADLINE.upper(), titles) == HEADLINE
+    # a title in capitals too, or none that repeats it, leaves the headline as printed
+    assert in_title_case(HEADLINE.upper(), (HEADLINE.upper(),)) == HEADLINE.upper()
+    assert in_title_case("PHÓNG SỰ ẢNH", titles) == "PHÓNG SỰ ẢNH"
+    assert in_title_case(HEADLINE, (HEADLINE.upper(),)) == HEADLINE
+
+
 def test_no_headline_without_a_title_or_a_match():
     root = parse_html(PAGE)
     assert find_headline(root, [None]) is None
@@ -132,3 +142,16 @@ def test_no_headline_without_a_title_or_a_match():
 
 def test_section_names_are_the_menu_links():
     assert {"Thời sự", "Chính trị - Xã hội"} <= section_names(parse_html(PAGE))
+
+
+def test_the_record_of_a_page_printing_its_headline_in_capitals_has_the_titles_case():
+    from crawler.extract.article import extract_article
+
+    paragraph = ("Hội nghị đã thảo luận, thống nhất các chỉ tiêu, nhiệm vụ trọng tâm năm tới; toàn "
+                 "Đảng bộ đã kết nạp nhiều đảng viên mới và thành lập mới các tổ chức cơ sở Đảng.")
+    html = (f"<html><head><title>{HEADLINE} - Báo Nam Định</title></head><body><h1>"
+            f"{HEADLINE.upper()}</h1><div class='content'>{f'<p>{paragraph}</p>' * 3}</div>"
+            "</body></html>")
+    item = extract_article(html, "https://baonamdinh.vn/xa-hoi/202401/hoi-nghi-8fb6d67/",
+                           fetched_at="2024-01-20T10:00:00+07:00")
+    assert item.title == HEADLINE

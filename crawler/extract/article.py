@@ -51,6 +51,7 @@ from crawler.extract.titles import (
     clean_title,
     find_headline,
     host_name,
+    in_title_case,
     names_publisher,
     section_names,
     segments,
@@ -142,7 +143,8 @@ def extract_article(
         provenance, "title",
         (SITE, element_text(title_el) if title_el is not None else None),
         (METADATA, lambda: meta.title and _clean_title(root, meta.title, heading, meta, url)),
-        (HEURISTIC, lambda: heading is not None and element_text(heading) or (
+        (HEURISTIC, lambda: heading is not None and in_title_case(element_text(heading), (
+            meta.title, page_title)) or (
             page_title and _clean_title(root, page_title, None, meta, url))),
     )
     # Every date the page offers, in the order tried: the date pipeline passes over one it

@@ -74,6 +74,19 @@ def runs(title: str) -> dict[str, str]:
     return found
 
 
+def in_title_case(headline: str, titles: Iterable[str | None]) -> str:
+    """Return a headline printed in capitals ("NGÀNH GIÁO DỤC TỔNG KẾT") as the page's title
+    writes it, when a run of a title's segments is the same text in other case; else as it is."""
+    if not headline.isupper():
+        return headline
+    key = fold(headline)
+    for title in titles:
+        text = runs(title).get(key) if title else None
+        if text and not text.isupper():
+            return text
+    return headline
+
+
 def ascii_key(text: str) -> str:
     """Return letters and digits only, lower case, without tone marks ("Tuổi Trẻ" -> "tuoitre")."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
