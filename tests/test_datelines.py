@@ -79,8 +79,9 @@ LONG = [f"<p>{PROSE[3:-4]} Đoạn {i}.</p>" for i in range(20)]  # past the sea
     ('<p>Ngày đăng: 20/12/2012</p>', "", "Ngày đăng: 20/12/2012"),
     # a line right after the body's container
     ("", '<div class="date">Cập nhật: 20/12/2012 10:18</div>', "Cập nhật: 20/12/2012 10:18"),
-    # not a letter's sign-off, nor a teaser's date after the body
+    # not a letter's sign-off, a sentence that starts like a label, nor a teaser's date
     ('<p>Hà Nội, ngày 14/01/2024</p>', "", None),
+    ('<p>Đăng ký dự thi trước ngày 30/12/2012.</p>', "", None),
     ("", TEASERS, None),
 ])
 def test_a_labelled_date_line_at_the_articles_end(inside, after, expected):

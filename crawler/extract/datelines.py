@@ -263,9 +263,10 @@ def _time_stamp(el: etree._Element) -> str | None:
 
 # A date line printed at the article's end says what it is: "Cập nhật: 20/12/2012 10:18",
 # "Ngày đăng: 20/12/2012" (unlabelled, "Hà Nội, ngày 14/01/2024" is a letter's sign-off).
+# The label is followed by a colon or by the date itself ("Đăng ký trước ngày 30/12" is no label).
 _END_LABEL = re.compile(
     r"(?:ngày đăng|đăng ngày|đăng lúc|đăng|ngày cập nhật|cập nhật(?: lúc)?|thời gian đăng"
-    r"|xuất bản|posted(?: on)?|published(?: on)?)\s*:?\s*\S", re.IGNORECASE)
+    r"|xuất bản|posted(?: on)?|published(?: on)?)\s*(?::\s*\S|(?=\d))", re.IGNORECASE)
 
 
 def date_at_end(paragraphs: list[str], containers: list[etree._Element]
