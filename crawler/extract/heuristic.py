@@ -15,6 +15,7 @@ import re
 
 from lxml import etree
 
+from crawler.extract.datelines import TEASER_BLOCK_CHARS, TEASER_LINK_CHARS
 from crawler.extract.html import (
     BLOCK_TAGS,
     BULK_SHARE,
@@ -153,10 +154,9 @@ def _anchor_of(el: etree._Element) -> etree._Element | None:
 
 
 # A list of teasers: at least this many sibling items of the same tag and class, each a small
-# block (up to this much text) with another story's headline, a link this long in a heading.
+# block (TEASER_BLOCK_CHARS of text at most) with another story's headline, a link of
+# TEASER_LINK_CHARS at least in a heading (the sizes of a teaser the date line search passes over).
 TEASER_ITEMS = 3
-TEASER_BLOCK_CHARS = 400
-TEASER_LINK_CHARS = 25
 _HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 # Teasers' summaries count as prose where the rest of the page holds less than a body's least.
 TEASERS_ALONE_CHARS = MIN_BODY_CHARS
@@ -168,10 +168,12 @@ def _teaser_summary(el: etree._Element, block: etree._Element | None) -> bool:
     article on prose alone."""
     if block is None or block.tag in ("body", "html") or el.tag in _HEADINGS:
         return False
+    # The size first: reading at most that much of the block is cheap, its headings are not
+    # (an article's container holds hundreds of elements, and is asked once a paragraph).
+    if len(element_text(block, limit=TEASER_BLOCK_CHARS)) > TEASER_BLOCK_CHARS:
+        return False
     if not any(len(element_text(a)) >= TEASER_LINK_CHARS
                for heading in block.iter(*_HEADINGS) for a in heading.iter("a")):
-        return False
-    if len(element_text(block, limit=TEASER_BLOCK_CHARS)) > TEASER_BLOCK_CHARS:
         return False
     parent = block.getparent()
     if parent is None:
