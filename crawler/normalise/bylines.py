@@ -53,10 +53,9 @@ _INITIALS_NAME = re.compile(r"(?:[^\W\d_]\.\s?){1,3}[^\W\d_][^\W\d_]*\.?")
 
 
 # Academic and professional titles printed before a contributor's name ("TS. Nguyễn Văn Minh",
-# "PGS.TS Lê Thu Hà", "BS. Trần An"): the author is the name.
-_TITLE_BEFORE_NAME = re.compile(
-    r"(?:(?:TSKH|PGS|GS|TS|ThS|Ths|BSCKII|BSCKI|BS|KTS|KS|LS|NSND|NSƯT|NGND|NGƯT)"
-    r"(?:\.\s*|\s+))+(?=[^\W\d_])")
+# "PGS.TS Lê Thu Hà", "BS. Trần An"): the author is the name. (Longer ones first.)
+_ACADEMIC_TITLES = "TSKH|PGS|GS|TS|ThS|Ths|BSCKII|BSCKI|BS|KTS|KS|LS|NSND|NSƯT|NGND|NGƯT"
+_TITLE_BEFORE_NAME = re.compile(rf"(?:(?:{_ACADEMIC_TITLES})(?:\.\s*|\s+))+(?=[^\W\d_])")
 
 
 def _as_name(part: str) -> str | None:
@@ -450,8 +449,7 @@ def remove_byline_copy(body: str, byline: str) -> str:
 # --- Author printed at the top ------------------------------------------------------------------
 
 _HONORIFIC = re.compile(
-    r"(?:đồng chí|đ/c|ông|bà|nhà báo|"
-    r"(?:(?:gs|pgs|ts|ths|bs|cn|ks|ls|nsnd|nsưt)\.?\s*)+)\s+",
+    rf"(?:đồng chí|đ/c|ông|bà|nhà báo|(?:(?:{_ACADEMIC_TITLES}|cn)\.?\s*)+)\s+",
     re.IGNORECASE,
 )
 
