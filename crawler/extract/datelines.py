@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import cache, partial
 
 from lxml import etree
 
@@ -140,6 +141,12 @@ def _chrome_around(el: etree._Element, ancestor: etree._Element) -> bool:
         is_chrome_name(_TOOLBAR.sub(" ", class_tokens(ancestor)))
 
 
+def lazy_teaser_boxes(root: etree._Element) -> Callable[[], set[etree._Element]]:
+    """Return a function that gives ``teaser_boxes(root)``, looked for the first time it is
+    asked only: on most pages the date line or the sapo is met before any box is wanted."""
+    return cache(partial(teaser_boxes, root))
+
+
 def _holds_label(el: etree._Element) -> bool:
     """True when a related-box label is printed inside an element."""
     return any(label.text and len(label.text) <= 60 and RELATED_LABEL.fullmatch(label.text.strip())
@@ -180,14 +187,7 @@ def article_date_line(root: etree._Element, heading: etree._Element | None) -> s
     """Return the article's date line as printed: the first short line holding a date after
     the headline, else just before it (or from the page's start when no headline is known),
     outside teasers and related boxes; None when there is none."""
-    found_boxes: list[set[etree._Element]] = []
-
-    def boxes() -> set[etree._Element]:
-        # Looked for only once a date is met (most site pages: right after the headline).
-        if not found_boxes:
-            found_boxes.append(teaser_boxes(root))
-        return found_boxes[0]
-
+    boxes = lazy_teaser_boxes(root)  # once a date is met (site pages: right after the headline)
     if heading is not None:
         found = _first_date(following(heading), boxes, heading, AFTER_CHARS)
         if found:
@@ -281,14 +281,7 @@ def date_at_end(paragraphs: list[str], containers: list[etree._Element]
             return paragraphs[:-1], paragraphs[-1]
     if not containers:
         return paragraphs, None
-    root = containers[-1].getroottree().getroot()
-    found_boxes: list[set[etree._Element]] = []
-
-    def boxes() -> set[etree._Element]:
-        if not found_boxes:
-            found_boxes.append(teaser_boxes(root))
-        return found_boxes[0]
-
+    boxes = lazy_teaser_boxes(containers[-1].getroottree().getroot())
     seen = 0
     for el in following(containers[-1]):
         line = _own_line(el)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 
 from lxml import etree
 
-from crawler.extract.datelines import following, in_teaser, teaser_boxes
+from crawler.extract.datelines import following, in_teaser, lazy_teaser_boxes
 from crawler.extract.html import (
     BLOCK_TAGS,
     SKIP_TAGS,
@@ -143,13 +143,7 @@ def find_sapo(containers: list[etree._Element], heading: etree._Element | None,
         # which papers in other languages keep apart from the text (a sapo printed outside
         # the header is read with the body's containers).
         return None
-    found_boxes: list[set[etree._Element]] = []
-
-    def boxes() -> set[etree._Element]:
-        if not found_boxes:
-            found_boxes.append(teaser_boxes(containers[0].getroottree().getroot()))
-        return found_boxes[0]
-
+    boxes = lazy_teaser_boxes(containers[0].getroottree().getroot())
     if heading is None:
         elements, body = _preceding(containers[0]), None
     else:

@@ -271,10 +271,15 @@ def in_page_chrome(el: etree._Element) -> bool:
     """True when an element sits in the page's header, navigation, footer, an aside or another
     element whose text is never read; a <header> inside an <article> or <main> is the
     article's own, not the page's."""
-    ancestors = list(el.iterancestors())
-    return any(ancestor.tag in SKIP_TAGS and not (
-        ancestor.tag == "header" and any(a.tag in _ARTICLE_TAGS for a in ancestors[depth + 1:]))
-        for depth, ancestor in enumerate(ancestors))
+    in_header = False  # inside a <header>, whose article may stand further up
+    for ancestor in el.iterancestors():
+        if ancestor.tag == "header":
+            in_header = True
+        elif ancestor.tag in _ARTICLE_TAGS:
+            in_header = False
+        elif ancestor.tag in SKIP_TAGS:
+            return True
+    return in_header
 
 
 def section_names(root: etree._Element, texts: Iterable[str] | None = None) -> set[str]:
