@@ -130,6 +130,22 @@ def test_a_list_of_teasers_longer_than_the_article_is_not_the_article(layout):
         assert item.body.split("\n\n") == ARTICLE
 
 
+@pytest.mark.parametrize(("header", "taken"), [
+    # The headline's own block, with the date line and the author: the article's header.
+    ("<h1>Ngành giáo dục tổng kết năm học</h1><p>Thứ Năm, 20/12/2012 10:18</p>"
+     "<p>Minh Anh</p>", False),
+    # The headline above the story's first paragraph, the rest split off by an advertisement.
+    (f"<h1>Ngành giáo dục tổng kết năm học</h1><p>{ARTICLE[0]}</p>", True),
+])
+def test_the_block_of_the_headline_is_body_only_when_it_holds_prose(header, taken):
+    html = ("<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body>"
+            f"<div class='main'><div class='article-header'>{header}</div>"
+            "<div class='article-body'>" + "".join(f"<p>{p}</p>" for p in ARTICLE[1:])
+            + "</div></div></body></html>")
+    found = [c.get("class") for c in main_content(parse_html(html))]
+    assert found == (["article-header", "article-body"] if taken else ["article-body"])
+
+
 def test_an_authors_biography_is_no_part_of_the_body():
     bio = ("<div class='author-bio'><img src='/a.jpg'><p>Minh Anh là phóng viên mảng giáo dục "
            "từ năm 2010. Trước khi về tòa soạn, chị từng công tác mười năm tại nhiều cơ quan báo "

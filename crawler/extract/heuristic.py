@@ -29,6 +29,7 @@ from crawler.extract.html import (
 from crawler.extract.profile import MIN_BODY_CHARS
 from crawler.extract.selectors import css
 from crawler.extract.titles import in_page_chrome
+from crawler.extract.voters import PROSE_CHARS, SENTENCE_END
 
 # A match starts where white space starts, never inside it: tried at every space of a long run
 # of them (a <title> or og:title padded with spaces), "\s*" read the run again each time.
@@ -50,6 +51,9 @@ PARAGRAPH_TAGS = frozenset({"p", "pre", "td", "blockquote", "div", "section", "a
 # Candidates weighed by link density, and a sibling's share of the best score to be taken along.
 TOP_CANDIDATES = 5
 SIBLING_SHARE = 0.2
+# A sibling of the best container that holds the headline, less text than this besides and no
+# line of prose is the article's header (its date line, its author), not a part of the body.
+HEADER_CHARS = 300
 # Candidates scoring this share of the best are "near best"; this many of them under one
 # ancestor make that ancestor the article (readability's alternative ancestors).
 NEAR_BEST = 0.75
@@ -331,6 +335,8 @@ def main_content(root: etree._Element) -> list[etree._Element]:
         if not isinstance(sibling.tag, str) or sibling.tag in SKIP_TAGS or is_hidden(sibling) \
                 or is_chrome(sibling):
             continue
+        if _is_headline_block(sibling):
+            continue
         bonus = final[best] * SIBLING_SHARE if best_class and sibling.get("class") == \
             best_class else 0
         if sibling in scores and scores[sibling] * (1 - _link_density(sibling)) + bonus >= \
@@ -343,6 +349,16 @@ def main_content(root: etree._Element) -> list[etree._Element]:
                     0 < len(text) <= 80 and density == 0 and re.search(r"\.( |$)", text)):
                 chosen.append(sibling)
     return chosen
+
+
+def _is_headline_block(el: etree._Element) -> bool:
+    """True for a block holding the headline (an h1) and no prose: the article's header (the
+    date line, the author, a subtitle beside the headline), not a part of the body."""
+    h1 = next(el.iter("h1"), None)
+    if h1 is None or text_size(el) - text_size(h1) >= HEADER_CHARS:
+        return False
+    return not any(len(line) >= PROSE_CHARS and SENTENCE_END.search(line)
+                   for line in element_text(el).split("\n"))
 
 
 def is_junk(el: etree._Element) -> bool:
