@@ -16,13 +16,18 @@ printed (dates included); cleaning and normalising are the pipelines' job.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from lxml import etree
 
 from crawler.extract import ensemble
 from crawler.extract.confidence import assess
-from crawler.extract.credits import marked_lines, named_byline
+from crawler.extract.credits import (
+    leading_credits,
+    marked_lines,
+    named_byline,
+    trailing_credits,
+    words_of,
+)
 from crawler.extract.datelines import DATE_LINE_CHARS, article_date_line, date_at_end
 from crawler.extract.heuristic import (
     SITE_TITLE_SUFFIX,
@@ -60,9 +65,6 @@ from crawler.extract.truncation import looks_truncated
 from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, VOTERS, ask, elect, lone_body
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import (
-    has_credit_label,
-    is_byline,
-    looks_like_credit,
     parse_byline,
     parse_top_author,
     split_byline,
@@ -75,7 +77,6 @@ from crawler.site.urls import canonical_site_url, host_of, parse_article_url
 __all__ = ["ExtractionError", "extract_article", "looks_truncated"]
 
 SITE, METADATA, HEURISTIC, URL = "site", "metadata", "heuristic", "url"
-_WORD = re.compile(r"\w+")
 # A description cut off by the CMS ("... the fourth film in the series, starring…").
 _TRUNCATION = re.compile(r"(\.\.\.|…)\s*$")
 
@@ -223,8 +224,8 @@ def extract_article(
         # Credits the markup sets apart at either end of the body (bold, right-aligned, named
         # "author") are the byline: Vietnamese papers sign the last paragraph so.
         marked = marked_lines(containers)
-        paragraphs, credit_lines = _without_credits(paragraphs, meta.authors, marked)
-        paragraphs, trailing = _trailing_credits(paragraphs, marked)
+        paragraphs, credit_lines = leading_credits(paragraphs, meta.authors, marked)
+        paragraphs, trailing = trailing_credits(paragraphs, marked)
         credit_lines += trailing
     if sum(map(len, paragraphs)) < MIN_BODY_CHARS:
         raise ExtractionError("no article body found (not an article page?)")
@@ -265,11 +266,13 @@ def extract_article(
         provenance["byline"] = SITE
     elif credit_lines:
         byline, provenance["byline"] = "\n".join(credit_lines), HEURISTIC
-    elif body_layer != SITE and split_byline("\n\n".join(paragraphs))[1] is None and \
+    elif body_layer != SITE and not parse_byline(
+            end := split_byline("\n\n".join(paragraphs))[1] or "").authors and \
             (named := named_byline(root, heading, containers)):
-        # No credit in the body (the byline pipeline's split_byline finds none there either):
-        # an element near the headline the page names as the author's.
-        byline, provenance["byline"] = named, HEURISTIC
+        # No author in the body's end (the byline pipeline's split_byline finds none there
+        # either; a source's "Theo ..." may end it): an element near the headline the page
+        # names as the author's, with that source line.
+        byline, provenance["byline"] = "\n".join(filter(None, (named, end))), HEURISTIC
     authors: list[str] = []
     top = site("top_author")
     parsed_top = parse_top_author(top) if top else None
@@ -376,11 +379,6 @@ def _publishers(meta: Metadata, url: str) -> list[str]:
     return [*meta.publishers, *filter(None, (host_name(meta.canonical), host_name(url)))]
 
 
-def _words(text: str) -> str:
-    """Return the words of a text, case-folded and single-spaced: a key for containment."""
-    return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
-
-
 def _headline_of(paragraph: str) -> str:
     """Return the first sentence of a paragraph, cut at a word within a headline's length."""
     first = re.split(r"(?<=[.!?])\s", paragraph, maxsplit=1)[0]
@@ -393,53 +391,6 @@ def _without_title(paragraphs: list[str], title: str) -> list[str]:
     """Drop the title where the body repeats it (a heading inside the content container, often
     after a kicker or a credit line)."""
     return [p for p in paragraphs if not similar(p, title)]
-
-
-def _without_credits(paragraphs: list[str], authors: tuple[str, ...],
-                     marked: set[str]) -> tuple[list[str], list[str]]:
-    """Drop the credit lines a container holds above its first paragraph of prose: the author
-    (as the metadata names them), a date or time, a one- or two-word label ("Updated"), a
-    byline ("Bài và ảnh: …", a name the markup sets apart); return (paragraphs, the bylines
-    among the lines dropped)."""
-    names = [name for name in (_words(a) for a in authors) if name]
-
-    def is_byline_line(line: str) -> bool:
-        return is_byline(line) and (line in marked or has_credit_label(line))
-
-    def is_credit(line: str) -> bool:
-        if len(line) >= PROSE_CHARS or SENTENCE_END.search(line):
-            return False
-        words = _words(line)
-        return (any(ch.isdigit() for ch in line) or len(words.split()) <= 2
-                or any(name in words for name in names) or is_byline_line(line))
-
-    start = 0
-    while start < len(paragraphs) and is_credit(paragraphs[start]):
-        start += 1
-    # A container of nothing but short lines is left as it is: the body check judges it.
-    if start >= len(paragraphs):
-        return paragraphs, []
-    return paragraphs[start:], [line for line in paragraphs[:start] if is_byline_line(line)]
-
-
-def _trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str], list[str]]:
-    """Take the last paragraphs off the body while the markup sets them apart and they read as
-    credits (at most three: "Bài: …" and "Ảnh: …" may stand apart); return (paragraphs, them)."""
-    taken: list[str] = []
-    if len(paragraphs) > 2 and paragraphs[-1] in marked and _AFFILIATION.fullmatch(paragraphs[-1]) \
-            and paragraphs[-2] in marked and looks_like_credit(paragraphs[-2]):
-        # The author's affiliation on a line of its own under the name ("Lê Văn Thịnh" then
-        # "(Viện Kinh tế nông nghiệp)"): the two are one credit.
-        taken, paragraphs = [paragraphs[-1]], paragraphs[:-1]
-    while len(paragraphs) > 1 and len(taken) < 3 and paragraphs[-1] in marked \
-            and looks_like_credit(paragraphs[-1]):
-        taken.insert(0, paragraphs[-1])
-        paragraphs = paragraphs[:-1]
-    return paragraphs, taken
-
-
-# A line that is nothing but a parenthesised name of a place of work.
-_AFFILIATION = re.compile(r"\([^()]{2,80}\)")
 
 
 def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: str,
@@ -472,10 +423,10 @@ def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: st
         provenance["lead"] = HEURISTIC
         return _settle_lead(sapo, paragraphs, provenance)
     if description and not cut and SENTENCE_END.search(description):
-        stem = _words(description)
+        stem = words_of(description)
         shown = body_layer == METADATA and meta.lead_from_article or \
-            stem in _words(visible_text(root))
-        if stem and stem not in _words(" ".join(paragraphs)) and shown:
+            stem in words_of(visible_text(root))
+        if stem and stem not in words_of(" ".join(paragraphs)) and shown:
             provenance["lead"] = METADATA
             return description
     # The body's first paragraph: a voter's when a voter gave the body (provenance names it).

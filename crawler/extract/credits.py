@@ -4,13 +4,15 @@ Vietnamese papers print the byline as the body's last paragraph, right-aligned a
 (``<p style="text-align:right"><strong>Minh Anh</strong></p>``, ``<p align="right"><b>…</b></p>``,
 ``<div class="author">``), and some print the author or "Bài và ảnh: …" as the first line. The
 text alone does not always tell a name from a sentence; the markup does. ``marked_lines``
-returns the lines of the first and last few blocks of the body that are printed that way; the
-extraction keeps the ones that read as credits out of the body (crawler/extract/article.py).
+returns the lines of the first and last few blocks of the body that are printed that way;
+``leading_credits`` and ``trailing_credits`` take the ones that read as credits off the body's
+two ends, and ``named_byline`` finds an element near the headline named as the author's.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from lxml import etree
 
@@ -23,7 +25,13 @@ from crawler.extract.html import (
     is_chrome,
     name_words,
 )
-from crawler.normalise.bylines import parse_byline
+from crawler.extract.voters import PROSE_CHARS, SENTENCE_END
+from crawler.normalise.bylines import (
+    has_credit_label,
+    is_byline,
+    looks_like_credit,
+    parse_byline,
+)
 
 # How many text blocks at each end of the body are looked at.
 END_BLOCKS = 3
@@ -140,3 +148,58 @@ def named_byline(root: etree._Element, heading: etree._Element | None,
             continue
         return text
     return None
+
+
+_WORD = re.compile(r"\w+")
+
+
+def words_of(text: str) -> str:
+    """Return the words of a text, case-folded and single-spaced: a key for containment."""
+    return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
+
+
+def leading_credits(paragraphs: list[str], authors: tuple[str, ...],
+                     marked: set[str]) -> tuple[list[str], list[str]]:
+    """Drop the credit lines a container holds above its first paragraph of prose: the author
+    (as the metadata names them), a date or time, a one- or two-word label ("Updated"), a
+    byline ("Bài và ảnh: …", a name the markup sets apart); return (paragraphs, the bylines
+    among the lines dropped)."""
+    names = [name for name in (words_of(a) for a in authors) if name]
+
+    def is_byline_line(line: str) -> bool:
+        return is_byline(line) and (line in marked or has_credit_label(line))
+
+    def is_credit(line: str) -> bool:
+        if len(line) >= PROSE_CHARS or SENTENCE_END.search(line):
+            return False
+        words = words_of(line)
+        return (any(ch.isdigit() for ch in line) or len(words.split()) <= 2
+                or any(name in words for name in names) or is_byline_line(line))
+
+    start = 0
+    while start < len(paragraphs) and is_credit(paragraphs[start]):
+        start += 1
+    # A container of nothing but short lines is left as it is: the body check judges it.
+    if start >= len(paragraphs):
+        return paragraphs, []
+    return paragraphs[start:], [line for line in paragraphs[:start] if is_byline_line(line)]
+
+
+def trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str], list[str]]:
+    """Take the last paragraphs off the body while the markup sets them apart and they read as
+    credits (at most three: "Bài: …" and "Ảnh: …" may stand apart); return (paragraphs, them)."""
+    taken: list[str] = []
+    if len(paragraphs) > 2 and paragraphs[-1] in marked and _AFFILIATION.fullmatch(paragraphs[-1]) \
+            and paragraphs[-2] in marked and looks_like_credit(paragraphs[-2]):
+        # The author's affiliation on a line of its own under the name ("Lê Văn Thịnh" then
+        # "(Viện Kinh tế nông nghiệp)"): the two are one credit.
+        taken, paragraphs = [paragraphs[-1]], paragraphs[:-1]
+    while len(paragraphs) > 1 and len(taken) < 3 and paragraphs[-1] in marked \
+            and looks_like_credit(paragraphs[-1]):
+        taken.insert(0, paragraphs[-1])
+        paragraphs = paragraphs[:-1]
+    return paragraphs, taken
+
+
+# A line that is nothing but a parenthesised name of a place of work.
+_AFFILIATION = re.compile(r"\([^()]{2,80}\)")
