@@ -52,6 +52,11 @@ def date_of(html: str) -> str | None:
     ("", PROSE + '<div class="box"><h3>Tin liên quan</h3><p><a href="/x">Hà Nội mở rộng đường '
      'vành đai 2 đoạn phía nam</a> <time datetime="2012-12-19T08:00:00+07:00">Hôm qua</time>'
      "</p></div>", None),
+    # ... or the title of the element that prints it (VCCorp's papers: Genk, Kênh14, Soha)
+    ("", '<div class="kbwcm-meta"><span class="kbwcm-time" title="2012-12-20T10:18:00">Hôm qua '
+     "lúc 10:18</span></div>", "2012-12-20T10:18:00"),
+    # a title that is no date (a link's) gives none
+    ("", '<div class="meta"><a href="/x" title="Giáo dục">Hôm qua</a></div>', None),
     # neither prose nor teasers give the date
     ("", PROSE + TEASERS + UNLABELLED_TEASER, None),
     ("", '<div class="sidebar"><p>Cập nhật 20/12/2012</p></div>', None),
