@@ -408,6 +408,14 @@ def test_boilerplate_data_loads() -> None:
         (_body(LEAD, "Nam Định"), _body(LEAD, "Nam Định"), None),
         (LEAD, LEAD, None),
         ("Xuân Thu", "Xuân Thu", None),  # the lead itself is never taken
+        # without an end mark or a label, a last line in capitalised words signs only as the
+        # names of Vietnamese people, or after "By"
+        (_body(LEAD, LAST, "N.Hương - Nguyễn Thị Minh Khai"), _body(LEAD, LAST),
+         "N.Hương - Nguyễn Thị Minh Khai"),
+        (_body(LEAD, LAST, "By Linda Klein"), _body(LEAD, LAST), "By Linda Klein"),
+        (_body(LEAD, LAST, "Privacy Policy"), _body(LEAD, LAST, "Privacy Policy"), None),
+        (_body(LEAD, LAST, "Top Stories"), _body(LEAD, LAST, "Top Stories"), None),
+        (_body(LEAD, LAST, "Linda Klein"), _body(LEAD, LAST, "Linda Klein"), None),
     ],
 )
 def test_split_byline(body: str, expected_body: str, byline: str | None) -> None:

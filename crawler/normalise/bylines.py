@@ -14,6 +14,13 @@ from functools import lru_cache
 
 from crawler.normalise.keys import fold, loose_key, similar
 from crawler.normalise.lexicon import load_boilerplate
+from crawler.normalise.names import (
+    ACADEMIC_TITLES,
+    INITIALS_NAME,
+    OUTLET,
+    as_name,
+    vietnamese_name,
+)
 from crawler.normalise.text import clean_text, flat_lines, join_paragraphs
 
 __all__ = [
@@ -40,47 +47,6 @@ class Byline:
     source: str | None = None
 
 
-def _is_name_word(word: str) -> bool:
-    core = word.rstrip(".")
-    if not core or not core.isalpha() or not core[0].isupper():
-        return False
-    # "Trọng", "A", "TRỌNG" (all capitals); not "McX" or "iPhone".
-    return core[1:].islower() or core.isupper() or len(core) == 1
-
-
-# A name written with initials, as papers sign short pieces: "N.Hương", "T. Long", "Đ.T".
-_INITIALS_NAME = re.compile(r"(?:[^\W\d_]\.\s?){1,3}[^\W\d_][^\W\d_]*\.?")
-
-
-# Academic and professional titles printed before a contributor's name ("TS. Nguyễn Văn Minh",
-# "PGS.TS Lê Thu Hà", "BS. Trần An"): the author is the name. (Longer ones first.)
-_ACADEMIC_TITLES = "TSKH|PGS|GS|TS|ThS|Ths|BSCKII|BSCKI|BS|KTS|KS|LS|NSND|NSƯT|NGND|NGƯT"
-_TITLE_BEFORE_NAME = re.compile(rf"(?:(?:{_ACADEMIC_TITLES})(?:\.\s*|\s+))+(?=[^\W\d_])")
-
-
-def _as_name(part: str) -> str | None:
-    """The name `part` holds (2-5 capitalised words; all-capital names title-cased; initials
-    and a name, "N.Hương"; without an academic title before it), or None."""
-    part = part.strip()
-    if (title := _TITLE_BEFORE_NAME.match(part)) is not None:
-        part = part[title.end():]
-    if _INITIALS_NAME.fullmatch(part) and all(
-            w[0].isupper() for w in re.split(r"\.\s?", part.rstrip(".")) if w) and \
-            sum(ch.isalpha() for ch in part) >= 2:
-        return part
-    words = part.split()
-    if not 2 <= len(words) <= 5 or not all(_is_name_word(w) for w in words):
-        return None
-    if loose_key(part) in load_boilerplate().not_names or _OUTLET.fullmatch(part):
-        return None
-    if all(w.rstrip(".").isupper() for w in words):
-        # "VĂN TRỌNG" is a name set in capitals; but "BNĐ" style acronyms are not names.
-        if any(len(w.rstrip(".")) == 1 for w in words):
-            return None
-        return " ".join(w.title() for w in words)
-    return " ".join(words)
-
-
 _NAME_SPLIT = re.compile(r"\s+[-–—]\s+|\s*[,;/&+]\s*|\s+và\s+")
 _EDGE_PUNCT = " \t.,;:-–—|"
 
@@ -89,7 +55,7 @@ def is_name_list(value: str) -> bool:
     """True when `value` is a list of one or more personal names (honorifics allowed)."""
     parts = [p.strip(_EDGE_PUNCT) for p in _NAME_SPLIT.split(value.strip())]
     parts = [p for p in parts if p]
-    return bool(parts) and all(_as_name(p) or _as_name(_strip_honorific(p)) for p in parts)
+    return bool(parts) and all(as_name(p) or as_name(_strip_honorific(p)) for p in parts)
 
 
 def _credit(part: str) -> tuple[str | None, str | None] | None:
@@ -100,14 +66,14 @@ def _credit(part: str) -> tuple[str | None, str | None] | None:
         return bp.pseudonyms[key], None
     if key in bp.agencies:
         return None, bp.agencies[key]
-    if _INITIALS_NAME.fullmatch(part.strip()):  # "T.Long" is a name, not a domain
-        name = _as_name(part)
+    if INITIALS_NAME.fullmatch(part.strip()):  # "T.Long" is a name, not a domain
+        name = as_name(part)
         if name:
             return name, None
     outlet = _as_outlet(part)
     if outlet:
         return None, outlet
-    name = _as_name(part) or _as_name(_strip_honorific(part))
+    name = as_name(part) or as_name(_strip_honorific(part))
     if name:
         return name, None
     agency = _agency_bureau(part)
@@ -167,9 +133,6 @@ def _as_source(value: str) -> str | None:
     return None
 
 
-_OUTLET = re.compile(r"(?:báo|tạp chí|đài|cổng|trang|thông tấn xã)\s+\S.*", re.IGNORECASE)
-
-
 def _as_outlet(value: str) -> str | None:
     """A source named without "Theo": a known agency, a domain, or "Báo/Tạp chí/Đài ... X"."""
     value = value.strip(_EDGE_PUNCT)
@@ -178,7 +141,7 @@ def _as_outlet(value: str) -> str | None:
         return None
     if loose_key(value) in load_boilerplate().agencies or _DOMAIN.fullmatch(value):
         return source
-    return source if _OUTLET.fullmatch(value) and value[0].isupper() else None
+    return source if OUTLET.fullmatch(value) and value[0].isupper() else None
 
 
 _ROLE = r"(?:bài|tin|ảnh|video|clip|đồ họa|đồ hoạ)"
@@ -264,7 +227,7 @@ def _read_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     credits = _credits(s)
     if credits is None:
         m = _NAME_POSITION.fullmatch(s)
-        name = m and (_as_name(m["name"]) or _as_name(_strip_honorific(m["name"])))
+        name = m and (as_name(m["name"]) or as_name(_strip_honorific(m["name"])))
         if name and (_is_position(m["position"]) or m["position"].startswith("nguyên ")):
             return (name,), ()  # "Lê Văn Thịnh, nguyên Phó Giám đốc Sở Tài nguyên"
     return None if credits is None else (tuple(credits[0]), tuple(credits[1]))
@@ -394,6 +357,20 @@ def strip_end_mark(body: str) -> str:
     return join_paragraphs(paragraphs)
 
 
+def _signs(line: str) -> bool:
+    """True when a line ending the body (no end mark before it) is its byline: one with a label
+    ("Bài và ảnh:"), "By", a dash, a source, or the names of Vietnamese people, as the paper
+    signs. A foreign page's last line in capitalised words ("Privacy Policy", "Print Version")
+    names no one however it parses."""
+    if not is_byline(line):
+        return False
+    s = line.strip()
+    if has_credit_label(s) or _BY.match(s.lstrip(" -–—")) or s.startswith(("—", "–")):
+        return True  # a label, "By", a signature's dash ("— Stephen Bracco")
+    parsed = parse_byline(s)
+    return parsed.source is not None or all(vietnamese_name(a) for a in parsed.authors)
+
+
 def split_byline(body: str) -> tuple[str, str | None]:
     """Remove the end mark and take the trailing byline out of `body`: (body, byline as printed).
 
@@ -419,7 +396,7 @@ def split_byline(body: str) -> tuple[str, str | None]:
         taken: list[str] = []
         for pj, lj in reversed(flat[1:][-3:]):
             line = paragraphs[pj][lj]
-            if len(line) > _SHORT or not is_byline(line):
+            if len(line) > _SHORT or not _signs(line):
                 break
             taken.insert(0, line.strip())
             paragraphs[pj][lj] = ""
@@ -449,7 +426,7 @@ def remove_byline_copy(body: str, byline: str) -> str:
 # --- Author printed at the top ------------------------------------------------------------------
 
 _HONORIFIC = re.compile(
-    rf"(?:đồng chí|đ/c|ông|bà|nhà báo|(?:(?:{_ACADEMIC_TITLES}|cn)\.?\s*)+)\s+",
+    rf"(?:đồng chí|đ/c|ông|bà|nhà báo|(?:(?:{ACADEMIC_TITLES}|cn)\.?\s*)+)\s+",
     re.IGNORECASE,
 )
 
@@ -478,7 +455,7 @@ def parse_top_author(text: str) -> tuple[str, str] | None:
         return None
     lines = [line for line in cleaned.splitlines() if line.strip()]
     if len(lines) == 2:
-        name = _as_name(_strip_honorific(lines[0]).strip(" ,"))
+        name = as_name(_strip_honorific(lines[0]).strip(" ,"))
         if name and _is_position(lines[1]):
             return name, lines[1].strip()
         return None
@@ -488,7 +465,7 @@ def parse_top_author(text: str) -> tuple[str, str] | None:
     m = re.match(r"(?P<name>[^,–—-]+?)\s*(?:,|\s[-–—])\s*(?P<title>.+)", line)
     if not m:
         return None
-    name = _as_name(m["name"])
+    name = as_name(m["name"])
     if name and _is_position(m["title"]):
         return name, m["title"].strip()
     return None

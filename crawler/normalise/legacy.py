@@ -149,7 +149,7 @@ _SYLLABLE = re.compile(
 _EDGES = ".,;:!?\"'()[]{}«»“”‘’-–—…"
 
 
-def _syllable(word: str) -> bool:
+def is_syllable(word: str) -> bool:
     """True when a word is one Vietnamese syllable (punctuation at its ends aside), one tone."""
     core = word.strip(_EDGES).lower()
     return bool(core) and _SYLLABLE.fullmatch(core) is not None and \
@@ -197,7 +197,7 @@ def syllable_share(text: str) -> tuple[int, float]:
     words = _words(text)
     if not words:
         return 0, 0.0
-    return len(words), sum(map(_syllable, words)) / len(words)
+    return len(words), sum(map(is_syllable, words)) / len(words)
 
 
 # Evidence wanted before a text is converted: enough words with a character a font encoding
