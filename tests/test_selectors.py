@@ -220,6 +220,7 @@ PHOTO_BLOCKS = """<html><body>
 <div id="g"><img src="x.jpg"><p>no caption</p></div>
 <div id="h"><span class="x-caption">sub</span><span class="desc">d</span></div>
 <div id="i"><span class="desc">d</span><span class="image-caption">ic</span></div>
+<div id="j"><div class="PhotoCMS_Caption"><p>vc</p></div><span class="x-caption">lc</span></div>
 </body></html>"""
 
 

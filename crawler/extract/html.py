@@ -53,15 +53,18 @@ BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "u
                         "main", "form", "address", "hr"})
 # A block holding an <img> and at most this much other text is a photo with its caption.
 CAPTION_CHARS = 400
-# What marks a photo's caption inside a block holding an <img> (WordPress: .wp-caption-text).
-CAPTION_SELECTOR = 'figcaption, .caption, .image-caption, td.caption, [class*="caption"]'
-# The same, as one walk of the block instead of a union of five (each member but figcaption is
-# a class holding "caption"): what the selector finds, in the same order.
-_CAPTIONS = etree.XPath("descendant-or-self::*[self::figcaption or contains(@class, 'caption')]")
+# What marks a photo's caption inside a block holding an <img> (WordPress: .wp-caption-text;
+# VCCorp's papers: .PhotoCMS_Caption).
+CAPTION_SELECTOR = ('figcaption, .caption, .image-caption, td.caption, [class*="caption"], '
+                    '[class*="Caption"]')
+# The same, as one walk of the block instead of a union of six (each member but figcaption is
+# a class holding "caption" or "Caption"): what the selector finds, in the same order.
+_CAPTIONS = etree.XPath("descendant-or-self::*[self::figcaption or contains(@class, 'caption')"
+                        " or contains(@class, 'Caption')]")
 # A photo block's caption, in order of preference (the first that finds one wins; "td.caption"
 # adds nothing to ".caption", it is kept for the reader). _caption_element finds it in one pass.
 CAPTION_SELECTORS = ("figcaption", ".caption", ".image-caption", "td.caption", ".desc",
-                     '[class*="caption"]')
+                     '[class*="caption"]', '[class*="Caption"]')
 # A chrome-named element inside a body container is kept when it holds at least this share of
 # the container's text: then it is the article (a "share-enabled" wrapper), not chrome.
 BULK_SHARE = 0.5
@@ -323,12 +326,17 @@ def _captions_in(el: etree._Element) -> list[etree._Element]:
     """Return ``_CAPTIONS(el)`` by a walk: a photo block is a few elements, an XPath's set-up
     costs more than reading them (tests/test_selectors.py checks the two agree)."""
     return [node for node in el.iter() if isinstance(node.tag, str) and (
-        node.tag == "figcaption" or "caption" in (node.get("class") or ""))]
+        node.tag == "figcaption" or _names_caption(node.get("class") or ""))]
+
+
+def _names_caption(value: str) -> bool:
+    """True when a class value names a caption ("image-caption", VCCorp's "PhotoCMS_Caption")."""
+    return "caption" in value or "Caption" in value
 
 
 def _caption_element(el: etree._Element) -> etree._Element | None:
     """Return a photo block's caption element: what ``first(el, CAPTION_SELECTORS)`` returns,
-    found in one pass over the block (six selector queries cost more than the rest of the photo)."""
+    found in one pass over the block (seven selector queries cost more than the photo's rest)."""
     best, best_rank = None, len(CAPTION_SELECTORS)
     for node in el.iter():
         if not isinstance(node.tag, str):
@@ -336,11 +344,12 @@ def _caption_element(el: etree._Element) -> etree._Element | None:
         if node.tag == "figcaption":
             return node  # the first selector: its first match wins outright
         value = node.get("class")
-        if not value or ("caption" not in value and "desc" not in value):
+        if not value or (not _names_caption(value) and "desc" not in value):
             continue
         names = class_names(value)
         rank = 1 if "caption" in names else 2 if "image-caption" in names else \
-            4 if "desc" in names else 5 if "caption" in value else best_rank
+            4 if "desc" in names else 5 if "caption" in value else 6 if "Caption" in value else \
+            best_rank
         if rank < best_rank:
             best, best_rank = node, rank
     return best
