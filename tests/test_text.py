@@ -416,6 +416,7 @@ def test_boilerplate_data_loads() -> None:
         (_body(LEAD, LAST, "Privacy Policy"), _body(LEAD, LAST, "Privacy Policy"), None),
         (_body(LEAD, LAST, "Top Stories"), _body(LEAD, LAST, "Top Stories"), None),
         (_body(LEAD, LAST, "Linda Klein"), _body(LEAD, LAST, "Linda Klein"), None),
+        (_body(LEAD, LAST, "Tr.Long"), _body(LEAD, LAST), "Tr.Long"),
     ],
 )
 def test_split_byline(body: str, expected_body: str, byline: str | None) -> None:
@@ -479,6 +480,13 @@ def test_split_byline(body: str, expected_body: str, byline: str | None) -> None
         ("Bài và ảnh: BS. Trần Văn An", ["Trần Văn An"], None),
         ("TSKH. Phan Văn Tân", ["Phan Văn Tân"], None),
         ("LSA Group", ["LSA Group"], None),  # letters of a name, not a title
+        # a reprint: the author's name, then the paper it came from
+        ("Theo Minh Anh (Tuổi Trẻ)", ["Minh Anh"], "Tuổi Trẻ"),
+        ("Nguồn: Báo Nhân Dân (nhandan.vn)", [], "Báo Nhân Dân (nhandan.vn)"),
+        # a reader's letter: the name, then where the reader lives, no co-author
+        ("Nguyễn Văn An (Hải Hậu, Nam Định)", ["Nguyễn Văn An"], None),
+        ("Bài: Minh Anh (ảnh: Thu Hà)", ["Minh Anh", "Thu Hà"], None),
+        ("Tr.Long - Ng.Minh", ["Tr.Long", "Ng.Minh"], None),  # a digraph's initial
         # negatives
         ("Hội nghị kết thúc lúc 11 giờ.", [], None),
         ("Theo đó, tỉnh sẽ triển khai kế hoạch.", [], None),

@@ -122,7 +122,9 @@ _DOMAIN = re.compile(r"[\w.-]+\.[a-z]{2,}(?:/\S*)?", re.IGNORECASE)
 
 def _as_source(value: str) -> str | None:
     """A source as printed after "Theo"/"Nguồn:" ("TTXVN", "Báo Nhân Dân", "nhandan.vn")."""
-    value = value.strip(_EDGE_PUNCT + "()")
+    value = value.strip(_EDGE_PUNCT)
+    if value.count("(") != value.count(")"):
+        value = value.strip("()")
     if not value or len(value) > 60 or "," in value or len(value.split()) > 8:
         return None
     agency = load_boilerplate().agencies.get(loose_key(value))
@@ -188,7 +190,12 @@ def _read_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         return None
     m = _SOURCE_LINE.fullmatch(s)
     if m:
-        source = _as_source(m["src"] or m["src2"])
+        value = m["src"] or m["src2"]
+        reprint = _PAREN_TAIL.fullmatch(value.strip(_EDGE_PUNCT))
+        if reprint and (name := as_name(reprint["rest"])) and \
+                (outlet := _as_source(reprint["inner"])):
+            return (name,), (outlet,)  # "Theo Minh Anh (Tuổi Trẻ)": Minh Anh's, from Tuổi Trẻ
+        source = _as_source(value)
         return ((), (source,)) if source else None
     m = _PAREN_TAIL.fullmatch(s)
     if m:
@@ -201,6 +208,8 @@ def _read_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         rest = _parse_line(m["rest"]) if m["rest"].strip() else ((), ())
         if inner is None or rest is None:
             return None
+        if rest[0] and not _LABEL.search(m["inner"]):
+            inner = ((), inner[1])  # after a name, "(Hải Hậu, Nam Định)" is a place, no co-author
         return rest[0] + inner[0], rest[1] + inner[1]
     labels = list(_LABEL.finditer(s))
     if labels:

@@ -23,8 +23,9 @@ def _is_name_word(word: str) -> bool:
     return core[1:].islower() or core.isupper() or len(core) == 1
 
 
-# A name written with initials, as papers sign short pieces: "N.Hương", "T. Long", "Đ.T".
-INITIALS_NAME = re.compile(r"(?:[^\W\d_]\.\s?){1,3}[^\W\d_][^\W\d_]*\.?")
+# A name written with initials, as papers sign short pieces: "N.Hương", "T. Long", "Đ.T",
+# "Tr.Long" (a digraph's initial: Tr., Th., Ng., Ph.).
+INITIALS_NAME = re.compile(r"(?:[^\W\d_][^\W\d_A-Z]?\.\s?){1,3}[^\W\d_][^\W\d_]*\.?")
 
 
 # Academic and professional titles printed before a contributor's name ("TS. Nguyễn Văn Minh",
@@ -58,6 +59,8 @@ def as_name(part: str) -> str | None:
 
 def vietnamese_name(name: str) -> bool:
     """True when every word of a name is a Vietnamese syllable, an initial or a short acronym
-    ("Minh Anh", "N.Hương", "PV"); not "Privacy Policy", "Top Stories" or "Linda Klein"."""
-    return all(len(word) == 1 or (word.isupper() and len(word) <= 3) or is_syllable(word)
+    ("Minh Anh", "N.Hương", "Tr.Long", "PV"); not "Privacy Policy", "Top Stories" or "Linda
+    Klein"."""
+    return all(len(word) <= 2 and word[0].isupper() or (word.isupper() and len(word) <= 3)
+               or is_syllable(word)
                for word in re.split(r"[\s.]+", name) if word)
