@@ -113,6 +113,20 @@ def test_the_metadata_author_is_a_person_not_the_paper(meta, authors):
     assert item.provenance.get("authors") == ("metadata" if authors else None)
 
 
+def test_the_author_marked_with_microdata_in_the_body_is_the_metadatas():
+    # <span itemprop="author"><span itemprop="name">…</span></span> in a meta line of its own
+    # above the body, with a relative time: the author, and the line no part of the body.
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    html = (f"<html><head><title>{TITLE}</title></head><body><article itemscope itemtype="
+            f"'http://schema.org/NewsArticle'><h1 itemprop='headline'>{TITLE}</h1><div class="
+            "'meta'><span itemprop='author' itemscope><span itemprop='name'>Minh Anh</span>"
+            "</span><span class='time'>Hôm qua</span></div>"
+            f"<div itemprop='articleBody'>{body}</div></article></body></html>")
+    item = extract(html)
+    assert item.authors == ["Minh Anh"] and item.provenance["authors"] == "metadata"
+    assert item.body.split("\n\n") == PARAGRAPHS
+
+
 def _named_page(before: str = "", after: str = "", last: str = "") -> str:
     body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
     return (f"<html><head><title>{TITLE}</title></head><body><div class='head'><h1>{TITLE}</h1>"

@@ -70,6 +70,9 @@ AUTHOR_META_NAMES = ("author", "article:author", "dc.creator", "DC.creator")
 # (From the attributes: "//body//*[@itemprop=...]" walked every element, at twice the cost.)
 _MICRODATA_DATES = etree.XPath(
     "//@itemprop[.='datePublished']/parent::*[not(self::meta)][ancestor::body]")
+# ... and that name the author (<span itemprop="author"><span itemprop="name">…</span></span>).
+_MICRODATA_AUTHORS = etree.XPath("//@itemprop[.='author']/parent::*[ancestor::body]")
+AUTHOR_NAME_CHARS = 60
 
 
 def meta_tags(root: etree._Element) -> dict[tuple[str, str], str]:
@@ -174,6 +177,8 @@ def read_metadata(root: etree._Element, html: str | None = None) -> Metadata:
         meta.authors = tuple(dict.fromkeys(
             value for value in (meta_content(tags, name) for name in AUTHOR_META_NAMES)
             if value and not value.startswith(("http://", "https://", "/"))))
+    if not meta.authors and (html is None or "itemprop" in html):
+        meta.authors = _microdata_authors(root)
     dates += [meta_content(tags, name) for name in DATE_META_NAMES]
     # Microdata on an element of the page (<time itemprop="datePublished" datetime="...">).
     if html is None or "datePublished" in html or "&#" in html or "\x00" in html:
@@ -192,3 +197,16 @@ def read_metadata(root: etree._Element, html: str | None = None) -> Metadata:
     meta.canonical = ((canonical[0].get("href") if canonical else None)
                       or meta_content(tags, "og:url"))
     return meta
+
+
+def _microdata_authors(root: etree._Element) -> tuple[str, ...]:
+    """Return the names the page's body marks as its author with microdata: an element's
+    ``itemprop="name"`` inside, else its own text (a <meta>'s content), each a name's length."""
+    names: list[str] = []
+    for el in _MICRODATA_AUTHORS(root):
+        named = next((n for n in el.iter() if n.get("itemprop") == "name"), el)
+        text = named.get("content") if named.tag == "meta" else "".join(named.itertext())
+        text = " ".join((text or "").split())
+        if 0 < len(text) <= AUTHOR_NAME_CHARS and not text.startswith(("http://", "https://")):
+            names.append(text)
+    return tuple(dict.fromkeys(names))
