@@ -480,8 +480,8 @@ def test_split_byline(body: str, expected_body: str, byline: str | None) -> None
         ("Bài và ảnh: BS. Trần Văn An", ["Trần Văn An"], None),
         ("TSKH. Phan Văn Tân", ["Phan Văn Tân"], None),
         ("LSA Group", ["LSA Group"], None),  # letters of a name, not a title
-        # a reprint: the author's name, then the paper it came from
-        ("Theo Minh Anh (Tuổi Trẻ)", ["Minh Anh"], "Tuổi Trẻ"),
+        # a reprint: the paper it came from is the source; "Theo" names no author
+        ("Theo Minh Anh (Tuổi Trẻ)", [], "Tuổi Trẻ"),
         ("Nguồn: Báo Nhân Dân (nhandan.vn)", [], "Báo Nhân Dân (nhandan.vn)"),
         # a reader's letter: the name, then where the reader lives, no co-author
         ("Nguyễn Văn An (Hải Hậu, Nam Định)", ["Nguyễn Văn An"], None),

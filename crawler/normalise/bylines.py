@@ -192,9 +192,10 @@ def _read_line(line: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     if m:
         value = m["src"] or m["src2"]
         reprint = _PAREN_TAIL.fullmatch(value.strip(_EDGE_PUNCT))
-        if reprint and (name := as_name(reprint["rest"])) and \
-                (outlet := _as_source(reprint["inner"])):
-            return (name,), (outlet,)  # "Theo Minh Anh (Tuổi Trẻ)": Minh Anh's, from Tuổi Trẻ
+        if reprint and as_name(reprint["rest"]) and (outlet := _as_source(reprint["inner"])):
+            # "Theo Minh Anh (Tuổi Trẻ)": from Tuổi Trẻ. A "Theo" line is a source, never an
+            # author; the name stays in the byline as printed.
+            return (), (outlet,)
         source = _as_source(value)
         return ((), (source,)) if source else None
     m = _PAREN_TAIL.fullmatch(s)
