@@ -47,6 +47,8 @@ def page(between: str, head: str = "", before: str = "") -> str:
     f"<div><b>{SAPO}</b></div>",  # no name: printed bold, as papers print the sapo
     f'<p style="font-weight: bold">{SAPO}</p>',
     f"<h2>{SAPO}</h2>",
+    f'<div style="font-style: italic">{SAPO}</div>',  # in italics, as some papers print it
+    f"<p><em>{SAPO}</em></p>",
 ])
 def test_the_sapo_reaches_lead_and_opens_the_body(between):
     item = extract_article(page(between), URL, fetched_at=FETCHED_AT)
@@ -72,6 +74,9 @@ def test_the_same_description_uncut_is_the_metadata_lead():
 @pytest.mark.parametrize("between", [
     # plain type between the headline and the body is no sapo (a disclosure, a promo)
     "<p>This post may contain affiliate links. Please see my disclosure page for details.</p>",
+    # ... nor in italics when it is not Vietnamese (a note on a foreign page)
+    "<p><em>This post may contain affiliate links. Please see my disclosure page for details."
+    "</em></p>",
     # a caption, a photo, a teaser with its own summary, a date line
     '<figure><img src="/a.jpg"><figcaption class="desc">Du khách tham quan gian hàng gốm sứ '
     "tại lễ hội làng nghề Hải Minh năm nay.</figcaption></figure>",
