@@ -146,6 +146,18 @@ def test_the_block_of_the_headline_is_body_only_when_it_holds_prose(header, take
     assert found == (["article-header", "article-body"] if taken else ["article-body"])
 
 
+def test_a_block_that_is_nothing_but_a_link_is_no_part_of_the_body():
+    # an advertisement's link in a <div> of its own between two paragraphs
+    ad = "<div class='adv'><a href='http://ads.example/'>Quảng cáo: Mua căn hộ giá rẻ</a></div>"
+    html = ("<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body>"
+            "<h1>Ngành giáo dục tổng kết năm học</h1><div class='content'>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE[:2]) + ad
+            + "".join(f"<p>{p}</p>" for p in ARTICLE[2:]) + "</div></body></html>")
+    item = extract_article(html, "https://baonamdinh.vn/giao-duc/201212/nganh-a1b2c3d/",
+                           fetched_at="2013-01-01T00:00:00+07:00")
+    assert item.body.split("\n\n") == ARTICLE
+
+
 def test_an_authors_biography_is_no_part_of_the_body():
     bio = ("<div class='author-bio'><img src='/a.jpg'><p>Minh Anh là phóng viên mảng giáo dục "
            "từ năm 2010. Trước khi về tòa soạn, chị từng công tác mười năm tại nhiều cơ quan báo "

@@ -376,7 +376,9 @@ def is_junk(el: etree._Element) -> bool:
         return False
     if tag in ("div", "section") and not any(
             isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
-        return False
+        # A <div> of plain text is a paragraph: judged as one (an advertisement's link).
+        return next(el.iter("img"), None) is None and \
+            _link_density(el) >= LINK_PARAGRAPH_DENSITY
     text = element_text(el)
     if text.count(",") >= 10:
         return False
