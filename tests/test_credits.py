@@ -56,6 +56,22 @@ def test_a_last_paragraph_set_apart_is_the_byline(last, byline):
     assert item.provenance["byline"] == "heuristic"
 
 
+@pytest.mark.parametrize("note", [
+    "<p><em>(*) Tiêu đề do Tòa soạn đặt</em></p>",
+    "<p>Mọi ý kiến đóng góp xin gửi về địa chỉ email: toasoan@baox.vn</p>",
+])
+def test_the_byline_above_a_short_note_is_the_byline(note):
+    item = extract(page(last='<p style="text-align:right"><strong>Minh Anh</strong></p>' + note))
+    assert item.byline == "Minh Anh" and item.provenance["byline"] == "heuristic"
+    assert "Minh Anh" not in item.body.split("\n\n")
+
+
+def test_a_bold_line_above_a_short_note_that_names_no_vietnamese_is_no_byline():
+    # a foreign page's bold "TOP STORIES" above a last line: no author however it parses
+    item = extract(page(last="<p><b>Top Stories</b></p><p>Return to the front page</p>"))
+    assert item.byline is None and "Top Stories" in item.body.split("\n\n")
+
+
 def test_theo_and_nguon_stay_sources():
     assert parse_byline("Theo TTXVN").source == "TTXVN"
     assert parse_byline("Theo TTXVN").authors == []

@@ -31,6 +31,7 @@ from crawler.normalise.bylines import (
     is_byline,
     looks_like_credit,
     parse_byline,
+    signs,
 )
 
 # How many text blocks at each end of the body are looked at.
@@ -190,7 +191,7 @@ def trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str]
     credits (at most three: "Bài: …" and "Ảnh: …" may stand apart); return (paragraphs, them)."""
     taken: list[str] = []
     if len(paragraphs) > 2 and paragraphs[-1] in marked and _AFFILIATION.fullmatch(paragraphs[-1]) \
-            and paragraphs[-2] in marked and looks_like_credit(paragraphs[-2]):
+            and paragraphs[-2] in marked and signs(paragraphs[-2]):
         # The author's affiliation on a line of its own under the name ("Lê Văn Thịnh" then
         # "(Viện Kinh tế nông nghiệp)"): the two are one credit.
         taken, paragraphs = [paragraphs[-1]], paragraphs[:-1]
@@ -198,8 +199,15 @@ def trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str]
             and looks_like_credit(paragraphs[-1]):
         taken.insert(0, paragraphs[-1])
         paragraphs = paragraphs[:-1]
+    if not taken and len(paragraphs) > 3 and len(paragraphs[-1]) <= NOTE_CHARS \
+            and paragraphs[-2] in marked and signs(paragraphs[-2]):
+        # The credit, then a short note under it ("(*) Tiêu đề do Tòa soạn đặt", the
+        # newsroom's address): the credit is taken, the note stays.
+        taken, paragraphs = [paragraphs[-2]], [*paragraphs[:-2], paragraphs[-1]]
     return paragraphs, taken
 
 
+# A note printed under the credit is at most this long.
+NOTE_CHARS = 120
 # A line that is nothing but a parenthesised name of a place of work.
 _AFFILIATION = re.compile(r"\([^()]{2,80}\)")

@@ -32,6 +32,7 @@ __all__ = [
     "parse_byline",
     "parse_top_author",
     "remove_byline_copy",
+    "signs",
     "split_byline",
     "strip_end_mark",
 ]
@@ -367,7 +368,7 @@ def strip_end_mark(body: str) -> str:
     return join_paragraphs(paragraphs)
 
 
-def _signs(line: str) -> bool:
+def signs(line: str) -> bool:
     """True when a line ending the body (no end mark before it) is its byline: one with a label
     ("Bài và ảnh:"), "By", a dash, a source, or the names of Vietnamese people, as the paper
     signs. A foreign page's last line in capitalised words ("Privacy Policy", "Print Version")
@@ -406,7 +407,7 @@ def split_byline(body: str) -> tuple[str, str | None]:
         taken: list[str] = []
         for pj, lj in reversed(flat[1:][-3:]):
             line = paragraphs[pj][lj]
-            if len(line) > _SHORT or not _signs(line):
+            if len(line) > _SHORT or not signs(line):
                 break
             taken.insert(0, line.strip())
             paragraphs[pj][lj] = ""
