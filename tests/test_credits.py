@@ -72,6 +72,14 @@ def test_a_bold_line_above_a_short_note_that_names_no_vietnamese_is_no_byline():
     assert item.byline is None and "Top Stories" in item.body.split("\n\n")
 
 
+def test_a_list_of_short_lines_with_figures_above_the_text_is_no_credit():
+    # a calendar opening the body: short lines with figures, as a date line or a time is, but
+    # too many to be the credits above the text
+    rounds = [f"Vòng {n}: ngày {n + 9}/3 tại sân vận động Thiên Trường" for n in range(1, 7)]
+    item = extract(page(first="".join(f"<p>{r}</p>" for r in rounds)))
+    assert item.body.split("\n\n") == [*rounds, *PARAGRAPHS]
+
+
 def test_theo_and_nguon_stay_sources():
     assert parse_byline("Theo TTXVN").source == "TTXVN"
     assert parse_byline("Theo TTXVN").authors == []

@@ -33,6 +33,7 @@ from crawler.normalise.bylines import (
     parse_byline,
     signs,
 )
+from crawler.normalise.dates import find_date_text
 
 # How many text blocks at each end of the body are looked at.
 END_BLOCKS = 3
@@ -177,9 +178,22 @@ def leading_credits(paragraphs: list[str], authors: tuple[str, ...],
         return (any(ch.isdigit() for ch in line) or len(words.split()) <= 2
                 or any(name in words for name in names) or is_byline_line(line))
 
+    def by_itself(line: str) -> bool:  # a credit for what it says, not for holding figures
+        return is_credit(line) and (find_date_text(line) is not None
+                                    or len(words_of(line).split()) <= 2
+                                    or any(name in words_of(line) for name in names)
+                                    or is_byline_line(line))
+
     start = 0
     while start < len(paragraphs) and is_credit(paragraphs[start]):
         start += 1
+    if start > MAX_LEADING_CREDITS:
+        # So many short lines with figures are a list (a calendar, a table's rows), not the
+        # credits above the text: only the lines that are credits by themselves (a date, a
+        # name, a label) go.
+        start = 0
+        while start < len(paragraphs) and by_itself(paragraphs[start]):
+            start += 1
     # A container of nothing but short lines is left as it is: the body check judges it.
     if start >= len(paragraphs):
         return paragraphs, []
@@ -191,7 +205,7 @@ def trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str]
     credits (at most three: "Bài: …" and "Ảnh: …" may stand apart); return (paragraphs, them)."""
     taken: list[str] = []
     if len(paragraphs) > 2 and paragraphs[-1] in marked and _AFFILIATION.fullmatch(paragraphs[-1]) \
-            and paragraphs[-2] in marked and signs(paragraphs[-2]):
+            and paragraphs[-2] in marked and looks_like_credit(paragraphs[-2]):
         # The author's affiliation on a line of its own under the name ("Lê Văn Thịnh" then
         # "(Viện Kinh tế nông nghiệp)"): the two are one credit.
         taken, paragraphs = [paragraphs[-1]], paragraphs[:-1]
@@ -207,6 +221,8 @@ def trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str]
     return paragraphs, taken
 
 
+# More short lines with figures than this above the text are a list, not its credits.
+MAX_LEADING_CREDITS = 4
 # A note printed under the credit is at most this long.
 NOTE_CHARS = 120
 # A line that is nothing but a parenthesised name of a place of work.
