@@ -483,6 +483,10 @@ def test_split_byline(body: str, expected_body: str, byline: str | None) -> None
         # a reprint: the paper it came from is the source; "Theo" names no author
         ("Theo Minh Anh (Tuổi Trẻ)", [], "Tuổi Trẻ"),
         ("Nguồn: Báo Nhân Dân (nhandan.vn)", [], "Báo Nhân Dân (nhandan.vn)"),
+        # several agencies, as international news ends ("Theo ông A, năm nay …" is a sentence)
+        ("Theo Reuters, AFP", [], "Reuters, AFP"),
+        ("Thu Hà (theo Reuters, AFP)", ["Thu Hà"], "Reuters, AFP"),
+        ("Theo ông Minh, năm nay tỉnh sẽ", [], None),
         # a reader's letter: the name, then where the reader lives, no co-author
         ("Nguyễn Văn An (Hải Hậu, Nam Định)", ["Nguyễn Văn An"], None),
         ("Bài: Minh Anh (ảnh: Thu Hà)", ["Minh Anh", "Thu Hà"], None),

@@ -126,8 +126,13 @@ def _as_source(value: str) -> str | None:
     value = value.strip(_EDGE_PUNCT)
     if value.count("(") != value.count(")"):
         value = value.strip("()")
-    if not value or len(value) > 60 or "," in value or len(value.split()) > 8:
+    if not value or len(value) > 60 or len(value.split()) > 8:
         return None
+    if "," in value:
+        # "Theo Reuters, AFP": a source per part, each one by itself ("Theo ông A, năm nay …"
+        # is a sentence: its second part is none).
+        parts = [source for part in value.split(",") if (source := _as_source(part))]
+        return ", ".join(parts) if len(parts) == value.count(",") + 1 else None
     agency = load_boilerplate().agencies.get(loose_key(value))
     if agency:
         return agency
