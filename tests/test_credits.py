@@ -80,6 +80,13 @@ def test_a_list_of_short_lines_with_figures_above_the_text_is_no_credit():
     assert item.body.split("\n\n") == [*rounds, *PARAGRAPHS]
 
 
+def test_a_dated_meta_line_above_the_text_is_a_credit_line_however_long():
+    meta = ("05/10/2018 - Đăng bởi: Minh Anh - Chuyên mục: Giáo dục - Từ khóa: giáo dục, tổng kết "
+            "năm học")
+    item = extract(page(first=f"<p>{meta}</p>"))
+    assert item.body.split("\n\n") == PARAGRAPHS
+
+
 def test_theo_and_nguon_stay_sources():
     assert parse_byline("Theo TTXVN").source == "TTXVN"
     assert parse_byline("Theo TTXVN").authors == []

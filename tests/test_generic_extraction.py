@@ -158,6 +158,17 @@ def test_a_block_that_is_nothing_but_a_link_is_no_part_of_the_body():
     assert item.body.split("\n\n") == ARTICLE
 
 
+def test_a_line_break_in_the_html_source_is_a_space():
+    # as a browser shows it: only <br> and blocks break lines, and <pre> keeps its own
+    from crawler.extract.html import body_blocks
+
+    root = parse_html("<html><body><div class='c'><p>Sáng 20/12, Bộ Giáo dục\n   tổ chức <b>hội\n"
+                      "nghị</b> tổng kết.<br>Dòng sau.</p><pre>a = 1\nb = 2</pre></div></body></html>")
+    paragraphs, _images = body_blocks([root.find(".//div")], "https://baonamdinh.vn/")
+    assert paragraphs == ["Sáng 20/12, Bộ Giáo dục tổ chức hội nghị tổng kết.", "Dòng sau.",
+                          "a = 1", "b = 2"]
+
+
 def test_an_authors_biography_is_no_part_of_the_body():
     bio = ("<div class='author-bio'><img src='/a.jpg'><p>Minh Anh là phóng viên mảng giáo dục "
            "từ năm 2010. Trước khi về tòa soạn, chị từng công tác mười năm tại nhiều cơ quan báo "

@@ -40,7 +40,6 @@ from crawler.extract.html import (
     NEVER_TEXT,
     body_blocks,
     caption_texts,
-    chrome_texts,
     element_text,
     link_texts,
     parse_html,
@@ -187,7 +186,7 @@ def extract_article(
             voted = ensemble.vote(
                 paragraphs, bodies, captions=captions,
                 links=link_texts(root) if rules.veto_links is not None else (),
-                chrome=chrome_texts(root) if rules.veto_chrome else (),
+                chrome=ensemble.chrome_texts(root) if rules.veto_chrome else (),
                 confidence=_confidence(paragraphs, meta) if rules.confident_above is not None
                 else 1.0)
             voters_agreed, confirming = voted.agreed(), voted.confirming()

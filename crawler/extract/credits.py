@@ -172,7 +172,9 @@ def leading_credits(paragraphs: list[str], authors: tuple[str, ...],
         return is_byline(line) and (line in marked or has_credit_label(line))
 
     def is_credit(line: str) -> bool:
-        if len(line) >= PROSE_CHARS or SENTENCE_END.search(line):
+        # (A dated meta line may run longer: "05/10/2018 - Publicado por: … - Categoria: …".)
+        if SENTENCE_END.search(line) or len(line) >= PROSE_CHARS and not (
+                len(line) < 2 * PROSE_CHARS and find_date_text(line) is not None):
             return False
         words = words_of(line)
         return (any(ch.isdigit() for ch in line) or len(words.split()) <= 2

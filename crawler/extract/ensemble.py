@@ -9,7 +9,8 @@ n-grams, so that extractors that cut the text into lines differently still agree
 kept when the weighted votes of the extractors holding it reach ``Rules.threshold``: ours weighs
 ``Rules.ours_weight`` (our precision is the best measured), each voter one. Lines only voters
 hold are put in the voters' order, after the line they follow there; a line the page prints as
-a photo's caption never enters the body (captions are the record's ``images``). Where our body
+a photo's caption never enters the body (captions are the record's ``images``), nor as the rules
+say one of the page's chrome (``chrome_texts``) or its links. Where our body
 is short (``Rules.elect_below``), the election of crawler/extract/voters.py is held first: a
 voter's whole body wins when two of the three agree on enough of it (there ours holds too little
 to anchor a vote, and a voter's short lines, headings, would be refused one by one).
@@ -23,6 +24,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lxml import etree
+
+from crawler.extract.html import BULK_SHARE, NEVER_TEXT, element_text, is_chrome, text_size
 from crawler.extract.voters import ASK_BELOW_CHARS
 from crawler.normalise.keys import fold
 
@@ -298,3 +302,26 @@ def _anchor_of(words: list[str], grams: dict[tuple[str, ...], _Entry], n: int) -
         if entry is not None:
             found.setdefault(id(entry), [0, entry])[0] += 1
     return max(found.values(), key=lambda item: item[0])[1] if found else None
+
+
+def chrome_texts(root: etree._Element) -> list[str]:
+    """Return the text of the page's chrome: each outermost element named as chrome (its own
+    class or id) or a ``nav``, ``aside``, ``header`` or ``footer``, unless it holds half the
+    page's text or more (then the name is a layout word and it holds the article)."""
+    body = root.find("body")
+    top = body if body is not None else root
+    total = text_size(top)
+    found: list[str] = []
+    stack = [top]
+    while stack:
+        el = stack.pop()
+        for child in el:
+            if not isinstance(child.tag, str) or child.tag in NEVER_TEXT:
+                continue
+            if (child.tag in ("nav", "aside", "header", "footer") or is_chrome(child)) and \
+                    text_size(child) < BULK_SHARE * total:
+                if text := element_text(child):
+                    found.append(text)
+            else:
+                stack.append(child)
+    return found

@@ -381,29 +381,6 @@ def link_texts(root: etree._Element) -> list[str]:
     return [text for a in root.iter("a") if (text := element_text(a))]
 
 
-def chrome_texts(root: etree._Element) -> list[str]:
-    """Return the text of the page's chrome: each outermost element named as chrome (its own
-    class or id) or a ``nav``, ``aside``, ``header`` or ``footer``, unless it holds half the
-    page's text or more (then the name is a layout word and it holds the article)."""
-    body = root.find("body")
-    top = body if body is not None else root
-    total = text_size(top)
-    found: list[str] = []
-    stack = [top]
-    while stack:
-        el = stack.pop()
-        for child in el:
-            if not isinstance(child.tag, str) or child.tag in NEVER_TEXT:
-                continue
-            if (child.tag in ("nav", "aside", "header", "footer") or is_chrome(child)) and \
-                    text_size(child) < BULK_SHARE * total:
-                if text := element_text(child):
-                    found.append(text)
-            else:
-                stack.append(child)
-    return found
-
-
 def _is_widget_form(el: etree._Element) -> bool:
     return el.tag == "form" and len(element_text(el)) < WIDGET_FORM_CHARS
 
@@ -429,8 +406,7 @@ def body_blocks(
     total: list[int | None] = [None]
 
     def container_chars() -> int:
-        if total[0] is None:
-            total[0] = len(element_text(container))
+        total[0] = len(element_text(container)) if total[0] is None else total[0]
         return total[0]
 
     def flush() -> None:
@@ -459,8 +435,9 @@ def body_blocks(
         # A stack of elements to read, strings to append (a tail) and _FLUSH (a block's end),
         # not a recursive closure: that made a reference cycle which kept each page's tree alive
         # until the garbage collector ran.
-        if text := container.text:
-            pending.append(text)
+        # A line break in the HTML source is a space, as a browser shows it: <br> and blocks
+        if text := container.text:  # break lines (and <pre>, whose breaks are its own)
+            pending.append(text.replace("\n", " "))
         stack: list[etree._Element | str | object] = list(reversed(container))
         while stack:
             el = stack.pop()
@@ -468,7 +445,7 @@ def body_blocks(
                 flush()
                 continue
             if isinstance(el, str):
-                pending.append(el)
+                pending.append(el.replace("\n", " "))
                 continue
             if tail := el.tail:
                 stack.append(tail)
@@ -482,12 +459,16 @@ def body_blocks(
                 images.append(_image(el, page_url))
             elif tag == "br":
                 pending.append("\n")
+            elif tag == "pre":
+                flush()
+                pending.append("".join(el.itertext()))
+                flush()
             else:
                 if tag in BLOCK_TAGS:
                     flush()
                     stack.append(_FLUSH)
                 if text := el.text:
-                    pending.append(text)
+                    pending.append(text.replace("\n", " "))
                 stack.extend(reversed(el))
 
     holders: set[etree._Element] = set()
