@@ -12,7 +12,6 @@ two ends, and ``named_byline`` finds an element near the headline named as the a
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from lxml import etree
 
@@ -25,7 +24,7 @@ from crawler.extract.html import (
     is_chrome,
     name_words,
 )
-from crawler.extract.voters import PROSE_CHARS, SENTENCE_END
+from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, words_of
 from crawler.normalise.bylines import (
     has_credit_label,
     is_byline,
@@ -152,14 +151,6 @@ def named_byline(root: etree._Element, heading: etree._Element | None,
     return None
 
 
-_WORD = re.compile(r"\w+")
-
-
-def words_of(text: str) -> str:
-    """Return the words of a text, case-folded and single-spaced: a key for containment."""
-    return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
-
-
 def leading_credits(paragraphs: list[str], authors: tuple[str, ...],
                      marked: set[str]) -> tuple[list[str], list[str]]:
     """Drop the credit lines a container holds above its first paragraph of prose: the author
@@ -171,20 +162,21 @@ def leading_credits(paragraphs: list[str], authors: tuple[str, ...],
     def is_byline_line(line: str) -> bool:
         return is_byline(line) and (line in marked or has_credit_label(line))
 
-    def is_credit(line: str) -> bool:
+    def short(line: str) -> bool:
         # (A dated meta line may run longer: "05/10/2018 - Publicado por: … - Categoria: …".)
-        if SENTENCE_END.search(line) or len(line) >= PROSE_CHARS and not (
-                len(line) < 2 * PROSE_CHARS and find_date_text(line) is not None):
-            return False
+        return not SENTENCE_END.search(line) and (len(line) < PROSE_CHARS or (
+            len(line) < 2 * PROSE_CHARS and find_date_text(line) is not None))
+
+    def says_credit(line: str) -> bool:  # a label, a name, a byline
         words = words_of(line)
-        return (any(ch.isdigit() for ch in line) or len(words.split()) <= 2
-                or any(name in words for name in names) or is_byline_line(line))
+        return len(words.split()) <= 2 or any(name in words for name in names) or \
+            is_byline_line(line)
+
+    def is_credit(line: str) -> bool:
+        return short(line) and (any(ch.isdigit() for ch in line) or says_credit(line))
 
     def by_itself(line: str) -> bool:  # a credit for what it says, not for holding figures
-        return is_credit(line) and (find_date_text(line) is not None
-                                    or len(words_of(line).split()) <= 2
-                                    or any(name in words_of(line) for name in names)
-                                    or is_byline_line(line))
+        return short(line) and (find_date_text(line) is not None or says_credit(line))
 
     start = 0
     while start < len(paragraphs) and is_credit(paragraphs[start]):

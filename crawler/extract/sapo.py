@@ -31,6 +31,7 @@ from crawler.extract.html import (
     is_bold,
     is_chrome,
     is_hidden,
+    is_italic,
     name_words,
     text_size,
 )
@@ -96,36 +97,14 @@ def _holds_blocks(el: etree._Element) -> bool:
     return any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS and c.tag != "br" for c in el)
 
 
-_ITALIC_STYLE = re.compile(r"font-style\s*:\s*(?:italic|oblique)", re.IGNORECASE)
-
-
-def _is_italic(el: etree._Element) -> bool:
-    """True when an element's text is printed in italics: by its style, or nearly all of it
-    inside <em>/<i> (a sapo some papers set in italics rather than bold)."""
-    if el.tag in ("em", "i") or _ITALIC_STYLE.search(el.get("style") or ""):
-        return True
-    size = text_size(el)
-    return size > 0 and sum(text_size(i) for i in el.iter("em", "i")
-                            if not _inside_italic(i, el)) >= 0.9 * size
-
-
-def _inside_italic(node: etree._Element, top: etree._Element) -> bool:
-    """True when an <em>/<i> sits inside another one under ``top`` (counted once)."""
-    for ancestor in node.iterancestors():
-        if ancestor is top:
-            return False
-        if ancestor.tag in ("em", "i"):
-            return True
-    return False
-
-
 def _sapo_text(el: etree._Element, named: bool, title: str | None,
                boxes: Callable[[], set[etree._Element]],
                heading: etree._Element | None) -> str | None:
     """Return the sapo an element holds, or None when it is something else."""
     if el.tag in _NOT_SAPO_TAGS or next(el.iter("img"), None) is not None:
         return None
-    if not named and (_holds_blocks(el) or not (is_bold(el) or _is_italic(el))):
+    bold = named or is_bold(el)
+    if not named and (_holds_blocks(el) or not (bold or is_italic(el))):
         # A block without a sapo's name is one only when printed bold, as papers print the
         # sapo (not a disclosure, a caption or a newsletter promo in plain type); a block of
         # blocks is judged by its own paragraphs, met one by one.
@@ -133,7 +112,7 @@ def _sapo_text(el: etree._Element, named: bool, title: str | None,
     text = element_text(el, limit=MAX_SAPO_CHARS)
     if not (MIN_SAPO_CHARS if named else MIN_PLAIN_SAPO_CHARS) <= len(text) <= MAX_SAPO_CHARS:
         return None
-    if not named and not is_bold(el) and syllable_share(text)[1] < VIETNAMESE_SHARE:
+    if not bold and syllable_share(text)[1] < VIETNAMESE_SHARE:
         # Vietnamese papers also set the sapo in italics; elsewhere a block in italics above
         # the text is a disclosure or a note ("This post may contain affiliate links").
         return None

@@ -40,7 +40,8 @@ LONE_PROSE_CHARS = 400
 _WORD = re.compile(r"\w+")
 
 
-def _words(text: str) -> str:
+def words_of(text: str) -> str:
+    """Return the words of a text, case-folded and single-spaced: a key for containment."""
     return " ".join(_WORD.findall(unicodedata.normalize("NFC", text).casefold()))
 
 
@@ -83,10 +84,10 @@ def elect(ours: list[str], bodies: dict[str, str]) -> tuple[str, list[str], list
     candidates = {"heuristic": ours}
     candidates.update({name: [line.strip() for line in text.split("\n") if line.strip()]
                        for name, text in bodies.items()})
-    joined = {name: _words(" ".join(lines)) for name, lines in candidates.items()}
+    joined = {name: words_of(" ".join(lines)) for name, lines in candidates.items()}
 
     def holders(line: str) -> list[str]:
-        key = _words(line)
+        key = words_of(line)
         return [name for name, text in joined.items() if key and key in text]
 
     tallies = {}
