@@ -20,10 +20,10 @@ from crawler.extract.html import (
     BLOCK_TAGS,
     SKIP_TAGS,
     element_text,
-    is_bold,
     is_chrome,
     name_words,
 )
+from crawler.extract.typography import is_bold
 from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, words_of
 from crawler.normalise.bylines import (
     has_credit_label,

@@ -110,45 +110,6 @@ def name_words(el: etree._Element) -> set[str]:
     return words
 
 
-_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(?:bold|[6-9]00)", re.IGNORECASE)
-_BOLD_TAGS = ("b", "strong")
-_ITALIC_STYLE = re.compile(r"font-style\s*:\s*(?:italic|oblique)", re.IGNORECASE)
-_ITALIC_TAGS = ("em", "i")
-
-
-def is_bold(el: etree._Element) -> bool:
-    """True when an element's text is printed bold: a heading, bold by its style, or nearly
-    all of it inside <b>/<strong>."""
-    if el.tag in ("h2", "h3", "h4", "b", "strong") or _BOLD_STYLE.search(el.get("style") or ""):
-        return True
-    return _mostly_inside(el, _BOLD_TAGS)
-
-
-def is_italic(el: etree._Element) -> bool:
-    """True when an element's text is printed in italics: by its style, or nearly all of it
-    inside <em>/<i>."""
-    if el.tag in _ITALIC_TAGS or _ITALIC_STYLE.search(el.get("style") or ""):
-        return True
-    return _mostly_inside(el, _ITALIC_TAGS)
-
-
-def _mostly_inside(el: etree._Element, tags: tuple[str, ...]) -> bool:
-    """True when nearly all of an element's text is inside ``tags`` (nested ones counted once)."""
-    size = text_size(el)
-    return size > 0 and sum(text_size(t) for t in el.iter(*tags)
-                            if not _inside(t, el, tags)) >= 0.9 * size
-
-
-def _inside(node: etree._Element, top: etree._Element, tags: tuple[str, ...]) -> bool:
-    """True when ``node`` sits inside another of ``tags`` under ``top``."""
-    for ancestor in node.iterancestors():
-        if ancestor is top:
-            return False
-        if ancestor.tag in tags:
-            return True
-    return False
-
-
 def text_size(el: etree._Element) -> int:
     """Return how many non-space characters an element's text holds (scripts already gone)."""
     return sum(len(t) - t.count(" ") - t.count("\n") - t.count("\t") for t in el.itertext())

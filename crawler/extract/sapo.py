@@ -28,13 +28,12 @@ from crawler.extract.html import (
     BLOCK_TAGS,
     SKIP_TAGS,
     element_text,
-    is_bold,
     is_chrome,
     is_hidden,
-    is_italic,
     name_words,
     text_size,
 )
+from crawler.extract.typography import is_bold, is_italic
 from crawler.normalise.dates import looks_like_date_line
 from crawler.normalise.keys import similar
 from crawler.normalise.legacy import syllable_share
