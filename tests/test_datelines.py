@@ -46,6 +46,14 @@ def date_of(html: str) -> str | None:
      None),
     ('<div class="social-share"><span>20/12/2012 10:18</span> <a href="#">Facebook</a></div>',
      PROSE, None),
+    # a share bar under the headline printing the date in a <time> of its own (a provincial
+    # paper: "//*[@class='share']/time"), or in an element named as the date
+    ("", '<div class="share"><time>14/01/2022 08:45</time> <a href="#">Chia sẻ</a></div>' + PROSE,
+     "14/01/2022 08:45"),
+    ("", '<div class="share-bar"><span class="post-date">14/01/2022</span> <a href="#">Zalo</a>'
+     "</div>" + PROSE, "14/01/2022"),
+    # a related box's share bar is chrome for more than sharing: its <time> is no date line
+    ("", PROSE + '<div class="related-share"><time>21/12/2012 08:30</time></div>', None),
     # a relative time the page prints: the <time> element's datetime says when
     ("", '<div class="meta"><time datetime="2012-12-20T10:18:00+07:00">3 giờ trước</time></div>',
      "2012-12-20T10:18:00+07:00"),

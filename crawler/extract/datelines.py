@@ -134,11 +134,24 @@ def teaser_boxes(root: etree._Element) -> set[etree._Element]:
 
 def _chrome_around(el: etree._Element, ancestor: etree._Element) -> bool:
     """True when ``ancestor`` (``el`` or its parent) is page chrome by its name; a share bar's
-    name does not make chrome of an element named as the date line."""
+    name does not make chrome of an element named as the date line, or of one printing its date
+    in a ``<time>`` or an element so named ("<div class="share"><time>…</time> …</div>")."""
     if not is_chrome(ancestor):
         return False
-    return DATE_NAME_WORDS.isdisjoint(name_words(el)) or \
-        is_chrome_name(_TOOLBAR.sub(" ", class_tokens(ancestor)))
+    return not _names_date(el) or is_chrome_name(_TOOLBAR.sub(" ", class_tokens(ancestor)))
+
+
+def _names_date(el: etree._Element) -> bool:
+    """True when an element, or an inline element of its line, is a ``<time>`` or named as a
+    date line."""
+    stack = [el]
+    while stack:
+        node = stack.pop()
+        if node.tag == "time" or not DATE_NAME_WORDS.isdisjoint(name_words(node)):
+            return True
+        stack.extend(child for child in node
+                     if isinstance(child.tag, str) and child.tag not in BLOCK_TAGS)
+    return False
 
 
 def lazy_teaser_boxes(root: etree._Element) -> Callable[[], set[etree._Element]]:
