@@ -80,6 +80,19 @@ def test_a_list_of_short_lines_with_figures_above_the_text_is_no_credit():
     assert item.body.split("\n\n") == [*rounds, *PARAGRAPHS]
 
 
+def test_a_date_line_under_the_first_paragraph_is_no_part_of_the_body():
+    # the sapo as the container's first paragraph, then the page's meta line, then the text
+    sapo = ("Giữa lúc nhiều làng nghề mai một, các nghệ nhân vẫn kiên trì giữ những bí quyết "
+            "được truyền lại qua nhiều thế hệ.")
+    item = extract(page(first=f'<p>{sapo}</p><div class="meta"><i class="fa fa-calendar"></i> '
+                              "20/12/2012</div>"))
+    assert item.body.split("\n\n") == [sapo, *PARAGRAPHS]
+    # a date with more to say is a line of the text
+    said = "Ngày 20/12/2012, hội nghị bế mạc."
+    item = extract(page(first=f"<p>{sapo}</p><p>{said}</p>"))
+    assert item.body.split("\n\n") == [sapo, said, *PARAGRAPHS]
+
+
 def test_a_dated_meta_line_above_the_text_is_a_credit_line_however_long():
     meta = ("05/10/2018 - Đăng bởi: Minh Anh - Chuyên mục: Giáo dục - Từ khóa: giáo dục, tổng kết "
             "năm học")

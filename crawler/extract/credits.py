@@ -32,7 +32,7 @@ from crawler.normalise.bylines import (
     parse_byline,
     signs,
 )
-from crawler.normalise.dates import find_date_text
+from crawler.normalise.dates import find_date_text, looks_like_date_line
 
 # How many text blocks at each end of the body are looked at.
 END_BLOCKS = 3
@@ -191,7 +191,13 @@ def leading_credits(paragraphs: list[str], authors: tuple[str, ...],
     # A container of nothing but short lines is left as it is: the body check judges it.
     if start >= len(paragraphs):
         return paragraphs, []
-    return paragraphs[start:], [line for line in paragraphs[:start] if is_byline_line(line)]
+    credits = [line for line in paragraphs[:start] if is_byline_line(line)]
+    paragraphs = paragraphs[start:]
+    if len(paragraphs) > 2 and not short(paragraphs[0]) and looks_like_date_line(paragraphs[1]):
+        # The page's date line under the first paragraph, the sapo, both in the body's
+        # container ("<p>sapo</p><div class="meta">20/12/2012</div><div>text</div>").
+        paragraphs = [paragraphs[0], *paragraphs[2:]]
+    return paragraphs, credits
 
 
 def trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str], list[str]]:
