@@ -29,8 +29,8 @@ _LONG_DATE = (r"(?:ng[aà]y\s+)?(?<!\d)(?P<d>\d{1,2})\s+th[aá]ng\s+(?P<m>\d{1,2
 _PERIOD = (r"(?:\s*(?P<p>[ap]\.?\s?m\.?|sa|ch|s[aá]ng|tr[uư]a|chi[eề]u|t[oố]i|đ[eê]m)"
            r"(?![\w.]))?")
 # The guard before a time is separate: after "Cập nhật lúc:" a colon may touch the hour.
-# "10h18" and "10 giờ 18 phút" are the same clock as "10:18".
-_TIME = (r"(?P<h>\d{1,2})(?:[:hH]|\s*giờ\s*)(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:\s*phút)?"
+# "10h18", "10g18" (g: giờ) and "10 giờ 18 phút" are the same clock as "10:18".
+_TIME = (r"(?P<h>\d{1,2})(?:[:hHg]|\s*giờ\s*)(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:\s*phút)?"
          r"(?![\d:])" + _PERIOD)
 _TIME_ALONE = r"(?<![\d:])" + _TIME
 _WEEKDAY = (
