@@ -31,6 +31,8 @@ HEADLINE = "Tỉnh công bố quy hoạch vùng trồng lúa chất lượng cao
         (f"{HEADLINE} - Chính trị - Xã hội - Tuổi Trẻ Online", {"heading": HEADLINE}, HEADLINE),
         (f"Báo Nam Định - {HEADLINE}", {"heading": HEADLINE}, HEADLINE),
         (f"Opinion | {HEADLINE}", {"heading": HEADLINE}, HEADLINE),
+        # ... also between a section and the masthead
+        (f"Tin tức - {HEADLINE} - Báo Hà Nam", {"heading": HEADLINE}, HEADLINE),
         # the publisher's names: og:site_name (any case, with or without tone marks), the host
         (f"{HEADLINE} - Chính trị - Xã hội - Tuổi Trẻ Online",
          {"publishers": ["TUOI TRE ONLINE"], "sections": ["Chính trị - Xã hội"]}, HEADLINE),
@@ -57,6 +59,16 @@ HEADLINE = "Tỉnh công bố quy hoạch vùng trồng lúa chất lượng cao
         (f"{HEADLINE} | VOV.VN", {}, HEADLINE),
         (f"{HEADLINE} - Tạp chí Cộng sản", {}, HEADLINE),
         (f"{HEADLINE} - Thời sự - Báo Hà Tĩnh", {"sections": ["Thời sự"]}, HEADLINE),
+        # a government portal's or a broadcaster's name, whatever the province
+        (f"Cổng thông tin điện tử tỉnh Lào Cai | {HEADLINE}", {}, HEADLINE),
+        (f"{HEADLINE} - Cổng TTĐT tỉnh Hà Nam", {}, HEADLINE),
+        (f"{HEADLINE} - CTTĐT Bắc Ninh", {}, HEADLINE),
+        (f"{HEADLINE} - Đài Phát thanh và Truyền hình Nam Định", {}, HEADLINE),
+        (f"{HEADLINE} - Đài PT-TH Thái Bình", {}, HEADLINE),
+        (f"{HEADLINE} - Đài Tiếng nói Việt Nam", {}, HEADLINE),
+        # ... not a headline that opens with those words
+        ("Cổng thông tin điện tử tỉnh ra mắt giao diện mới - Thời sự",
+         {"sections": ["Thời sự"]}, "Cổng thông tin điện tử tỉnh ra mắt giao diện mới"),
         # ... and not what only looks like one: "báo động" (an alarm), "báo cáo" (a report)
         (f"{HEADLINE} - Báo động đỏ", {}, f"{HEADLINE} - Báo động đỏ"),
         (f"{HEADLINE} - Báo cáo năm 2024", {}, f"{HEADLINE} - Báo cáo năm 2024"),
@@ -107,6 +119,12 @@ def test_the_headline_is_the_element_repeating_the_title():
     root = parse_html(PAGE)
     found = find_headline(root, [f"Báo Nam Định - {HEADLINE}"], publishers=["baonamdinh"])
     # The div prints it (through its <span>); the teaser's link in a list item does not count.
+    assert found is not None and found.get("class") == "news-title"
+
+
+def test_the_headline_between_a_section_and_the_masthead_is_found():
+    root = parse_html(PAGE)
+    found = find_headline(root, [f"Tin tức - {HEADLINE} - Báo Hà Nam"])
     assert found is not None and found.get("class") == "news-title"
 
 

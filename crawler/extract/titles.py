@@ -33,6 +33,9 @@ from crawler.normalise.keys import fold
 SEPARATOR = re.compile(r"(?<!\s)\s+(?:[-–—|»·/]|::)\s+|(?<!\s)\s+\|\s*|\|\s*")
 # A headline repeated in the body is this long at least (a site name or a label is shorter).
 MIN_HEADLINE_CHARS = 15
+# A run of segments with neither end of the title is a headline only with this many words: a
+# short one between two is a section's or a series' name.
+MIDDLE_RUN_WORDS = 4
 # Words a publisher's name carries or drops ("Tuổi Trẻ Online", "Báo Dân trí", "VnExpress.net").
 _PUBLISHER_AFFIXES = ("online", "dientu", "bao", "net", "vn", "com", "comvn", "tv", "news")
 # Tags whose text is a headline's when it repeats the page title; links only inside one.
@@ -61,15 +64,16 @@ def _joined(parts: list[tuple[str, str]]) -> str:
 
 
 def runs(title: str) -> dict[str, str]:
-    """Return every contiguous run of a title's segments that holds one of its ends, by its
-    comparison key: what the headline may be once the names around it are gone."""
+    """Return every contiguous run of a title's segments by its comparison key: what the
+    headline may be once the names around it are gone, at either end or both ("Tin tức - … -
+    Báo Hà Nam": a section before it, the masthead after)."""
     parts = segments(title)
     found: dict[str, str] = {}
     for start in range(len(parts)):
         for end in range(start + 1, len(parts) + 1):
-            if start and end < len(parts):
-                continue  # a headline keeps one end of the title at least
             text = _joined(parts[start:end])
+            if start and end < len(parts) and len(text.split()) < MIDDLE_RUN_WORDS:
+                continue  # a name between names ("BBC - North Yorkshire - Food reviews")
             found.setdefault(fold(text), text)
     return found
 
@@ -111,18 +115,27 @@ def publisher_keys(publishers: Iterable[str]) -> set[str]:
 _HOST_LIKE = re.compile(r"[^\W_][\w-]*(?:\.[\w-]+)*\.(?:vn|com|net|org|info)", re.IGNORECASE)
 # A masthead's words: "Báo Người Lao Động", "Báo điện tử Đảng Cộng sản Việt Nam" (at most so many).
 MASTHEAD_WORDS = 9
+# A government portal's or a broadcaster's name, before the province's or the station's: "Cổng
+# thông tin điện tử tỉnh Lào Cai", "Cổng TTĐT tỉnh Hà Nam", "CTTĐT Bắc Ninh", "Trang thông tin
+# điện tử …", "Đài Phát thanh và Truyền hình Nam Định", "Đài PT-TH …", "Đài Tiếng nói Việt
+# Nam" (casefolded).
+_PORTAL = re.compile(r"(?:(?:cổng|trang)\s+(?:thông\s+tin(?:\s+điện\s+tử)?|ttđt)|cttđt|tttđt"
+                     r"|đài\s+(?:phát\s+thanh|truyền\s+hình|tiếng\s+nói|pt\W?th))\s+\w")
 
 
 def reads_as_masthead(segment: str) -> bool:
     """True when a title segment reads as a Vietnamese masthead whoever the paper: "Báo" (the
     newspaper) or "Tạp chí" (the magazine) before a capitalised name, possibly after "điện tử";
-    a name of capitalised words before "Online" or "điện tử"; a host name. "Báo động" (an
-    alarm) is not one: the word after "Báo" is not capitalised."""
+    a name of capitalised words before "Online" or "điện tử"; a government portal's or a
+    broadcaster's name ("Cổng TTĐT tỉnh …", "Đài Phát thanh và Truyền hình …"); a host name.
+    "Báo động" (an alarm) is not one: the word after "Báo" is not capitalised."""
     words = segment.split()
     if not words or len(words) > MASTHEAD_WORDS:
         return False
     if len(words) == 1:
         return _HOST_LIKE.fullmatch(words[0]) is not None
+    if _PORTAL.match(segment.casefold()):
+        return True
     lower = [w.casefold() for w in words]
     name: list[str] = []
     if lower[0] == "báo":
