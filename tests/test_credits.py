@@ -48,6 +48,11 @@ def extract(html: str):
     # the affiliation on a line of its own under the name
     ('<p style="text-align:right"><b>Lê Văn Thịnh</b><br>(Viện Kinh tế nông nghiệp)</p>',
      "Lê Văn Thịnh\n(Viện Kinh tế nông nghiệp)"),
+    ('<p style="text-align:right"><strong>Nguyễn Văn Minh</strong><br><em>Phòng Văn hóa - Thông '
+     "tin huyện</em></p>", "Nguyễn Văn Minh\nPhòng Văn hóa - Thông tin huyện"),
+    # ... or after a dash
+    ('<p style="text-align:right"><strong>Minh Anh - Trung tâm Truyền thông tỉnh</strong></p>',
+     "Minh Anh - Trung tâm Truyền thông tỉnh"),
 ])
 def test_a_last_paragraph_set_apart_is_the_byline(last, byline):
     item = extract(page(last=last))

@@ -460,6 +460,11 @@ def test_split_byline(body: str, expected_body: str, byline: str | None) -> None
         ("Minh Châu (t/h)", ["Minh Châu"], None),
         ("Quang Huy (lược dịch)", ["Quang Huy"], None),
         ("Lê Văn Thịnh (Viện Kinh tế Việt Nam)", ["Lê Văn Thịnh"], None),
+        # the institution after a dash: an affiliation, not a co-author
+        ("Minh Anh - Trung tâm Truyền thông tỉnh", ["Minh Anh"], None),
+        ("Minh Anh - Trung tâm Văn hóa - Thông tin huyện Hải Hậu", ["Minh Anh"], None),
+        ("Minh Anh - Thu Hà - Sở Y tế", ["Minh Anh", "Thu Hà"], None),
+        ("Minh Anh - bệnh viện tỉnh", [], None),
         ("Hoàng Long/VOV-Tây Bắc", ["Hoàng Long"], "VOV-Tây Bắc"),
         ("Văn Tuấn/VOV1", ["Văn Tuấn"], "VOV1"),
         ("ThS. Nguyễn Văn An", ["Nguyễn Văn An"], None),

@@ -27,6 +27,7 @@ from crawler.extract.typography import is_bold
 from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, words_of
 from crawler.normalise.bylines import (
     has_credit_label,
+    is_affiliation,
     is_byline,
     looks_like_credit,
     parse_byline,
@@ -204,10 +205,11 @@ def trailing_credits(paragraphs: list[str], marked: set[str]) -> tuple[list[str]
     """Take the last paragraphs off the body while the markup sets them apart and they read as
     credits (at most three: "Bài: …" and "Ảnh: …" may stand apart); return (paragraphs, them)."""
     taken: list[str] = []
-    if len(paragraphs) > 2 and paragraphs[-1] in marked and _AFFILIATION.fullmatch(paragraphs[-1]) \
+    if len(paragraphs) > 2 and paragraphs[-1] in marked and (
+            _AFFILIATION.fullmatch(paragraphs[-1]) or is_affiliation(paragraphs[-1])) \
             and paragraphs[-2] in marked and looks_like_credit(paragraphs[-2]):
         # The author's affiliation on a line of its own under the name ("Lê Văn Thịnh" then
-        # "(Viện Kinh tế nông nghiệp)"): the two are one credit.
+        # "(Viện Kinh tế nông nghiệp)", "Phòng Văn hóa - Thông tin huyện"): one credit.
         taken, paragraphs = [paragraphs[-1]], paragraphs[:-1]
     while len(paragraphs) > 1 and len(taken) < 3 and paragraphs[-1] in marked \
             and looks_like_credit(paragraphs[-1]):
