@@ -56,6 +56,10 @@ def lines(*paragraphs: str) -> str:
      [A, "Hạng 1 Nam Định 45 điểm 14 trận thắng"]),
     # A voter that gave nothing abstains: ours stands.
     ([A, C], lines(A, B, C), "", [A, C]),
+    # A paragraph only the voters hold that shares a phrase with a later one of ours (the sapo
+    # and the text both say "cây cầu mới qua sông Ninh Cơ") goes where the voters print it.
+    ([B, C, f"{D} Dự án cây cầu mới qua sông Ninh Cơ được chờ đợi."], lines(A, B, C, D),
+     lines(A, B, C, D), [A, B, C, f"{D} Dự án cây cầu mới qua sông Ninh Cơ được chờ đợi."]),
     # Our heuristic found nothing: what both voters hold is the body, in their order.
     ([], lines(MENU, A, B, C), lines(A, B, C, "Bản quyền thuộc về báo"), [A, B, C]),
 ])

@@ -295,13 +295,20 @@ def _trim_tail(merged: list[_Entry], voted: Voted, share: float) -> None:
 
 
 def _anchor_of(words: list[str], grams: dict[tuple[str, ...], _Entry], n: int) -> _Entry | None:
-    """Return the merged line most of ``words``' n-grams come from, or None."""
+    """Return the merged line most of ``words``' n-grams come from, when that is half of them
+    at least, or None."""
     found: dict[int, list] = {}
-    for i in range(max(len(words) - n + 1, 1)):
+    total = max(len(words) - n + 1, 1)
+    for i in range(total):
         entry = grams.get(tuple(words[i:i + n]))
         if entry is not None:
             found.setdefault(id(entry), [0, entry])[0] += 1
-    return max(found.values(), key=lambda item: item[0])[1] if found else None
+    if not found:
+        return None
+    count, entry = max(found.values(), key=lambda item: item[0])
+    # A new line sharing a phrase with another ("ngành giáo dục") is not that line's copy: it
+    # keeps the place after the voter's line before it.
+    return entry if 2 * count >= total else None
 
 
 def chrome_texts(root: etree._Element) -> list[str]:
