@@ -69,6 +69,18 @@ def test_related_boxes_leave_the_body(paragraphs, kept):
     assert len(without_related(paragraphs)) == kept
 
 
+def test_the_signature_under_a_related_box_stays_the_bodys_end():
+    box = ["Tin liên quan", "Bộ Giáo dục công bố dự thảo quy chế thi tốt nghiệp năm 2013",
+           "Hà Nội tuyển sinh lớp 10 theo phương án mới"]
+    assert without_related([PROSE, PROSE, *box, "Minh Anh"]) == [PROSE, PROSE, "Minh Anh"]
+    assert without_related([PROSE, PROSE, *box, "Bài và ảnh: Thu Hà"]) == \
+        [PROSE, PROSE, "Bài và ảnh: Thu Hà"]
+    # the box's own last item is no signature
+    assert without_related([PROSE, PROSE, *box]) == [PROSE, PROSE]
+    assert without_related([PROSE, PROSE, "Related articles", "Another story", "Top Stories"]) \
+        == [PROSE, PROSE]
+
+
 def test_pointers_to_other_articles_leave_the_body_wherever_they_are():
     link = "Khánh thành cầu mới nối hai huyện Giao Thủy và Hải Hậu"
     root = parse_html(f'<html><body><p>{PROSE}</p><p>&gt;&gt; <a href="/x/">{link}</a></p>'

@@ -13,6 +13,7 @@ import re
 from lxml import etree
 
 from crawler.extract.html import link_texts
+from crawler.normalise.bylines import signs
 from crawler.normalise.keys import fold
 
 # The heading of a box of other articles, teasers or "read more" links (Vietnamese papers' and
@@ -50,7 +51,8 @@ POINTER_CHARS = 220
 def without_related(paragraphs: list[str], root: etree._Element | None = None) -> list[str]:
     """Drop a box of related articles or teasers from the body: from a "Tin liên quan", "Bạn có
     thể quan tâm", "Related", "Read more" heading in the second half of the body to the end,
-    when what follows is less than the body before it; the readers' comments, from their
+    when what follows is less than the body before it (but for the author's signature under
+    it); the readers' comments, from their
     heading ("Ý kiến bạn đọc") to the end; one-line "Xem thêm: ..." pointers, and ">>
     <headline>" lines whose headline is a link of the page ``root``."""
     links: set[str] | None = None
@@ -75,7 +77,11 @@ def without_related(paragraphs: list[str], root: etree._Element | None = None) -
         if index and len(paragraph) <= RELATED_LINE_CHARS:
             heading = paragraph.strip()
             if RELATED_HEADING.match(heading) and before >= total - before - len(paragraph):
-                return kept[:index]
+                # The author's signature printed under the box ends the body still: the
+                # byline's rules read it there.
+                last = kept[-1]
+                signed = len(kept) - index > 2 and len(last) <= RELATED_LINE_CHARS and signs(last)
+                return [*kept[:index], last] if signed else kept[:index]
             if before >= MIN_PROSE_BEFORE_COMMENTS and COMMENTS_HEADING.match(heading):
                 return kept[:index]
         before += len(paragraph)
