@@ -27,13 +27,13 @@ from crawler.extract.typography import is_bold
 from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, words_of
 from crawler.normalise.bylines import (
     has_credit_label,
-    is_affiliation,
     is_byline,
     looks_like_credit,
     parse_byline,
     signs,
 )
 from crawler.normalise.dates import find_date_text, looks_like_date_line
+from crawler.normalise.names import is_affiliation
 
 # How many text blocks at each end of the body are looked at.
 END_BLOCKS = 3

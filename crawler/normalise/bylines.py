@@ -17,6 +17,7 @@ from crawler.normalise.lexicon import load_boilerplate
 from crawler.normalise.names import (
     ACADEMIC_TITLES,
     INITIALS_NAME,
+    INSTITUTION,
     OUTLET,
     as_name,
     vietnamese_name,
@@ -26,7 +27,6 @@ from crawler.normalise.text import clean_text, flat_lines, join_paragraphs
 __all__ = [
     "Byline",
     "has_credit_label",
-    "is_affiliation",
     "is_byline",
     "is_name_list",
     "looks_like_credit",
@@ -162,17 +162,14 @@ _LABEL = re.compile(
 )
 # What a byline may say in brackets besides a credit: the author's part in the piece ("tổng
 # hợp", "t/h", "lược dịch"), or the author's institution ("Viện …", "Trường Đại học …").
-_INSTITUTION = (r"(?:viện|trường|đại học|học viện|sở|bộ|ban|hội|hiệp hội|trung tâm|công ty"
-                r"|ủy ban|ubnd|bệnh viện|khoa|phòng|văn phòng|cục|tổng cục|liên hiệp|câu lạc bộ"
-                r"|clb)\b.{0,80}")
 _NOTE = re.compile(
     r"(?:tổng hợp|t/h|th|lược dịch|biên dịch|dịch|chuyển ngữ|ghi|thực hiện|giới thiệu|biên soạn"
-    rf"|{_INSTITUTION})",
+    rf"|{INSTITUTION})",
     re.IGNORECASE,
 )
 # The author's institution after a dash ("Minh Anh - Trung tâm Truyền thông tỉnh"), printed
 # capitalised: an affiliation, not a co-author (a station or a paper there is the source).
-_NAME_INSTITUTION = re.compile(rf"(?P<names>.+?)\s+[-–—]\s+(?P<inst>{_INSTITUTION})", re.I)
+_NAME_INSTITUTION = re.compile(rf"(?P<names>.+?)\s+[-–—]\s+(?P<inst>{INSTITUTION})", re.I)
 _SOURCE_LINE = re.compile(r"(?:theo|nguồn)\s*:?\s+(?P<src>.+)|nguồn\s*:\s*(?P<src2>.+)", re.I)
 _BY = re.compile(r"^(?:by|bởi)\s+(?=\S)", re.IGNORECASE)
 _EMAIL = re.compile(r"\s*(?:[-–|,;]\s*)?[(\[<]?\s*(?:e-?mail\s*:?\s*)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
@@ -283,16 +280,6 @@ def parse_byline(byline: str) -> Byline:
             sources += parsed[1]
     sources = _unique(sources)
     return Byline(_unique(authors), ", ".join(sources) if sources else None)
-
-
-def is_affiliation(line: str) -> bool:
-    """True when a line names an institution, as printed under the author's name ("Phòng Văn
-    hóa - Thông tin huyện", "(Viện Kinh tế nông nghiệp)")."""
-    text = line.strip().strip("()").strip()
-    return text[:1].isupper() and _AFFILIATION.fullmatch(text) is not None
-
-
-_AFFILIATION = re.compile(_INSTITUTION, re.IGNORECASE)
 
 
 def is_byline(text: str) -> bool:

@@ -13,6 +13,18 @@ from crawler.normalise.lexicon import load_boilerplate
 
 # A paper, a magazine, a station named as a source, not a person.
 OUTLET = re.compile(r"(?:báo|tạp chí|đài|cổng|trang|thông tấn xã)\s+\S.*", re.IGNORECASE)
+# An institution a contributor works at (a pattern to compile case-insensitive).
+INSTITUTION = (r"(?:viện|trường|đại học|học viện|sở|bộ|ban|hội|hiệp hội|trung tâm|công ty"
+               r"|ủy ban|ubnd|bệnh viện|khoa|phòng|văn phòng|cục|tổng cục|liên hiệp|câu lạc bộ"
+               r"|clb)\b.{0,80}")
+_AFFILIATION = re.compile(INSTITUTION, re.IGNORECASE)
+
+
+def is_affiliation(line: str) -> bool:
+    """True when a line names an institution, as printed under the author's name ("Phòng Văn
+    hóa - Thông tin huyện", "(Viện Kinh tế nông nghiệp)")."""
+    text = line.strip().strip("()").strip()
+    return text[:1].isupper() and _AFFILIATION.fullmatch(text) is not None
 
 
 def _is_name_word(word: str) -> bool:
