@@ -68,6 +68,9 @@ def date_of(html: str) -> str | None:
     # neither prose nor teasers give the date
     ("", PROSE + TEASERS + UNLABELLED_TEASER, None),
     ("", '<div class="sidebar"><p>Cập nhật 20/12/2012</p></div>', None),
+    # a box headed in the words that end a body's text ("Tin bài khác", "Các tin đã đưa")
+    ("", PROSE + '<div class="box"><h3>Tin bài khác</h3><p>Hội nghị tổng kết năm học '
+     "<span>21/12/2012 08:30</span></p></div>", None),
 ])
 def test_article_date_line(before, after, expected):
     assert date_of(page(before, after)) == expected

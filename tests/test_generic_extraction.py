@@ -58,6 +58,9 @@ def test_a_cut_anywhere_in_a_real_page_is_almost_always_seen():
     # A teaser box after a "Bạn có thể quan tâm" heading in the second half goes.
     ([PROSE, PROSE, "Bạn có thể quan tâm", "Giao Thủy được mùa.", "Xuân Trường chuẩn bị."], 2),
     ([PROSE, PROSE, "Related articles:", "Another story"], 2),
+    ([PROSE, PROSE, "Cùng chuyên mục", "Giao Thủy được mùa."], 2),
+    ([PROSE, PROSE, "Các tin đã đưa:", "Giao Thủy được mùa.", "Xuân Trường chuẩn bị."], 2),
+    ([PROSE, PROSE, "Tin bài khác", "Giao Thủy được mùa."], 2),
     # A one-line pointer goes wherever it is.
     ([PROSE, "Xem thêm: Hải Hậu đẩy mạnh cơ giới hóa", PROSE], 2),
     # Such a heading early in the body, before most of the text, is not the box.

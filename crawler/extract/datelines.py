@@ -27,6 +27,7 @@ from crawler.extract.html import (
     is_hidden,
     name_words,
 )
+from crawler.extract.related import VIETNAMESE_BOX_HEADINGS
 from crawler.normalise.dates import find_date_line
 
 # A date line is short; a longer line is prose that mentions a date.
@@ -40,12 +41,10 @@ BEFORE_CHARS = 400
 # A teaser: a small block (up to this much text) holding a link this long to another story.
 TEASER_BLOCK_CHARS = 400
 TEASER_LINK_CHARS = 25
-# The headings of boxes of other stories, as Vietnamese (and English) pages print them.
+# The headings of boxes of other stories, as Vietnamese (crawler/extract/related.py) and
+# English pages print them.
 RELATED_LABEL = re.compile(
-    r"(?:bạn có thể quan tâm|có thể bạn quan tâm|tin liên quan|bài liên quan|tin bài liên quan"
-    r"|tin cùng chuyên mục|cùng chuyên mục|tin khác|các tin khác|tin mới|tin mới nhất|tin mới hơn"
-    r"|tin cũ hơn|tin đã đưa|đọc thêm|xem thêm|đọc nhiều|xem nhiều|đọc nhiều nhất|tin nổi bật"
-    r"|tin hot|tin tiêu điểm|related(?: articles| stories| news)?|more stories|read more"
+    rf"(?:{VIETNAMESE_BOX_HEADINGS}|related(?: articles| stories| news)?|more stories|read more"
     r"|you may also like|recommended(?: for you)?|most read|most popular)\s*:?",
     re.IGNORECASE,
 )

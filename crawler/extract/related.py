@@ -16,12 +16,19 @@ from crawler.extract.html import link_texts
 from crawler.normalise.bylines import signs
 from crawler.normalise.keys import fold
 
+# The headings Vietnamese papers print over a box of other articles ("Tin liên quan", "Cùng
+# chuyên mục", "Các tin đã đưa", "Bạn có thể quan tâm"; the date line's search skips such boxes
+# too: crawler/extract/datelines.py).
+VIETNAMESE_BOX_HEADINGS = (
+    r"(?:các |những )?(?:tin|tin bài|tin tức|bài|bài viết) (?:liên quan|cùng chuyên mục"
+    r"|cùng chủ đề|khác|mới(?: nhất| hơn| cập nhật)?|cũ hơn|đã đưa|đã đăng|đọc nhiều(?: nhất)?"
+    r"|nổi bật|xem nhiều|tiêu điểm|nên đọc|hot)|cùng chuyên mục|chủ đề liên quan|tiêu điểm"
+    r"|(?:đọc|xem) nhiều(?: nhất)?|bạn đọc quan tâm|xem thêm|đọc thêm|(?:bạn )?có thể bạn quan"
+    r" tâm|bạn có thể quan tâm|có thể bạn muốn đọc")
 # The heading of a box of other articles, teasers or "read more" links (Vietnamese papers' and
 # English words): from such a heading in the second half of the body, the rest is that box.
 RELATED_HEADING = re.compile(
-    r"^(?:(?:các |những )?tin (?:liên quan|cùng chuyên mục|cùng chủ đề|khác|mới(?: nhất)?|"
-    r"đọc nhiều(?: nhất)?|nổi bật|xem nhiều)|bài (?:viết )?(?:liên quan|cùng chuyên mục)|"
-    r"xem thêm|đọc thêm|(?:bạn )?có thể bạn quan tâm|bạn có thể quan tâm|có thể bạn muốn đọc|"
+    rf"^(?:{VIETNAMESE_BOX_HEADINGS}|"
     r"related(?: articles| stories| posts| news| content| coverage)?|read (?:more|next|also)|"
     r"more (?:stories|news|from [^.!?]{1,40}|on this(?: topic| story)?)|"
     r"you (?:may|might) (?:also )?like|recommended(?: for you| stories| articles)?|"
