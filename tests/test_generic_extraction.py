@@ -173,6 +173,59 @@ def test_a_block_that_is_nothing_but_a_link_is_no_part_of_the_body():
     assert item.body.split("\n\n") == ARTICLE
 
 
+CAPTION = "Bộ trưởng phát biểu tại hội nghị tổng kết. Ảnh: Minh Anh"
+PHOTO = '<p style="text-align:center"><img src="/uploads/2012/12/hoi-nghi.jpg" alt=""></p>'
+
+
+@pytest.mark.parametrize("photo", [
+    # the caption in a line of its own under the photo's paragraph: italic, centred, credited
+    PHOTO + f'<p style="text-align:center"><em>{CAPTION}</em></p>',
+    PHOTO + "<p><em>Bộ trưởng phát biểu tại hội nghị tổng kết năm học 2012.</em></p>",
+    PHOTO + '<div style="text-align: center;">Toàn cảnh hội nghị tổng kết năm học.</div>',
+    PHOTO + f'<p class="image-desc">{CAPTION}</p>',
+    # ... or in the photo's own paragraph, under a <br>
+    f'<p style="text-align:center"><img src="/uploads/2012/12/hoi-nghi.jpg"><br><em>{CAPTION}'
+    "</em></p>",
+])
+def test_the_line_printed_under_a_photo_is_its_caption(photo):
+    html = ("<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body>"
+            "<h1>Ngành giáo dục tổng kết năm học</h1><div class='content'>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE[:2]) + photo
+            + "".join(f"<p>{p}</p>" for p in ARTICLE[2:]) + "</div></body></html>")
+    item = extract_article(html, "https://baonamdinh.vn/giao-duc/201212/nganh-a1b2c3d/",
+                           fetched_at="2013-01-01T00:00:00+07:00")
+    assert item.body.split("\n\n") == ARTICLE
+    assert [image["url"] for image in item.images] == [
+        "https://baonamdinh.vn/uploads/2012/12/hoi-nghi.jpg"]
+    assert item.images[0]["caption"]
+
+
+@pytest.mark.parametrize("line", [
+    # a quotation, a foreign page's italic line, a paragraph of text: no caption
+    "<p><em>“Chúng tôi sẽ tiếp tục đổi mới,” Bộ trưởng nói.</em></p>",
+    "<p><em>The show was really great, we enjoyed every minute of it.</em></p>",
+    "<p>Hội nghị diễn ra trong hai ngày với sự tham gia của đại diện các sở giáo dục.</p>",
+])
+def test_a_line_under_a_photo_that_is_not_printed_as_a_caption_stays_text(line):
+    from crawler.extract.html import body_blocks
+    from crawler.extract.typography import prints_caption
+
+    root = parse_html(f"<html><body><div class='c'>{PHOTO}{line}</div></body></html>")
+    paragraphs, images = body_blocks([root.find(".//div")], "https://baonamdinh.vn/",
+                                     caption=prints_caption)
+    assert len(paragraphs) == 1 and len(images) == 1 and not images[0]["caption"]
+
+
+def test_a_paragraph_of_a_photo_is_no_junk_a_link_beside_an_icon_is():
+    from crawler.extract.heuristic import is_junk
+
+    photo = parse_html(f"<html><body>{PHOTO}</body></html>").find(".//p")
+    icon = parse_html('<html><body><p><img src="/up.gif"> <a href="#top">Back to Top</a></p>'
+                      "</body></html>").find(".//p")
+    assert not is_junk(photo)
+    assert is_junk(icon)
+
+
 def test_a_line_break_in_the_html_source_is_a_space():
     # as a browser shows it: only <br> and blocks break lines, and <pre> keeps its own
     from crawler.extract.html import body_blocks

@@ -61,6 +61,7 @@ from crawler.extract.titles import (
     segments,
 )
 from crawler.extract.truncation import looks_truncated
+from crawler.extract.typography import prints_caption
 from crawler.extract.voters import PROSE_CHARS, SENTENCE_END, VOTERS, ask, elect, lone_body
 from crawler.items import ArticleItem
 from crawler.normalise.bylines import (
@@ -162,7 +163,8 @@ def extract_article(
         containers, body_layer, junk = [match.body], SITE, None
     else:
         containers, body_layer, junk = main_content(root), HEURISTIC, is_junk
-    paragraphs, images = body_blocks(containers, url, junk) if containers else ([], [])
+    caption = prints_caption if junk is not None else None  # the generic layers' reading
+    paragraphs, images = body_blocks(containers, url, junk, caption) if containers else ([], [])
     widened = False
     voters_agreed: list[str] = []
     confirming: list[str] | None = None  # None: every voter in voters_agreed confirms the body
@@ -202,7 +204,7 @@ def extract_article(
         for ancestor in containers[0].iterancestors():
             if ancestor.tag == "html":
                 break
-            wider, wider_images = body_blocks([ancestor], url, junk)
+            wider, wider_images = body_blocks([ancestor], url, junk, caption)
             if sum(map(len, wider)) >= MIN_BODY_CHARS:
                 paragraphs, images, widened = wider, wider_images, True
                 break

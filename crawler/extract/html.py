@@ -367,11 +367,14 @@ _FLUSH = object()  # body_blocks: a block ends here
 def body_blocks(
     containers: etree._Element | list[etree._Element], page_url: str,
     junk: Callable[[etree._Element], bool] | None = None,
+    caption: Callable[[etree._Element], bool] | None = None,
 ) -> tuple[list[str], list[dict]]:
     """Split content containers (whichever layer found them) into paragraphs and photos.
 
     Inside them, what is not shown, page chrome (by the element's own class or id, unless it
-    holds the bulk of the text), widget forms and whatever ``junk`` says are left out."""
+    holds the bulk of the text), widget forms and whatever ``junk`` says are left out. With
+    ``caption``, a block it says is printed as a caption is the photo's caption, not text: the
+    block right after a photo without one, or a block holding a photo and that line."""
     if not isinstance(containers, list):
         containers = [containers]
     paragraphs: list[str] = []
@@ -430,9 +433,17 @@ def body_blocks(
             tag = el.tag.lower()
             if pruned(el, tag):
                 continue
-            if _is_image_block(el, holders):
+            if _is_image_block(el, holders) or (
+                    caption is not None and tag in ("p", "div") and el in holders
+                    and caption(el)):
                 flush()
                 images.append(_image(el, page_url))
+                uncaptioned[0] = None if images[-1]["caption"] else el
+            elif caption is not None and uncaptioned[0] is not None and tag in ("p", "div") \
+                    and el.getprevious() is uncaptioned[0] and \
+                    not (uncaptioned[0].tail or "").strip() and caption(el):
+                images[-1]["caption"] = element_text(el)  # the line under the photo
+                uncaptioned[0] = None
             elif tag == "br":
                 pending.append("\n")
             elif tag == "pre":
@@ -448,6 +459,8 @@ def body_blocks(
                 stack.extend(reversed(el))
 
     holders: set[etree._Element] = set()
+    # The last photo read, while it has no caption (the block after it may be that).
+    uncaptioned: list[etree._Element | None] = [None]
     for container in containers:
         total[0] = None
         holders = _img_holders(container)

@@ -33,7 +33,7 @@ from crawler.extract.html import (
     name_words,
     text_size,
 )
-from crawler.extract.typography import is_bold, is_italic
+from crawler.extract.typography import VIETNAMESE_SHARE, is_bold, is_italic
 from crawler.normalise.dates import looks_like_date_line
 from crawler.normalise.keys import similar
 from crawler.normalise.legacy import syllable_share
@@ -52,9 +52,7 @@ MIN_PLAIN_SAPO_CHARS = 80
 # photo's caption sit between too).
 LOOK_CHARS = 3000
 MAX_LINK_SHARE = 0.3
-# An unnamed sapo in italics is taken only in a Vietnamese text: this share of its words with
-# marks or non-ASCII letters are Vietnamese syllables.
-VIETNAMESE_SHARE = 0.8
+# An unnamed sapo in italics is taken only in a Vietnamese text (VIETNAMESE_SHARE).
 _SENTENCE_END = re.compile(r"[.!?…:;)\"”»]\s*$")
 # Blocks that hold something else than a sapo however they are named.
 _NOT_SAPO_TAGS = frozenset({"figure", "figcaption", "table", "ul", "ol", "li", "form", "a",
