@@ -211,6 +211,18 @@ def test_an_element_named_as_the_author_gives_the_byline(html, byline):
     assert item.body.split("\n\n")[-1] == PARAGRAPHS[-1]
 
 
+def test_on_a_templates_page_without_its_byline_the_element_named_as_the_author_gives_it():
+    # a page a site template reads (its body .detail-content) whose byline selectors find
+    # nothing: the byline falls to this layer, with the source line ending the body
+    body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    html = (f"<html><head><title>{TITLE}</title></head><body><h1>{TITLE}</h1>"
+            '<div class="meta"><span class="author-name">Ngọc Lan</span> | 20/01/2024 08:00</div>'
+            f'<div class="detail-content">{body}<p>Theo Báo Giáo dục</p></div></body></html>')
+    item = extract(html)
+    assert item.provenance["body"] == "site"
+    assert item.byline == "Ngọc Lan\nTheo Báo Giáo dục"
+
+
 def test_a_credit_in_the_body_comes_before_an_element_named_as_the_author():
     html = _named_page(before='<div class="author">Trần Bình</div>',
                        last='<p style="text-align:right"><strong>Minh Anh</strong></p>')

@@ -267,12 +267,12 @@ def extract_article(
         provenance["byline"] = SITE
     elif credit_lines:
         byline, provenance["byline"] = "\n".join(credit_lines), HEURISTIC
-    elif body_layer != SITE and not parse_byline(
-            end := split_byline("\n\n".join(paragraphs))[1] or "").authors and \
+    elif not parse_byline(end := split_byline("\n\n".join(paragraphs))[1] or "").authors and \
             (named := named_byline(root, heading, containers)):
         # No author in the body's end (the byline pipeline's split_byline finds none there
         # either; a source's "Theo ..." may end it): an element near the headline the page
-        # names as the author's, with that source line.
+        # names as the author's, with that source line (also on a template's page whose byline
+        # selectors find none: the field falls to this layer).
         byline, provenance["byline"] = "\n".join(filter(None, (named, end))), HEURISTIC
     authors: list[str] = []
     top = site("top_author")
