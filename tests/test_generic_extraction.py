@@ -161,16 +161,20 @@ def test_the_block_of_the_headline_is_body_only_when_it_holds_prose(header, take
     assert found == (["article-header", "article-body"] if taken else ["article-body"])
 
 
+def _article_with(block: str):
+    """Return the record of a page printing ARTICLE with ``block`` after its second paragraph."""
+    html = ("<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body>"
+            "<h1>Ngành giáo dục tổng kết năm học</h1><div class='content'>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE[:2]) + block
+            + "".join(f"<p>{p}</p>" for p in ARTICLE[2:]) + "</div></body></html>")
+    return extract_article(html, "https://baonamdinh.vn/giao-duc/201212/nganh-a1b2c3d/",
+                           fetched_at="2013-01-01T00:00:00+07:00")
+
+
 def test_a_block_that_is_nothing_but_a_link_is_no_part_of_the_body():
     # an advertisement's link in a <div> of its own between two paragraphs
     ad = "<div class='adv'><a href='http://ads.example/'>Quảng cáo: Mua căn hộ giá rẻ</a></div>"
-    html = ("<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body>"
-            "<h1>Ngành giáo dục tổng kết năm học</h1><div class='content'>"
-            + "".join(f"<p>{p}</p>" for p in ARTICLE[:2]) + ad
-            + "".join(f"<p>{p}</p>" for p in ARTICLE[2:]) + "</div></body></html>")
-    item = extract_article(html, "https://baonamdinh.vn/giao-duc/201212/nganh-a1b2c3d/",
-                           fetched_at="2013-01-01T00:00:00+07:00")
-    assert item.body.split("\n\n") == ARTICLE
+    assert _article_with(ad).body.split("\n\n") == ARTICLE
 
 
 CAPTION = "Bộ trưởng phát biểu tại hội nghị tổng kết. Ảnh: Minh Anh"
@@ -188,12 +192,7 @@ PHOTO = '<p style="text-align:center"><img src="/uploads/2012/12/hoi-nghi.jpg" a
     "</em></p>",
 ])
 def test_the_line_printed_under_a_photo_is_its_caption(photo):
-    html = ("<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body>"
-            "<h1>Ngành giáo dục tổng kết năm học</h1><div class='content'>"
-            + "".join(f"<p>{p}</p>" for p in ARTICLE[:2]) + photo
-            + "".join(f"<p>{p}</p>" for p in ARTICLE[2:]) + "</div></body></html>")
-    item = extract_article(html, "https://baonamdinh.vn/giao-duc/201212/nganh-a1b2c3d/",
-                           fetched_at="2013-01-01T00:00:00+07:00")
+    item = _article_with(photo)
     assert item.body.split("\n\n") == ARTICLE
     assert [image["url"] for image in item.images] == [
         "https://baonamdinh.vn/uploads/2012/12/hoi-nghi.jpg"]

@@ -1,12 +1,13 @@
 """How a block is printed (crawler/extract/typography.py): bold or in italics by its tag, its
-style, a CSS utility class, or the inline elements nearly all of its text sits in."""
+style, a CSS utility class, or the inline elements nearly all of its text sits in; and whether a
+short line is printed as a photo's caption."""
 
 from __future__ import annotations
 
 import pytest
 
 from crawler.extract.html import parse_html
-from crawler.extract.typography import is_bold, is_italic
+from crawler.extract.typography import is_bold, is_italic, prints_caption
 
 
 def element(html: str):
@@ -38,3 +39,21 @@ def test_is_bold(html, bold):
 ])
 def test_is_italic(html, italic):
     assert is_italic(element(html)) is italic
+
+
+@pytest.mark.parametrize(("html", "caption"), [
+    # a photo's credit ends it, in any language
+    ("<p>Toàn cảnh hội nghị. Ảnh: Minh Anh</p>", True),
+    ("<p>Delegates at the conference (Photo: Reuters)</p>", True),
+    ("<p><em>Ảnh minh họa</em></p>", True),
+    # italic or centred, in a Vietnamese text
+    ('<p style="text-align: center">Toàn cảnh hội nghị tổng kết năm học.</p>', True),
+    ('<p align="center"><i>Toàn cảnh hội nghị tổng kết năm học.</i></p>', True),
+    # not a foreign page's italic line, a quotation, plain text or a long block
+    ("<p><em>The conference was a great success for everyone.</em></p>", False),
+    ("<p><em>“Chúng tôi sẽ tiếp tục đổi mới,” Bộ trưởng nói.</em></p>", False),
+    ("<p>Toàn cảnh hội nghị tổng kết năm học.</p>", False),
+    ("<p><em>" + "Hội nghị tổng kết năm học diễn ra tại Hà Nội. " * 8 + "</em></p>", False),
+])
+def test_prints_caption(html, caption):
+    assert prints_caption(element(html)) is caption
