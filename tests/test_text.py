@@ -313,6 +313,9 @@ def test_strip_boilerplate_seed_dump() -> None:
         "Bạn thấy bài viết này thế nào? Hay Không hay",
         "In bài Gửi email Chia sẻ",
         "Chia sẻ | Facebook | Zalo",
+        "Chia sẻ: Facebook Twitter Zalo",
+        "Bài viết có hữu ích với bạn không?",
+        "Xem thêm video:",
     ],
 )
 def test_strip_boilerplate_drops_residue_anywhere(line: str) -> None:
@@ -352,6 +355,9 @@ def test_strong_anchor_dropped_where_it_stands(line: str) -> None:
         "Bạn thấy đấy, cây lúa đã trổ bông đều.",
         "Chia sẻ kinh nghiệm trồng lúa, ông cho biết giống mới cho năng suất cao.",
         "In bài học kinh nghiệm của xã thành sách.",
+        "Chia sẻ: Anh Nguyễn Văn Bình cho biết mùa này được giá.",
+        "Bài viết có hữu ích với bạn không phải là câu hỏi của tòa soạn.",
+        "Xem thêm video: cảnh lũ về trong đêm ở xã Hải Hậu và công tác ứng cứu.",
     ],
 )
 def test_strip_boilerplate_keeps_content(kept: str) -> None:
