@@ -10,11 +10,12 @@ from __future__ import annotations
 import pytest
 
 from crawler.extract.heuristic import heuristic_title_element
-from crawler.extract.html import parse_html
+from crawler.extract.html import element_text, parse_html
 from crawler.extract.titles import (
     ascii_key,
     clean_title,
     find_headline,
+    headline_text,
     host_name,
     in_title_case,
     section_names,
@@ -141,6 +142,24 @@ def test_an_articles_own_header_holds_its_headline_the_pages_does_not():
                       "</body></html>")
     assert find_headline(root, [f"{HEADLINE} - Báo Mẫu"]) is None
     assert heuristic_title_element(root) is None
+
+
+@pytest.mark.parametrize("label", [
+    '<span class="icon-video">Video</span>',  # an icon's label inside the h1
+    '<span class="kicker">Giáo dục:</span>',  # a kicker
+])
+def test_a_label_the_headline_prints_before_it_that_no_title_holds_is_left_out(label):
+    heading = parse_html(f"<html><body><h1>{label} {HEADLINE}</h1></body></html>").find(".//h1")
+    printed = element_text(heading)
+    assert headline_text(heading, [f"{HEADLINE} - Báo X"]) == HEADLINE
+    # ... but what the title holds stays, and so does a headline no title settles
+    assert headline_text(heading, [f"{printed} - Báo X"]) == printed
+    assert headline_text(heading, [None]) == printed
+
+
+def test_words_before_the_headline_outside_an_element_of_their_own_stay():
+    heading = parse_html(f"<html><body><h1>Kermit - {HEADLINE}</h1></body></html>").find(".//h1")
+    assert headline_text(heading, [f"{HEADLINE} - Báo X"]) == f"Kermit - {HEADLINE}"
 
 
 def test_a_headline_in_capitals_takes_the_titles_case():

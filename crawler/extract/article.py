@@ -54,6 +54,7 @@ from crawler.extract.selectors import forget_index, index_page
 from crawler.extract.titles import (
     clean_title,
     find_headline,
+    headline_text,
     host_name,
     in_title_case,
     names_publisher,
@@ -144,8 +145,8 @@ def extract_article(
         provenance, "title",
         (SITE, element_text(title_el) if title_el is not None else None),
         (METADATA, lambda: meta.title and _clean_title(root, meta.title, heading, meta, url)),
-        (HEURISTIC, lambda: heading is not None and in_title_case(element_text(heading), (
-            meta.title, page_title)) or (
+        (HEURISTIC, lambda: heading is not None and in_title_case(
+            headline_text(heading, (meta.title, page_title)), (meta.title, page_title)) or (
             page_title and _clean_title(root, page_title, None, meta, url))),
     )
     # Every date the page offers, in the order tried: the date pipeline passes over one it

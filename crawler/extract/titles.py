@@ -91,6 +91,28 @@ def in_title_case(headline: str, titles: Iterable[str | None]) -> str:
     return headline
 
 
+# A label the headline's element prints before it is a word or three ("Video", "Giáo dục:").
+LABEL_WORDS = 3
+
+
+def headline_text(heading: etree._Element, titles: Iterable[str | None]) -> str:
+    """Return the text of the headline's element, without a short label printed in an element
+    of its own before it ("<h1><span class="icon-video">Video</span> …</h1>", a kicker "<span
+    class="kicker">Giáo dục:</span>") when the page's title holds the rest, not the two."""
+    text = element_text(heading)
+    first = next((child for child in heading if isinstance(child.tag, str)), None)
+    if first is None or (heading.text or "").strip() or first.tag in ("a", "br"):
+        return text
+    label = element_text(first)
+    rest = text[len(label):].strip() if label and text.startswith(label) else ""
+    if not rest or len(label.split()) > LABEL_WORDS or len(rest) < MIN_HEADLINE_CHARS:
+        return text
+    for title in titles:
+        if title and fold(rest) in runs(title) and fold(text) not in fold(title):
+            return rest
+    return text
+
+
 def ascii_key(text: str) -> str:
     """Return letters and digits only, lower case, without tone marks ("Tuổi Trẻ" -> "tuoitre")."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
