@@ -215,6 +215,18 @@ def test_a_line_under_a_photo_that_is_not_printed_as_a_caption_stays_text(line):
     assert len(paragraphs) == 1 and len(images) == 1 and not images[0]["caption"]
 
 
+def test_a_caption_line_taken_for_a_block_of_text_is_no_body():
+    from crawler.extract.html import body_blocks
+    from crawler.extract.typography import prints_caption
+
+    root = parse_html(f"<html><body><div>{PHOTO}<p><em>Toàn cảnh hội nghị tổng kết năm học.</em>"
+                      f"</p><div class='c'><p>{ARTICLE[0]}</p></div></div></body></html>")
+    caption_line = root.find(".//div").findall("p")[1]
+    paragraphs, _images = body_blocks([caption_line, root.find(".//div[@class='c']")],
+                                      "https://baonamdinh.vn/", caption=prints_caption)
+    assert paragraphs == [ARTICLE[0]]
+
+
 def test_a_paragraph_of_a_photo_is_no_junk_a_link_beside_an_icon_is():
     from crawler.extract.heuristic import is_junk
 

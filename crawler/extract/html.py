@@ -357,6 +357,13 @@ def link_texts(root: etree._Element) -> list[str]:
     return [text for a in root.iter("a") if (text := element_text(a))]
 
 
+def _under_photo(el: etree._Element) -> bool:
+    """True when the element before ``el`` is a photo's block holding no text."""
+    before = el.getprevious()
+    return before is not None and isinstance(before.tag, str) and _has_img(before) and \
+        not text_size(before)
+
+
 def _is_widget_form(el: etree._Element) -> bool:
     return el.tag == "form" and len(element_text(el)) < WIDGET_FORM_CHARS
 
@@ -462,6 +469,8 @@ def body_blocks(
     # The last photo read, while it has no caption (the block after it may be that).
     uncaptioned: list[etree._Element | None] = [None]
     for container in containers:
+        if caption is not None and _under_photo(container) and caption(container):
+            continue  # a photo's caption line the rules took for a block of text
         total[0] = None
         holders = _img_holders(container)
         flush()
