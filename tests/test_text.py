@@ -471,6 +471,11 @@ def test_split_byline(body: str, expected_body: str, byline: str | None) -> None
         ("Minh Anh - Trung tâm Văn hóa - Thông tin huyện Hải Hậu", ["Minh Anh"], None),
         ("Minh Anh - Thu Hà - Sở Y tế", ["Minh Anh", "Thu Hà"], None),
         ("Minh Anh - bệnh viện tỉnh", [], None),
+        # a portal's labels, a newsroom's role before the name
+        ("Người viết: Minh Anh", ["Minh Anh"], None),
+        ("Nguồn tin: Sở Y tế", [], "Sở Y tế"),
+        ("PV Minh Anh", ["Minh Anh"], None),
+        ("BTV Thu Hà - CTV Quang Minh", ["Thu Hà", "Quang Minh"], None),
         ("Hoàng Long/VOV-Tây Bắc", ["Hoàng Long"], "VOV-Tây Bắc"),
         ("Văn Tuấn/VOV1", ["Văn Tuấn"], "VOV1"),
         ("ThS. Nguyễn Văn An", ["Nguyễn Văn An"], None),

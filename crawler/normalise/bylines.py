@@ -156,7 +156,7 @@ def _as_outlet(value: str) -> str | None:
 _ROLE = r"(?:bài|tin|ảnh|video|clip|đồ họa|đồ hoạ)"
 _LABEL = re.compile(
     rf"(?<!\w)(?P<label>{_ROLE}(?:\s*(?:,|và|-|–|/|&|\+)?\s*{_ROLE})*"
-    r"|thực hiện|ghi chép|ghi|nhóm phóng viên|nhóm pv|phóng viên|nhóm tác giả|tác giả"
+    r"|thực hiện|ghi chép|ghi|nhóm phóng viên|nhóm pv|phóng viên|nhóm tác giả|tác giả|người viết"
     r"|biên soạn|tổng hợp|lược dịch|dịch|nguồn)\s*:",
     re.IGNORECASE,
 )
@@ -170,7 +170,8 @@ _NOTE = re.compile(
 # The author's institution after a dash ("Minh Anh - Trung tâm Truyền thông tỉnh"), printed
 # capitalised: an affiliation, not a co-author (a station or a paper there is the source).
 _NAME_INSTITUTION = re.compile(rf"(?P<names>.+?)\s+[-–—]\s+(?P<inst>{INSTITUTION})", re.I)
-_SOURCE_LINE = re.compile(r"(?:theo|nguồn)\s*:?\s+(?P<src>.+)|nguồn\s*:\s*(?P<src2>.+)", re.I)
+_SOURCE_LINE = re.compile(r"(?:theo|nguồn(?: tin)?)\s*:?\s+(?P<src>.+)|nguồn\s*:\s*(?P<src2>.+)",
+                          re.I)
 _BY = re.compile(r"^(?:by|bởi)\s+(?=\S)", re.IGNORECASE)
 _EMAIL = re.compile(r"\s*(?:[-–|,;]\s*)?[(\[<]?\s*(?:e-?mail\s*:?\s*)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
                     r"\s*[)\]>]?", re.IGNORECASE)

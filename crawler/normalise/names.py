@@ -41,8 +41,9 @@ INITIALS_NAME = re.compile(r"(?:[^\W\d_][^\W\d_A-Z]?\.\s?){1,3}[^\W\d_][^\W\d_]*
 
 
 # Academic and professional titles printed before a contributor's name ("TS. Nguyễn Văn Minh",
-# "PGS.TS Lê Thu Hà", "BS. Trần An"): the author is the name. (Longer ones first.)
-ACADEMIC_TITLES = "TSKH|PGS|GS|TS|ThS|Ths|BSCKII|BSCKI|BS|KTS|KS|LS|NSND|NSƯT|NGND|NGƯT"
+# "PGS.TS Lê Thu Hà", "BS. Trần An"), and a newsroom's roles ("PV Minh Anh": reporter, "BTV":
+# editor, "CTV": contributor): the author is the name. (Longer ones first.)
+ACADEMIC_TITLES = "TSKH|PGS|GS|TS|ThS|Ths|BSCKII|BSCKI|BS|KTS|KS|LS|NSND|NSƯT|NGND|NGƯT|PV|BTV|CTV"
 _TITLE_BEFORE_NAME = re.compile(rf"(?:(?:{ACADEMIC_TITLES})(?:\.\s*|\s+))+(?=[^\W\d_])")
 
 
