@@ -84,6 +84,15 @@ def test_the_signature_under_a_related_box_stays_the_bodys_end():
         == [PROSE, PROSE]
 
 
+def test_the_heading_of_a_box_whose_links_are_gone_leaves_the_text_under_it():
+    # a "Tin liên quan" box in the middle of the text: its link paragraphs were left out as
+    # links, its heading is left, and the text goes on under it
+    text = PROSE.strip()
+    assert without_related([text, text, "Tin liên quan:", text, text]) == [text] * 4
+    # one paragraph under it is the box's (an author's biography under "Read more:")
+    assert without_related([text, text, text, "Read more:", text]) == [text] * 3
+
+
 def test_pointers_to_other_articles_leave_the_body_wherever_they_are():
     link = "Khánh thành cầu mới nối hai huyện Giao Thủy và Hải Hậu"
     root = parse_html(f'<html><body><p>{PROSE}</p><p>&gt;&gt; <a href="/x/">{link}</a></p>'

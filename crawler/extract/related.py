@@ -50,32 +50,41 @@ RELATED_POINTER = re.compile(
 # of the line is the text of one of the page's links (a forum's ">> quoted" line is not).
 ARROW_POINTER = re.compile(r"^(?:>{2,3}|»{1,2})\s*(?P<text>[^\s>»].*)$")
 RELATED_LINE_CHARS = 60
+# A paragraph this long, ending a sentence, is prose, not a box's headline.
+PROSE_AFTER_HEADING_CHARS = 120
+_SENTENCE_END = re.compile(r"[.!?…]['\"”’)]*$")
 # The comments' heading ends the body only after this much of it.
 MIN_PROSE_BEFORE_COMMENTS = 200
 POINTER_CHARS = 220
+
+
+def _is_prose(paragraph: str) -> bool:
+    return len(paragraph) > PROSE_AFTER_HEADING_CHARS and \
+        _SENTENCE_END.search(paragraph) is not None
 
 
 def without_related(paragraphs: list[str], root: etree._Element | None = None) -> list[str]:
     """Drop a box of related articles or teasers from the body: from a "Tin liên quan", "Bạn có
     thể quan tâm", "Related", "Read more" heading in the second half of the body to the end,
     when what follows is less than the body before it (but for the author's signature under
-    it); the readers' comments, from their
-    heading ("Ý kiến bạn đọc") to the end; one-line "Xem thêm: ..." pointers, and ">>
-    <headline>" lines whose headline is a link of the page ``root``."""
+    it; and only the heading when prose follows it: the box's links are gone already); the
+    readers' comments, from their heading ("Ý kiến bạn đọc") to the end; one-line "Xem thêm:
+    ..." pointers, and ">> <headline>" lines whose headline is a link of the page ``root``."""
     links: set[str] | None = None
 
-    def is_pointer(paragraph: str) -> bool:
+    def is_link(text: str) -> bool:
         nonlocal links
+        if links is None:  # read only on a page that has such a line
+            links = {fold(text) for text in link_texts(root)} if root is not None else set()
+        return fold(text) in links
+
+    def is_pointer(paragraph: str) -> bool:
         if len(paragraph) > POINTER_CHARS:
             return False
         if RELATED_POINTER.match(paragraph):
             return True
         arrow = ARROW_POINTER.match(paragraph) if root is not None else None
-        if arrow is None:
-            return False
-        if links is None:  # read only on a page that has such a line
-            links = {fold(text) for text in link_texts(root)}
-        return fold(arrow["text"]) in links
+        return arrow is not None and is_link(arrow["text"])
 
     kept = [p for p in paragraphs if not is_pointer(p)]
     total = sum(map(len, kept))
@@ -83,6 +92,14 @@ def without_related(paragraphs: list[str], root: etree._Element | None = None) -
     for index, paragraph in enumerate(kept):
         if index and len(paragraph) <= RELATED_LINE_CHARS:
             heading = paragraph.strip()
+            under = kept[index + 1:index + 3]
+            if RELATED_HEADING.match(heading) and len(under) == 2 and all(
+                    _is_prose(after) and not is_link(after) for after in under):
+                # Paragraphs of prose under the heading, no headline: the box's links were left
+                # out already (a box in the middle of the text), the heading alone is left of it
+                # (one paragraph there is the author's biography, a teaser's summary: the box's).
+                kept = [*kept[:index], *kept[index + 1:]]
+                return without_related(kept, root)
             if RELATED_HEADING.match(heading) and before >= total - before - len(paragraph):
                 # The author's signature printed under the box ends the body still: the
                 # byline's rules read it there.
