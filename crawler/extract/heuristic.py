@@ -372,8 +372,10 @@ def is_junk(el: etree._Element) -> bool:
     if tag == "p":
         # A paragraph that is nothing but a link is a pointer elsewhere ("Read more ..."); one
         # of nothing but a photo outside a link is the photo (<p><img></p>: no link either).
-        return _link_density(el) >= LINK_PARAGRAPH_DENSITY and not (not text_size(el) and any(
-            next(img.iterancestors("a"), None) is None for img in el.iter("img")))
+        if _link_density(el) < LINK_PARAGRAPH_DENSITY:
+            return False
+        return bool(text_size(el)) or all(
+            next(img.iterancestors("a"), None) is not None for img in el.iter("img"))
     if tag not in JUDGED_BLOCKS:
         return False
     if tag in ("div", "section") and not any(

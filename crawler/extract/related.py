@@ -75,7 +75,7 @@ def without_related(paragraphs: list[str], root: etree._Element | None = None) -
     def is_link(text: str) -> bool:
         nonlocal links
         if links is None:  # read only on a page that has such a line
-            links = {fold(text) for text in link_texts(root)} if root is not None else set()
+            links = {fold(link) for link in link_texts(root)} if root is not None else set()
         return fold(text) in links
 
     def is_pointer(paragraph: str) -> bool:
