@@ -13,6 +13,7 @@ import re
 from lxml import etree
 
 from crawler.extract.html import link_texts
+from crawler.extract.voters import SENTENCE_END
 from crawler.normalise.bylines import signs
 from crawler.normalise.keys import fold
 
@@ -52,7 +53,6 @@ ARROW_POINTER = re.compile(r"^(?:>{2,3}|»{1,2})\s*(?P<text>[^\s>»].*)$")
 RELATED_LINE_CHARS = 60
 # A paragraph this long, ending a sentence, is prose, not a box's headline.
 PROSE_AFTER_HEADING_CHARS = 120
-_SENTENCE_END = re.compile(r"[.!?…]['\"”’)]*$")
 # The comments' heading ends the body only after this much of it.
 MIN_PROSE_BEFORE_COMMENTS = 200
 POINTER_CHARS = 220
@@ -60,7 +60,7 @@ POINTER_CHARS = 220
 
 def _is_prose(paragraph: str) -> bool:
     return len(paragraph) > PROSE_AFTER_HEADING_CHARS and \
-        _SENTENCE_END.search(paragraph) is not None
+        SENTENCE_END.search(paragraph) is not None
 
 
 def without_related(paragraphs: list[str], root: etree._Element | None = None) -> list[str]:
