@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import unicodedata
 
 import pytest
@@ -17,7 +18,7 @@ from crawler.normalise.bylines import (
     split_byline,
 )
 from crawler.normalise.captions import dedupe_captions
-from crawler.normalise.keys import fold, similar
+from crawler.normalise.keys import fold, longest_similar, similar
 from crawler.normalise.lexicon import load_boilerplate
 from crawler.normalise.text import clean_text, clean_title
 
@@ -261,6 +262,41 @@ def test_fold_key(text: str, key: str) -> None:
 )
 def test_similar(a: str, b: str, expected: bool) -> None:
     assert similar(a, b) is expected
+
+
+def _longest_similar_forms(text: str) -> list[str]:
+    """The longest texts similar() takes for ``text``: a credit tail of seven long words, the
+    text and a third of it again (the ratio's limit), with punctuation and doubled spaces."""
+    return [
+        text + " (Ảnh: Nguyễn Thị Thanh Hương - TTXVN/VNA)",
+        text + " " + text[: int(len(text) * 0.33)],
+        text.replace(" ", "  ") + " … " + text[: int(len(text) * 0.3)],
+    ]
+
+
+def test_longest_similar_bounds_every_similar_text() -> None:
+    """A text longer than longest_similar(t) is never similar() to t, so callers may skip it
+    unfolded: checked on the longest forms similar() accepts, of a caption and a long
+    paragraph, NFC and NFD, and on random texts and endings (short ones among them)."""
+    long_text = " ".join([CAPTION_1, CAPTION_2, LAST] * 4)
+    checked = 0
+    for base in (CAPTION_1, long_text):
+        for form in ("NFC", "NFD"):
+            text = unicodedata.normalize(form, base)
+            for other in _longest_similar_forms(text):
+                assert similar(other, text), other  # the forms are similar: the check bites
+                assert len(other) <= longest_similar(text)
+                checked += 1
+    words = fold(long_text).split()
+    rng = random.Random(20)
+    for _ in range(3000):
+        text = " ".join(rng.choices(words, k=rng.randint(2, 60)))
+        other = text + rng.choice([" ", ", ", " (Ảnh: ", " - "]) + " ".join(
+            rng.choices(words, k=rng.randint(0, len(text.split()))))
+        if similar(other, text):
+            assert len(other) <= longest_similar(text), (other, text)
+            checked += 1
+    assert checked > 100
 
 
 # --- strip_boilerplate --------------------------------------------------------------------------

@@ -71,7 +71,7 @@ from crawler.normalise.bylines import (
     split_byline,
 )
 from crawler.normalise.dates import find_date_text
-from crawler.normalise.keys import similar
+from crawler.normalise.keys import longest_similar, similar
 from crawler.normalise.sections import section_key
 from crawler.site.urls import canonical_site_url, host_of, parse_article_url
 
@@ -391,8 +391,9 @@ def _headline_of(paragraph: str) -> str:
 
 def _without_title(paragraphs: list[str], title: str) -> list[str]:
     """Drop the title where the body repeats it (a heading inside the content container, often
-    after a kicker or a credit line)."""
-    return [p for p in paragraphs if not similar(p, title)]
+    after a kicker or a credit line). Paragraphs too long to be it are not compared."""
+    longest = longest_similar(title)
+    return [p for p in paragraphs if len(p) > longest or not similar(p, title)]
 
 
 def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: str,

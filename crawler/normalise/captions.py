@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.normalise.keys import fold, similar, similar_keys
+from crawler.normalise.keys import fold, longest_similar, similar, similar_keys
 from crawler.normalise.text import clean_line, join_paragraphs, split_paragraphs
 
 __all__ = ["dedupe_captions"]
@@ -67,8 +67,11 @@ def _remove_copies(body: str, copies: list[str], lead: str | None) -> str:
     if not body or not copies:
         return body
     keys = list(dict.fromkeys(k for k in map(fold, copies) if k))
+    longest = max(map(longest_similar, copies))
 
     def is_copy(text: str) -> bool:
+        if len(text) > longest:  # longer than any caption's copy can be: not folded
+            return False
         key = fold(text)
         return any(similar_keys(key, k) for k in keys)
 

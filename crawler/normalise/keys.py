@@ -16,8 +16,8 @@ from collections import Counter
 from difflib import SequenceMatcher
 from functools import lru_cache
 
-__all__ = ["CharTable", "fold", "loose_key", "normalise_tone", "search_key", "similar",
-           "similar_keys"]
+__all__ = ["CharTable", "fold", "longest_similar", "loose_key", "normalise_tone", "search_key",
+           "similar", "similar_keys"]
 
 
 class CharTable(dict):
@@ -175,6 +175,15 @@ def similar(a: str, b: str, threshold: float = 0.85) -> bool:
     """True when `a` and `b` are the same text up to case, tone placement, punctuation, small
     edits (difflib ratio >= threshold) or a credit tail such as "(Ảnh: X)" on one of them."""
     return similar_keys(fold(a or ""), fold(b or ""), threshold)
+
+
+def longest_similar(text: str) -> float:
+    """Return a length no text similar() to ``text`` exceeds (at the default threshold), in
+    characters as printed: its key is at most a third longer than ``text``'s (the ratio), or
+    ``text``'s and a credit tail of a few words; half as long again plus 80 characters leaves
+    room for the punctuation and spaces fold() drops. Longer texts need not be folded to be told
+    apart: a paragraph against a title or a caption."""
+    return 1.5 * len(text) + 80
 
 
 def similar_keys(fa: str, fb: str, threshold: float = 0.85) -> bool:
