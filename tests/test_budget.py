@@ -8,14 +8,16 @@ tests/test_faults_content.py.
 
 from __future__ import annotations
 
+import os
 import time
 
+import pytest
 from scrapy.http import HtmlResponse
 
 import crawler.extract.response as response_module
 from crawler.extract.response import read_page
 from crawler.items import ArticleItem, RejectItem
-from crawler.process.budget import StageSlots, timeout_reason
+from crawler.process.budget import StageSlots, StageTimeout, timeout_reason, within
 from crawler.process.processing import ItemProcessor, project_settings
 from tests.badsite import article_html
 
@@ -49,6 +51,42 @@ def test_an_extraction_over_the_budget_is_a_timeout_reject_naming_the_stage(monk
     assert (item.stage, item.id, item.retryable, item.url) == ("extract", "2548123", False, URL)
     assert item.reason == timeout_reason("extract", 0.3) == (
         "timeout in extract: the page took more than 0.3 s (PROCESSING_TIMEOUT)")
+
+
+def _spin(seconds: float) -> str:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return "done"
+
+
+def _overrun(budget: float) -> float:
+    """Seconds within(budget) let a 10 s spin run before it raised StageTimeout."""
+    started = time.monotonic()
+    with pytest.raises(StageTimeout):
+        within(budget, lambda: _spin(10))
+    return time.monotonic() - started
+
+
+def test_the_timer_left_armed_between_pages_still_keeps_each_budget():
+    # The timer stays armed from one page to the next. Each page still gets its own deadline:
+    # after a longer budget's page, after pages that ended in time, after the timer fired with
+    # no page under way, when it fires first for an earlier page's deadline, and in a forked
+    # child (which has no timer of its own, whatever its parent had armed).
+    assert within(30, lambda: _spin(0.01)) == "done"
+    assert 0.2 <= _overrun(0.2) < 2
+    for _ in range(4):
+        assert within(0.15, lambda: _spin(0.05)) == "done"
+    within(0.05, lambda: None)
+    time.sleep(0.15)  # the timer fires with no page under way
+    assert 0.2 <= _overrun(0.2) < 2
+    within(0.3, lambda: None)
+    assert 0.5 <= _overrun(0.5) < 2  # it fires at 0.3 s, for the page before
+    within(0.5, lambda: None)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        os._exit(0 if 0.6 <= _overrun(0.6) < 2 else 1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
 def test_a_page_within_the_budget_is_a_record_as_before():

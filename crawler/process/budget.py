@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import mmap
+import os
 import signal
 import struct
 import threading
@@ -49,23 +50,50 @@ def can_alarm() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
+# The page under a budget now: its deadline (time.monotonic()) and its budget; None between pages.
+_DEADLINE: list[Any] = [None, 0.0]
+# When the armed timer fires (time.monotonic()), 0.0 when none is: kept here, not asked of the
+# kernel. A forked child has no timer (POSIX), whatever its parent had.
+_TIMER_DUE = [0.0]
+os.register_at_fork(after_in_child=lambda: _TIMER_DUE.__setitem__(0, 0.0))
+
+
+def _arm(seconds: float) -> None:
+    _TIMER_DUE[0] = time.monotonic() + seconds
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def _expire(signum: int, frame: Any) -> None:
+    _TIMER_DUE[0] = 0.0
+    deadline, seconds = _DEADLINE
+    if deadline is None:
+        return  # between pages: the timer lapses
+    remaining = deadline - time.monotonic()
+    if remaining > 0:  # armed for an earlier page: on to this one's deadline
+        _arm(remaining)
+        return
+    raise StageTimeout(seconds)
+
+
 def within(seconds: float, run: Callable[[], T]) -> T:
     """Return ``run()``; raise StageTimeout if it has not returned within ``seconds`` (wall
-    clock). Call only where ``can_alarm()``."""
-    armed = [True]
+    clock). Call only where ``can_alarm()``; not re-entrant.
 
-    def expire(signum: int, frame: Any) -> None:
-        if armed[0]:
-            raise StageTimeout(seconds)
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    The handler stays installed and the timer armed from one call to the next, the handler
+    moving it on to the current page's deadline when it fires early: a page costs no system
+    call. (A handler swapped in and out and the timer set and cleared, four system calls a
+    page, made a site page's extraction 2% slower, more than the calls' own time.)"""
+    if signal.getsignal(signal.SIGALRM) is not _expire:
+        signal.signal(signal.SIGALRM, _expire)
+    now = time.monotonic()
+    _DEADLINE[:] = [now + seconds, seconds]
+    due = _TIMER_DUE[0]
+    if not due or due > now + seconds:
+        _arm(seconds)
     try:
         return run()
     finally:
-        armed[0] = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _DEADLINE[0] = None
 
 
 def timeout_reason(stage: str, seconds: float) -> str:
