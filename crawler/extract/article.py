@@ -429,13 +429,31 @@ def _lead(root: etree._Element, site_lead: str | None, meta: Metadata, title: st
         stem = words_of(description)
         shown = body_layer == METADATA and meta.lead_from_article or \
             stem in words_of(visible_text(root))
-        if stem and stem not in words_of(" ".join(paragraphs)) and shown:
+        if stem and not _copies_body(stem, words_of(" ".join(paragraphs))) and shown:
             provenance["lead"] = METADATA
             return description
     # The body's first paragraph: a voter's when a voter gave the body (provenance names it).
     body = provenance.get("body")
     provenance["lead"] = body if body in VOTER_NAMES else HEURISTIC
     return paragraphs[0]
+
+
+# A description the body holds this share of (its word 4-grams) is the body's own opening, with
+# a dateline or a cut-off end of its own: no sapo to print in front of the body again.
+_COPY_SHARE = 0.5
+
+
+def _copies_body(stem: str, body: str) -> bool:
+    """True when the body (``words_of``) holds a description's words: in order, or most of
+    their 4-grams."""
+    if stem in body:
+        return True
+    words, body_words = stem.split(), body.split()
+    grams = {tuple(words[i:i + 4]) for i in range(len(words) - 3)}
+    if not grams:
+        return False
+    held = grams & {tuple(body_words[i:i + 4]) for i in range(len(body_words) - 3)}
+    return len(held) >= _COPY_SHARE * len(grams)
 
 
 def _settle_lead(lead: str, paragraphs: list[str], provenance: dict[str, str]) -> str:
