@@ -270,6 +270,22 @@ def test_an_authors_biography_is_no_part_of_the_body():
     assert item.body.split("\n\n") == ARTICLE
 
 
+def test_the_previous_and_next_articles_under_the_text_are_no_part_of_the_body():
+    # Their headlines are links (gone anyway); their summaries and author/date lines are not.
+    teaser = ("<div class='{0}'><a href='/xa-hoi/201212/{0}-a1b2c3e/'><h5>Bài {0}</h5></a>"
+              "<p>Huyện Hải Hậu khởi công cầu mới qua sông Ninh Cơ, tổng vốn đầu tư hơn 200 tỷ "
+              "đồng, dự kiến hoàn thành vào cuối năm sau.</p><label>Minh Anh 2012-12-20 "
+              "17:27:46</label></div>")
+    html = ("<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body><article>"
+            "<h1>Ngành giáo dục tổng kết năm học</h1><div class='content'>"
+            + "".join(f"<p>{p}</p>" for p in ARTICLE)
+            + "<div class='grid next-prev'>" + teaser.format("next") + teaser.format("prev")
+            + "</div></div></article></body></html>")
+    item = extract_article(html, "https://baonamdinh.vn/giao-duc/201212/nganh-a1b2c3d/",
+                           fetched_at="2013-01-01T00:00:00+07:00")
+    assert item.body.split("\n\n") == ARTICLE
+
+
 def test_a_page_that_is_nothing_but_such_a_list_keeps_it():
     # A listicle: the items are the page's text.
     html = (f"<html><head><title>Mười gương học sinh vượt khó</title></head><body><h1>Mười gương "

@@ -45,7 +45,9 @@ CHROME_TOKENS = ("related", "footer", "menu", "nav", "sidebar", "col-right", "co
                  "more-news", "recommend", "also-like", "you-may",
                  "quang-cao", "quangcao", "adsbygoogle", "ad-slot", "ad-container",
                  "affiliate", "shopping", "binhluan", "binh-luan", "ykienbandoc", "y-kien-ban-doc",
-                 "author-bio", "about-author", "about-the-author")
+                 "author-bio", "about-author", "about-the-author",
+                 # The previous and next articles' teasers under the text.
+                 "next-prev", "prev-next", "nextprev", "prevnext")
 _CHROME = re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, CHROME_TOKENS)) + ")")
 BLOCK_TAGS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
                         "blockquote", "table", "tbody", "tr", "td", "th", "section",
