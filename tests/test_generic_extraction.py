@@ -61,6 +61,7 @@ def test_a_cut_anywhere_in_a_real_page_is_almost_always_seen():
     ([PROSE, PROSE, "Cùng chuyên mục", "Giao Thủy được mùa."], 2),
     ([PROSE, PROSE, "Các tin đã đưa:", "Giao Thủy được mùa.", "Xuân Trường chuẩn bị."], 2),
     ([PROSE, PROSE, "Tin bài khác", "Giao Thủy được mùa."], 2),
+    ([PROSE, PROSE, "Most read in world news", "Another story"], 2),
     # A one-line pointer goes wherever it is.
     ([PROSE, "Xem thêm: Hải Hậu đẩy mạnh cơ giới hóa", PROSE], 2),
     # Such a heading early in the body, before most of the text, is not the box.
@@ -270,7 +271,8 @@ def test_an_authors_biography_is_no_part_of_the_body():
     assert item.body.split("\n\n") == ARTICLE
 
 
-def test_the_previous_and_next_articles_under_the_text_are_no_part_of_the_body():
+@pytest.mark.parametrize("box", ["grid next-prev", "rail rail--trending"])
+def test_the_previous_and_next_articles_and_a_trending_rail_are_no_part_of_the_body(box):
     # Their headlines are links (gone anyway); their summaries and author/date lines are not.
     teaser = ("<div class='{0}'><a href='/xa-hoi/201212/{0}-a1b2c3e/'><h5>Bài {0}</h5></a>"
               "<p>Huyện Hải Hậu khởi công cầu mới qua sông Ninh Cơ, tổng vốn đầu tư hơn 200 tỷ "
@@ -279,7 +281,7 @@ def test_the_previous_and_next_articles_under_the_text_are_no_part_of_the_body()
     html = ("<html><head><title>Ngành giáo dục tổng kết năm học</title></head><body><article>"
             "<h1>Ngành giáo dục tổng kết năm học</h1><div class='content'>"
             + "".join(f"<p>{p}</p>" for p in ARTICLE)
-            + "<div class='grid next-prev'>" + teaser.format("next") + teaser.format("prev")
+            + f"<div class='{box}'>" + teaser.format("next") + teaser.format("prev")
             + "</div></div></article></body></html>")
     item = extract_article(html, "https://baonamdinh.vn/giao-duc/201212/nganh-a1b2c3d/",
                            fetched_at="2013-01-01T00:00:00+07:00")

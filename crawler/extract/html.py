@@ -42,7 +42,7 @@ CHROME_TOKENS = ("related", "footer", "menu", "nav", "sidebar", "col-right", "co
                  # bạn đọc"); an author's biography.
                  "lien-quan", "lienquan", "tinlienquan", "quan-tam", "quantam", "xem-them",
                  "xemthem", "tin-khac", "tinkhac", "cung-chuyen-muc", "cungchuyenmuc",
-                 "more-news", "recommend", "also-like", "you-may",
+                 "more-news", "recommend", "also-like", "you-may", "trending",
                  "quang-cao", "quangcao", "adsbygoogle", "ad-slot", "ad-container",
                  "affiliate", "shopping", "binhluan", "binh-luan", "ykienbandoc", "y-kien-ban-doc",
                  "author-bio", "about-author", "about-the-author",

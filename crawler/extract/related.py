@@ -33,7 +33,8 @@ RELATED_HEADING = re.compile(
     r"related(?: articles| stories| posts| news| content| coverage)?|read (?:more|next|also)|"
     r"more (?:stories|news|from [^.!?]{1,40}|on this(?: topic| story)?)|"
     r"you (?:may|might) (?:also )?like|recommended(?: for you| stories| articles)?|"
-    r"most (?:popular|read|viewed)|trending(?: now)?|don'?t miss|also on [^.!?]{1,30})"
+    r"most (?:popular|read|viewed|shared)(?: (?:in|on|from) [^.!?]{1,40})?|trending(?: now)?|"
+    r"don'?t miss|also on [^.!?]{1,30})"
     r"\s*[:.…»>-]*$", re.IGNORECASE)
 # The heading of the readers' comments under a Vietnamese article ("Ý kiến bạn đọc (3)", "Bình
 # luận", "Gửi bình luận của bạn"): from it, the rest is comments, however long they run.
