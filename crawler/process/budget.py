@@ -85,6 +85,7 @@ def within(seconds: float, run: Callable[[], T]) -> T:
     page, made a site page's extraction 2% slower, more than the calls' own time.)"""
     if signal.getsignal(signal.SIGALRM) is not _expire:
         signal.signal(signal.SIGALRM, _expire)
+        _TIMER_DUE[0] = 0.0  # whoever had the signal may have set the timer too
     now = time.monotonic()
     _DEADLINE[:] = [now + seconds, seconds]
     due = _TIMER_DUE[0]
