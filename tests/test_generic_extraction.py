@@ -64,6 +64,12 @@ def test_a_cut_anywhere_in_a_real_page_is_almost_always_seen():
     ([PROSE, PROSE, "Most read in world news", "Another story"], 2),
     # A one-line pointer goes wherever it is.
     ([PROSE, "Xem thêm: Hải Hậu đẩy mạnh cơ giới hóa", PROSE], 2),
+    # So does a prompt to subscribe to a newsletter; a sentence about signing up is text.
+    ([PROSE, "Get the latest updates right in your inbox. Subscribe to NJ.com’s newsletters.",
+      PROSE], 2),
+    ([PROSE, PROSE, "Đăng ký nhận bản tin hằng tuần của Báo Nam Định tại đây."], 2),
+    ([PROSE, PROSE, "FREE Newsletter. Sign Up Now!"], 2),
+    ([PROSE, "If you just want Disney+, you can sign up for a free 7-day trial.", PROSE], 3),
     # Such a heading early in the body, before most of the text, is not the box.
     (["Tin liên quan", PROSE, PROSE], 3),
     # An ordinary short line is kept.

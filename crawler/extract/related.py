@@ -48,6 +48,16 @@ RELATED_POINTER = re.compile(
     r"related|see also|also read|read also)\s*[:>»]\s*\S"
     r"|^mời (?:bạn đọc|bạn|quý vị|quý độc giả|độc giả)(?: cùng)? (?:xem|theo dõi|đón đọc|đọc)"
     r"[^.!?]{0,60}[:.…]?$", re.IGNORECASE)
+# A short paragraph asking the reader to subscribe to a newsletter: a sentence that opens with
+# "Subscribe" / "Sign up" / "Đăng ký nhận" and names a newsletter or the reader's inbox ("Get the
+# latest updates right in your inbox. Subscribe to X's newsletters."), or a newsletter's name
+# followed by "Sign up now!". One that only mentions subscribing ("If you just want Disney+, you
+# can sign up for a free trial") is text.
+SUBSCRIBE_PROMPT = re.compile(
+    r"(?:^|[.!?]\s+)(?:click here to |please )?(?:subscribe|sign up)\b(?:[^.!?]|\.\w){0,120}?"
+    r"\b(?:newsletters?|inbox)\b"
+    r"|\bnewsletters?\s*[.:!-]\s*(?:subscribe|sign up)(?: now| today)?\s*[.!]*$"
+    r"|(?:^|[.!?]\s+)(?:mời bạn đọc |hãy )?đăng k[ýí] nhận (?:bản tin|tin)\b", re.IGNORECASE)
 # ">> <headline>": Vietnamese papers' link to another article inside the body, when the rest
 # of the line is the text of one of the page's links (a forum's ">> quoted" line is not).
 ARROW_POINTER = re.compile(r"^(?:>{2,3}|»{1,2})\s*(?P<text>[^\s>»].*)$")
@@ -70,7 +80,8 @@ def without_related(paragraphs: list[str], root: etree._Element | None = None) -
     when what follows is less than the body before it (but for the author's signature under
     it; and only the heading when prose follows it: the box's links are gone already); the
     readers' comments, from their heading ("Ý kiến bạn đọc") to the end; one-line "Xem thêm:
-    ..." pointers, and ">> <headline>" lines whose headline is a link of the page ``root``."""
+    ..." pointers, newsletter sign-up prompts, and ">> <headline>" lines whose headline is a
+    link of the page ``root``."""
     links: set[str] | None = None
 
     def is_link(text: str) -> bool:
@@ -82,7 +93,7 @@ def without_related(paragraphs: list[str], root: etree._Element | None = None) -
     def is_pointer(paragraph: str) -> bool:
         if len(paragraph) > POINTER_CHARS:
             return False
-        if RELATED_POINTER.match(paragraph):
+        if RELATED_POINTER.match(paragraph) or SUBSCRIBE_PROMPT.search(paragraph):
             return True
         arrow = ARROW_POINTER.match(paragraph) if root is not None else None
         return arrow is not None and is_link(arrow["text"])
